@@ -1,0 +1,12 @@
+/**
+ * `@opendepot/sdk`: the contract between OpenDepot and its plugins. It has no runtime
+ * dependencies; a third-party plugin needs nothing else from OpenDepot.
+ * @packageDocumentation
+ */
+export * from './errors.ts';
+export type * from './context.ts';
+export type * from './storage.ts';
+export type * from './archive-source.ts';
+export type * from './scanner.ts';
+export type * from './auth.ts';
+export * from './plugin.ts';

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Builds one real test component from the Go module proxy into the tools cache.
+# Usage: build-tool.sh <etcd|kube-apiserver|tofu|terraform|helm|dex|minio|fake-gcs-server|trivy>
+# Prints the binary's path on stdout; progress goes to stderr. Idempotent: a cached binary is reused.
+# Each tool gets its own wrapper module: sharing one would let minimal version selection raise
+# kube-apiserver's pinned dependencies and break its build.
+set -euo pipefail
+
+TOOLS_DIR="${OPENDEPOT_TOOLS_DIR:-$HOME/.cache/opendepot/tools}"
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false"
+mkdir -p "$TOOLS_DIR/bin" "$TOOLS_DIR/src" "$TOOLS_DIR/logs"
+
+K8S_VERSION=v1.33.13
+ETCD_VERSION=v3.5.33
+TOFU_VERSION=v1.12.6
+TERRAFORM_VERSION=v1.5.7
+HELM_VERSION=v3.21.4
+DEX_COMMIT=11d2eeb52b42e1980e14cb91e69dd9e3faab2076
+DEX_VERSION=v2.45.1
+MINIO_VERSION=v0.0.0-20251015172955-9e49d5e7a648
+FAKE_GCS_VERSION=v1.55.1
+TRIVY_VERSION=v0.74.0
+
+tool="${1:?usage: build-tool.sh <tool>}"
+log() { printf '[opendepot tools] %s\n' "$*" >&2; }
+
+# Runs a build step with its output in a log file, printing a heartbeat so a long cold build
+# never looks hung.
+run_logged() {
+  local logfile="$1"; shift
+  ( "$@" ) >"$logfile" 2>&1 &
+  local pid=$! start=$SECONDS
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 15
+    kill -0 "$pid" 2>/dev/null && log "  $tool: still building ($((SECONDS - start))s, log: $logfile)"
+  done
+  if ! wait "$pid"; then
+    log "  $tool: build failed; last lines of $logfile:"
+    tail -n 30 "$logfile" >&2
+    return 1
+  fi
+}
+
+wrapper() { # wrapper <name> <go.mod contents>
+  local dir="$TOOLS_DIR/src/$1"
+  rm -rf "$dir"; mkdir -p "$dir"
+  printf '%s\n' "$2" >"$dir/go.mod"
+  printf 'package tools\n' >"$dir/tools.go"
+  echo "$dir"
+}
+
+build() {
+  case "$tool" in
+  etcd)
+    out="$TOOLS_DIR/bin/etcd-$ETCD_VERSION"
+    [ -x "$out" ] && { echo "$out"; return; }
+    dir=$(wrapper etcd "module local/etcd
+
+go 1.25.0")
+    cd "$dir"
+    run_logged "$TOOLS_DIR/logs/etcd.log" sh -c "go get go.etcd.io/etcd/server/v3@$ETCD_VERSION && go build -ldflags '-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION' -o '$out.tmp' go.etcd.io/etcd/server/v3"
+    ;;
+  kube-apiserver)
+    out="$TOOLS_DIR/bin/kube-apiserver-$K8S_VERSION"
+    [ -x "$out" ] && { echo "$out"; return; }
+    local stg="v0.${K8S_VERSION#v1.}" minor
+    minor=$(echo "$K8S_VERSION" | cut -d. -f2)
+    local gomod
+    gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+    local content
+    content="module local/kube-apiserver
+
+$(grep -m1 '^go ' "$gomod")
+$(grep '^godebug' "$gomod" || true)
+
+replace (
+$(sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#	\1 => \1 '"$stg"'#p' "$gomod")
+)"
+    dir=$(wrapper kube-apiserver "$content")
+    cd "$dir"
+    local ld="-s -w" d p
+    d=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      ld="$ld -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.gitCommit=0000000000000000000000000000000000000000 -X $p.buildDate=$d"
+    done
+    run_logged "$TOOLS_DIR/logs/kube-apiserver.log" sh -c "go get k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION && go build -p 2 -ldflags '$ld' -o '$out.tmp' k8s.io/kubernetes/cmd/kube-apiserver"
+    ;;
+  tofu)
+    out="$TOOLS_DIR/bin/tofu-$TOFU_VERSION"
+    [ -x "$out" ] && { echo "$out"; return; }
+    dir=$(wrapper tofu "module local/tofu
+
+go 1.26.6
+
+godebug tlsmlkem=0
+
+replace github.com/hashicorp/hcl/v2 => github.com/opentofu/hcl/v2 v2.20.2-0.20251021132045-587d123c2828")
+    cd "$dir"
+    run_logged "$TOOLS_DIR/logs/tofu.log" sh -c "go get github.com/opentofu/opentofu/cmd/tofu@$TOFU_VERSION && go build -ldflags '-s -w -X github.com/opentofu/opentofu/version.dev=no' -o '$out.tmp' github.com/opentofu/opentofu/cmd/tofu"
+    ;;
+  terraform)
+    out="$TOOLS_DIR/bin/terraform-$TERRAFORM_VERSION"
+    [ -x "$out" ] && { echo "$out"; return; }
+    dir=$(wrapper terraform "module local/terraform
+
+go 1.18")
+    cd "$dir"
+    # Terraform 1.5.7 predates Go's linkname checks; -checklinkname=0 keeps its old x/sys linking.
+    run_logged "$TOOLS_DIR/logs/terraform.log" sh -c "go get github.com/hashicorp/terraform@$TERRAFORM_VERSION && go build -ldflags '-s -w -checklinkname=0' -o '$out.tmp' github.com/hashicorp/terraform"
+    ;;
+  helm)
+    out="$TOOLS_DIR/bin/helm-$HELM_VERSION"
+    [ -x "$out" ] && { echo "$out"; return; }
+    dir=$(wrapper helm "module local/helm
+
+go 1.26.0")
+    cd "$dir"
+    local hl="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=33 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=33"
+    run_logged "$TOOLS_DIR/logs/helm.log" sh -c "go get helm.sh/helm/v3/cmd/helm@$HELM_VERSION && go build -ldflags '$hl' -o '$out.tmp' helm.sh/helm/v3/cmd/helm"
+    ;;
+  dex)
+    out="$TOOLS_DIR/bin/dex-$DEX_VERSION"
+    [ -x "$out" ] && { echo "$out"; return; }
+    dir=$(wrapper dex "module local/dex
+
+go 1.25.0")
+    cd "$dir"
+    run_logged "$TOOLS_DIR/logs/dex.log" sh -c "go get github.com/dexidp/dex/cmd/dex@$DEX_COMMIT && go build -ldflags '-s -w -X main.version=$DEX_VERSION' -o '$out.tmp' github.com/dexidp/dex/cmd/dex"
+    ;;
+  minio)
+    out="$TOOLS_DIR/bin/minio-2025-10-15"
+    [ -x "$out" ] && { echo "$out"; return; }
+    dir=$(wrapper minio "module local/minio
+
+go 1.24.0")
+    cd "$dir"
+    run_logged "$TOOLS_DIR/logs/minio.log" sh -c "go get github.com/minio/minio@$MINIO_VERSION && go build -tags kqueue -ldflags '-s -w' -o '$out.tmp' github.com/minio/minio"
+    ;;
+  fake-gcs-server)
+    out="$TOOLS_DIR/bin/fake-gcs-server-$FAKE_GCS_VERSION"
+    [ -x "$out" ] && { echo "$out"; return; }
+    dir=$(wrapper fake-gcs-server "module local/fakegcs
+
+go 1.25.8")
+    cd "$dir"
+    run_logged "$TOOLS_DIR/logs/fake-gcs-server.log" sh -c "go get github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION && go build -ldflags '-s -w' -o '$out.tmp' github.com/fsouza/fake-gcs-server"
+    ;;
+  trivy)
+    out="$TOOLS_DIR/bin/trivy-$TRIVY_VERSION"
+    [ -x "$out" ] && { echo "$out"; return; }
+    dir=$(wrapper trivy "module local/trivy
+
+go 1.26.3")
+    cd "$dir"
+    run_logged "$TOOLS_DIR/logs/trivy.log" sh -c "go get github.com/aquasecurity/trivy/cmd/trivy@$TRIVY_VERSION && GOEXPERIMENT=jsonv2 go build -ldflags '-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=${TRIVY_VERSION#v}' -o '$out.tmp' github.com/aquasecurity/trivy/cmd/trivy"
+    ;;
+  *) echo "unknown tool: $tool" >&2; exit 2 ;;
+  esac
+  mv "$out.tmp" "$out"
+  log "$tool: built $out in $((SECONDS - started))s"
+  echo "$out"
+}
+
+started=$SECONDS
+log "$tool: building (first time only; cached in $TOOLS_DIR)"
+build
