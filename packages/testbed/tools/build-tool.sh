@@ -52,8 +52,6 @@ wrapper() { # wrapper <name> <go.mod contents>
 build() {
   case "$tool" in
   etcd)
-    out="$TOOLS_DIR/bin/etcd-$ETCD_VERSION"
-    [ -x "$out" ] && { echo "$out"; return; }
     dir=$(wrapper etcd "module local/etcd
 
 go 1.25.0")
@@ -61,8 +59,6 @@ go 1.25.0")
     run_logged "$TOOLS_DIR/logs/etcd.log" sh -c "go get go.etcd.io/etcd/server/v3@$ETCD_VERSION && go build -ldflags '-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION' -o '$out.tmp' go.etcd.io/etcd/server/v3"
     ;;
   kube-apiserver)
-    out="$TOOLS_DIR/bin/kube-apiserver-$K8S_VERSION"
-    [ -x "$out" ] && { echo "$out"; return; }
     local stg="v0.${K8S_VERSION#v1.}" minor
     minor=$(echo "$K8S_VERSION" | cut -d. -f2)
     local gomod
@@ -86,8 +82,6 @@ $(sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#	\1 => \1 '"$st
     run_logged "$TOOLS_DIR/logs/kube-apiserver.log" sh -c "go get k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION && go build -p 2 -ldflags '$ld' -o '$out.tmp' k8s.io/kubernetes/cmd/kube-apiserver"
     ;;
   tofu)
-    out="$TOOLS_DIR/bin/tofu-$TOFU_VERSION"
-    [ -x "$out" ] && { echo "$out"; return; }
     dir=$(wrapper tofu "module local/tofu
 
 go 1.26.6
@@ -99,8 +93,6 @@ replace github.com/hashicorp/hcl/v2 => github.com/opentofu/hcl/v2 v2.20.2-0.2025
     run_logged "$TOOLS_DIR/logs/tofu.log" sh -c "go get github.com/opentofu/opentofu/cmd/tofu@$TOFU_VERSION && go build -ldflags '-s -w -X github.com/opentofu/opentofu/version.dev=no' -o '$out.tmp' github.com/opentofu/opentofu/cmd/tofu"
     ;;
   terraform)
-    out="$TOOLS_DIR/bin/terraform-$TERRAFORM_VERSION"
-    [ -x "$out" ] && { echo "$out"; return; }
     dir=$(wrapper terraform "module local/terraform
 
 go 1.18")
@@ -109,8 +101,6 @@ go 1.18")
     run_logged "$TOOLS_DIR/logs/terraform.log" sh -c "go get github.com/hashicorp/terraform@$TERRAFORM_VERSION && go build -ldflags '-s -w -checklinkname=0' -o '$out.tmp' github.com/hashicorp/terraform"
     ;;
   helm)
-    out="$TOOLS_DIR/bin/helm-$HELM_VERSION"
-    [ -x "$out" ] && { echo "$out"; return; }
     dir=$(wrapper helm "module local/helm
 
 go 1.26.0")
@@ -119,8 +109,6 @@ go 1.26.0")
     run_logged "$TOOLS_DIR/logs/helm.log" sh -c "go get helm.sh/helm/v3/cmd/helm@$HELM_VERSION && go build -ldflags '$hl' -o '$out.tmp' helm.sh/helm/v3/cmd/helm"
     ;;
   dex)
-    out="$TOOLS_DIR/bin/dex-$DEX_VERSION"
-    [ -x "$out" ] && { echo "$out"; return; }
     dir=$(wrapper dex "module local/dex
 
 go 1.25.0")
@@ -128,8 +116,6 @@ go 1.25.0")
     run_logged "$TOOLS_DIR/logs/dex.log" sh -c "go get github.com/dexidp/dex/cmd/dex@$DEX_COMMIT && go build -ldflags '-s -w -X main.version=$DEX_VERSION' -o '$out.tmp' github.com/dexidp/dex/cmd/dex"
     ;;
   minio)
-    out="$TOOLS_DIR/bin/minio-2025-10-15"
-    [ -x "$out" ] && { echo "$out"; return; }
     dir=$(wrapper minio "module local/minio
 
 go 1.24.0")
@@ -137,8 +123,6 @@ go 1.24.0")
     run_logged "$TOOLS_DIR/logs/minio.log" sh -c "go get github.com/minio/minio@$MINIO_VERSION && go build -tags kqueue -ldflags '-s -w' -o '$out.tmp' github.com/minio/minio"
     ;;
   fake-gcs-server)
-    out="$TOOLS_DIR/bin/fake-gcs-server-$FAKE_GCS_VERSION"
-    [ -x "$out" ] && { echo "$out"; return; }
     dir=$(wrapper fake-gcs-server "module local/fakegcs
 
 go 1.25.8")
@@ -146,8 +130,6 @@ go 1.25.8")
     run_logged "$TOOLS_DIR/logs/fake-gcs-server.log" sh -c "go get github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION && go build -ldflags '-s -w' -o '$out.tmp' github.com/fsouza/fake-gcs-server"
     ;;
   trivy)
-    out="$TOOLS_DIR/bin/trivy-$TRIVY_VERSION"
-    [ -x "$out" ] && { echo "$out"; return; }
     dir=$(wrapper trivy "module local/trivy
 
 go 1.26.3")
@@ -161,6 +143,26 @@ go 1.26.3")
   echo "$out"
 }
 
+out_path() {
+  case "$tool" in
+  etcd) echo "$TOOLS_DIR/bin/etcd-$ETCD_VERSION" ;;
+  kube-apiserver) echo "$TOOLS_DIR/bin/kube-apiserver-$K8S_VERSION" ;;
+  tofu) echo "$TOOLS_DIR/bin/tofu-$TOFU_VERSION" ;;
+  terraform) echo "$TOOLS_DIR/bin/terraform-$TERRAFORM_VERSION" ;;
+  helm) echo "$TOOLS_DIR/bin/helm-$HELM_VERSION" ;;
+  dex) echo "$TOOLS_DIR/bin/dex-$DEX_VERSION" ;;
+  minio) echo "$TOOLS_DIR/bin/minio-2025-10-15" ;;
+  fake-gcs-server) echo "$TOOLS_DIR/bin/fake-gcs-server-$FAKE_GCS_VERSION" ;;
+  trivy) echo "$TOOLS_DIR/bin/trivy-$TRIVY_VERSION" ;;
+  *) echo "unknown tool: $tool" >&2; exit 2 ;;
+  esac
+}
+out=$(out_path)
+if [ -x "$out" ]; then echo "$out"; exit 0; fi
+# One build of a tool at a time, even when several test processes ask for it at once.
+exec 9>"$TOOLS_DIR/.lock-$tool"
+flock 9
+if [ -x "$out" ]; then echo "$out"; exit 0; fi
 started=$SECONDS
 log "$tool: building (first time only; cached in $TOOLS_DIR)"
 build

@@ -1,0 +1,30 @@
+/** Runs the machine's kubectl against a test control plane. */
+import { spawn } from 'node:child_process';
+
+/** What a kubectl run printed. */
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `kubectl <args>` with the plane's kubeconfig; `input` is piped to stdin. */
+export function kubectl(plane: { kubeconfigPath: string }, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.env.OPENDEPOT_KUBECTL_BIN ?? 'kubectl', args, {
+      env: { ...process.env, KUBECONFIG: plane.kubeconfigPath },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
