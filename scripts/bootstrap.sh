@@ -46,11 +46,10 @@ export PATH="$OPENDEPOT_CACHE/bin:$PATH"
 # Cloud SDKs must never reach for metadata endpoints, in tests or in the local quickstart.
 export AWS_EC2_METADATA_DISABLED=true METADATA_SERVER_DETECTION=none
 
-cd "$REPO_ROOT"
 stamp="$OPENDEPOT_CACHE/.install-stamp-$(printf '%s' "$REPO_ROOT" | cksum | cut -d' ' -f1)"
-lock_sum=$({ cat pnpm-lock.yaml package.json packages/*/package.json examples/*/package.json 2>/dev/null || true; } | cksum | cut -d' ' -f1)
-if [ ! -d node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
+lock_sum=$(cd "$REPO_ROOT" && { cat pnpm-lock.yaml package.json packages/*/package.json examples/*/package.json 2>/dev/null || true; } | cksum | cut -d' ' -f1)
+if [ ! -d "$REPO_ROOT/node_modules" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
   say "pnpm install ${OPENDEPOT_PNPM_INSTALL_FLAGS:---frozen-lockfile}"
-  pnpm install ${OPENDEPOT_PNPM_INSTALL_FLAGS:---frozen-lockfile} --reporter=append-only >&2
+  (cd "$REPO_ROOT" && pnpm install ${OPENDEPOT_PNPM_INSTALL_FLAGS:---frozen-lockfile} --reporter=append-only >&2)
   echo "$lock_sum" >"$stamp"
 fi

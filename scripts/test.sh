@@ -3,6 +3,7 @@
 # dependencies, the real test binaries), type-checks and builds, then runs every suite.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+cd "$REPO_ROOT"
 say "type-checking and building (tsc -b)"
 pnpm exec tsc -b tsconfig.build.json
 exec node --conditions=opendepot-source scripts/run-tests.ts "$@"
