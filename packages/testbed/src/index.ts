@@ -4,3 +4,7 @@ export * from './ports.ts';
 export * from './processes.ts';
 export * from './kubectl.ts';
 export * from './control-plane.ts';
+export * from './tls.ts';
+export * from './github-standin.ts';
+export * from './git-repo.ts';
+export * from './registry-client.ts';

@@ -3,27 +3,15 @@
  * the server and the operator talk to Kubernetes; everything else sees plain objects.
  */
 
-/** Object metadata, the fields OpenDepot reads and writes. */
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: Array<{
-    apiVersion: string;
-    kind: string;
-    name: string;
-    uid: string;
-    controller?: boolean;
-    blockOwnerDeletion?: boolean;
-  }>;
-}
+import type { Condition } from '../crds/common.ts';
+import type { ObjectMeta } from '../crds/resource.ts';
+
+/**
+ * Object metadata, the fields OpenDepot reads and writes: the same type the CRD types use, so a
+ * `Module` or `Version` is a {@link KubeObject}. `name` is optional only because a manifest may
+ * use `generateName`; every object read from the API server has one.
+ */
+export type { ObjectMeta };
 
 /** Any Kubernetes object. */
 export interface KubeObject {
@@ -43,15 +31,8 @@ export interface ResourceRef {
   namespaced: boolean;
 }
 
-/** A standard Kubernetes condition (metav1.Condition). */
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
+/** A standard Kubernetes condition (metav1.Condition), the type the CRD schemas define. */
+export type { Condition };
 
 /** Events an informer emits. */
 export type InformerEvent = 'add' | 'update' | 'delete';
@@ -74,3 +55,22 @@ export interface Informer<T extends KubeObject> {
   /** Subscribes to changes; returns the unsubscribe function. `old` is set for updates. */
   on(event: InformerEvent, handler: (obj: T, old?: T) => void): () => void;
 }
+
+/**
+ * The logger the Kubernetes layer writes to: a pino logger fits, and so does anything with these
+ * four methods. Fields first, message second, as pino takes them.
+ */
+export interface KubeLogger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** A logger that drops everything, the default. */
+export const silentLogger: KubeLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};

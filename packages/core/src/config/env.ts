@@ -1,0 +1,100 @@
+/** The `OPENDEPOT_*` environment variables and the configuration fields they set. */
+import { parse } from 'yaml';
+import { ConfigError } from './config-error.ts';
+
+/** How a variable's text becomes a value. */
+export type EnvValueType = 'string' | 'integer' | 'boolean' | 'list' | 'yaml';
+
+/** One environment variable and the field it sets. */
+export interface EnvMapping {
+  name: string;
+  /** Field path in the configuration, e.g. `['server', 'port']`. */
+  path: readonly string[];
+  type: EnvValueType;
+  description: string;
+}
+
+/**
+ * Every environment variable the host reads. They override the configuration file. An empty
+ * value counts as unset.
+ */
+export const ENV_MAPPINGS: readonly EnvMapping[] = [
+  { name: 'OPENDEPOT_LOG_LEVEL', path: ['logLevel'], type: 'string', description: 'trace, debug, info, warn, error, fatal or silent' },
+  { name: 'OPENDEPOT_NAMESPACE', path: ['namespace'], type: 'string', description: 'the namespace the host runs in' },
+  { name: 'OPENDEPOT_PLUGINS_DIR', path: ['pluginsDir'], type: 'string', description: 'npm prefix directory of installed plugins' },
+  { name: 'OPENDEPOT_ALLOW_FILE_URLS', path: ['allowFileUrls'], type: 'boolean', description: 'accept file:// repository URLs' },
+  { name: 'OPENDEPOT_DEFAULT_STORAGE_CONFIG', path: ['defaultStorageConfig'], type: 'yaml', description: 'default storageConfig, as JSON or YAML' },
+  { name: 'OPENDEPOT_SERVER_PORT', path: ['server', 'port'], type: 'integer', description: 'server listening port' },
+  { name: 'OPENDEPOT_SERVER_HOST', path: ['server', 'host'], type: 'string', description: 'server listening address' },
+  { name: 'OPENDEPOT_SERVER_PUBLIC_URL', path: ['server', 'publicUrl'], type: 'string', description: 'URL clients reach the registry at' },
+  { name: 'OPENDEPOT_SERVER_TLS_CERT_FILE', path: ['server', 'tls', 'certFile'], type: 'string', description: 'PEM certificate file' },
+  { name: 'OPENDEPOT_SERVER_TLS_KEY_FILE', path: ['server', 'tls', 'keyFile'], type: 'string', description: 'PEM private key file' },
+  { name: 'OPENDEPOT_OPERATOR_CONCURRENCY', path: ['operator', 'concurrency'], type: 'integer', description: 'reconciles at once' },
+  { name: 'OPENDEPOT_OPERATOR_LEADER_ELECTION', path: ['operator', 'leaderElection', 'enabled'], type: 'boolean', description: 'use a Lease' },
+  { name: 'OPENDEPOT_WATCH_NAMESPACES', path: ['operator', 'watchNamespaces'], type: 'list', description: 'comma-separated namespaces to watch' },
+];
+
+/** The configuration fields set by the environment, and which variable set each. */
+export interface EnvOverrides {
+  values: Record<string, unknown>;
+  /** Dotted field path → variable name, to say where a bad value came from. */
+  sources: Map<string, string>;
+}
+
+/** Reads the mapped variables from `env`. Throws {@link ConfigError} for a value of the wrong type. */
+export function readEnv(env: Record<string, string | undefined>): EnvOverrides {
+  const values: Record<string, unknown> = {};
+  const sources = new Map<string, string>();
+  for (const mapping of ENV_MAPPINGS) {
+    const text = env[mapping.name];
+    if (text === undefined || text.trim() === '') continue;
+    setPath(values, mapping.path, convert(mapping, text.trim()));
+    sources.set(mapping.path.join('.'), mapping.name);
+  }
+  return { values, sources };
+}
+
+function convert(mapping: EnvMapping, text: string): unknown {
+  const fail = (expected: string): never => {
+    throw new ConfigError(`environment variable ${mapping.name} must be ${expected}, not ${JSON.stringify(text)}`, {
+      field: mapping.path.join('.'),
+      source: mapping.name,
+      hint: `Fix or unset ${mapping.name} (${mapping.description}).`,
+    });
+  };
+  switch (mapping.type) {
+    case 'string':
+      return text;
+    case 'integer':
+      return /^-?\d+$/.test(text) ? Number(text) : fail('an integer');
+    case 'boolean': {
+      const lower = text.toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(lower)) return true;
+      if (['false', '0', 'no', 'off'].includes(lower)) return false;
+      return fail('true or false');
+    }
+    case 'list':
+      return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    case 'yaml':
+      try {
+        return parse(text);
+      } catch (err) {
+        // The text may hold credentials: name the variable, not its value.
+        throw new ConfigError(`environment variable ${mapping.name} is not valid JSON or YAML: ${(err as Error).message.split('\n')[0]}`, {
+          field: mapping.path.join('.'),
+          source: mapping.name,
+          cause: err,
+        });
+      }
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}

@@ -1,0 +1,124 @@
+/**
+ * The host's configuration (operator and server): its TypeScript type and JSON Schema. The top
+ * level is open, so the file can be a whole Helm values file; what is defined here is validated.
+ */
+import { storageConfigSchema, type StorageConfig } from '../crds/storage.ts';
+import { LOG_LEVELS, type LogLevel } from '../logging/logger.ts';
+import { pluginEntrySchema, type PluginEntry } from '../plugins/entry.ts';
+
+/** TLS for the server's listener. */
+export interface TlsConfig {
+  /** PEM certificate chain file. */
+  certFile: string;
+  /** PEM private key file. */
+  keyFile: string;
+}
+
+/** `server:`, read by the registry server. */
+export interface ServerConfig {
+  /** Listening port; 0 picks a free one. Default 8080. */
+  port: number;
+  /** Listening address. Default `0.0.0.0`. */
+  host: string;
+  /** The URL clients reach the registry at, e.g. `https://registry.example.com`, when behind a proxy. */
+  publicUrl?: string;
+  /** Serve HTTPS with this certificate; unset means plain HTTP (TLS terminated in front). */
+  tls?: TlsConfig;
+  [key: string]: unknown;
+}
+
+/** `operator:`, read by the controllers. */
+export interface OperatorConfig {
+  /** Reconciles running at once, over all kinds. Default 4. */
+  concurrency: number;
+  leaderElection: {
+    /** Default true: only the replica holding the Lease reconciles. */
+    enabled: boolean;
+    /** Name of the Lease. Default `opendepot-operator`. */
+    leaseName: string;
+  };
+  /** Namespaces to watch; unset or empty means all namespaces. */
+  watchNamespaces?: string[];
+  /** How often a Ready Version's stored archive is read and hashed again. Default 600 s. */
+  verifyIntervalSeconds: number;
+  /** The GitHub API the `github` source calls; another base URL for GitHub Enterprise or a local stand-in. */
+  github: { apiUrl: string };
+  /** Hosts git remotes may be on (`*` for any). Unset: any host over https/ssh. */
+  allowedGitHosts?: string[];
+  [key: string]: unknown;
+}
+
+/** The whole configuration, after defaults. */
+export interface HostConfig {
+  /** Default `info`. */
+  logLevel: LogLevel;
+  /** The namespace the host runs in (where it reads its own Secrets and Leases). */
+  namespace?: string;
+  /** npm prefix directory plugins are installed into (`<pluginsDir>/node_modules/<package>`). */
+  pluginsDir?: string;
+  /** The plugins to load; any that fails stops start-up. Default none. */
+  plugins: PluginEntry[];
+  /** Storage for resources that set no `storageConfig` (and whose Depot sets none). */
+  defaultStorageConfig?: StorageConfig;
+  /** Accept `file://` repository URLs (local development and tests only). Default false. */
+  allowFileUrls: boolean;
+  server: ServerConfig;
+  operator: OperatorConfig;
+  [key: string]: unknown;
+}
+
+/** JSON Schema (draft-07) of {@link HostConfig}, with its defaults. */
+export const hostConfigSchema = {
+  type: 'object',
+  properties: {
+    logLevel: { enum: [...LOG_LEVELS], default: 'info' },
+    namespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
+    pluginsDir: { type: 'string', minLength: 1 },
+    plugins: { type: 'array', items: pluginEntrySchema, default: [] },
+    defaultStorageConfig: storageConfigSchema.json,
+    allowFileUrls: { type: 'boolean', default: false },
+    server: {
+      type: 'object',
+      default: {},
+      properties: {
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+        host: { type: 'string', minLength: 1, default: '0.0.0.0' },
+        publicUrl: { type: 'string', pattern: '^https?://[^\\s/]+(/[^\\s]*)?$' },
+        tls: {
+          type: 'object',
+          required: ['certFile', 'keyFile'],
+          properties: { certFile: { type: 'string', minLength: 1 }, keyFile: { type: 'string', minLength: 1 } },
+        },
+      },
+    },
+    operator: {
+      type: 'object',
+      default: {},
+      properties: {
+        concurrency: { type: 'integer', minimum: 1, maximum: 256, default: 4 },
+        leaderElection: {
+          type: 'object',
+          default: {},
+          properties: {
+            enabled: { type: 'boolean', default: true },
+            leaseName: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', maxLength: 253, default: 'opendepot-operator' },
+          },
+        },
+        watchNamespaces: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' } },
+        verifyIntervalSeconds: { type: 'integer', minimum: 1, maximum: 604800, default: 600 },
+        github: {
+          type: 'object',
+          default: {},
+          properties: { apiUrl: { type: 'string', pattern: '^https?://\\S+$', default: 'https://api.github.com' } },
+        },
+        allowedGitHosts: { type: 'array', items: { type: 'string', minLength: 1 } },
+      },
+    },
+  },
+} as const;
+
+/**
+ * Sections whose unknown keys are reported as warnings (likely typos). The top level is not
+ * among them: it may be a Helm values file with many other keys.
+ */
+export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [['server'], ['server', 'tls'], ['operator'], ['operator', 'leaderElection'], ['operator', 'github']];

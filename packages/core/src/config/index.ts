@@ -1,0 +1,7 @@
+/** The host configuration: YAML file + `OPENDEPOT_*` environment, validated; JSON Schema helpers. */
+export * from './host-config.ts';
+export * from './env.ts';
+export * from './config-error.ts';
+export * from './load-config.ts';
+export * from './json-schema.ts';
+export * from './field-path.ts';

@@ -1,0 +1,140 @@
+/** The Provider kind: one provider of the registry, mirrored for chosen platforms and versions. */
+import { syncStatusFields, versionsList, versionString } from './common.ts';
+import { moduleConfigFields } from './module.ts';
+import { HTTPS_URL_PATTERN, PROVIDER_TYPE_PATTERN, REGISTRY_NAME_PATTERN } from './patterns.ts';
+import { ageColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
+import { array, boolean, describe, enumeration, object, string, type Static, type ValidationRule } from './schema.ts';
+import { storageConfigSchema, type StorageConfig } from './storage.ts';
+
+/** Operating systems providers are built for. */
+export const OPERATING_SYSTEMS = ['linux', 'darwin', 'windows', 'freebsd', 'openbsd', 'solaris'] as const;
+/** CPU architectures providers are built for. */
+export const ARCHITECTURES = ['amd64', 'arm64', '386', 'arm'] as const;
+/** Where provider releases come from. */
+export const PROVIDER_SOURCES = ['hashicorp-releases', 'registry'] as const;
+
+/** What the operator assumes when a Provider (or the Depot's global config) leaves a field out. */
+export const PROVIDER_DEFAULTS = {
+  namespace: 'hashicorp',
+  source: 'hashicorp-releases',
+  registryUrl: 'https://registry.opentofu.org',
+  immutable: false,
+} as const;
+
+export type OperatingSystem = (typeof OPERATING_SYSTEMS)[number];
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+/** One operating system, as the Version kind also uses it. */
+export const operatingSystemSchema = enumeration('Operating system: linux, darwin, windows, freebsd, openbsd or solaris.', OPERATING_SYSTEMS);
+/** One architecture, as the Version kind also uses it. */
+export const architectureSchema = enumeration('CPU architecture: amd64, arm64, 386 or arm.', ARCHITECTURES);
+
+/** The fields of `providerConfig`, shared with the Depot's `providerConfigs[]` and `global.providerConfig`. */
+export const providerConfigFields = {
+  name: string('Provider type upstream, e.g. aws for hashicorp/aws. Clients address it as <host>/<kubernetes namespace>/<name>.', {
+    pattern: PROVIDER_TYPE_PATTERN,
+  }),
+  namespace: string(`Namespace of the provider upstream, e.g. hashicorp or integrations. Default: ${PROVIDER_DEFAULTS.namespace}.`, {
+    pattern: REGISTRY_NAME_PATTERN,
+  }),
+  operatingSystems: array('Operating systems to mirror; one Version is made per version, operating system and architecture.', operatingSystemSchema, {
+    minItems: 1,
+    maxItems: OPERATING_SYSTEMS.length,
+    listType: 'set',
+  }),
+  architectures: array('Architectures to mirror.', architectureSchema, { minItems: 1, maxItems: ARCHITECTURES.length, listType: 'set' }),
+  source: enumeration(
+    `Where releases come from. hashicorp-releases: the HashiCorp Releases API (releases.hashicorp.com). registry: a registry that speaks the provider protocol, at registryUrl. Default: ${PROVIDER_DEFAULTS.source}.`,
+    PROVIDER_SOURCES,
+  ),
+  registryUrl: string(`Base URL of the upstream registry when source is registry. Default: ${PROVIDER_DEFAULTS.registryUrl}.`, {
+    pattern: HTTPS_URL_PATTERN,
+    maxLength: 2048,
+  }),
+  versionConstraints: moduleConfigFields.versionConstraints,
+  versionHistoryLimit: moduleConfigFields.versionHistoryLimit,
+  immutable: boolean(
+    `Once a version is stored and verified it never changes: a different archive upstream is reported (condition Stalled), not stored. Default: ${PROVIDER_DEFAULTS.immutable}.`,
+  ),
+  // OpenDepot 0.x manifests nest storageConfig in providerConfig.
+  storageConfig: describe(
+    storageConfigSchema,
+    `${storageConfigSchema.json.description} On a Provider it may be set here (as OpenDepot 0.x manifests do) or at spec.storageConfig, not both. Unset: the Depot's global storageConfig, else the chart's default.`,
+  ),
+};
+
+/** CEL rules of any provider config. */
+export const providerSourceRules: readonly ValidationRule[] = [
+  {
+    rule: "!has(self.registryUrl) || (has(self.source) && self.source == 'registry')",
+    message: 'registryUrl applies only when source is registry',
+  },
+];
+
+/** `spec.providerConfig` of a Provider. */
+export const providerConfigSchema = object('What the provider is, where it comes from, and which platforms to mirror.', providerConfigFields, {
+  required: ['name', 'operatingSystems', 'architectures'],
+  rules: providerSourceRules,
+});
+
+/** `spec` of a Provider. */
+export const providerSpecSchema = object(
+  'The provider and the versions of it the registry serves.',
+  {
+    providerConfig: providerConfigSchema,
+    storageConfig: describe(
+      storageConfigSchema,
+      `${storageConfigSchema.json.description} May be set here or at spec.providerConfig.storageConfig, not both. Unset: the Depot's global storageConfig, else the chart's default.`,
+    ),
+    versions: versionsList(
+      'Versions to fetch, store and serve; the operator creates one Version resource per version, operating system and architecture.',
+    ),
+    forceSync: boolean('Set true to fetch, verify and store every version again. The operator resets it to false when done.'),
+  },
+  {
+    required: ['providerConfig'],
+    rules: [
+      {
+        rule: '!(has(self.storageConfig) && has(self.providerConfig.storageConfig))',
+        message: 'set storageConfig either at spec.storageConfig or at spec.providerConfig.storageConfig, not both',
+        fieldPath: '.storageConfig',
+      },
+    ],
+  },
+);
+
+/** `status` of a Provider. */
+export const providerStatusSchema = object('What the operator last observed.', {
+  ...syncStatusFields,
+  latestVersion: versionString('Highest version that is stored and verified for every wanted platform.'),
+});
+
+export type ProviderConfig = Static<typeof providerConfigSchema>;
+export type ProviderSpec = Static<typeof providerSpecSchema>;
+export type ProviderStatus = Static<typeof providerStatusSchema>;
+/** A Provider object. */
+export type Provider = Resource<'Provider', ProviderSpec, ProviderStatus>;
+
+/** The storage config a Provider sets itself (either place), before Depot and chart defaults. */
+export function providerStorageConfig(spec: ProviderSpec): StorageConfig | undefined {
+  return spec.storageConfig ?? spec.providerConfig.storageConfig;
+}
+
+/** The Provider kind. */
+export const providerKind: KindDefinition = {
+  kind: 'Provider',
+  plural: 'providers',
+  singular: 'provider',
+  shortNames: ['odp'],
+  description:
+    'A Provider of the registry: where its releases come from, which platforms to mirror, where the archives are stored, and which versions to serve. The operator creates one Version per version, operating system and architecture.',
+  spec: providerSpecSchema,
+  status: providerStatusSchema,
+  printerColumns: [
+    readyColumn,
+    { name: 'Latest', type: 'string', jsonPath: '.status.latestVersion', description: 'Highest version that is stored and verified.' },
+    { name: 'Synced', type: 'string', jsonPath: '.status.progress', description: 'Versions stored and verified / versions wanted.' },
+    { name: 'Upstream', type: 'string', jsonPath: '.spec.providerConfig.namespace', description: 'Upstream namespace.', priority: 1 },
+    ageColumn,
+  ],
+};

@@ -1,0 +1,145 @@
+/** `storageConfig`: where a module's or provider's archives are stored. */
+import { secretRef } from './common.ts';
+import { DURATION_PATTERN, HTTP_URL_PATTERN, HTTPS_URL_PATTERN } from './patterns.ts';
+import { boolean, extensibleObject, object, string, type Static } from './schema.ts';
+
+/** Storage backends with a typed schema in the CRDs; any other key names a storage plugin. */
+export const FIRST_PARTY_STORAGE_KEYS = ['s3', 'azureBlob', 'gcs', 'filesystem'] as const;
+
+/** Defaults the operator and server apply when `presign` leaves a field out. */
+export const PRESIGN_DEFAULTS = { enabled: false, ttl: '15m', fallbackToProxy: true } as const;
+
+/** Amazon S3 or an S3-compatible service. */
+export const s3Schema = object(
+  'Amazon S3, or an S3-compatible service (MinIO, Ceph, R2) when endpoint is set.',
+  {
+    bucket: string('Bucket name.', { pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', maxLength: 63 }),
+    region: string('Region of the bucket, e.g. us-west-2.', { pattern: '^[a-z0-9-]+$', maxLength: 64 }),
+    prefix: string('Key prefix under which objects are stored, e.g. opendepot/. Empty means the bucket root.', { maxLength: 512 }),
+    endpoint: string('Endpoint URL of an S3-compatible service, e.g. http://minio.storage:9000. Unset means AWS.', {
+      pattern: HTTP_URL_PATTERN,
+      maxLength: 2048,
+    }),
+    forcePathStyle: boolean('Address the bucket as <endpoint>/<bucket> instead of <bucket>.<endpoint>; most S3-compatible services need this.'),
+    credentialsSecretRef: secretRef(
+      'Secret in this namespace with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and optionally AWS_SESSION_TOKEN). Unset means the ambient AWS credential chain (IRSA, instance profile).',
+    ),
+  },
+  { required: ['bucket', 'region'] },
+);
+
+/** Azure Blob Storage. */
+export const azureBlobSchema = object(
+  'Azure Blob Storage.',
+  {
+    accountName: string('Storage account name.', { pattern: '^[a-z0-9]{3,24}$' }),
+    accountUrl: string('Blob service URL of the account, e.g. https://opendepotmodules.blob.core.windows.net.', {
+      pattern: HTTPS_URL_PATTERN,
+      maxLength: 2048,
+    }),
+    subscriptionID: string('Azure subscription that holds the account.', {
+      pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+    }),
+    resourceGroup: string('Resource group that holds the account.', { minLength: 1, maxLength: 90 }),
+    container: string('Blob container to store objects in. Default: opendepot.', {
+      pattern: '^[a-z0-9]([a-z0-9-]{1,61}[a-z0-9])$',
+    }),
+    credentialsSecretRef: secretRef(
+      'Secret in this namespace with keys AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, or AZURE_STORAGE_CONNECTION_STRING. Unset means workload identity or managed identity.',
+    ),
+  },
+  { required: ['accountName', 'accountUrl', 'subscriptionID', 'resourceGroup'] },
+);
+
+/** Google Cloud Storage. */
+export const gcsSchema = object(
+  'Google Cloud Storage.',
+  {
+    bucket: string('Bucket name.', { pattern: '^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$', maxLength: 222 }),
+    prefix: string('Object name prefix, e.g. opendepot/. Empty means the bucket root.', { maxLength: 512 }),
+    credentialsSecretRef: secretRef(
+      'Secret in this namespace with key credentials.json (a service account key). Unset means workload identity or the metadata server.',
+    ),
+  },
+  { required: ['bucket'] },
+);
+
+/** A directory on a volume shared by the operator and the server. */
+export const filesystemSchema = object(
+  'A directory on a ReadWriteMany volume mounted into both the operator and the server.',
+  {
+    path: string('Absolute path of the directory inside the containers, e.g. /data/opendepot.', { pattern: '^/', maxLength: 4096 }),
+  },
+  { required: ['path'] },
+);
+
+/** Pre-signed download URLs. */
+export const presignSchema = object(
+  'Pre-signed URLs: the server redirects clients to download straight from storage instead of proxying the bytes.',
+  {
+    enabled: boolean(`Redirect downloads to pre-signed URLs. Default: ${PRESIGN_DEFAULTS.enabled}.`),
+    ttl: string(`How long a pre-signed URL stays valid, as a duration such as 15m, 1h or 90s. Default: ${PRESIGN_DEFAULTS.ttl}.`, {
+      pattern: DURATION_PATTERN,
+      maxLength: 32,
+    }),
+    fallbackToProxy: boolean(
+      `When a pre-signed URL cannot be made, proxy the download through the server instead of failing. Set false to guarantee that no artifact bytes pass through the server. Default: ${PRESIGN_DEFAULTS.fallbackToProxy}.`,
+    ),
+  },
+);
+
+/** `storageConfig`, with the first-party backends typed and room for plugin keys. */
+export const storageConfigSchema = extensibleObject(
+  'Where archives are stored: exactly one backend key (s3, azureBlob, gcs, filesystem, or the name of an installed storage plugin whose config is an object), plus optional presign settings. A plugin key is validated against that plugin\'s config schema when the resource is reconciled.',
+  {
+    s3: s3Schema,
+    azureBlob: azureBlobSchema,
+    gcs: gcsSchema,
+    filesystem: filesystemSchema,
+    presign: presignSchema,
+  },
+  {
+    rules: [
+      {
+        // Plugin keys are invisible to CEL field access, but size() counts every key.
+        rule: "size(dyn(self)) == (has(self.presign) ? 2 : 1)",
+        message:
+          'exactly one storage backend must be set: s3, azureBlob, gcs, filesystem, or the key of an installed storage plugin (presign is not a backend)',
+      },
+    ],
+  },
+);
+
+/** `storageConfig` as TypeScript: typed first-party backends plus plugin keys. */
+export type StorageConfig = Static<typeof storageConfigSchema>;
+export type S3StorageConfig = Static<typeof s3Schema>;
+export type AzureBlobStorageConfig = Static<typeof azureBlobSchema>;
+export type GcsStorageConfig = Static<typeof gcsSchema>;
+export type FilesystemStorageConfig = Static<typeof filesystemSchema>;
+export type PresignConfig = Static<typeof presignSchema>;
+
+/** The one backend a `storageConfig` selects: its key and its config object. */
+export interface SelectedStorageBackend {
+  /** `s3`, `azureBlob`, `gcs`, `filesystem`, or the name of a storage plugin. */
+  key: string;
+  config: Record<string, unknown>;
+  /** Whether `key` is one of {@link FIRST_PARTY_STORAGE_KEYS}. */
+  firstParty: boolean;
+}
+
+/**
+ * Picks the backend of a `storageConfig` (every key but `presign`). The API server already
+ * insists on exactly one; this re-checks, because configs also come from Helm values and merges.
+ */
+export function selectStorageBackend(config: StorageConfig): SelectedStorageBackend {
+  const keys = Object.keys(config).filter((k) => k !== 'presign' && config[k] !== undefined);
+  if (keys.length !== 1) {
+    throw new Error(`storageConfig must name exactly one storage backend, found ${keys.length === 0 ? 'none' : keys.join(', ')}`);
+  }
+  const key = keys[0]!;
+  const value = config[key];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`storageConfig.${key} must be an object`);
+  }
+  return { key, config: value as Record<string, unknown>, firstParty: (FIRST_PARTY_STORAGE_KEYS as readonly string[]).includes(key) };
+}

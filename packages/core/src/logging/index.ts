@@ -1,0 +1,3 @@
+/** JSON logging with secret redaction. */
+export * from './logger.ts';
+export * from './redact.ts';

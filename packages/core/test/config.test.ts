@@ -1,0 +1,201 @@
+/** Configuration: YAML file + OPENDEPOT_* environment, defaults, and errors naming file/variable and field. */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isOpenDepotError } from '@opendepot/sdk';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError } from '../src/config/config-error.ts';
+import { ENV_MAPPINGS } from '../src/config/env.ts';
+import { configFileFromArgs, loadConfig, parseConfig } from '../src/config/load-config.ts';
+
+const noEnv = {};
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    assert.instance(err, ConfigError);
+    assert.ok(isOpenDepotError(err, 'input'));
+    return err as ConfigError;
+  }
+  assert.unreachable('expected a ConfigError');
+  throw new Error('unreachable');
+}
+
+const VALUES = `
+# a Helm values file: chart keys the host does not know are fine
+image: { repository: ghcr.io/opendepot/server, tag: 0.1.0 }
+logLevel: debug
+namespace: opendepot-system
+plugins:
+  - package: '@opendepot/plugin-fs'
+  - package: '@opendepot/plugin-trivy'
+    config: { severity: [HIGH, CRITICAL] }
+  - path: ./dev/my-auth
+    kind: auth
+    enabled: false
+defaultStorageConfig:
+  filesystem: { path: /data/opendepot }
+  presign: { enabled: false }
+server:
+  port: 9443
+  tls: { certFile: /tls/tls.crt, keyFile: /tls/tls.key }
+operator:
+  concurrency: 8
+`;
+
+test('a values file, with defaults filled in', () => {
+  const { config, warnings, file, baseDir } = parseConfig(VALUES, { file: '/etc/opendepot/values.yaml', env: noEnv });
+  assert.is(file, '/etc/opendepot/values.yaml');
+  assert.is(baseDir, '/etc/opendepot');
+  assert.is(config.logLevel, 'debug');
+  assert.is(config.namespace, 'opendepot-system');
+  assert.equal(config.plugins[1], { package: '@opendepot/plugin-trivy', config: { severity: ['HIGH', 'CRITICAL'] } });
+  assert.equal(config.defaultStorageConfig, { filesystem: { path: '/data/opendepot' }, presign: { enabled: false } });
+  assert.equal(config.server, { port: 9443, host: '0.0.0.0', tls: { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' } });
+  assert.equal(config.operator, { concurrency: 8, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' } });
+  assert.is(config.allowFileUrls, false);
+  assert.equal(config.image, { repository: 'ghcr.io/opendepot/server', tag: '0.1.0' }, 'unknown top-level keys are kept');
+  assert.equal(warnings, []);
+});
+
+test('no file at all: every default', () => {
+  const { config } = parseConfig(undefined, { env: noEnv });
+  assert.equal(config, {
+    logLevel: 'info',
+    plugins: [],
+    allowFileUrls: false,
+    server: { port: 8080, host: '0.0.0.0' },
+    operator: { concurrency: 4, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' } },
+  });
+  assert.equal(parseConfig('', { env: noEnv }).config.plugins, [], 'an empty file is all defaults');
+  assert.equal(parseConfig('# only a comment\n', { env: noEnv }).config.logLevel, 'info');
+});
+
+test('environment variables override the file', () => {
+  const { config } = parseConfig(VALUES, {
+    env: {
+      OPENDEPOT_LOG_LEVEL: 'warn',
+      OPENDEPOT_SERVER_PORT: '8081',
+      OPENDEPOT_SERVER_TLS_KEY_FILE: '/other/tls.key',
+      OPENDEPOT_ALLOW_FILE_URLS: 'true',
+      OPENDEPOT_OPERATOR_LEADER_ELECTION: 'false',
+      OPENDEPOT_WATCH_NAMESPACES: 'team-a, team-b,',
+      OPENDEPOT_DEFAULT_STORAGE_CONFIG: '{"s3": {"bucket": "modules", "region": "us-west-2"}}',
+      OPENDEPOT_NAMESPACE: '',
+      UNRELATED: 'x',
+    },
+  });
+  assert.is(config.logLevel, 'warn');
+  assert.is(config.server.port, 8081);
+  assert.equal(config.server.tls, { certFile: '/tls/tls.crt', keyFile: '/other/tls.key' }, 'objects merge field by field');
+  assert.is(config.allowFileUrls, true);
+  assert.is(config.operator.leaderElection.enabled, false);
+  assert.equal(config.operator.watchNamespaces, ['team-a', 'team-b']);
+  assert.equal(config.defaultStorageConfig, { s3: { bucket: 'modules', region: 'us-west-2' } }, 'a storageConfig is replaced whole, never merged');
+  assert.is(config.namespace, 'opendepot-system', 'an empty variable counts as unset');
+});
+
+test('every mapped variable is documented and maps to a distinct field', () => {
+  const names = ENV_MAPPINGS.map((m) => m.name);
+  assert.is(new Set(names).size, names.length);
+  assert.is(new Set(ENV_MAPPINGS.map((m) => m.path.join('.'))).size, names.length);
+  for (const m of ENV_MAPPINGS) {
+    assert.match(m.name, /^OPENDEPOT_[A-Z_]+$/);
+    assert.ok(m.description.length > 5, m.name);
+  }
+});
+
+test('schema errors name the file and every field', () => {
+  const err = configError(() =>
+    parseConfig('logLevel: loud\nserver:\n  port: 70000\n  tls: { certFile: /a }\nplugins:\n  - packag: x\n', { file: '/etc/od.yaml', env: noEnv }),
+  );
+  assert.match(err.message, /^invalid configuration in \/etc\/od\.yaml: /);
+  assert.match(err.message, /logLevel: must be one of "trace", "debug", "info", "warn", "error", "fatal", "silent", not "loud"/);
+  assert.match(err.message, /server\.port: must be <= 65535/);
+  assert.match(err.message, /server\.tls\.keyFile: is required/);
+  assert.match(err.message, /plugins\[0\]\.packag: is not a known field \(known fields: package, path, kind, enabled, config\)/);
+  assert.is(err.source, '/etc/od.yaml');
+  assert.is(err.field, 'logLevel');
+});
+
+test('plugin entries need exactly one of package and path', () => {
+  const err = configError(() => parseConfig('plugins:\n  - package: a\n    path: ./b\n  - config: {}\n', { env: noEnv }));
+  assert.match(err.message, /plugins\[0\]: set only one of package and path; plugins\[1\]: set package \(an npm package name\) or path/);
+});
+
+test('defaultStorageConfig is checked against the storageConfig schema', () => {
+  const err = configError(() => parseConfig('defaultStorageConfig:\n  filesystem: { path: relative }\n  presign: { ttl: soon }\n', { file: 'v.yaml', env: noEnv }));
+  assert.match(err.message, /defaultStorageConfig\.filesystem\.path: must match the pattern \^\/, not "relative"/);
+  assert.match(err.message, /defaultStorageConfig\.presign\.ttl: must match the pattern/);
+});
+
+test('bad values from the environment name the variable', () => {
+  const notInt = configError(() => parseConfig(undefined, { env: { OPENDEPOT_SERVER_PORT: 'eighty' } }));
+  assert.match(notInt.message, /^environment variable OPENDEPOT_SERVER_PORT must be an integer, not "eighty"/);
+  assert.is(notInt.source, 'OPENDEPOT_SERVER_PORT');
+  assert.is(notInt.field, 'server.port');
+  const notBool = configError(() => parseConfig(undefined, { env: { OPENDEPOT_ALLOW_FILE_URLS: 'maybe' } }));
+  assert.match(notBool.message, /OPENDEPOT_ALLOW_FILE_URLS must be true or false/);
+  const badLevel = configError(() => parseConfig('logLevel: info\n', { file: 'v.yaml', env: { OPENDEPOT_LOG_LEVEL: 'verbose' } }));
+  assert.match(badLevel.message, /^invalid configuration in v\.yaml and the environment: logLevel \(from OPENDEPOT_LOG_LEVEL\): must be one of/);
+  assert.is(badLevel.source, 'OPENDEPOT_LOG_LEVEL');
+  const badYaml = configError(() => parseConfig(undefined, { env: { OPENDEPOT_DEFAULT_STORAGE_CONFIG: '{ s3: [unclosed, secretvalue' } }));
+  assert.match(badYaml.message, /OPENDEPOT_DEFAULT_STORAGE_CONFIG is not valid JSON or YAML/);
+  assert.not.match(badYaml.message, /secretvalue/, 'the value is not echoed');
+});
+
+test('malformed YAML names the file and the line', () => {
+  const dup = configError(() => parseConfig('logLevel: info\nlogLevel: debug\n', { file: '/v.yaml', env: noEnv }));
+  assert.match(dup.message, /^\/v\.yaml is not valid YAML at line 2, column 1: Map keys must be unique$/);
+  const broken = configError(() => parseConfig('server:\n  port: [8080\n', { file: '/v.yaml', env: noEnv }));
+  assert.match(broken.message, /^\/v\.yaml is not valid YAML at line 3, column 1: Flow sequence in block collection must be sufficiently indented and end with a \]$/);
+  const list = configError(() => parseConfig('- a\n- b\n', { file: '/v.yaml', env: noEnv }));
+  assert.match(list.message, /\/v\.yaml must be a YAML mapping/);
+});
+
+test('likely typos in known sections are warnings', () => {
+  const { warnings } = parseConfig('server:\n  prot: 80\noperator:\n  leaderElection: { enable: false }\n', { file: 'v.yaml', env: noEnv });
+  assert.equal(warnings, [
+    'v.yaml: server.prot is not a known field and is ignored (known in server: port, host, publicUrl, tls)',
+    'v.yaml: operator.leaderElection.enable is not a known field and is ignored (known in operator.leaderElection: enabled, leaseName)',
+  ]);
+});
+
+test('loadConfig reads --config, then OPENDEPOT_CONFIG, resolving relative to cwd', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'opendepot-config-'));
+  try {
+    await writeFile(join(dir, 'values.yaml'), 'logLevel: error\n');
+    await writeFile(join(dir, 'other.yaml'), 'logLevel: warn\n');
+    const fromFlag = await loadConfig({ argv: ['--config', 'values.yaml'], env: { OPENDEPOT_CONFIG: 'other.yaml' }, cwd: dir });
+    assert.is(fromFlag.config.logLevel, 'error');
+    assert.is(fromFlag.file, join(dir, 'values.yaml'));
+    assert.is(fromFlag.baseDir, dir);
+    const fromEnv = await loadConfig({ argv: [], env: { OPENDEPOT_CONFIG: join(dir, 'other.yaml') }, cwd: '/' });
+    assert.is(fromEnv.config.logLevel, 'warn');
+    const none = await loadConfig({ argv: [], env: {}, cwd: dir });
+    assert.is(none.file, undefined);
+    assert.is(none.baseDir, dir);
+    let missing: unknown;
+    try {
+      await loadConfig({ argv: ['--config=absent.yaml'], env: {}, cwd: dir });
+    } catch (err) {
+      missing = err;
+    }
+    assert.instance(missing, ConfigError);
+    assert.match((missing as Error).message, new RegExp(`^configuration file ${join(dir, 'absent.yaml')} does not exist`));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('--config parsing', () => {
+  assert.is(configFileFromArgs(['serve', '--config=/a.yaml']), '/a.yaml');
+  assert.is(configFileFromArgs(['--config', '/b.yaml', '--verbose']), '/b.yaml');
+  assert.is(configFileFromArgs(['--other']), undefined);
+  assert.throws(() => configFileFromArgs(['--config']), /--config needs a file name/);
+  assert.throws(() => configFileFromArgs(['--config', '--verbose']), /--config needs a file name/);
+});
+
+test.run();

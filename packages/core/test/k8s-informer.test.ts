@@ -1,0 +1,207 @@
+/**
+ * Informers against the real kube-apiserver: they see adds, updates and deletes of their own
+ * namespace, serve reads from memory, and heal on their own after a cut network, a silent
+ * (half-open) watch, and 410 Gone, both from the real API server (a stale resourceVersion) and as
+ * an ERROR event in the stream; after a relist they emit exactly the changes they missed.
+ */
+import { useControlPlane } from '@opendepot/testbed';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Module } from '../src/crds/index.ts';
+import { RESOURCES, createInformer, createKubeClient, resourceClient, type Informer, type InformerOptions } from '../src/k8s/index.ts';
+import { dropNamespace, freshNamespace, moduleObject, waitUntil } from './k8s-helpers.ts';
+import { startApiProxy, type ApiProxy } from './k8s-proxy.ts';
+
+const cp = await useControlPlane();
+const ns = await freshNamespace(cp, 'k8s-informer');
+const other = await freshNamespace(cp, 'k8s-informer-other');
+const direct = createKubeClient({ kubeconfigPath: cp.kubeconfigPath });
+const modules = resourceClient<Module>(direct, RESOURCES.module, { fieldManager: 'informer-test' });
+const stoppers: (() => void | Promise<void>)[] = [];
+
+interface Seen {
+  event: 'add' | 'update' | 'delete';
+  name: string;
+  old?: string;
+}
+
+/** An informer of `ns` (through `proxy` when given) that records what it emits. */
+async function watched(options: InformerOptions<Module> & { proxy?: ApiProxy } = {}): Promise<{ informer: Informer<Module>; seen: Seen[] }> {
+  const client = options.proxy ? createKubeClient({ kubeconfigPath: options.proxy.kubeconfigPath }) : direct;
+  const informer = createInformer<Module>(client, RESOURCES.module, { namespace: ns, backoff: { baseMs: 100, maxMs: 1_000 }, ...options });
+  const seen: Seen[] = [];
+  informer.on('add', (m) => seen.push({ event: 'add', name: m.metadata.name! }));
+  informer.on('update', (m, old) => seen.push({ event: 'update', name: m.metadata.name!, old: old?.metadata.resourceVersion }));
+  informer.on('delete', (m) => seen.push({ event: 'delete', name: m.metadata.name! }));
+  await informer.start();
+  stoppers.push(() => informer.stop());
+  if (client !== direct) stoppers.push(() => client.close());
+  // start() resolves after the list; the watch opens right after it.
+  if (options.proxy) await waitUntil('the watch to open', () => options.proxy!.openWatches() > 0);
+  return { informer, seen };
+}
+
+const has = (seen: Seen[], event: Seen['event'], name: string) => seen.some((s) => s.event === event && s.name === name);
+
+test.after(async () => {
+  for (const stop of stoppers.reverse()) await stop();
+  await direct.close();
+  await dropNamespace(cp, ns);
+  await dropNamespace(cp, other);
+  if (process.env.DEBUG_HANDLES) console.log((process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles());
+});
+
+test('start() resolves with the first list cached; adds, updates and deletes of its namespace arrive, others do not', async () => {
+  await modules.create(moduleObject(ns, 'pre-existing'));
+  const { informer, seen } = await watched();
+  assert.ok(informer.synced());
+  assert.is(informer.get(ns, 'pre-existing')?.spec.moduleConfig.name, 'pre-existing', 'the first list is in the cache when start() resolves');
+  assert.ok(has(seen, 'add', 'pre-existing'));
+
+  await modules.create(moduleObject(other, 'elsewhere'));
+  const created = await modules.create(moduleObject(ns, 'fresh', ['1.0.0']));
+  await waitUntil('add of fresh', () => has(seen, 'add', 'fresh'));
+  await modules.patch(ns, 'fresh', { spec: { versions: [{ version: '1.0.0' }, { version: '1.1.0' }] } });
+  const updated = await waitUntil('update of fresh', () => seen.find((s) => s.event === 'update' && s.name === 'fresh'));
+  assert.is(updated.old, created.metadata.resourceVersion, 'the update carries the previous object');
+  assert.equal(informer.get(ns, 'fresh')?.spec.versions, [{ version: '1.0.0' }, { version: '1.1.0' }]);
+  await modules.delete(ns, 'fresh');
+  await waitUntil('delete of fresh', () => has(seen, 'delete', 'fresh'));
+  assert.is(informer.get(ns, 'fresh'), undefined);
+  assert.not.ok(seen.some((s) => s.name === 'elsewhere'), 'an object of another namespace was seen');
+  assert.equal(informer.list(ns).map((m) => m.metadata.name), ['pre-existing']);
+  assert.is(informer.list(other).length, 0);
+  assert.is(informer.get(ns, 'pre-existing')?.kind, 'Module', 'listed objects carry their kind');
+  assert.not.ok('managedFields' in informer.get(ns, 'pre-existing')!.metadata, 'managedFields are dropped from the cache');
+  await modules.delete(ns, 'pre-existing');
+  await modules.delete(other, 'elsewhere');
+});
+
+test('reads come from memory: a thousand get()/list() calls make no request', async () => {
+  const proxy = await startApiProxy(cp);
+  stoppers.push(() => proxy.close());
+  await modules.create(moduleObject(ns, 'cached'));
+  const { informer } = await watched({ proxy });
+  const lists = proxy.lists;
+  const watches = proxy.watches.length;
+  for (let i = 0; i < 1000; i++) {
+    assert.ok(informer.get(ns, 'cached'));
+    informer.list(ns);
+  }
+  assert.is(proxy.lists, lists);
+  assert.is(proxy.watches.length, watches);
+  const query = proxy.watches.at(-1)!;
+  assert.is(query.get('allowWatchBookmarks'), 'true');
+  assert.ok(Number(query.get('resourceVersion')) > 0, 'the watch resumes from the list resourceVersion');
+  assert.ok(Number(query.get('timeoutSeconds')) >= 240, 'the server ends each watch after a while');
+  await modules.delete(ns, 'cached');
+});
+
+test('a cut network: the watch is restarted with backoff and resumes from its resourceVersion, missing nothing', async () => {
+  const proxy = await startApiProxy(cp);
+  stoppers.push(() => proxy.close());
+  const { informer, seen } = await watched({ proxy });
+  const lists = proxy.lists;
+  const watches = proxy.watches.length;
+  const resumeFrom = proxy.watches.at(-1)!.get('resourceVersion');
+  proxy.cut();
+  await modules.create(moduleObject(ns, 'during-cut'));
+  await new Promise((r) => setTimeout(r, 800)); // a few failed reconnects
+  assert.not.ok(has(seen, 'add', 'during-cut'));
+  proxy.restore();
+  await waitUntil('add of during-cut after the network is back', () => has(seen, 'add', 'during-cut'), 15_000);
+  assert.ok(informer.get(ns, 'during-cut'));
+  assert.ok(proxy.watches.length > watches, 'a new watch was opened');
+  assert.is(proxy.watches[watches]!.get('resourceVersion'), resumeFrom, 'the new watch resumes where the old one stopped');
+  assert.is(proxy.lists, lists, 'no relist was needed');
+  await modules.delete(ns, 'during-cut');
+});
+
+test('a silent watch (frozen connection) is restarted by the watchdog', async () => {
+  const proxy = await startApiProxy(cp);
+  stoppers.push(() => proxy.close());
+  const { seen } = await watched({ proxy, silenceTimeoutMs: 1_500, watchTimeoutSeconds: 600 });
+  const watches = proxy.watches.length;
+  proxy.freeze();
+  const began = Date.now();
+  await modules.create(moduleObject(ns, 'behind-frozen'));
+  await waitUntil('add of behind-frozen through a new watch', () => has(seen, 'add', 'behind-frozen'), 10_000);
+  assert.ok(Date.now() - began >= 1_000, 'seen before the watchdog could fire: the freeze did not work');
+  assert.ok(proxy.watches.length > watches, 'the watchdog opened a new watch');
+  await modules.delete(ns, 'behind-frozen');
+});
+
+/** Freezes the informer's view, changes a, b and c behind its back, then runs `gone`. */
+async function missedChanges(prefix: string, gone: (proxy: ApiProxy) => void | Promise<void>) {
+  const proxy = await startApiProxy(cp);
+  stoppers.push(() => proxy.close());
+  const n = (name: string) => `${prefix}-${name}`;
+  await modules.create(moduleObject(ns, n('to-delete')));
+  await modules.create(moduleObject(ns, n('to-update')));
+  await modules.create(moduleObject(ns, n('unchanged')));
+  const { informer, seen } = await watched({ proxy });
+  seen.length = 0;
+  const lists = proxy.lists;
+  proxy.freeze(); // the informer sees none of the following through its watch
+  await modules.delete(ns, n('to-delete'));
+  await modules.patch(ns, n('to-update'), { spec: { versions: [{ version: '2.0.0' }] } });
+  await modules.create(moduleObject(ns, n('to-add')));
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(seen.filter((s) => s.name.startsWith(prefix)), [], 'the frozen watch delivered something');
+  await gone(proxy);
+  await waitUntil('the three missed changes', () => seen.filter((s) => s.name.startsWith(prefix)).length >= 3, 15_000);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.ok(proxy.lists > lists, 'the informer relisted');
+  assert.equal(
+    seen.filter((s) => s.name.startsWith(prefix)).map((s) => `${s.event} ${s.name}`).sort(),
+    [`add ${n('to-add')}`, `delete ${n('to-delete')}`, `update ${n('to-update')}`],
+    'exactly the missed changes are emitted, nothing for the unchanged object',
+  );
+  assert.equal(informer.get(ns, n('to-update'))?.spec.versions, [{ version: '2.0.0' }]);
+  assert.equal(
+    informer.list(ns).map((m) => m.metadata.name).filter((name) => name!.startsWith(prefix)).sort(),
+    [n('to-add'), n('to-update'), n('unchanged')],
+  );
+  for (const name of ['to-add', 'to-update', 'unchanged']) await modules.delete(ns, n(name));
+}
+
+test('410 Gone from the real API server (watch from a stale resourceVersion): relist and emit the differences', async () => {
+  await missedChanges('real', async (proxy) => {
+    const watches = proxy.watches.length;
+    proxy.staleNextWatch();
+    proxy.cut(); // ends the frozen watch; the next one goes out with resourceVersion=1
+    proxy.restore();
+    await waitUntil('the stale watch', () => proxy.watches.length > watches && proxy.watches[watches], 10_000);
+    assert.is(proxy.watches[watches]!.get('resourceVersion'), '1');
+  });
+});
+
+test('410 Gone as an ERROR event in the watch stream: relist and emit the differences', async () => {
+  await missedChanges('event', (proxy) => {
+    assert.is(proxy.injectGone(), 1, 'one open watch to end');
+  });
+});
+
+test('resync re-emits every cached object as an update of itself', async () => {
+  await modules.create(moduleObject(ns, 'resynced'));
+  const { seen } = await watched({ resyncMs: 200 });
+  const resyncs = await waitUntil('two resyncs', () => {
+    const r = seen.filter((s) => s.event === 'update' && s.name === 'resynced');
+    return r.length >= 2 && r;
+  });
+  assert.ok(resyncs.length >= 2);
+  await modules.delete(ns, 'resynced');
+});
+
+test('stop() ends the watch; the cache keeps its content and emits nothing more', async () => {
+  const { informer, seen } = await watched();
+  informer.stop();
+  seen.length = 0;
+  await modules.create(moduleObject(ns, 'after-stop'));
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(seen, []);
+  assert.is(informer.get(ns, 'after-stop'), undefined);
+  await modules.delete(ns, 'after-stop');
+});
+
+test.run();

@@ -1,0 +1,165 @@
+/**
+ * A whole OpenDepot against real components for end-to-end tests: the shared real
+ * kube-apiserver (a fresh namespace), the operator and the server started from configuration
+ * with the filesystem storage plugin, HTTPS with a test CA, and a CLI config for the real clients.
+ */
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { parseConfig, type HostConfig } from '@opendepot/core';
+import { startServer, type RunningServer } from '@opendepot/server';
+import { cliConfigText, createTestCertificates, kubectl, runRegistryClient, useControlPlane, type ClientRun, type ControlPlane } from '@opendepot/testbed';
+import { stringify } from 'yaml';
+import { startOperator, type RunningOperator } from '@opendepot/operator';
+
+/** The hostname the client config maps to the test server. */
+export const HOST = 'opendepot.test';
+const packageDir = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A running registry for one test file. */
+export interface RegistryEnv {
+  cp: ControlPlane;
+  namespace: string;
+  dir: string;
+  storagePath: string;
+  operator: RunningOperator;
+  server: RunningServer;
+  cliConfig: string;
+  caFile: string;
+  /** Log lines of the operator and server, parsed. */
+  logs: Record<string, unknown>[];
+  kubectl(args: string[], input?: string): ReturnType<typeof kubectl>;
+  /** Applies objects (as YAML) in the test namespace. */
+  apply(...objects: object[]): Promise<void>;
+  /** Gets one object as JSON. */
+  get<T>(kind: string, name: string): Promise<T>;
+  /** Runs tofu or terraform with `mainTf` in a fresh directory. */
+  client(tool: 'tofu' | 'terraform', mainTf: string, args?: string[]): Promise<ClientRun>;
+  /** The blob file holding the stored object of `key` (plugin-fs layout). */
+  blobOf(key: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startRegistryEnv}. */
+export interface RegistryEnvOptions {
+  /** Extra configuration merged over the defaults (YAML-able). */
+  config?: Record<string, unknown>;
+  verifyIntervalSeconds?: number;
+}
+
+/** Starts the operator and the server against the shared control plane. */
+export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promise<RegistryEnv> {
+  const cp = await useControlPlane();
+  const namespace = `e2e-${randomBytes(4).toString('hex')}`;
+  const dir = await mkdtemp(join(tmpdir(), 'opendepot-e2e-'));
+  const storagePath = join(dir, 'storage');
+  const certs = await createTestCertificates();
+  const caFile = join(dir, 'ca.pem');
+  await writeFile(caFile, certs.caPem);
+  await writeFile(join(dir, 'cert.pem'), certs.certPem);
+  await writeFile(join(dir, 'key.pem'), certs.keyPem);
+  const created = await kubectl(cp, ['create', 'namespace', namespace]);
+  if (created.code !== 0) throw new Error(created.stderr);
+
+  const base = {
+    logLevel: 'debug',
+    namespace,
+    allowFileUrls: true,
+    plugins: [{ package: '@opendepot/plugin-fs' }],
+    defaultStorageConfig: { filesystem: { path: storagePath } },
+    server: { port: 0, host: '127.0.0.1', tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') } },
+    operator: {
+      concurrency: 4,
+      leaderElection: { enabled: true, leaseName: `opendepot-${namespace}` },
+      watchNamespaces: [namespace],
+      verifyIntervalSeconds: options.verifyIntervalSeconds ?? 600,
+    },
+  };
+  const text = stringify(deepMerge(base, options.config ?? {}));
+  const { config } = parseConfig(text, { baseDir: packageDir });
+  const logs: Record<string, unknown>[] = [];
+  const destination = { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) };
+  const { createLogger } = await import('@opendepot/core');
+  const operator = await startOperator({
+    config: config as HostConfig,
+    kubeconfigPath: cp.kubeconfigPath,
+    baseDir: packageDir,
+    healthPort: 0,
+    logger: createLogger({ level: 'debug', name: 'operator', destination }),
+  });
+  const server = await startServer({
+    config: { ...config, operator: { ...config.operator, watchNamespaces: [namespace] } } as HostConfig,
+    kubeconfigPath: cp.kubeconfigPath,
+    baseDir: packageDir,
+    logger: createLogger({ level: 'debug', name: 'server', destination }),
+  });
+  await server.synced;
+  const cliConfig = join(dir, 'cli.tfrc');
+  await writeFile(cliConfig, cliConfigText(HOST, { 'modules.v1': `${server.listening.url}/opendepot/modules/v1/`, 'providers.v1': `${server.listening.url}/opendepot/providers/v1/` }));
+
+  const k = (args: string[], input?: string) => kubectl(cp, args, input === undefined ? {} : { input });
+  return {
+    cp,
+    namespace,
+    dir,
+    storagePath,
+    operator,
+    server,
+    cliConfig,
+    caFile,
+    logs,
+    kubectl: k,
+    async apply(...objects) {
+      const yaml = objects.map((o) => stringify(o)).join('---\n');
+      const r = await k(['apply', '-n', namespace, '-f', '-'], yaml);
+      if (r.code !== 0) throw new Error(`kubectl apply failed: ${r.stderr}`);
+    },
+    async get<T>(kind: string, name: string) {
+      const r = await k(['get', '-n', namespace, kind, name, '-o', 'json']);
+      if (r.code !== 0) throw new Error(`kubectl get ${kind} ${name}: ${r.stderr}`);
+      return JSON.parse(r.stdout) as T;
+    },
+    client: (tool, mainTf, args) => runRegistryClient(tool, { parentDir: dir, cliConfig, caFile, mainTf, ...(args && { args }) }),
+    async blobOf(key) {
+      const at = key.lastIndexOf('/');
+      const folder = join(storagePath, key.slice(0, at));
+      const name = key.slice(at + 1);
+      const blob = (await readdir(folder)).find((f) => f.startsWith(`${name}.`) && f.endsWith('.blob'));
+      if (!blob) throw new Error(`no blob of ${key} in ${folder}`);
+      return join(folder, blob);
+    },
+    async stop() {
+      await server.stop();
+      await operator.stop();
+      await k(['delete', '-n', namespace, 'modules,versions', '--all', '--wait=false']);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns a value, failing with `what` and the last value seen. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const av = out[k];
+    out[k] = av && typeof av === 'object' && !Array.isArray(av) && v && typeof v === 'object' && !Array.isArray(v) ? deepMerge(av as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}

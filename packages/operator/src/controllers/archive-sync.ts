@@ -1,0 +1,84 @@
+/**
+ * The storage half of the Version controller: fetch an archive and store it with its hash,
+ * and check a stored archive against the checksum recorded in status. Only SDK contracts here,
+ * so any storage plugin and any archive source work the same way.
+ */
+import { createHash } from 'node:crypto';
+import { isOpenDepotError, type ArchiveSource, type ArchiveSubject, type ObjectInfo, type StorageBackend } from '@opendepot/sdk';
+
+/** What a re-verification of a stored archive found. */
+export type VerifyResult =
+  | { state: 'ok'; size: number }
+  | { state: 'missing' }
+  | { state: 'mismatch'; actualSha256: string; size: number };
+
+/**
+ * Reads the whole stored object and hashes it. Metadata alone is not enough: an attacker who
+ * overwrites the bytes on disk or in a bucket does not update the checksum beside them.
+ */
+export async function verifyStored(storage: StorageBackend, key: string, sha256: string, signal?: AbortSignal): Promise<VerifyResult> {
+  let body: AsyncIterable<Uint8Array>;
+  try {
+    ({ body } = await storage.get(key, signal ? { signal } : {}));
+  } catch (err) {
+    if (isOpenDepotError(err, 'not_found')) return { state: 'missing' };
+    throw err;
+  }
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of body) {
+    hash.update(chunk);
+    size += chunk.byteLength;
+  }
+  const actual = hash.digest('hex');
+  return actual === sha256 ? { state: 'ok', size } : { state: 'mismatch', actualSha256: actual, size };
+}
+
+/** Options of {@link fetchAndStore}. */
+export interface FetchAndStoreOptions {
+  format: 'zip' | 'tar.gz';
+  /** Refuse to store anything that does not hash to this (a restore, or an immutable version). */
+  expectedSha256?: string;
+  signal?: AbortSignal;
+  os?: string;
+  arch?: string;
+}
+
+/** The outcome of {@link fetchAndStore}. */
+export type StoreResult = { state: 'stored'; info: ObjectInfo } | { state: 'upstream-differs'; message: string };
+
+/**
+ * Fetches `version` from `source` and streams it into `storage` under `key`, hashing as it goes.
+ * With `expectedSha256` (or an upstream-vouched checksum) the backend refuses to make a
+ * different archive visible, so a changed upstream never replaces a known-good object.
+ */
+export async function fetchAndStore(
+  source: ArchiveSource,
+  subject: ArchiveSubject,
+  version: string,
+  storage: StorageBackend,
+  key: string,
+  options: FetchAndStoreOptions,
+): Promise<StoreResult> {
+  const fetched = await source.fetch(subject, version, {
+    format: options.format,
+    ...(options.signal && { signal: options.signal }),
+    ...(options.os && { os: options.os }),
+    ...(options.arch && { arch: options.arch }),
+  });
+  const expected = options.expectedSha256 ?? fetched.expectedSha256;
+  try {
+    const info = await storage.put(key, fetched.body, {
+      ...(expected && { sha256: expected }),
+      ...(options.signal && { signal: options.signal }),
+      ...(fetched.size !== undefined && { size: fetched.size }),
+      contentType: options.format === 'zip' ? 'application/zip' : 'application/gzip',
+    });
+    return { state: 'stored', info };
+  } catch (err) {
+    if (expected && isOpenDepotError(err, 'input')) {
+      return { state: 'upstream-differs', message: `the upstream archive of ${version} does not match the expected SHA-256 ${expected}: ${(err as Error).message}` };
+    }
+    throw err;
+  }
+}

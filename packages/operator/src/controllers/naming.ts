@@ -1,0 +1,40 @@
+/** Names, labels and storage keys the controllers give the objects they make. */
+import { createHash } from 'node:crypto';
+import { GROUP } from '@opendepot/core';
+
+/** Label on a Version naming the kind of its owner (`Module` or `Provider`). */
+export const OWNER_KIND_LABEL = `${GROUP}/owner-kind`;
+/** Label on a Version naming its owning Module or Provider. */
+export const OWNER_NAME_LABEL = `${GROUP}/owner-name`;
+/** Label on a Version holding its version (sanitised for a label value). */
+export const VERSION_LABEL = `${GROUP}/version`;
+/** The finalizer that lets the Version controller delete the stored archive first. */
+export const VERSION_FINALIZER = `${GROUP}/stored-archive`;
+/** The finalizer that lets the Module controller delete its Versions without a garbage collector. */
+export const MODULE_FINALIZER = `${GROUP}/versions`;
+
+const MAX_NAME = 253;
+
+/** Makes `text` a valid label value (63 chars of `[A-Za-z0-9._-]`, alphanumeric at both ends). */
+export function labelValue(text: string): string {
+  const cleaned = text.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 63);
+  return cleaned.replace(/^[^A-Za-z0-9]+/, '').replace(/[^A-Za-z0-9]+$/, '');
+}
+
+/**
+ * The Version object name for `version` of owner `ownerName` (plus a platform for providers).
+ * Version strings may hold `+` and capitals, which object names cannot: those are replaced,
+ * and a short hash of the original keeps two such versions from colliding.
+ */
+export function versionObjectName(ownerName: string, version: string, platform?: { os: string; arch: string }): string {
+  const raw = [ownerName, version, ...(platform ? [platform.os, platform.arch] : [])].join('-');
+  let name = raw.toLowerCase().replace(/[^a-z0-9.-]/g, '-');
+  if (name !== raw) name = `${name}-${createHash('sha256').update(raw).digest('hex').slice(0, 8)}`;
+  if (name.length > MAX_NAME) name = `${name.slice(0, MAX_NAME - 9)}-${createHash('sha256').update(raw).digest('hex').slice(0, 8)}`;
+  return name.replace(/^[^a-z0-9]+/, '');
+}
+
+/** Where a module archive is stored: one directory per namespace/module/system/version. */
+export function moduleStorageKey(namespace: string, name: string, system: string, version: string, fileFormat: 'zip' | 'tar.gz'): string {
+  return `modules/${namespace}/${name}/${system}/${version}/${name}-${system}-${version}.${fileFormat}`;
+}

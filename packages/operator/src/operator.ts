@@ -1,0 +1,179 @@
+/**
+ * Assembles the operator: configuration, plugins and the storage resolver, the Kubernetes
+ * client and informers, the Module and Version controllers, leader election and the probe and
+ * metrics endpoint. `startOperator` is what both the container entry point and the local
+ * quickstart call.
+ */
+import {
+  RESOURCES,
+  CORE_RESOURCES,
+  createInformer,
+  createKubeClient,
+  createLogger,
+
+  resourceClient,
+  startPluginHost,
+  type HostConfig,
+  type KubeClient,
+  type KubeObject,
+  kubeLoggerOf,
+  type Module,
+  type Version,
+} from '@opendepot/core';
+import type { ArchiveSource, Logger } from '@opendepot/sdk';
+import { moduleReconciler } from './controllers/module-controller.ts';
+import { OWNER_KIND_LABEL } from './controllers/naming.ts';
+import { versionReconciler } from './controllers/version-controller.ts';
+import { Controller, EventRecorder, LeaderElector, StatusWriter, createRuntimeMetrics, operatorReadiness, startHealthServer, type HealthServer } from './runtime/index.ts';
+import { createModuleSource, sourceKindFor, type ModuleSourceKind } from './sources/index.ts';
+
+/** Options of {@link startOperator}. */
+export interface OperatorOptions {
+  config: HostConfig;
+  /** Where relative plugin paths and packages are resolved from. */
+  baseDir?: string;
+  /** A kubeconfig file; in-cluster or `$KUBECONFIG` discovery when unset. */
+  kubeconfigPath?: string;
+  /** Port of /healthz, /readyz and /metrics; 0 picks a free one. Default 8081. */
+  healthPort?: number;
+  logger?: Logger;
+  /** Called when leadership is lost: the safe reaction is to exit and let the pod restart. */
+  onFatal?: (err: Error) => void;
+}
+
+/** A running operator. */
+export interface RunningOperator {
+  readonly health: HealthServer;
+  readonly client: KubeClient;
+  /** Stops the controllers, releases the Lease, closes plugins and connections. */
+  stop(): Promise<void>;
+}
+
+type SecretObject = KubeObject & { data?: Record<string, string> };
+
+/** Starts the operator and resolves once its informers have synced (it may still be on standby). */
+export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
+  const { config } = options;
+  const logger = (options.logger ?? createLogger({ level: config.logLevel, name: 'opendepot-operator' })) as Logger;
+  const kubeLog = kubeLoggerOf(logger);
+  const client = createKubeClient({ ...(options.kubeconfigPath && { kubeconfigPath: options.kubeconfigPath }), userAgent: 'opendepot-operator/0.1.0' });
+  const secrets = resourceClient<SecretObject>(client, CORE_RESOURCES.secret);
+  const ownNamespace = config.namespace ?? client.namespace;
+  const readSecret = async (name: string, key: string, namespace = ownNamespace): Promise<string> => {
+    const secret = await secrets.get(namespace, name);
+    const value = secret.data?.[key];
+    if (value === undefined) throw new Error(`Secret ${namespace}/${name} has no key ${key}`);
+    return Buffer.from(value, 'base64').toString('utf8');
+  };
+  const plugins = await startPluginHost(config, { logger, readSecret: (name, key) => readSecret(name, key), ...(options.baseDir && { baseDir: options.baseDir }) });
+  const { storage } = plugins;
+
+  const sources = new Map<ModuleSourceKind, ArchiveSource>();
+  const moduleSource = (version: Version): ArchiveSource => {
+    const kind = sourceKindFor(version.spec.module!);
+    let source = sources.get(kind);
+    if (!source) {
+      source = createModuleSource(kind, {
+        github: { baseUrl: config.operator.github.apiUrl, readSecret: (n, k, ns) => readSecret(n, k, ns).catch(() => undefined), logger },
+        git: { allowFileUrls: config.allowFileUrls, ...(config.operator.allowedGitHosts && { allowedHosts: config.operator.allowedGitHosts }), logger },
+      });
+      sources.set(kind, source);
+    }
+    return source;
+  };
+
+  const watchNamespace = config.operator.watchNamespaces?.length === 1 ? config.operator.watchNamespaces[0] : undefined;
+  const informerOptions = { ...(watchNamespace && { namespace: watchNamespace }), logger: kubeLog };
+  const modules = createInformer<Module>(client, RESOURCES.module, informerOptions);
+  const versions = createInformer<Version>(client, RESOURCES.version, informerOptions);
+  const moduleResource = resourceClient<Module>(client, RESOURCES.module, { fieldManager: 'opendepot-operator' });
+  const versionResource = resourceClient<Version>(client, RESOURCES.version, { fieldManager: 'opendepot-operator' });
+  const events = new EventRecorder({ client, component: 'opendepot-operator', logger: kubeLog });
+  const metrics = createRuntimeMetrics();
+  const concurrency = config.operator.concurrency;
+
+  const controllers = [
+    new Controller<Module>({
+      name: 'module',
+      informer: modules,
+      reconcile: moduleReconciler({
+        modules,
+        versions,
+        moduleResource,
+        versionResource,
+        status: new StatusWriter(moduleResource),
+        events,
+        ...(config.defaultStorageConfig && { defaultStorageConfig: config.defaultStorageConfig }),
+      }),
+      // A Version's progress changes its Module's status.
+      watches: [{ informer: versions as never, map: (v: KubeObject) => (v.metadata.labels?.[OWNER_KIND_LABEL] === 'Module' ? [`${v.metadata.namespace}/${(v as Version).spec.ownerName}`] : []) }],
+      concurrency,
+      metrics,
+      logger: kubeLog,
+    }),
+    new Controller<Version>({
+      name: 'version',
+      informer: versions,
+      reconcile: versionReconciler({
+        versions,
+        resource: versionResource,
+        status: new StatusWriter(versionResource),
+        events,
+        storage,
+        moduleSource,
+        verifyIntervalMs: config.operator.verifyIntervalSeconds * 1000,
+        logger,
+      }),
+      concurrency,
+      metrics,
+      logger: kubeLog,
+    }),
+  ];
+
+  const startControllers = async () => {
+    for (const c of controllers) await c.start();
+    logger.info('controllers started', { controllers: controllers.map((c) => c.name) });
+  };
+  let elector: LeaderElector | undefined;
+  await Promise.all([modules.start(), versions.start()]);
+  if (config.operator.leaderElection.enabled) {
+    elector = new LeaderElector({
+      client,
+      namespace: ownNamespace,
+      name: config.operator.leaderElection.leaseName,
+      onStartedLeading: () => void startControllers().catch((err: unknown) => options.onFatal?.(err as Error)),
+      onStoppedLeading: (why) => {
+        if (why === 'lost') {
+          for (const c of controllers) void c.stop({ timeoutMs: 0 } as never);
+          options.onFatal?.(new Error('lost the operator Lease; exiting so that only one replica reconciles'));
+        }
+      },
+      logger: kubeLog,
+    });
+    elector.start();
+  } else {
+    await startControllers();
+  }
+  const health = await startHealthServer({
+    port: options.healthPort ?? 8081,
+    ready: operatorReadiness([modules, versions] as never, elector),
+    registry: metrics.registry,
+  });
+
+  return {
+    health,
+    client,
+    async stop() {
+      for (const c of controllers) await c.stop();
+      await elector?.stop();
+      modules.stop();
+      versions.stop();
+      await Promise.allSettled([...sources.values()].map((s) => s.close?.()));
+      await plugins.close();
+      await health.close();
+      await client.close();
+    },
+  };
+}
+
+

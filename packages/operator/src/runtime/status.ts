@@ -1,0 +1,92 @@
+/**
+ * Status writes through the status subresource as JSON merge patches, stamped with the
+ * `observedGeneration` they were computed from, and skipped when they would change nothing (so a
+ * reconcile that finds everything in order costs no API write and triggers no watch event).
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { KubeObject, MergePatch, ResourceClient } from '@opendepot/core';
+
+/** Applies a JSON merge patch (RFC 7386) to `target` and returns the result; `target` is untouched. */
+export function applyMergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const result: Record<string, unknown> =
+    target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else if (value !== undefined) result[key] = applyMergePatch(result[key], value);
+  }
+  return result;
+}
+
+/** Options of {@link StatusWriter.write}. */
+export interface StatusWriteOptions {
+  signal?: AbortSignal;
+  /** Do not stamp `observedGeneration` (for kinds whose status has none). */
+  skipObservedGeneration?: boolean;
+}
+
+/** What a write did. */
+export interface StatusWriteResult<T> {
+  /** False when the status already was as asked and nothing was sent. */
+  written: boolean;
+  /** The object after the write (or the input when nothing was written). */
+  object: T;
+}
+
+/** The memory of one write: the version it was based on and the object it produced. */
+interface Written<T> {
+  basedOn: string | undefined;
+  result: T;
+}
+
+const REMEMBERED = 10_000;
+
+/**
+ * Writes statuses of one kind. It remembers its own last write per object, so that an informer
+ * cache that has not caught up yet is not mistaken for the current state (which could skip a
+ * needed write or repeat one).
+ */
+export class StatusWriter<T extends KubeObject> {
+  readonly #resource: ResourceClient<T>;
+  readonly #written = new Map<string, Written<T>>();
+
+  constructor(resource: ResourceClient<T>) {
+    this.#resource = resource;
+  }
+
+  /**
+   * Merges `status` into `obj.status` (merge-patch rules: `null` removes a field, arrays are
+   * replaced) with `observedGeneration = obj.metadata.generation`, and writes it unless that
+   * changes nothing.
+   */
+  async write(obj: T, status: MergePatch<NonNullable<T['status']>>, options: StatusWriteOptions = {}): Promise<StatusWriteResult<T>> {
+    const { namespace, name, uid, resourceVersion, generation } = obj.metadata;
+    if (!name) throw new Error(`${this.#resource.ref.kind} without a name`);
+    const patch: Record<string, unknown> = { ...(status as Record<string, unknown>) };
+    if (!options.skipObservedGeneration && generation !== undefined) patch.observedGeneration = generation;
+
+    const memory = uid === undefined ? undefined : this.#written.get(uid);
+    // The cache still shows the version our last write replaced: our write is the newer truth.
+    const current = memory && memory.basedOn === resourceVersion ? memory.result : obj;
+    if (isDeepStrictEqual(applyMergePatch(current.status ?? {}, patch), current.status ?? {})) {
+      return { written: false, object: current };
+    }
+    const result = await this.#resource.patchStatus(namespace, name, patch as MergePatch<NonNullable<T['status']>>, { signal: options.signal });
+    if (uid !== undefined) this.#remember(uid, { basedOn: resourceVersion, result });
+    return { written: true, object: result };
+  }
+
+  /** Forgets an object (call when it is deleted). */
+  forget(uid: string | undefined): void {
+    if (uid !== undefined) this.#written.delete(uid);
+  }
+
+  #remember(uid: string, entry: Written<T>): void {
+    this.#written.delete(uid);
+    this.#written.set(uid, entry);
+    if (this.#written.size > REMEMBERED) {
+      const oldest = this.#written.keys().next().value;
+      if (oldest !== undefined) this.#written.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Runs the git CLI safely: no shell, arguments as an array, no prompts, only the allowed
+ * transports, no system config or templates, a timeout, and errors mapped to the contract's.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PassThrough, type Readable } from 'node:stream';
+import { NotFoundError, UnauthenticatedError, UnavailableError } from '@opendepot/sdk';
+
+/** How git is run. */
+export interface GitRunOptions {
+  /** The git binary. */
+  git: string;
+  /** Allow the file transport (the `allowFileUrls` policy). */
+  allowFile: boolean;
+  /** Kill a command running longer than this. */
+  timeoutMs: number;
+  /** Extra environment, e.g. `GIT_SSH_COMMAND` with a key file. */
+  env?: Record<string, string>;
+  cwd?: string;
+  signal?: AbortSignal;
+}
+
+const MAX_STDERR = 64 * 1024;
+const MAX_STDOUT = 16 * 1024 * 1024;
+
+/** The environment git runs with. */
+export function gitEnv(options: Pick<GitRunOptions, 'allowFile' | 'env'>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  // Inherited GIT_* variables (GIT_DIR, GIT_CONFIG_PARAMETERS...) could redirect or reconfigure git.
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('GIT_') || key === 'GIT_SSH_COMMAND' || key === 'GIT_SSH') env[key] = value;
+  }
+  Object.assign(env, options.env);
+  env.GIT_TERMINAL_PROMPT = '0';
+  env.GIT_ALLOW_PROTOCOL = options.allowFile ? 'https:ssh:file' : 'https:ssh';
+  env.GIT_CONFIG_NOSYSTEM = '1';
+  env.GIT_PROTOCOL_FROM_USER = '0';
+  env.LC_ALL = 'C';
+  if (env.GIT_SSH_COMMAND === undefined && env.GIT_SSH === undefined) env.GIT_SSH_COMMAND = 'ssh -o BatchMode=yes';
+  return env;
+}
+
+/** `-c` settings in front of every command; the same policy as the environment, in config form. */
+export function gitConfigArgs(allowFile: boolean): string[] {
+  return [
+    '-c', 'protocol.allow=never',
+    '-c', 'protocol.https.allow=always',
+    '-c', 'protocol.ssh.allow=always',
+    '-c', `protocol.file.allow=${allowFile ? 'always' : 'never'}`,
+    '-c', 'core.hooksPath=/dev/null',
+    '-c', 'credential.interactive=never',
+  ];
+}
+
+/** A git command that failed. */
+export class GitCommandError extends Error {
+  readonly exitCode: number | null;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+
+  constructor(command: string, exitCode: number | null, stderr: string, timedOut: boolean) {
+    super(`git ${command} ${timedOut ? 'timed out' : `exited with ${exitCode ?? 'a signal'}`}${stderr ? `: ${stderr}` : ''}`);
+    this.name = 'GitCommandError';
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+    this.timedOut = timedOut;
+  }
+}
+
+/** A started git command. */
+interface Started {
+  child: ChildProcess;
+  /** Resolves on exit 0; rejects with {@link GitCommandError} otherwise. */
+  done: Promise<void>;
+}
+
+function start(args: string[], options: GitRunOptions): Started {
+  const child = spawn(options.git, [...gitConfigArgs(options.allowFile), ...args], {
+    cwd: options.cwd,
+    env: gitEnv(options),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: options.timeoutMs,
+    killSignal: 'SIGKILL',
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    if (stderr.length < MAX_STDERR) stderr += chunk;
+  });
+  const name = args.find((a) => !a.startsWith('-') && a !== 'git') ?? 'command';
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', (err) => reject(options.signal?.aborted ? options.signal.reason : err));
+    child.on('close', (code, signal) => {
+      if (options.signal?.aborted) reject(options.signal.reason);
+      else if (code === 0) resolve();
+      else reject(new GitCommandError(name, code, redactText(stderr.trim()), signal === 'SIGKILL' && code === null));
+    });
+  });
+  return { child, done };
+}
+
+/** Runs git to completion and returns its stdout. */
+export async function runGit(args: string[], options: GitRunOptions): Promise<string> {
+  const { child, done } = start(args, options);
+  let stdout = '';
+  let overflow = false;
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    if (stdout.length + chunk.length > MAX_STDOUT) {
+      overflow = true;
+      child.kill('SIGKILL');
+    } else {
+      stdout += chunk;
+    }
+  });
+  try {
+    await done;
+  } catch (err) {
+    if (overflow) throw new UnavailableError(`git ${args[0] ?? ''} printed more than ${MAX_STDOUT} bytes`);
+    throw err;
+  }
+  return stdout;
+}
+
+/** Starts git and hands over its stdout as a stream; `done` settles when it exits. */
+export function streamGit(args: string[], options: GitRunOptions): { stdout: Readable; done: Promise<void>; kill(): void } {
+  const { child, done } = start(args, options);
+  done.catch(() => undefined);
+  // Claim stdout at once: when a child exits before its stdout has a consumer, Node resumes the
+  // stream and the unread output is lost. The pipe applies back-pressure to git instead.
+  const stdout = new PassThrough();
+  child.stdout?.pipe(stdout);
+  child.stdout?.on('error', (err) => stdout.destroy(err));
+  return { stdout, done, kill: () => child.kill('SIGKILL') };
+}
+
+/**
+ * Maps a failed git command about `remote` (already redacted) to a contract error: unknown
+ * repository or ref → NotFoundError, refused credentials → UnauthenticatedError, anything else
+ * (network, timeouts, server errors) → UnavailableError.
+ */
+export function gitError(err: unknown, what: string): unknown {
+  if (!(err instanceof GitCommandError)) return err;
+  const detail = lastLines(err.stderr);
+  const message = `${what} failed${detail ? `: ${detail}` : ''}`;
+  if (err.timedOut) return new UnavailableError(`${what} timed out`, { cause: err });
+  if (/could not resolve host|timed out|connection (refused|reset|closed)|network is unreachable|temporary failure|early eof|hung up unexpectedly|rpc failed|\b5\d\d\b|ssl|tls|gnutls/i.test(err.stderr)) {
+    return new UnavailableError(message, { cause: err });
+  }
+  if (/authentication failed|could not read (username|password)|permission denied|terminal prompts disabled|\b40[13]\b/i.test(err.stderr)) {
+    return new UnauthenticatedError(message, { cause: err, hint: 'check the credentials the operator uses for this remote (ssh key or https token)' });
+  }
+  if (/not found|does not appear to be a git repository|does not exist|couldn't find remote ref|no such (file|repository)/i.test(err.stderr)) {
+    return new NotFoundError(message, { cause: err });
+  }
+  return new UnavailableError(message, { cause: err });
+}
+
+function lastLines(text: string): string {
+  return text.split('\n').filter(Boolean).slice(-3).join(' / ').slice(0, 500);
+}
+
+/** Removes credentials from URLs in git's messages. */
+export function redactText(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1***@');
+}

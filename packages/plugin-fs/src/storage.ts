@@ -1,0 +1,234 @@
+/** The filesystem StorageBackend. The file layout and why it is atomic: see layout.ts. */
+import { constants } from 'node:fs';
+import { access, mkdir, open, readFile, rename, rm, stat as statPath } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import {
+  ConflictError,
+  InputError,
+  NotFoundError,
+  UnavailableError,
+  type GetOptions,
+  type Logger,
+  type ObjectInfo,
+  type PutOptions,
+  type RequestOptions,
+  type StorageBackend,
+  type StorageCapabilities,
+} from '@opendepot/sdk';
+import { untilAborted } from './abort.ts';
+import type { FilesystemStorageConfig } from './config.ts';
+import { errnoOf, isFull, isMissing } from './fs-errors.ts';
+import { locate, type KeyLocation } from './keys.ts';
+import { blobName, newId, pointerName, tmpName } from './layout.ts';
+import { parsePointer, readPointer, writePointer, type Pointer } from './pointer.ts';
+import { sweepLeftovers } from './sweep.ts';
+import { writeNewFile } from './write.ts';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/i;
+/** Read buffer of a get: large enough for fast sequential reads, small enough per download. */
+const READ_CHUNK_BYTES = 256 * 1024;
+/** How often a get follows a pointer whose blob vanished (a concurrent put replaced it). */
+const MAX_POINTER_HOPS = 10;
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+
+/** Options of {@link FilesystemStorage} beyond its config. */
+export interface FilesystemStorageOptions {
+  /** Where best-effort clean-up failures are reported. Default: nowhere. */
+  logger?: Logger;
+  /** Milliseconds since the epoch. Default: `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * Objects as files under one directory. Puts are atomic and hashed while streaming; stat
+ * reads only the checksum metadata; no presigned URLs (the server streams the files).
+ */
+export class FilesystemStorage implements StorageBackend {
+  readonly capabilities: StorageCapabilities = { presign: false };
+  /** The storage directory, absolute and normalised. */
+  readonly root: string;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+
+  constructor(config: FilesystemStorageConfig, options: FilesystemStorageOptions = {}) {
+    if (typeof config?.path !== 'string' || !isAbsolute(config.path)) {
+      throw new InputError(`the storage path must be an absolute directory, got ${JSON.stringify(config?.path)}`, { field: 'path' });
+    }
+    this.root = resolve(config.path);
+    this.#logger = options.logger ?? silent;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Creates the storage directory if needed and checks it is a writable directory. */
+  async init(): Promise<this> {
+    await mkdir(this.root, { recursive: true });
+    if (!(await statPath(this.root)).isDirectory()) throw new Error(`${this.root} is not a directory`);
+    await access(this.root, constants.R_OK | constants.W_OK | constants.X_OK);
+    return this;
+  }
+
+  async put(key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectInfo> {
+    const where = this.#locate(key);
+    const { signal } = options;
+    const expected = options.sha256?.toLowerCase();
+    if (expected !== undefined && !SHA256_HEX.test(expected)) throw new InputError(`expected sha256 ${JSON.stringify(options.sha256)} is not 64 hex digits`, { field: 'sha256' });
+    signal?.throwIfAborted();
+    await this.#makeDir(where, key);
+
+    // 1. The content goes to a temporary file, then to a blob no pointer names yet.
+    const id = newId();
+    const tmp = join(where.dir, tmpName(where.name, id));
+    const blob = blobName(where.name, id);
+    let written: { sha256: string; size: number };
+    try {
+      // Raced against the signal too, so an abort does not wait for an fsync to finish.
+      const writing = writeNewFile(tmp, body, signal);
+      written = await untilAborted(writing, signal).catch((err: unknown) => {
+        void writing.catch(() => undefined).finally(() => rm(tmp, { force: true }));
+        throw err;
+      });
+      if (expected !== undefined && written.sha256 !== expected) {
+        throw new InputError(`the content of ${key} hashes to sha256 ${written.sha256}, not the expected ${expected}`, { field: 'sha256' });
+      }
+      signal?.throwIfAborted();
+      await rename(tmp, join(where.dir, blob));
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw this.#mapWriteError(err, key);
+    }
+
+    // 2. The pointer names the blob: this rename is the moment the object becomes visible.
+    const pointer: Pointer = { ...written, writtenAt: new Date(this.#now()).toISOString(), blob };
+    let previous: Pointer | undefined;
+    try {
+      await syncDir(where.dir); // the blob's name is durable before any pointer names it
+      signal?.throwIfAborted(); // the last moment an abort can still cancel the put
+      previous = await readPointer(where.dir, where.name).catch(() => undefined);
+      await writePointer(where.dir, where.name, pointer);
+    } catch (err) {
+      await rm(join(where.dir, blob), { force: true });
+      throw this.#mapWriteError(err, key);
+    }
+    await syncDir(where.dir).catch((err: unknown) => this.#logger.warn('could not flush the storage directory', { dir: where.dir, err: String(err) }));
+
+    // 3. Retire blobs no pointer names any more; failures only leave garbage behind.
+    await this.#retire(where, blob, previous).catch((err: unknown) => this.#logger.warn('could not remove superseded storage files', { key, err: String(err) }));
+    return infoOf(key, pointer);
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<{ body: NodeJS.ReadableStream & AsyncIterable<Uint8Array>; info: ObjectInfo }> {
+    const where = this.#locate(key);
+    const { start, end } = checkRange(options.range);
+    const { signal } = options;
+    signal?.throwIfAborted();
+    let vanished: string | undefined;
+    for (let hop = 0; ; hop++) {
+      const pointer = await readPointer(where.dir, where.name);
+      if (pointer === undefined) throw new NotFoundError(`no object stored under ${key}`);
+      let handle;
+      try {
+        handle = await open(join(where.dir, pointer.blob), 'r');
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+        // A put replaced the object between reading the pointer and opening its blob:
+        // follow the new pointer. The same blob missing twice means the pointer dangles.
+        if (pointer.blob === vanished) throw new NotFoundError(`the metadata of ${key} names the missing file ${pointer.blob}`, { cause: err });
+        if (hop >= MAX_POINTER_HOPS) throw new UnavailableError(`${key} kept being replaced while it was being opened`, { cause: err });
+        vanished = pointer.blob;
+        continue;
+      }
+      if (signal?.aborted) {
+        await handle.close();
+        signal.throwIfAborted();
+      }
+      // An open blob stays readable even if a concurrent put or delete removes its name.
+      const body = handle.createReadStream({ start, end, signal, highWaterMark: READ_CHUNK_BYTES });
+      return { body, info: infoOf(key, pointer) };
+    }
+  }
+
+  async stat(key: string, options: RequestOptions = {}): Promise<ObjectInfo> {
+    const where = this.#locate(key);
+    options.signal?.throwIfAborted();
+    const pointer = await readPointer(where.dir, where.name);
+    if (pointer === undefined) throw new NotFoundError(`no object stored under ${key}`);
+    return infoOf(key, pointer);
+  }
+
+  async delete(key: string, options: RequestOptions = {}): Promise<void> {
+    const where = this.#locate(key);
+    options.signal?.throwIfAborted();
+    // Taking the pointer away by renaming it removes the object atomically, and tells exactly
+    // which blob it named, even when a put races this delete.
+    const taken = join(where.dir, tmpName(where.name, newId()));
+    try {
+      await rename(join(where.dir, pointerName(where.name)), taken);
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+    try {
+      const pointer = parsePointer(await readFile(taken, 'utf8'), where.name, taken);
+      await rm(join(where.dir, pointer.blob), { force: true });
+    } catch (err) {
+      this.#logger.warn('deleted an object whose metadata could not be read; its content is left for the sweep', { key, err: String(err) });
+    } finally {
+      await rm(taken, { force: true });
+    }
+  }
+
+  #locate(key: string): KeyLocation {
+    return locate(this.root, key);
+  }
+
+  async #makeDir(where: KeyLocation, key: string): Promise<void> {
+    try {
+      await mkdir(where.dir, { recursive: true });
+    } catch (err) {
+      throw this.#mapWriteError(err, key);
+    }
+  }
+
+  /** Removes the blob the pointer named before, and this put's own blob if another put already replaced it. */
+  async #retire(where: KeyLocation, blob: string, previous: Pointer | undefined): Promise<void> {
+    if (previous !== undefined && previous.blob !== blob) await rm(join(where.dir, previous.blob), { force: true });
+    const current = await readPointer(where.dir, where.name);
+    // No pointer ever names a blob again once it was replaced, so this cannot remove live content.
+    if (current?.blob !== blob) await rm(join(where.dir, blob), { force: true });
+    await sweepLeftovers(where.dir, where.name, current?.blob, this.#now());
+  }
+
+  #mapWriteError(err: unknown, key: string): unknown {
+    if (isFull(err)) return new UnavailableError(`no space left to store ${key} under ${this.root}`, { cause: err });
+    const code = errnoOf(err);
+    if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') {
+      return new ConflictError(`cannot store ${key}: a file of another key is in the way`, { cause: err });
+    }
+    if (code === 'ENAMETOOLONG') return new InputError(`the key ${key} is too long for the file system`, { field: 'key', cause: err });
+    return err;
+  }
+}
+
+function infoOf(key: string, pointer: Pointer): ObjectInfo {
+  return { key, size: pointer.size, sha256: pointer.sha256, modifiedAt: new Date(pointer.writtenAt) };
+}
+
+/** Checks an inclusive byte range, as in HTTP `Range: bytes=start-end`. */
+function checkRange(range: GetOptions['range']): { start: number | undefined; end: number | undefined } {
+  if (range === undefined) return { start: undefined, end: undefined };
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || start < 0) throw new InputError(`range start must be a non-negative integer, got ${start}`, { field: 'range.start' });
+  if (end !== undefined && (!Number.isSafeInteger(end) || end < start)) throw new InputError(`range end must be an integer not below start, got ${end}`, { field: 'range.end' });
+  return { start, end };
+}
+
+/** Flushes a directory's entries (new and renamed names) to disk. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Serves one stored archive: a redirect to a pre-signed URL when the storage config asks for
+ * it, otherwise a proxied stream that is hashed on the way and cut off on a mismatch.
+ */
+import { pipeline, type Readable } from 'node:stream';
+import { PRESIGN_DEFAULTS, type StorageConfig } from '@opendepot/core';
+import { isOpenDepotError, UnavailableError, type Logger, type StorageBackend } from '@opendepot/sdk';
+import type { Context } from 'koa';
+import type { ServableArchive } from '../catalog/types.ts';
+import type { RequestState } from '../observability/access-log.ts';
+import type { ServerMetrics } from '../observability/metrics.ts';
+import { durationSeconds } from './duration.ts';
+import { ArchiveMismatchError, createVerifyingStream } from './verify-stream.ts';
+
+/**
+ * Gives the storage backend a `storageConfig` selects (core's `StorageResolver.resolve`);
+ * `where` names the config in its errors. Called for every proxied download and redirect, so it
+ * must hand out one shared instance per distinct config, as core's resolver does.
+ */
+export type ResolveStorage = (config: StorageConfig | undefined, where?: string) => Promise<StorageBackend>;
+
+/** What {@link serveArchive} needs besides the request. */
+export interface ArchiveServerDeps {
+  resolveStorage: ResolveStorage;
+  log: Logger;
+  metrics: ServerMetrics;
+}
+
+/** The archive to serve and how to name it. */
+export interface ArchiveTarget {
+  archive: ServableArchive;
+  /** `namespace/name/system version`, for messages. */
+  label: string;
+  /** File name offered to the client. */
+  filename: string;
+  /** `namespace/name` of the Version resource, for logs and messages. */
+  resource: string;
+}
+
+const CONTENT_TYPES = { zip: 'application/zip', 'tar.gz': 'application/gzip' } as const;
+
+/** Answers GET and HEAD for one archive. */
+export async function serveArchive(ctx: Context, deps: ArchiveServerDeps, target: ArchiveTarget): Promise<void> {
+  const { archive } = target;
+  const state = ctx.state as RequestState;
+  ctx.set('ETag', `"${archive.checksum}"`);
+  ctx.set('Cache-Control', 'private, no-cache');
+  // A range cannot be verified against the whole-archive checksum, so only whole bodies are sent.
+  ctx.set('Accept-Ranges', 'none');
+  ctx.set('Repr-Digest', `sha-256=:${Buffer.from(archive.checksum, 'hex').toString('base64')}:`);
+  if (ctx.get('If-None-Match').includes(`"${archive.checksum}"`)) {
+    ctx.status = 304;
+    return;
+  }
+  ctx.type = CONTENT_TYPES[archive.fileFormat];
+  ctx.set('Content-Disposition', `attachment; filename="${target.filename}"`);
+  if (ctx.method === 'HEAD') {
+    ctx.status = 200;
+    ctx.length = archive.size;
+    return;
+  }
+
+  const backend = await openBackend(deps, target);
+  if (await redirectToPresigned(ctx, deps, target, backend)) return;
+
+  const aborter = new AbortController();
+  ctx.res.once('close', () => aborter.abort());
+  let opened: Awaited<ReturnType<StorageBackend['get']>>;
+  try {
+    opened = await backend.get(archive.storageKey, { signal: aborter.signal });
+  } catch (err) {
+    throw storageError(deps, target, err);
+  }
+  const { body, info } = opened;
+  if (info.size !== archive.size || (info.sha256 !== '' && info.sha256 !== archive.checksum)) {
+    // The backend already knows the object changed: refuse before sending anything.
+    (body as Partial<Readable>).destroy?.();
+    deps.metrics.verificationFailures.inc();
+    state.outcome = 'checksum-mismatch';
+    deps.log.error('stored archive does not match the checksum recorded on its Version; not served', {
+      archive: target.label,
+      version: target.resource,
+      storageKey: archive.storageKey,
+      expected: { sha256: archive.checksum, size: archive.size },
+      stored: { sha256: info.sha256, size: info.size },
+    });
+    throw new UnavailableError(`the stored archive of ${target.label} does not match the checksum recorded on its Version, so it is not served`, {
+      hint: 'The operator re-verifies stored archives: it restores the archive from its source or marks the Version Stalled.',
+      retryAfterMs: 30_000,
+    });
+  }
+
+  state.bytesSent = 0;
+  const verifier = createVerifyingStream(
+    { sha256: archive.checksum, size: archive.size },
+    {
+      onPush: (n) => (state.bytesSent! += n),
+      onVerified: () => (state.outcome = 'verified'),
+      onMismatch: (err) => {
+        deps.metrics.verificationFailures.inc();
+        state.outcome = 'checksum-mismatch';
+        deps.log.error('stored archive does not match the checksum recorded on its Version; response aborted', {
+          archive: target.label,
+          version: target.resource,
+          storageKey: archive.storageKey,
+          mismatch: err.mismatch,
+          expected: err.expected,
+          actual: err.actual,
+        });
+      },
+    },
+  );
+  pipeline(body, verifier, (err) => {
+    if (err === undefined || err === null || err instanceof ArchiveMismatchError) return;
+    if (aborter.signal.aborted) state.outcome = 'client-aborted';
+    else {
+      state.outcome = 'storage-error';
+      deps.log.warn('reading the stored archive failed; response aborted', { archive: target.label, storageKey: archive.storageKey, err: errorMessage(err) });
+    }
+  });
+  ctx.status = 200;
+  ctx.body = verifier;
+  // Set after the body: koa drops a Content-Length set before a stream body.
+  ctx.length = archive.size;
+}
+
+async function openBackend(deps: ArchiveServerDeps, target: ArchiveTarget): Promise<StorageBackend> {
+  try {
+    return await deps.resolveStorage(target.archive.storageConfig, 'spec.storageConfig');
+  } catch (err) {
+    deps.log.error('cannot open the storage backend of an archive', { archive: target.label, version: target.resource, err: errorMessage(err) });
+    throw new UnavailableError(`the storage of ${target.label} is not available`, { retryAfterMs: 10_000 });
+  }
+}
+
+/** Redirects to a pre-signed URL when the config enables it; false means "proxy it instead". */
+async function redirectToPresigned(ctx: Context, deps: ArchiveServerDeps, target: ArchiveTarget, backend: StorageBackend): Promise<boolean> {
+  const presign = target.archive.storageConfig.presign;
+  if (presign?.enabled !== true) return false;
+  const fallbackToProxy = presign.fallbackToProxy ?? PRESIGN_DEFAULTS.fallbackToProxy;
+  let reason: string;
+  if (backend.presign !== undefined && backend.capabilities.presign) {
+    try {
+      const ttlSeconds = durationSeconds(presign.ttl ?? PRESIGN_DEFAULTS.ttl) ?? durationSeconds(PRESIGN_DEFAULTS.ttl)!;
+      const { url } = await backend.presign(target.archive.storageKey, { ttlSeconds, filename: target.filename });
+      // 307 keeps the method, so go-getter's HEAD stays a HEAD. Its ?checksum= still verifies the bytes.
+      ctx.status = 307;
+      ctx.set('Location', url);
+      ctx.set('Cache-Control', 'no-store');
+      (ctx.state as RequestState).outcome = 'presigned';
+      return true;
+    } catch (err) {
+      reason = errorMessage(err);
+    }
+  } else {
+    reason = 'the storage backend cannot pre-sign URLs';
+  }
+  if (fallbackToProxy) {
+    deps.log.warn('pre-signing failed; proxying the archive instead', { archive: target.label, reason });
+    return false;
+  }
+  deps.log.error('pre-signing failed and fallbackToProxy is false', { archive: target.label, reason });
+  throw new UnavailableError(`cannot make a download URL for ${target.label}: ${reason}`, {
+    hint: 'presign.fallbackToProxy is false, so the server does not proxy it.',
+  });
+}
+
+// Storage trouble is the server's, not the client's: always a 503 (the archive should be there).
+function storageError(deps: ArchiveServerDeps, target: ArchiveTarget, err: unknown): UnavailableError {
+  const fields = { archive: target.label, version: target.resource, storageKey: target.archive.storageKey, err: errorMessage(err) };
+  if (isOpenDepotError(err, 'not_found')) {
+    deps.log.error('the stored archive of a Ready Version is missing', fields);
+    return new UnavailableError(`the stored archive of ${target.label} is missing`, {
+      hint: 'The operator restores it when it next verifies the Version.',
+      retryAfterMs: 30_000,
+    });
+  }
+  deps.log.warn('reading the stored archive failed', fields);
+  return new UnavailableError(`the stored archive of ${target.label} cannot be read right now`, { retryAfterMs: 10_000 });
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

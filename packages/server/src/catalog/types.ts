@@ -1,0 +1,39 @@
+/** The cached resources the server reads, and how it sees a Version's state. */
+import type { Informer, Module, StorageConfig, Version } from '@opendepot/core';
+
+/** The informer caches the server answers from. More kinds join as protocols are added. */
+export interface RegistryInformers {
+  modules: Informer<Module>;
+  versions: Informer<Version>;
+}
+
+/** A Version the server may serve: Ready, with a recorded checksum, size and storage key. */
+export interface ServableArchive {
+  kind: 'ready';
+  /** SHA-256 of the stored archive, lowercase hex. */
+  checksum: string;
+  size: number;
+  storageKey: string;
+  storageConfig: StorageConfig;
+  fileFormat: 'zip' | 'tar.gz';
+}
+
+/** Why a Version is not served (yet). */
+export interface UnservableVersion {
+  /** `syncing`: the operator is still working on it; `stalled`: it needs a change; `blocked`: the scan policy refused it; `removing`: it is being deleted. */
+  kind: 'syncing' | 'stalled' | 'blocked' | 'removing';
+  /** A sentence for the client, e.g. `Stalled: ChecksumMismatch: the stored archive ...`. */
+  detail: string;
+}
+
+/** The state of one Version, from the server's point of view. */
+export type VersionState = ServableArchive | UnservableVersion;
+
+/** One version of a module, as the index keeps it. */
+export interface ModuleVersionEntry {
+  /** Canonical `X.Y.Z[-pre][+build]`, as clients request it. */
+  version: string;
+  /** The Version resource's own `namespace/name`, for logs. */
+  resource: string;
+  state: VersionState;
+}

@@ -1,0 +1,59 @@
+/** Decides whether a Version may be served, and if not, how to tell the client why. */
+import type { Version } from '@opendepot/core';
+import type { VersionState } from './types.ts';
+
+type Condition = NonNullable<NonNullable<Version['status']>['conditions']>[number];
+
+const SHA256_HEX = /^[a-f0-9]{64}$/;
+
+function condition(version: Version, type: string): Condition | undefined {
+  return version.status?.conditions?.find((c) => c.type === type);
+}
+
+function describe(c: Condition): string {
+  return c.message ? `${c.reason}: ${c.message}` : c.reason;
+}
+
+/**
+ * The state of a Version. Only a Version whose `Ready` condition is True and whose status
+ * records the checksum, size and storage key of its archive is servable: that checksum is
+ * what the archive route verifies the stored bytes against.
+ */
+export function versionState(version: Version): VersionState {
+  const status = version.status;
+  if (version.metadata.deletionTimestamp) {
+    return { kind: 'removing', detail: 'it is being removed' };
+  }
+  if (status?.scan?.blocked === true) {
+    return { kind: 'blocked', detail: `the scan policy blocked it (scanner ${status.scan.scanner ?? 'unknown'})` };
+  }
+  const ready = condition(version, 'Ready');
+  if (
+    ready?.status === 'True' &&
+    typeof status?.checksum === 'string' &&
+    SHA256_HEX.test(status.checksum) &&
+    Number.isSafeInteger(status.size) &&
+    (status.size ?? -1) >= 0 &&
+    typeof status.storageKey === 'string' &&
+    status.storageKey !== ''
+  ) {
+    return {
+      kind: 'ready',
+      checksum: status.checksum,
+      size: status.size!,
+      storageKey: status.storageKey,
+      storageConfig: version.spec.storageConfig,
+      fileFormat: version.spec.fileFormat ?? 'zip',
+    };
+  }
+  const stalled = condition(version, 'Stalled');
+  if (stalled?.status === 'True') {
+    return { kind: 'stalled', detail: `it is stalled (${describe(stalled)})` };
+  }
+  if (ready?.status === 'True') {
+    // Ready without a complete record would be an operator bug; never serve unverifiable bytes.
+    return { kind: 'syncing', detail: 'it is still being synced (no checksum is recorded yet)' };
+  }
+  const progress = ready ?? condition(version, 'Reconciling');
+  return { kind: 'syncing', detail: progress ? `it is still being synced (${describe(progress)})` : 'it is still being synced' };
+}

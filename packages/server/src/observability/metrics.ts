@@ -1,0 +1,48 @@
+/** Prometheus metrics of the registry server. */
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** The server's metrics, in a registry of their own (so several servers can share a process). */
+export interface ServerMetrics {
+  registry: Registry;
+  /** Requests by route name, method and status. */
+  requests: Counter<'route' | 'method' | 'status'>;
+  /** Time from request to the end of the response, by route name, method and status. */
+  duration: Histogram<'route' | 'method' | 'status'>;
+  /** Response body bytes sent, by route name. */
+  bytesServed: Counter<'route'>;
+  /** Archive downloads aborted because the stored bytes did not match the recorded checksum. */
+  verificationFailures: Counter;
+}
+
+/** Creates the metrics; `defaultMetrics` adds the process and Node.js runtime metrics. */
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): ServerMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'opendepot_server_http_requests_total',
+      help: 'HTTP requests answered, by route, method and status.',
+      labelNames: ['route', 'method', 'status'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'opendepot_server_http_request_duration_seconds',
+      help: 'Time from receiving a request to the end of its response (archives: the whole transfer).',
+      labelNames: ['route', 'method', 'status'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
+    bytesServed: new Counter({
+      name: 'opendepot_server_response_bytes_total',
+      help: 'Response body bytes sent, by route.',
+      labelNames: ['route'],
+      registers: [registry],
+    }),
+    verificationFailures: new Counter({
+      name: 'opendepot_server_archive_verification_failures_total',
+      help: 'Archive downloads aborted because the stored bytes did not match the checksum recorded on the Version.',
+      registers: [registry],
+    }),
+  };
+}

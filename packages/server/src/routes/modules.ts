@@ -1,0 +1,124 @@
+/**
+ * The module registry protocol (`modules.v1`), as tofu and terraform read it: list versions,
+ * the download location, and the archive route the location points at.
+ */
+import Router from '@koa/router';
+import { tryParseVersion } from '@opendepot/core';
+import { ConflictError, NotFoundError, UnavailableError } from '@opendepot/sdk';
+import type { Context } from 'koa';
+import { serveArchive, type ArchiveServerDeps } from '../archive/serve-archive.ts';
+import type { ModuleCatalog, ModuleView } from '../catalog/module-catalog.ts';
+import type { ModuleVersionEntry, ServableArchive, UnservableVersion } from '../catalog/types.ts';
+
+/** Where modules.v1 is served; discovery advertises it. */
+export const MODULES_V1_PATH = '/opendepot/modules/v1/';
+
+/** The archive file name per stored format: the suffix is what makes go-getter unpack it. */
+export const ARCHIVE_FILES = { zip: 'archive.zip', 'tar.gz': 'archive.tar.gz' } as const;
+
+const RETRY_SYNCING_SECONDS = 10;
+const LISTED_VERSIONS_IN_ERRORS = 20;
+
+/** What the module routes read. */
+export interface ModuleRoutesDeps extends ArchiveServerDeps {
+  catalog: ModuleCatalog;
+}
+
+interface AddressParams {
+  namespace: string;
+  name: string;
+  system: string;
+}
+
+/** The modules.v1 router, mounted at {@link MODULES_V1_PATH}. */
+export function moduleRoutes(deps: ModuleRoutesDeps): Router {
+  const router = new Router({ prefix: MODULES_V1_PATH.slice(0, -1) });
+
+  router.get('modules.versions', '/:namespace/:name/:system/versions', (ctx) => {
+    const view = findModule(deps.catalog, ctx.params as unknown as AddressParams);
+    ctx.status = 200;
+    ctx.type = 'application/json';
+    ctx.set('Cache-Control', 'private, no-cache');
+    ctx.body = view.versionsBody;
+  });
+
+  router.get('modules.download', '/:namespace/:name/:system/:version/download', (ctx) => {
+    const params = ctx.params as unknown as AddressParams & { version: string };
+    const view = findModule(deps.catalog, params);
+    const { archive } = servableVersion(view, params.version);
+    // Relative to this URL (both clients resolve "./" against the download endpoint), so it
+    // survives any reverse-proxy prefix. ?checksum= makes go-getter verify the archive too.
+    const location = `./${ARCHIVE_FILES[archive.fileFormat]}?checksum=sha256:${archive.checksum}`;
+    ctx.set('X-Terraform-Get', location);
+    ctx.set('Cache-Control', 'private, no-cache');
+    // 204 + header works with every tofu and terraform version. A client that asks for JSON
+    // gets 200 {"location"} and the same header: OpenTofu reads the body, Terraform the header.
+    if (acceptsJsonExplicitly(ctx)) {
+      ctx.status = 200;
+      ctx.body = { location };
+    } else {
+      ctx.status = 204;
+    }
+  });
+
+  router.get('modules.archive', '/:namespace/:name/:system/:version/:file', async (ctx) => {
+    const params = ctx.params as unknown as AddressParams & { version: string; file: string };
+    const view = findModule(deps.catalog, params);
+    const { entry, archive } = servableVersion(view, params.version);
+    const expected = ARCHIVE_FILES[archive.fileFormat];
+    if (params.file !== expected) {
+      throw new NotFoundError(`module ${view.address} version ${entry.version} is stored as ${archive.fileFormat}: its archive is ${expected}`);
+    }
+    const config = view.module.spec.moduleConfig;
+    await serveArchive(ctx, deps, {
+      archive,
+      label: `${view.address} ${entry.version}`,
+      filename: `${config.name}-${config.provider}-${entry.version}.${archive.fileFormat}`,
+      resource: entry.resource,
+    });
+  });
+
+  return router;
+}
+
+// `Accept: */*` (Go's default is none at all) keeps the 204 form every client understands.
+function acceptsJsonExplicitly(ctx: Context): boolean {
+  return /\bapplication\/json\b/i.test(ctx.get('Accept'));
+}
+
+function findModule(catalog: ModuleCatalog, params: AddressParams): ModuleView {
+  const view = catalog.find(params.namespace, params.name, params.system);
+  if (view === undefined) {
+    const address = `${params.namespace}/${params.name}/${params.system}`;
+    throw new NotFoundError(
+      `module ${address} not found: no Module in namespace ${params.namespace} has moduleConfig name ${params.name} and provider ${params.system}`,
+    );
+  }
+  return view;
+}
+
+function servableVersion(view: ModuleView, requested: string): { entry: ModuleVersionEntry; archive: ServableArchive } {
+  const parsed = tryParseVersion(requested);
+  const entry = typeof parsed === 'string' ? undefined : view.versions.get(parsed.canonical);
+  if (entry === undefined) {
+    throw new NotFoundError(`module ${view.address} has no version ${requested}; ${describeAvailable(view)}`);
+  }
+  if (entry.state.kind !== 'ready') throw notServable(view, entry, entry.state);
+  return { entry, archive: entry.state };
+}
+
+function notServable(view: ModuleView, entry: ModuleVersionEntry, state: UnservableVersion): Error {
+  const subject = `module ${view.address} version ${entry.version}`;
+  if (state.kind === 'syncing') {
+    return new UnavailableError(`${subject} is not available yet: ${state.detail}`, { retryAfterMs: RETRY_SYNCING_SECONDS * 1000 });
+  }
+  // Not transient: a 409, a 4xx other than 404, whose body tofu and terraform show after "resp:".
+  return new ConflictError(`${subject} is not available: ${state.detail}`);
+}
+
+function describeAvailable(view: ModuleView): string {
+  if (view.ready.length === 0) return 'it has no available versions yet';
+  const newest = view.ready.slice(-LISTED_VERSIONS_IN_ERRORS).map((e) => e.version);
+  const more = view.ready.length - newest.length;
+  return `available versions: ${newest.join(', ')}${more > 0 ? ` (and ${more} older)` : ''}`;
+}

@@ -1,0 +1,95 @@
+/** Assembles the read-only registry server: middleware, protocol routers, health and metrics. */
+import { createLogger } from '@opendepot/core';
+import type { Logger } from '@opendepot/sdk';
+import Koa from 'koa';
+import type { ResolveStorage } from './archive/serve-archive.ts';
+import { ArchiveMismatchError } from './archive/verify-stream.ts';
+import { ModuleCatalog } from './catalog/module-catalog.ts';
+import type { RegistryInformers } from './catalog/types.ts';
+import { errorHandler } from './http/errors.ts';
+import { readOnly, securityHeaders } from './http/security.ts';
+import { listen, type ListenOptions, type ListeningServer } from './listen.ts';
+import { accessLog } from './observability/access-log.ts';
+import { createMetrics, type ServerMetrics } from './observability/metrics.ts';
+import { DEFAULT_SERVICES, discoveryRoutes, type ServiceDocument } from './routes/discovery.ts';
+import { healthRoutes } from './routes/health.ts';
+import { moduleRoutes } from './routes/modules.ts';
+
+/** Options of {@link createRegistryServer}. */
+export interface RegistryServerOptions {
+  /**
+   * Informer caches of Modules and Versions (all namespaces the server serves). The server
+   * only reads them and subscribes to their events; starting them is the caller's job.
+   */
+  informers: RegistryInformers;
+  /** Opens the storage backend of a Version's `storageConfig` (see {@link ResolveStorage}). */
+  resolveStorage: ResolveStorage;
+  /** Structured logger; default: core's JSON logger (secrets redacted) to stdout at `info`. */
+  logger?: Logger;
+  /** The discovery document; default {@link DEFAULT_SERVICES}. */
+  services?: ServiceDocument;
+  /** Trust `X-Forwarded-*` from a reverse proxy for the client address. Default false. */
+  trustProxy?: boolean;
+  /** Also export process and Node.js runtime metrics. Default true. */
+  defaultMetrics?: boolean;
+}
+
+/** A registry server, ready to listen. */
+export interface RegistryServer {
+  /** The koa application (its `callback()` is the request handler). */
+  app: Koa;
+  /** The indexes over the informer caches. */
+  catalog: ModuleCatalog;
+  metrics: ServerMetrics;
+  /** Listens on a port, over HTTPS when `tls` names certificate files. */
+  listen(options: ListenOptions): Promise<ListeningServer>;
+  /** Stops following the informers. */
+  dispose(): void;
+}
+
+// Ends of a response the server expects and logs elsewhere, or that only mean the client left.
+const QUIET_ERROR_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ABORT_ERR']);
+
+/**
+ * Creates the registry server. It answers from the informer caches only (never an API-server
+ * call per request), serves only GET and HEAD, and streams archives from storage, verifying
+ * them against the checksum recorded on their Version.
+ */
+export function createRegistryServer(options: RegistryServerOptions): RegistryServer {
+  const log = options.logger ?? createLogger({ name: 'opendepot-server' });
+  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+  const catalog = new ModuleCatalog(options.informers, log);
+  const app = new Koa({ proxy: options.trustProxy ?? false });
+
+  app.on('error', (err: Error & { code?: string }) => {
+    if (err instanceof ArchiveMismatchError || QUIET_ERROR_CODES.has(err.code ?? '')) return;
+    log.warn('response ended with an error', { error: err.message, code: err.code });
+  });
+
+  const { modules, versions } = options.informers;
+  const readiness = [
+    { name: 'modules informer', ready: () => modules.synced() },
+    { name: 'versions informer', ready: () => versions.synced() },
+  ];
+
+  app.use(accessLog(log, metrics));
+  app.use(securityHeaders());
+  app.use(errorHandler(log));
+  app.use(readOnly());
+  // Later protocols (providers.v1, the network mirror, login) are more routers mounted here.
+  for (const router of [
+    healthRoutes(readiness, metrics.registry),
+    discoveryRoutes(options.services ?? DEFAULT_SERVICES),
+    moduleRoutes({ catalog, resolveStorage: options.resolveStorage, log, metrics }),
+  ]) {
+    app.use(router.routes());
+  }
+
+  return {
+    app,
+    catalog,
+    metrics,
+    listen: (listenOptions) => listen(app.callback(), listenOptions),
+    dispose: () => catalog.dispose(),
+  };
+}

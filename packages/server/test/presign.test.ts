@@ -1,0 +1,69 @@
+/** Archives of a storage config with presign enabled: redirect, fallback to proxy, or refuse. */
+import { randomBytes } from 'node:crypto';
+import type { StorageConfig } from '@opendepot/core';
+import type { PresignOptions, StorageBackend } from '@opendepot/sdk';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DiskStorage } from './support/disk-storage.ts';
+import { moduleResource, NS, startTestRegistry, store, versionResource, type TestRegistry } from './support/fixtures.ts';
+import { rawRequest } from './support/http.ts';
+
+const mod = moduleResource({ name: 'eks' });
+const archiveUrl = (r: TestRegistry) => `${r.url}/opendepot/modules/v1/${NS}/eks/aws/1.0.0/archive.zip`;
+
+/** The disk storage, made able to pre-sign (or failing to). */
+function presigning(mode: 'works' | 'fails', calls: PresignOptions[]) {
+  return (disk: DiskStorage) => async (): Promise<StorageBackend> =>
+    Object.assign(Object.create(disk) as DiskStorage, {
+      capabilities: { presign: true },
+      async presign(key: string, options: PresignOptions) {
+        calls.push(options);
+        if (mode === 'fails') throw new Error('no signing key');
+        return { url: `https://storage.example.test/${key}?sig=abc`, expiresAt: new Date(Date.now() + options.ttlSeconds * 1000) };
+      },
+    });
+}
+
+async function withPresign(mode: 'works' | 'fails', presign: NonNullable<StorageConfig['presign']>, run: (r: TestRegistry, data: Buffer, calls: PresignOptions[]) => Promise<void>) {
+  const calls: PresignOptions[] = [];
+  const r = await startTestRegistry({ resolveStorage: presigning(mode, calls) });
+  try {
+    const data = randomBytes(2048);
+    const stored = await store(r.storage, 'modules/eks/1.0.0.zip', data);
+    r.modules.put(mod);
+    r.versions.put(versionResource({ owner: mod, version: '1.0.0', stored, storageConfig: { filesystem: { path: '/data' }, presign } }));
+    await run(r, data, calls);
+  } finally {
+    await r.close();
+  }
+}
+
+test('presign enabled: the archive route redirects (307) to the pre-signed URL with the configured TTL', async () => {
+  await withPresign('works', { enabled: true, ttl: '5m' }, async (r, _data, calls) => {
+    const res = await rawRequest(archiveUrl(r));
+    assert.is(res.status, 307);
+    assert.is(res.headers.location, 'https://storage.example.test/modules/eks/1.0.0.zip?sig=abc');
+    assert.equal(calls, [{ ttlSeconds: 300, filename: 'eks-aws-1.0.0.zip' }]);
+    assert.equal(r.storage.reads, []);
+  });
+});
+
+test('presign failing with fallbackToProxy (the default) proxies the verified bytes', async () => {
+  await withPresign('fails', { enabled: true }, async (r, data) => {
+    const res = await rawRequest(archiveUrl(r));
+    assert.is(res.status, 200);
+    assert.ok(res.complete && res.body.equals(data));
+    assert.ok(r.logs.some((l) => l.msg === 'pre-signing failed; proxying the archive instead'));
+  });
+});
+
+test('presign failing with fallbackToProxy false is a 503 and no byte passes through the server', async () => {
+  await withPresign('fails', { enabled: true, fallbackToProxy: false }, async (r) => {
+    const res = await rawRequest(archiveUrl(r));
+    assert.is(res.status, 503);
+    assert.match(JSON.parse(res.body.toString()).errors[0], 'cannot make a download URL for opendepot-system/eks/aws 1.0.0: no signing key');
+    assert.equal(r.storage.reads, []);
+  });
+});
+
+test.run();

@@ -1,0 +1,58 @@
+/**
+ * A tiny real on-disk StorageBackend for the server's tests: objects are files under a
+ * directory, with the SHA-256 recorded at put time in a sidecar file (so overwriting the object
+ * on disk behind its back is a tamper the recorded hash does not see).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { NotFoundError, type ObjectInfo, type StorageBackend } from '@opendepot/sdk';
+
+export class DiskStorage implements StorageBackend {
+  readonly capabilities = { presign: false };
+  readonly root: string;
+  /** Keys read through `get`, so tests can tell whether storage was touched. */
+  readonly reads: string[] = [];
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  path(key: string): string {
+    return join(this.root, key);
+  }
+
+  async put(key: string, body: AsyncIterable<Uint8Array>): Promise<ObjectInfo> {
+    const chunks: Buffer[] = [];
+    for await (const c of body) chunks.push(Buffer.from(c));
+    const data = Buffer.concat(chunks);
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    await mkdir(dirname(this.path(key)), { recursive: true });
+    await writeFile(this.path(key), data);
+    await writeFile(`${this.path(key)}.sha256`, sha256);
+    return { key, size: data.length, sha256 };
+  }
+
+  async stat(key: string): Promise<ObjectInfo> {
+    try {
+      const s = await stat(this.path(key));
+      const sha256 = await readFile(`${this.path(key)}.sha256`, 'utf8').catch(() => '');
+      return { key, size: s.size, sha256, modifiedAt: s.mtime };
+    } catch {
+      throw new NotFoundError(`no object ${key}`);
+    }
+  }
+
+  async get(key: string, options: { signal?: AbortSignal } = {}) {
+    const info = await this.stat(key);
+    this.reads.push(key);
+    const body = createReadStream(this.path(key), options.signal ? { signal: options.signal } : {});
+    return { body, info };
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.path(key), { force: true });
+    await rm(`${this.path(key)}.sha256`, { force: true });
+  }
+}
