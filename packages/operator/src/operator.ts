@@ -18,14 +18,18 @@ import {
   type KubeObject,
   kubeLoggerOf,
   type Module,
+  type Provider,
   type Version,
 } from '@opendepot/core';
 import type { ArchiveSource, Logger } from '@opendepot/sdk';
-import { moduleReconciler } from './controllers/module-controller.ts';
+import { planModule } from './controllers/module-plan.ts';
+import { ownerReconciler } from './controllers/owner-controller.ts';
+import { planProvider, platformStatus } from './controllers/provider-plan.ts';
 import { OWNER_KIND_LABEL } from './controllers/naming.ts';
 import { versionReconciler } from './controllers/version-controller.ts';
 import { Controller, EventRecorder, LeaderElector, StatusWriter, createRuntimeMetrics, operatorReadiness, startHealthServer, type HealthServer } from './runtime/index.ts';
-import { createModuleSource, sourceKindFor, type ModuleSourceKind } from './sources/index.ts';
+import { createModuleSource, sourceKindFor } from './sources/index.ts';
+import { createProviderSource } from './sources/providers/index.ts';
 
 /** Options of {@link startOperator}. */
 export interface OperatorOptions {
@@ -51,6 +55,11 @@ export interface RunningOperator {
 
 type SecretObject = KubeObject & { data?: Record<string, string> };
 
+/** Maps a Version to the key of its owner of `kind`. */
+function ownerOf(kind: 'Module' | 'Provider') {
+  return (v: KubeObject): string[] => (v.metadata.labels?.[OWNER_KIND_LABEL] === kind ? [`${v.metadata.namespace}/${(v as Version).spec.ownerName}`] : []);
+}
+
 /** Starts the operator and resolves once its informers have synced (it may still be on standby). */
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const { config } = options;
@@ -68,15 +77,26 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const plugins = await startPluginHost(config, { logger, readSecret: (name, key) => readSecret(name, key), ...(options.baseDir && { baseDir: options.baseDir }) });
   const { storage } = plugins;
 
-  const sources = new Map<ModuleSourceKind, ArchiveSource>();
-  const moduleSource = (version: Version): ArchiveSource => {
-    const kind = sourceKindFor(version.spec.module!);
+  // One instance per source kind, made on first use.
+  const sources = new Map<string, ArchiveSource>();
+  const providerOptions = {
+    hashicorpReleasesUrl: config.operator.providers.hashicorpReleasesUrl,
+    hashicorpTrustedKeys: config.operator.providers.hashicorpTrustedKeys,
+    allowInsecureHttp: config.operator.providers.allowInsecureHttp,
+    ...(config.operator.providers.allowedRegistryHosts && { allowedRegistryHosts: config.operator.providers.allowedRegistryHosts }),
+    logger,
+  };
+  const sourceFor = (version: Version): ArchiveSource => {
+    const kind = version.spec.kind === 'Provider' ? `provider:${version.spec.provider?.source ?? 'hashicorp-releases'}` : `module:${sourceKindFor(version.spec.module!)}`;
     let source = sources.get(kind);
     if (!source) {
-      source = createModuleSource(kind, {
-        github: { baseUrl: config.operator.github.apiUrl, readSecret: (n, k, ns) => readSecret(n, k, ns).catch(() => undefined), logger },
-        git: { allowFileUrls: config.allowFileUrls, ...(config.operator.allowedGitHosts && { allowedHosts: config.operator.allowedGitHosts }), logger },
-      });
+      source =
+        version.spec.kind === 'Provider'
+          ? createProviderSource(version.spec.provider?.source ?? 'hashicorp-releases', providerOptions)
+          : createModuleSource(sourceKindFor(version.spec.module!), {
+              github: { baseUrl: config.operator.github.apiUrl, readSecret: (n, k, ns) => readSecret(n, k, ns).catch(() => undefined), logger },
+              git: { allowFileUrls: config.allowFileUrls, ...(config.operator.allowedGitHosts && { allowedHosts: config.operator.allowedGitHosts }), logger },
+            });
       sources.set(kind, source);
     }
     return source;
@@ -85,8 +105,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const watchNamespace = config.operator.watchNamespaces?.length === 1 ? config.operator.watchNamespaces[0] : undefined;
   const informerOptions = { ...(watchNamespace && { namespace: watchNamespace }), logger: kubeLog };
   const modules = createInformer<Module>(client, RESOURCES.module, informerOptions);
+  const providers = createInformer<Provider>(client, RESOURCES.provider, informerOptions);
   const versions = createInformer<Version>(client, RESOURCES.version, informerOptions);
   const moduleResource = resourceClient<Module>(client, RESOURCES.module, { fieldManager: 'opendepot-operator' });
+  const providerResource = resourceClient<Provider>(client, RESOURCES.provider, { fieldManager: 'opendepot-operator' });
   const versionResource = resourceClient<Version>(client, RESOURCES.version, { fieldManager: 'opendepot-operator' });
   const events = new EventRecorder({ client, component: 'opendepot-operator', logger: kubeLog });
   const metrics = createRuntimeMetrics();
@@ -96,17 +118,31 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     new Controller<Module>({
       name: 'module',
       informer: modules,
-      reconcile: moduleReconciler({
-        modules,
-        versions,
-        moduleResource,
-        versionResource,
-        status: new StatusWriter(moduleResource),
-        events,
-        ...(config.defaultStorageConfig && { defaultStorageConfig: config.defaultStorageConfig }),
-      }),
-      // A Version's progress changes its Module's status.
-      watches: [{ informer: versions as never, map: (v: KubeObject) => (v.metadata.labels?.[OWNER_KIND_LABEL] === 'Module' ? [`${v.metadata.namespace}/${(v as Version).spec.ownerName}`] : []) }],
+      reconcile: ownerReconciler(
+        { kind: 'Module', informer: modules, resource: moduleResource, status: new StatusWriter(moduleResource), plan: (m, owned) => planModule(m, owned, config.defaultStorageConfig) },
+        { versions, versionResource, events },
+      ),
+      // A Version's progress changes its owner's status.
+      watches: [{ informer: versions as never, map: ownerOf('Module') }],
+      concurrency,
+      metrics,
+      logger: kubeLog,
+    }),
+    new Controller<Provider>({
+      name: 'provider',
+      informer: providers,
+      reconcile: ownerReconciler(
+        {
+          kind: 'Provider',
+          informer: providers,
+          resource: providerResource,
+          status: new StatusWriter(providerResource),
+          plan: (p, owned) => planProvider(p, owned, config.defaultStorageConfig),
+          extraStatus: (p, relevant, wanted) => ({ platforms: platformStatus(p, relevant, wanted) }),
+        },
+        { versions, versionResource, events },
+      ),
+      watches: [{ informer: versions as never, map: ownerOf('Provider') }],
       concurrency,
       metrics,
       logger: kubeLog,
@@ -120,7 +156,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         status: new StatusWriter(versionResource),
         events,
         storage,
-        moduleSource,
+        sourceFor,
         verifyIntervalMs: config.operator.verifyIntervalSeconds * 1000,
         logger,
       }),
@@ -135,7 +171,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     logger.info('controllers started', { controllers: controllers.map((c) => c.name) });
   };
   let elector: LeaderElector | undefined;
-  await Promise.all([modules.start(), versions.start()]);
+  await Promise.all([modules.start(), providers.start(), versions.start()]);
   if (config.operator.leaderElection.enabled) {
     elector = new LeaderElector({
       client,
@@ -156,7 +192,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   }
   const health = await startHealthServer({
     port: options.healthPort ?? 8081,
-    ready: operatorReadiness([modules, versions] as never, elector),
+    ready: operatorReadiness([modules, providers, versions] as never, elector),
     registry: metrics.registry,
   });
 
@@ -167,6 +203,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       for (const c of controllers) await c.stop();
       await elector?.stop();
       modules.stop();
+      providers.stop();
       versions.stop();
       await Promise.allSettled([...sources.values()].map((s) => s.close?.()));
       await plugins.close();

@@ -53,6 +53,8 @@ export interface FetchedArchive {
    * upstream signs. The host verifies the streamed bytes against it before storing anything.
    */
   expectedSha256?: string;
+  /** Provider plugin protocol versions the upstream declares, e.g. `['5.0']`. */
+  protocols?: string[];
 }
 
 /** An upstream of archives: GitHub releases, a git remote, HashiCorp Releases, a registry. */

@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'conflict'
   | 'unauthenticated'
   | 'forbidden'
-  | 'unavailable';
+  | 'unavailable'
+  | 'integrity';
 
 const ERROR_BRAND = Symbol.for('opendepot.error');
 
@@ -103,6 +104,18 @@ export class UnavailableError extends OpenDepotError {
     super('unavailable', message, options);
     this.name = 'UnavailableError';
     this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/**
+ * An archive, checksum file or signature failed verification: a bad publisher signature, a
+ * checksum that does not match, an unknown signing key. Retrying does not help, and nothing
+ * that failed verification may be stored or served.
+ */
+export class IntegrityError extends OpenDepotError {
+  constructor(message: string, options?: OpenDepotErrorOptions) {
+    super('integrity', message, options);
+    this.name = 'IntegrityError';
   }
 }
 

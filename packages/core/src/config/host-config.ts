@@ -14,6 +14,14 @@ export interface TlsConfig {
   keyFile: string;
 }
 
+/** `server.gpg`: the key the registry signs provider `SHA256SUMS` with (files of a mounted Secret). */
+export interface GpgConfig {
+  /** OpenPGP private key file, ASCII-armored or binary (RSA 4096 v4 is what every client reads). */
+  privateKeyFile: string;
+  /** File holding the key's passphrase; unset when the key is not encrypted. */
+  passphraseFile?: string;
+}
+
 /** `server:`, read by the registry server. */
 export interface ServerConfig {
   /** Listening port; 0 picks a free one. Default 8080. */
@@ -24,6 +32,8 @@ export interface ServerConfig {
   publicUrl?: string;
   /** Serve HTTPS with this certificate; unset means plain HTTP (TLS terminated in front). */
   tls?: TlsConfig;
+  /** The provider signing key; without it providers.v1 downloads answer 500 (nothing unsigned is served). */
+  gpg?: GpgConfig;
   [key: string]: unknown;
 }
 
@@ -45,6 +55,17 @@ export interface OperatorConfig {
   github: { apiUrl: string };
   /** Hosts git remotes may be on (`*` for any). Unset: any host over https/ssh. */
   allowedGitHosts?: string[];
+  /** Where provider releases come from and which publisher keys are trusted. */
+  providers: {
+    /** The HashiCorp Releases API. Default https://api.releases.hashicorp.com */
+    hashicorpReleasesUrl: string;
+    /** ASCII-armored public keys trusted to sign HashiCorp releases (HashiCorp publishes its key at https://www.hashicorp.com/security). */
+    hashicorpTrustedKeys: string[];
+    /** Hosts an upstream provider registry may be on. Unset: any https host. */
+    allowedRegistryHosts?: string[];
+    /** Accept http:// upstreams (local stand-ins only). Default false. */
+    allowInsecureHttp: boolean;
+  };
   [key: string]: unknown;
 }
 
@@ -89,6 +110,11 @@ export const hostConfigSchema = {
           required: ['certFile', 'keyFile'],
           properties: { certFile: { type: 'string', minLength: 1 }, keyFile: { type: 'string', minLength: 1 } },
         },
+        gpg: {
+          type: 'object',
+          required: ['privateKeyFile'],
+          properties: { privateKeyFile: { type: 'string', minLength: 1 }, passphraseFile: { type: 'string', minLength: 1 } },
+        },
       },
     },
     operator: {
@@ -112,6 +138,16 @@ export const hostConfigSchema = {
           properties: { apiUrl: { type: 'string', pattern: '^https?://\\S+$', default: 'https://api.github.com' } },
         },
         allowedGitHosts: { type: 'array', items: { type: 'string', minLength: 1 } },
+        providers: {
+          type: 'object',
+          default: {},
+          properties: {
+            hashicorpReleasesUrl: { type: 'string', pattern: '^https?://\\S+$', default: 'https://api.releases.hashicorp.com' },
+            hashicorpTrustedKeys: { type: 'array', items: { type: 'string', pattern: '-----BEGIN PGP PUBLIC KEY BLOCK-----' }, default: [] },
+            allowedRegistryHosts: { type: 'array', items: { type: 'string', minLength: 1 } },
+            allowInsecureHttp: { type: 'boolean', default: false },
+          },
+        },
       },
     },
   },
@@ -121,4 +157,4 @@ export const hostConfigSchema = {
  * Sections whose unknown keys are reported as warnings (likely typos). The top level is not
  * among them: it may be a Helm values file with many other keys.
  */
-export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [['server'], ['server', 'tls'], ['operator'], ['operator', 'leaderElection'], ['operator', 'github']];
+export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [['server'], ['server', 'tls'], ['server', 'gpg'], ['operator'], ['operator', 'leaderElection'], ['operator', 'github'], ['operator', 'providers']];

@@ -3,7 +3,7 @@ import { syncStatusFields, versionsList, versionString } from './common.ts';
 import { moduleConfigFields } from './module.ts';
 import { HTTPS_URL_PATTERN, PROVIDER_TYPE_PATTERN, REGISTRY_NAME_PATTERN } from './patterns.ts';
 import { ageColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
-import { array, boolean, describe, enumeration, object, string, type Static, type ValidationRule } from './schema.ts';
+import { array, boolean, describe, enumeration, integer, object, string, type Static, type ValidationRule } from './schema.ts';
 import { storageConfigSchema, type StorageConfig } from './storage.ts';
 
 /** Operating systems providers are built for. */
@@ -107,6 +107,21 @@ export const providerSpecSchema = object(
 export const providerStatusSchema = object('What the operator last observed.', {
   ...syncStatusFields,
   latestVersion: versionString('Highest version that is stored and verified for every wanted platform.'),
+  platforms: array(
+    'Progress per platform: how many of the wanted versions are stored and verified for each operating system and architecture.',
+    object(
+      'One platform.',
+      {
+        platform: string('Operating system and architecture, e.g. linux_amd64.', { pattern: '^[a-z0-9]+_[a-z0-9]+$', maxLength: 32 }),
+        versionsSynced: integer('Versions stored and verified for this platform.', { minimum: 0, format: 'int64' }),
+        versionsTotal: integer('Versions wanted for this platform.', { minimum: 0, format: 'int64' }),
+        ready: boolean('True when every wanted version is stored and verified for this platform.'),
+        message: string('Why the platform is not ready, when it is not.', { maxLength: 1024 }),
+      },
+      { required: ['platform'] },
+    ),
+    { maxItems: 24, listType: 'map', mapKeys: ['platform'] },
+  ),
 });
 
 export type ProviderConfig = Static<typeof providerConfigSchema>;

@@ -4,7 +4,7 @@ import { FILE_FORMATS, moduleConfigFields, moduleRepositoryRules } from './modul
 import { H1_HASH_PATTERN, OBJECT_NAME_PATTERN, SHA256_HEX_PATTERN, ZH_HASH_PATTERN } from './patterns.ts';
 import { architectureSchema, operatingSystemSchema, providerConfigFields, providerSourceRules } from './provider.ts';
 import { ageColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
-import { boolean, enumeration, integer, object, string, withRules, type Static, type ValidationRule } from './schema.ts';
+import { array, boolean, enumeration, integer, object, string, withRules, type Static, type ValidationRule } from './schema.ts';
 import { storageConfigSchema } from './storage.ts';
 
 /** The kinds a Version can belong to. */
@@ -107,6 +107,8 @@ export const versionStatusSchema = object('What the operator last observed.', {
     pattern: H1_HASH_PATTERN,
   }),
   zh: string('Provider package hash in the zh: scheme (hex SHA-256 of the zip), as lock files record it.', { pattern: ZH_HASH_PATTERN }),
+  filename: string('File name the archive is served as, e.g. terraform-provider-aws_5.80.0_linux_amd64.zip.', { maxLength: 255 }),
+  protocols: array('Provider plugin protocol versions the upstream declares, e.g. ["5.0"].', string('A protocol version, e.g. 5.0.', { pattern: '^[0-9]+(\\.[0-9]+)?$', maxLength: 16 }), { maxItems: 8 }),
   scan: scanSummarySchema,
   lastVerifiedTime: string('When the stored archive was last checked against checksum.', { format: 'date-time' }),
   synced: boolean('True when the archive is stored and verified. Kept for compatibility with OpenDepot 0.x; prefer the Ready condition.'),

@@ -11,6 +11,7 @@ export const CONDITION_REASONS = {
   unauthenticated: 'Unauthenticated',
   forbidden: 'Forbidden',
   unavailable: 'UpstreamUnavailable',
+  integrity: 'VerificationFailed',
 } as const satisfies Record<ErrorCode, string>;
 
 /** The reason for errors that are not OpenDepot errors (bugs, unexpected failures). */

@@ -9,6 +9,8 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   not_found: 404,
   conflict: 409,
   unavailable: 503,
+  // The upstream (or our storage) gave bytes that do not verify: a bad gateway, not a bad request.
+  integrity: 502,
 };
 
 /** Seconds a 503 tells the client to wait when the error does not say. */

@@ -1,6 +1,7 @@
 /** Adds context to an error's message while keeping its code, so the mappings still apply. */
 import {
   ConflictError,
+  IntegrityError,
   ForbiddenError,
   InputError,
   isOpenDepotError,
@@ -44,6 +45,8 @@ function make(code: ErrorCode, message: string, options: OpenDepotErrorOptions, 
       return new UnauthenticatedError(message, options);
     case 'forbidden':
       return new ForbiddenError(message, options);
+    case 'integrity':
+      return new IntegrityError(message, options);
     case 'unavailable': {
       const retryAfterMs = (original as { retryAfterMs?: unknown }).retryAfterMs;
       return new UnavailableError(message, typeof retryAfterMs === 'number' ? { ...options, retryAfterMs } : options);

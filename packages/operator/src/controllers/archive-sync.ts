@@ -45,7 +45,7 @@ export interface FetchAndStoreOptions {
 }
 
 /** The outcome of {@link fetchAndStore}. */
-export type StoreResult = { state: 'stored'; info: ObjectInfo } | { state: 'upstream-differs'; message: string };
+export type StoreResult = { state: 'stored'; info: ObjectInfo; protocols?: string[] } | { state: 'upstream-differs'; message: string };
 
 /**
  * Fetches `version` from `source` and streams it into `storage` under `key`, hashing as it goes.
@@ -74,7 +74,7 @@ export async function fetchAndStore(
       ...(fetched.size !== undefined && { size: fetched.size }),
       contentType: options.format === 'zip' ? 'application/zip' : 'application/gzip',
     });
-    return { state: 'stored', info };
+    return { state: 'stored', info, ...(fetched.protocols && { protocols: fetched.protocols }) };
   } catch (err) {
     if (expected && isOpenDepotError(err, 'input')) {
       return { state: 'upstream-differs', message: `the upstream archive of ${version} does not match the expected SHA-256 ${expected}: ${(err as Error).message}` };

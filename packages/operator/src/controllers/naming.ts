@@ -38,3 +38,8 @@ export function versionObjectName(ownerName: string, version: string, platform?:
 export function moduleStorageKey(namespace: string, name: string, system: string, version: string, fileFormat: 'zip' | 'tar.gz'): string {
   return `modules/${namespace}/${name}/${system}/${version}/${name}-${system}-${version}.${fileFormat}`;
 }
+
+/** Where a provider package is stored: one directory per namespace/provider/version. */
+export function providerStorageKey(namespace: string, providerName: string, version: string, filename: string): string {
+  return `providers/${namespace}/${providerName}/${version}/${filename}`;
+}

@@ -1,12 +1,14 @@
 /**
- * The Version controller (modules): fetch the archive through the module's source, store it
- * through the storage plugin with its SHA-256, and from then on re-verify the stored bytes on
+ * The Version controller: fetch the archive through the owner's source (a module source, or a
+ * provider source that has already verified the publisher's signature), store it through the
+ * storage plugin with its SHA-256 (and, for providers, the h1:/zh: lock-file hashes), and from then on re-verify the stored bytes on
  * every reconcile and on an interval, restoring them from the source when the source still
  * matches the recorded checksum and stopping (Stalled) when it does not.
  */
 import { toCondition, type Informer, type ResourceClient, type StorageResolver, type Version } from '@opendepot/core';
-import type { ArchiveSource, Logger, StorageBackend } from '@opendepot/sdk';
+import { IntegrityError, type ArchiveSource, type ArchiveSubject, type Logger, type StorageBackend } from '@opendepot/sdk';
 import { moduleArchiveSubject } from '../sources/index.ts';
+import { providerArchiveSubject, providerPackageHashes } from '../sources/providers/index.ts';
 import {
   EventRecorder,
   REASONS,
@@ -21,7 +23,7 @@ import {
   type ReconcileResult,
 } from '../runtime/index.ts';
 import { fetchAndStore, verifyStored } from './archive-sync.ts';
-import { VERSION_FINALIZER, moduleStorageKey } from './naming.ts';
+import { VERSION_FINALIZER, moduleStorageKey, providerStorageKey } from './naming.ts';
 
 /** What the Version controller needs. */
 export interface VersionControllerDeps {
@@ -30,8 +32,8 @@ export interface VersionControllerDeps {
   status: StatusWriter<Version>;
   events: EventRecorder;
   storage: Pick<StorageResolver, 'resolve'>;
-  /** The archive source of a module Version. */
-  moduleSource(version: Version): ArchiveSource;
+  /** The archive source of a Version (by its owner's kind and source). */
+  sourceFor(version: Version): ArchiveSource;
   /** How often a Ready Version's stored archive is hashed again. */
   verifyIntervalMs: number;
   logger: Logger;
@@ -48,20 +50,62 @@ export function versionReconciler(deps: VersionControllerDeps) {
     if (!version) return;
     if (isBeingDeleted(version)) return finalize(deps, version, signal);
     if (!hasFinalizer(version, VERSION_FINALIZER)) version = await deps.resource.addFinalizer(version, VERSION_FINALIZER, { signal });
-    if (version.spec.kind !== 'Module') return; // provider Versions have a controller of their own
     try {
-      return await syncModuleVersion(deps, version, signal);
+      return await syncVersion(deps, version, signal);
     } catch (err) {
       return reportFailure(deps, version, err);
     }
   };
 }
 
-async function syncModuleVersion(deps: VersionControllerDeps, version: Version, signal: AbortSignal): Promise<ReconcileResult> {
+/** Where a Version's archive comes from and goes to. */
+interface ArchivePlace {
+  subject: ArchiveSubject;
+  storageKey: string;
+  filename: string;
+  os?: string;
+  arch?: string;
+}
+
+function placeOf(version: Version): ArchivePlace {
+  const { spec } = version;
+  const namespace = version.metadata.namespace!;
+  if (spec.kind === 'Provider') {
+    const p = spec.provider!;
+    const filename = `terraform-provider-${p.name}_${spec.version}_${spec.operatingSystem}_${spec.architecture}.zip`;
+    return {
+      subject: providerArchiveSubject({ name: p.name, ...(p.namespace && { namespace: p.namespace }), ...(p.source && { source: p.source }), ...(p.registryUrl && { registryUrl: p.registryUrl }) }),
+      storageKey: providerStorageKey(namespace, spec.ownerName, spec.version, filename),
+      filename,
+      os: spec.operatingSystem!,
+      arch: spec.architecture!,
+    };
+  }
+  const m = spec.module!;
+  return {
+    subject: moduleArchiveSubject(
+      { name: m.name, provider: m.provider, ...(m.repoOwner && { repoOwner: m.repoOwner }), ...(m.repoUrl && { repoUrl: m.repoUrl }), ...(m.source && { source: m.source }) },
+      { namespace, ...(m.githubClientConfig && { githubClientConfig: m.githubClientConfig }) },
+    ),
+    storageKey: moduleStorageKey(namespace, m.name, m.provider, spec.version, spec.fileFormat),
+    filename: `${m.name}-${m.provider}-${spec.version}.${spec.fileFormat}`,
+  };
+}
+
+/** The provider-only status fields: lock-file hashes of the stored package, read back from storage. */
+async function providerFields(storage: StorageBackend, key: string, checksum: string, signal: AbortSignal, fetchedProtocols: string[] | undefined, version: Version) {
+  const { body } = await storage.get(key, { signal });
+  const hashes = await providerPackageHashes(body, { signal });
+  if (hashes.sha256 !== checksum) throw new IntegrityError(`the stored package ${key} changed while its hashes were computed (sha256 ${hashes.sha256}, expected ${checksum})`);
+  return { h1: hashes.h1, zh: hashes.zh, protocols: fetchedProtocols ?? version.status?.protocols ?? ['5.0'] };
+}
+
+async function syncVersion(deps: VersionControllerDeps, version: Version, signal: AbortSignal): Promise<ReconcileResult> {
   const storage = await deps.storage.resolve(version.spec.storageConfig, 'spec.storageConfig');
   const { spec, status } = version;
-  const module = spec.module!;
-  const storageKey = moduleStorageKey(version.metadata.namespace!, module.name, module.provider, spec.version, spec.fileFormat);
+  const place = placeOf(version);
+  const { storageKey } = place;
+  const fetchOptions = { format: spec.fileFormat, signal, ...(place.os && { os: place.os, arch: place.arch! }) };
   const recorded = status?.checksum;
   const requeue = { requeueAfterMs: deps.verifyIntervalMs };
 
@@ -73,11 +117,7 @@ async function syncModuleVersion(deps: VersionControllerDeps, version: Version, 
     }
     const what = found.state === 'missing' ? 'is missing from storage' : `was changed in storage (sha256 now ${found.actualSha256})`;
     await deps.events.warning(version, REASONS.TamperDetected, `the archive of ${spec.version} ${what}; restoring it from the source`);
-    const restored = await fetchAndStore(deps.moduleSource(version), subjectOf(version), spec.version, storage, storageKey, {
-      format: spec.fileFormat,
-      expectedSha256: recorded,
-      signal,
-    });
+    const restored = await fetchAndStore(deps.sourceFor(version), place.subject, spec.version, storage, storageKey, { ...fetchOptions, expectedSha256: recorded });
     if (restored.state === 'stored') {
       await deps.events.normal(version, REASONS.Restored, `restored the archive of ${spec.version} from the source (sha256 ${recorded})`);
       await writeReady(deps, version, { checksum: recorded, size: restored.info.size, storageKey }, REASONS.Restored, `the archive ${what} and was restored from the source`);
@@ -94,11 +134,11 @@ async function syncModuleVersion(deps: VersionControllerDeps, version: Version, 
   });
   // An immutable Version that is forced to sync may only store the very archive it recorded.
   const expected = spec.immutable && recorded ? recorded : undefined;
-  const stored = await fetchAndStore(deps.moduleSource(version), subjectOf(version), spec.version, storage, storageKey, {
-    format: spec.fileFormat,
-    ...(expected && { expectedSha256: expected }),
-    signal,
-  });
+  const stored = await fetchAndStore(deps.sourceFor(version), place.subject, spec.version, storage, storageKey, { ...fetchOptions, ...(expected && { expectedSha256: expected }) });
+  if (stored.state === 'upstream-differs' && !expected) {
+    // The upstream's own signed checksum and its bytes disagree: nothing was stored.
+    throw new IntegrityError(stored.message);
+  }
   if (stored.state === 'upstream-differs') {
     const message = `${stored.message}; the Version is immutable, so the stored archive is kept and still served`;
     await deps.events.warning(version, REASONS.ImmutableViolation, message);
@@ -111,7 +151,8 @@ async function syncModuleVersion(deps: VersionControllerDeps, version: Version, 
   if (!recorded || recorded !== info.sha256) {
     await deps.events.normal(version, 'ArchiveStored', `stored ${spec.version} (${info.size} bytes, sha256 ${info.sha256})`);
   }
-  await writeReady(deps, version, { checksum: info.sha256, size: info.size, storageKey }, REASONS.Succeeded, `stored and verified (sha256 ${info.sha256})`);
+  const extra = spec.kind === 'Provider' ? await providerFields(storage, storageKey, info.sha256, signal, stored.protocols, version) : {};
+  await writeReady(deps, version, { checksum: info.sha256, size: info.size, storageKey, filename: place.filename, ...extra }, REASONS.Succeeded, `stored and verified (sha256 ${info.sha256})`);
   await clearForceSync(deps, version, signal);
   return requeue;
 }
@@ -119,7 +160,7 @@ async function syncModuleVersion(deps: VersionControllerDeps, version: Version, 
 async function writeReady(
   deps: VersionControllerDeps,
   version: Version,
-  stored: { checksum: string; size: number; storageKey: string },
+  stored: { checksum: string; size: number; storageKey: string; filename?: string; h1?: string; zh?: string; protocols?: string[] },
   reason: string,
   message: string,
 ): Promise<void> {
@@ -187,14 +228,6 @@ async function finalize(deps: VersionControllerDeps, version: Version, signal: A
   }
   await deps.resource.removeFinalizer(version, VERSION_FINALIZER, { signal });
   deps.status.forget(version.metadata.uid);
-}
-
-function subjectOf(version: Version) {
-  const m = version.spec.module!;
-  return moduleArchiveSubject(
-    { name: m.name, provider: m.provider, ...(m.repoOwner && { repoOwner: m.repoOwner }), ...(m.repoUrl && { repoUrl: m.repoUrl }), ...(m.source && { source: m.source }) },
-    { namespace: version.metadata.namespace!, ...(m.githubClientConfig && { githubClientConfig: m.githubClientConfig }) },
-  );
 }
 
 function splitKey(key: string): [string, string] {

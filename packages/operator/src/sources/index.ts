@@ -16,3 +16,4 @@ export {
 } from './subject.ts';
 export { versionFromTag, tagCandidates } from './versions.ts';
 export { githubArchiveSourcePlugin, gitArchiveSourcePlugin, type GithubPluginConfig, type GitPluginConfig } from './plugins.ts';
+export * from './providers/index.ts';

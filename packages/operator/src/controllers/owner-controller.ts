@@ -1,0 +1,132 @@
+/**
+ * The controller of Version owners (Modules and Providers): the owner's Versions are created,
+ * updated and removed to match its spec; progress, the latest Ready version and the summary
+ * conditions go into its status; `forceSync` is passed down; and on deletion the owner removes
+ * its Versions itself (a finalizer), so stored archives go too, with or without a garbage
+ * collector.
+ */
+import { isOpenDepotError } from '@opendepot/sdk';
+import type { Informer, KubeObject, ResourceClient, Version } from '@opendepot/core';
+import { EventRecorder, REASONS, StatusWriter, hasFinalizer, isBeingDeleted, markReady, markReconciling, markStalled, type ReconcileResult } from '../runtime/index.ts';
+import { MODULE_FINALIZER, OWNER_KIND_LABEL, OWNER_NAME_LABEL, labelValue } from './naming.ts';
+import { isReady, latestReady, versionIdentity, versionObject, type VersionPlan } from './version-plan.ts';
+
+/** An owner object: a Module or a Provider. */
+export type Owner = KubeObject & { metadata: { name?: string; namespace?: string; uid?: string }; spec: { forceSync?: boolean }; status?: { conditions?: import('@opendepot/core').Condition[] } };
+
+/** What differs between Modules and Providers. */
+export interface OwnerKind<T extends Owner> {
+  kind: 'Module' | 'Provider';
+  informer: Informer<T>;
+  resource: ResourceClient<T>;
+  status: StatusWriter<T>;
+  /** The plan, and the identities (`version` or `version/os_arch`) the owner wants. */
+  plan(owner: T, owned: readonly Version[]): VersionPlan & { wanted: string[] };
+  /** Kind-specific status fields (e.g. per-platform progress of a Provider). */
+  extraStatus?(owner: T, relevant: readonly Version[], wanted: readonly string[]): Record<string, unknown>;
+}
+
+/** What every owner controller needs besides its kind. */
+export interface OwnerControllerDeps {
+  versions: Informer<Version>;
+  versionResource: ResourceClient<Version>;
+  events: EventRecorder;
+}
+
+/** The Versions the informer cache holds for an owner (by owner labels and spec). */
+export function versionsOwnedBy(versions: Informer<Version>, kind: 'Module' | 'Provider', owner: Owner): Version[] {
+  const name = owner.metadata.name!;
+  return versions
+    .list(owner.metadata.namespace)
+    .filter((v) => v.spec.kind === kind && v.metadata.labels?.[OWNER_KIND_LABEL] === kind && v.metadata.labels?.[OWNER_NAME_LABEL] === labelValue(name) && v.spec.ownerName === name);
+}
+
+/** Makes the reconcile function of an owner controller. */
+export function ownerReconciler<T extends Owner>(kind: OwnerKind<T>, deps: OwnerControllerDeps) {
+  return async function reconcileOwner(key: string, signal: AbortSignal): Promise<ReconcileResult | void> {
+    const at = key.indexOf('/');
+    const namespace = key.slice(0, at);
+    let owner = kind.informer.get(namespace, key.slice(at + 1));
+    if (!owner) return;
+    const owned = versionsOwnedBy(deps.versions, kind.kind, owner);
+
+    if (isBeingDeleted(owner)) {
+      if (!hasFinalizer(owner, MODULE_FINALIZER)) return;
+      for (const v of owned) if (!v.metadata.deletionTimestamp) await deps.versionResource.delete(namespace, v.metadata.name!, { signal });
+      // Wait until every Version (and its stored archive) is gone; Version changes wake us.
+      if (owned.length > 0) return;
+      await kind.resource.removeFinalizer(owner, MODULE_FINALIZER, { signal });
+      kind.status.forget(owner.metadata.uid);
+      return;
+    }
+    if (!hasFinalizer(owner, MODULE_FINALIZER)) owner = await kind.resource.addFinalizer(owner, MODULE_FINALIZER, { signal });
+
+    let plan;
+    try {
+      plan = kind.plan(owner, owned);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      await deps.events.warning(owner, REASONS.InvalidSpec, message);
+      await kind.status.write(owner, { conditions: markStalled(owner.status?.conditions, { reason: REASONS.InvalidSpec, message }), synced: false, syncStatus: message } as never);
+      return;
+    }
+
+    const ref = { kind: kind.kind, name: owner.metadata.name!, namespace, uid: owner.metadata.uid! };
+    for (const wanted of plan.create) {
+      try {
+        await deps.versionResource.create(versionObject(ref, wanted), { signal });
+      } catch (err) {
+        if (!isOpenDepotError(err, 'conflict')) throw err; // already there: the cache was behind
+      }
+    }
+    if (plan.create.length > 0) await deps.events.normal(owner, 'VersionsCreated', `created ${plan.create.length} Versions: ${plan.create.map((w) => w.name).join(', ')}`.slice(0, 1000));
+    for (const wanted of plan.update) {
+      await deps.versionResource.patch(namespace, wanted.name, { metadata: { labels: wanted.labels }, spec: { ...wanted.spec } }, { signal });
+    }
+    for (const name of plan.remove) {
+      await deps.versionResource.delete(namespace, name, { signal });
+      await deps.events.normal(owner, 'VersionRemoved', `removed Version ${name}: no longer listed or beyond versionHistoryLimit`);
+    }
+    if (owner.spec.forceSync) {
+      for (const v of owned) if (!plan.remove.includes(v.metadata.name!)) await deps.versionResource.patch(namespace, v.metadata.name!, { spec: { forceSync: true } }, { signal });
+      await kind.resource.patch(namespace, owner.metadata.name!, { spec: { forceSync: false } } as never, { signal });
+      await deps.events.normal(owner, 'ForceSync', `asked ${owned.length} Versions to fetch and store their archives again`);
+    }
+    await writeOwnerStatus(kind, owner, plan.wanted, owned, plan.kept.map((k) => k.reason));
+  };
+}
+
+async function writeOwnerStatus<T extends Owner>(kind: OwnerKind<T>, owner: T, wanted: string[], owned: Version[], kept: string[]): Promise<void> {
+  const wantedSet = new Set(wanted);
+  const relevant = owned.filter((v) => wantedSet.has(versionIdentity(v.spec)));
+  const synced = relevant.filter(isReady).length;
+  const total = wanted.length;
+  const stalled = relevant.filter((v) => v.status?.conditions?.some((c) => c.type === 'Stalled' && c.status === 'True'));
+  const latest = latestReady(relevant);
+  const progress = `${synced}/${total}`;
+  let conditions;
+  let summary: string;
+  if (stalled.length > 0) {
+    const first = stalled[0]!.status!.conditions!.find((c) => c.type === 'Stalled')!;
+    summary = `${stalled.length} of ${total} stalled; ${versionIdentity(stalled[0]!.spec)}: ${first.message}`;
+    conditions = markStalled(owner.status?.conditions, { reason: first.reason, message: summary });
+  } else if (synced === total) {
+    summary = `versions synced: ${progress}${kept.length ? `; kept ${kept.length} unlisted immutable versions` : ''}`;
+    conditions = markReady(owner.status?.conditions, { reason: REASONS.Succeeded, message: summary });
+  } else {
+    const failing = relevant.find((v) => v.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'False'));
+    const why = failing?.status?.conditions?.find((c) => c.type === 'Ready');
+    summary = `versions synced: ${progress}${why ? `; ${versionIdentity(failing!.spec)}: ${why.message}` : ''}`;
+    conditions = markReconciling(owner.status?.conditions, { reason: why?.reason ?? REASONS.Progressing, message: summary, failed: Boolean(why) });
+  }
+  await kind.status.write(owner, {
+    conditions,
+    versionsSynced: synced,
+    versionsTotal: total,
+    progress,
+    synced: synced === total && stalled.length === 0,
+    syncStatus: summary,
+    latestVersion: latest ?? null,
+    ...kind.extraStatus?.(owner, relevant, wanted),
+  } as never);
+}
