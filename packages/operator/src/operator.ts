@@ -17,11 +17,13 @@ import {
   type KubeClient,
   type KubeObject,
   kubeLoggerOf,
+  type Depot,
   type Module,
   type Provider,
   type Version,
 } from '@opendepot/core';
 import type { ArchiveSource, Logger } from '@opendepot/sdk';
+import { depotReconciler } from './controllers/depot-controller.ts';
 import { planModule } from './controllers/module-plan.ts';
 import { ownerReconciler } from './controllers/owner-controller.ts';
 import { planProvider, platformStatus } from './controllers/provider-plan.ts';
@@ -86,28 +88,31 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ...(config.operator.providers.allowedRegistryHosts && { allowedRegistryHosts: config.operator.providers.allowedRegistryHosts }),
     logger,
   };
-  const sourceFor = (version: Version): ArchiveSource => {
-    const kind = version.spec.kind === 'Provider' ? `provider:${version.spec.provider?.source ?? 'hashicorp-releases'}` : `module:${sourceKindFor(version.spec.module!)}`;
-    let source = sources.get(kind);
+  const sourceOf = (kind: 'module' | 'provider', sourceKind: string): ArchiveSource => {
+    let source = sources.get(`${kind}:${sourceKind}`);
     if (!source) {
       source =
-        version.spec.kind === 'Provider'
-          ? createProviderSource(version.spec.provider?.source ?? 'hashicorp-releases', providerOptions)
-          : createModuleSource(sourceKindFor(version.spec.module!), {
+        kind === 'provider'
+          ? createProviderSource(sourceKind as 'hashicorp-releases' | 'registry', providerOptions)
+          : createModuleSource(sourceKind as 'github' | 'git', {
               github: { baseUrl: config.operator.github.apiUrl, readSecret: (n, k, ns) => readSecret(n, k, ns).catch(() => undefined), logger },
               git: { allowFileUrls: config.allowFileUrls, ...(config.operator.allowedGitHosts && { allowedHosts: config.operator.allowedGitHosts }), logger },
             });
-      sources.set(kind, source);
+      sources.set(`${kind}:${sourceKind}`, source);
     }
     return source;
   };
+  const sourceFor = (version: Version): ArchiveSource =>
+    version.spec.kind === 'Provider' ? sourceOf('provider', version.spec.provider?.source ?? 'hashicorp-releases') : sourceOf('module', sourceKindFor(version.spec.module!));
 
   const watchNamespace = config.operator.watchNamespaces?.length === 1 ? config.operator.watchNamespaces[0] : undefined;
   const informerOptions = { ...(watchNamespace && { namespace: watchNamespace }), logger: kubeLog };
   const modules = createInformer<Module>(client, RESOURCES.module, informerOptions);
   const providers = createInformer<Provider>(client, RESOURCES.provider, informerOptions);
+  const depots = createInformer<Depot>(client, RESOURCES.depot, informerOptions);
   const versions = createInformer<Version>(client, RESOURCES.version, informerOptions);
   const moduleResource = resourceClient<Module>(client, RESOURCES.module, { fieldManager: 'opendepot-operator' });
+  const depotResource = resourceClient<Depot>(client, RESOURCES.depot, { fieldManager: 'opendepot-operator' });
   const providerResource = resourceClient<Provider>(client, RESOURCES.provider, { fieldManager: 'opendepot-operator' });
   const versionResource = resourceClient<Version>(client, RESOURCES.version, { fieldManager: 'opendepot-operator' });
   const events = new EventRecorder({ client, component: 'opendepot-operator', logger: kubeLog });
@@ -147,6 +152,25 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       metrics,
       logger: kubeLog,
     }),
+    new Controller<Depot>({
+      name: 'depot',
+      informer: depots,
+      reconcile: depotReconciler({
+        depots,
+        modules,
+        providers,
+        depotResource,
+        moduleResource,
+        providerResource,
+        status: new StatusWriter(depotResource),
+        events,
+        sourceOf,
+        concurrency,
+      }),
+      concurrency: Math.max(1, Math.floor(concurrency / 2)),
+      metrics,
+      logger: kubeLog,
+    }),
     new Controller<Version>({
       name: 'version',
       informer: versions,
@@ -171,7 +195,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     logger.info('controllers started', { controllers: controllers.map((c) => c.name) });
   };
   let elector: LeaderElector | undefined;
-  await Promise.all([modules.start(), providers.start(), versions.start()]);
+  await Promise.all([modules.start(), providers.start(), depots.start(), versions.start()]);
   if (config.operator.leaderElection.enabled) {
     elector = new LeaderElector({
       client,
@@ -192,7 +216,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   }
   const health = await startHealthServer({
     port: options.healthPort ?? 8081,
-    ready: operatorReadiness([modules, providers, versions] as never, elector),
+    ready: operatorReadiness([modules, providers, depots, versions] as never, elector),
     registry: metrics.registry,
   });
 
@@ -204,6 +228,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       await elector?.stop();
       modules.stop();
       providers.stop();
+      depots.stop();
       versions.stop();
       await Promise.allSettled([...sources.values()].map((s) => s.close?.()));
       await plugins.close();

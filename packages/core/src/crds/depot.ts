@@ -3,7 +3,7 @@ import { githubClientConfigSchema, syncStatusFields } from './common.ts';
 import { moduleConfigFields, moduleRepositoryRules } from './module.ts';
 import { providerConfigFields, providerSourceRules } from './provider.ts';
 import { ageColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
-import { array, describe, integer, object, string, type Static } from './schema.ts';
+import { array, boolean, describe, enumeration, integer, object, string, type Static } from './schema.ts';
 import { storageConfigSchema } from './storage.ts';
 
 /** `spec.global`: defaults for every Module and Provider the Depot manages. */
@@ -90,6 +90,27 @@ export const depotStatusSchema = object('What the operator last observed.', {
   moduleCount: integer('How many Modules this Depot manages.', { minimum: 0 }),
   providerCount: integer('How many Providers this Depot manages.', { minimum: 0 }),
   lastPollTime: string('When upstream releases were last checked.', { format: 'date-time' }),
+  nextPollTime: string('When upstream releases will be checked next; unset when pollingIntervalMinutes is unset.', { format: 'date-time' }),
+  lastHandledPollRequest: string('The value of the opendepot.defdev.io/requested-poll annotation last acted on.', { maxLength: 256 }),
+  entries: array(
+    'One line per moduleConfigs and providerConfigs entry: what it manages, what upstream offered, what was selected, and its own condition, so one failing upstream never hides the others.',
+    object(
+      'One entry of the Depot.',
+      {
+        kind: enumeration('Module or Provider.', ['Module', 'Provider'] as const),
+        name: string('The entry name, which is also the name of the Module or Provider it manages.', { maxLength: 253 }),
+        versionsFound: integer('Versions the upstream offers.', { minimum: 0 }),
+        versionsSelected: integer('Of those, versions that match versionConstraints.', { minimum: 0 }),
+        latestSelected: string('Highest selected version.', { maxLength: 128 }),
+        lastPollTime: string('When this entry last polled its upstream successfully.', { format: 'date-time' }),
+        ready: boolean('True when the last poll of this entry succeeded and its Module or Provider is up to date.'),
+        reason: string('CamelCase reason of the last outcome, e.g. Synced, UpstreamUnavailable, InvalidConstraints.', { maxLength: 128 }),
+        message: string('What happened at the last poll of this entry.', { maxLength: 2048 }),
+      },
+      { required: ['kind', 'name'] },
+    ),
+    { maxItems: 700 },
+  ),
 });
 
 export type DepotSpec = Static<typeof depotSpecSchema>;
