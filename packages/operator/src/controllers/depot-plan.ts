@@ -17,6 +17,7 @@ import {
   type DepotProviderConfig,
   type Module,
   type Provider,
+  type StorageConfig,
 } from '@opendepot/core';
 import { InputError } from '@opendepot/sdk';
 
@@ -47,6 +48,17 @@ export function mergedVersions(current: readonly { version: string }[] | undefin
   return [...all].sort((a, b) => compareVersions(a, b)).map((version) => ({ version }));
 }
 
+/**
+ * An entry's storage: its own storageConfig, else the global one; the global `presign` applies
+ * to an entry's own backend too unless the entry sets its own (presign is per Depot, per
+ * Module or Provider, then the chart default).
+ */
+export function entryStorage(entry: StorageConfig | undefined, global: StorageConfig | undefined): StorageConfig | undefined {
+  if (!entry) return global;
+  if (entry.presign || !global?.presign) return entry;
+  return { ...entry, presign: global.presign };
+}
+
 /** The Module a module entry manages (the object to server-side apply). */
 export function moduleFor(depot: Depot, entry: DepotModuleConfig, versions: { version: string }[]): Module {
   const g = depot.spec.global;
@@ -59,7 +71,7 @@ export function moduleFor(depot: Depot, entry: DepotModuleConfig, versions: { ve
     ...(config.versionHistoryLimit === undefined && defaults.versionHistoryLimit !== undefined && { versionHistoryLimit: defaults.versionHistoryLimit }),
     ...(config.source === undefined && defaults.source !== undefined && { source: defaults.source }),
   };
-  const storage = storageConfig ?? g?.storageConfig;
+  const storage = entryStorage(storageConfig, g?.storageConfig);
   const github = githubClientConfig ?? g?.githubClientConfig;
   return {
     apiVersion: API_VERSION,
@@ -89,7 +101,7 @@ export function providerFor(depot: Depot, entry: DepotProviderConfig, versions: 
     immutable: config.immutable ?? defaults.immutable ?? PROVIDER_DEFAULTS.immutable,
     ...(config.versionHistoryLimit === undefined && defaults.versionHistoryLimit !== undefined && { versionHistoryLimit: defaults.versionHistoryLimit }),
   };
-  const storage = storageConfig ?? g?.storageConfig;
+  const storage = entryStorage(storageConfig, g?.storageConfig);
   return {
     apiVersion: API_VERSION,
     kind: 'Provider',

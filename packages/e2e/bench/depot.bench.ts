@@ -1,0 +1,84 @@
+/**
+ * Benchmark (not a test): a Depot over an upstream of 20 modules with 25 releases each (500
+ * versions) against a real kube-apiserver, the GitHub stand-in and filesystem storage. The
+ * operator runs as its own process (its real entry point), so its memory is measured alone.
+ * Prints the time until every Version is Ready and the operator's peak resident memory.
+ *
+ *   bash scripts/with-env.sh node --conditions=opendepot-source packages/e2e/bench/depot.bench.ts [modules] [releases]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { kubectl, startControlPlane, startGithubStandin } from '@opendepot/testbed';
+import { stringify } from 'yaml';
+
+const MODULES = Number(process.argv[2] ?? 20);
+const RELEASES = Number(process.argv[3] ?? 25);
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const dir = await mkdtemp(join(tmpdir(), 'opendepot-depot-bench-'));
+const plane = await startControlPlane();
+const github = await startGithubStandin({ rateLimitPerHour: 1_000_000 });
+const ns = 'bench';
+try {
+  await kubectl(plane, ['create', 'namespace', ns]);
+  for (let m = 0; m < MODULES; m++) {
+    github.addRepo('bench', `terraform-aws-mod${m}`, {
+      releases: Array.from({ length: RELEASES }, (_, r) => ({
+        tag: `v1.${r}.0`,
+        files: { 'main.tf': `output "v" {\n  value = "mod${m} 1.${r}.0"\n}\n`, 'variables.tf': `variable "x" {\n  default = ${r}\n}\n` },
+      })),
+    });
+  }
+  const configFile = join(dir, 'config.yaml');
+  await writeFile(
+    configFile,
+    stringify({
+      logLevel: 'warn',
+      namespace: ns,
+      pluginsDir: join(root, 'packages/e2e'),
+      plugins: [{ package: '@opendepot/plugin-fs' }],
+      defaultStorageConfig: { filesystem: { path: join(dir, 'storage') } },
+      operator: { concurrency: 8, watchNamespaces: [ns], leaderElection: { enabled: false }, github: { apiUrl: github.url } },
+    }),
+  );
+  const operator = spawn(process.execPath, ['--conditions=opendepot-source', join(root, 'packages/operator/src/main.ts'), '--config', configFile], {
+    cwd: join(root, 'packages/e2e'),
+    env: { ...process.env, KUBECONFIG: plane.kubeconfigPath, OPENDEPOT_HEALTH_PORT: '0' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const peakRss = async () => Number(/VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${operator.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+  const started = Date.now();
+  const depot = {
+    apiVersion: 'opendepot.defdev.io/v1alpha1',
+    kind: 'Depot',
+    metadata: { name: 'bench', namespace: ns },
+    spec: { moduleConfigs: Array.from({ length: MODULES }, (_, m) => ({ name: `mod${m}`, provider: 'aws', repoOwner: 'bench', repoUrl: `https://github.com/bench/terraform-aws-mod${m}`, versionConstraints: '>= 1.0.0' })) },
+  };
+  const applied = await kubectl(plane, ['apply', '-f', '-'], { input: stringify(depot) });
+  if (applied.code !== 0) throw new Error(applied.stderr);
+  const total = MODULES * RELEASES;
+  let ready = 0;
+  let firstAllCreated: number | undefined;
+  while (ready < total) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    const r = await kubectl(plane, ['get', 'versions', '-n', ns, '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'], { timeoutMs: 120_000 });
+    const lines = r.stdout.split('\n').filter(Boolean);
+    if (lines.length >= total && firstAllCreated === undefined) firstAllCreated = Date.now() - started;
+    ready = lines.filter((l) => l === 'True').length;
+    if (Date.now() - started > 30 * 60_000) throw new Error(`only ${ready}/${total} Ready after 30 min`);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`depot benchmark: ${MODULES} modules x ${RELEASES} releases = ${total} Versions`);
+  console.log(`  all Version objects created after ${((firstAllCreated ?? 0) / 1000).toFixed(1)} s`);
+  console.log(`  all ${total} Versions Ready after ${seconds.toFixed(1)} s (${(total / seconds).toFixed(1)} Versions/s)`);
+  console.log(`  operator peak RSS (VmHWM): ${(await peakRss()).toFixed(0)} MiB`);
+  operator.kill('SIGTERM');
+  await new Promise((r) => operator.once('exit', r));
+} finally {
+  await github.close();
+  await plane.stop();
+  await rm(dir, { recursive: true, force: true });
+}

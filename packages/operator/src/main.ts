@@ -1,0 +1,36 @@
+/**
+ * The operator's process entry: `node main.js --config /etc/opendepot/config.yaml`. Bad
+ * configuration or a plugin that fails to load stops it at once with a message naming the
+ * field or plugin; SIGTERM stops the controllers and releases the Lease before exiting.
+ */
+import { createLogger, loadConfig } from '@opendepot/core';
+import { startOperator } from './operator.ts';
+
+async function main(): Promise<void> {
+  const { config, baseDir, warnings, file } = await loadConfig();
+  const logger = createLogger({ level: config.logLevel, name: 'opendepot-operator' });
+  for (const warning of warnings) logger.warn(warning);
+  const healthPort = Number(process.env.OPENDEPOT_HEALTH_PORT ?? 8081);
+  const operator = await startOperator({
+    config,
+    baseDir,
+    healthPort,
+    logger,
+    onFatal: (err) => {
+      logger.error('stopping', { err: err.message });
+      process.exit(1);
+    },
+  });
+  logger.info('operator started', { config: file, health: operator.health.url });
+  const stop = (signal: string) => {
+    logger.info('stopping', { signal });
+    void operator.stop().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(`opendepot-operator: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

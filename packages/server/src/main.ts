@@ -1,0 +1,26 @@
+/**
+ * The server's process entry: `node main.js --config /etc/opendepot/config.yaml`. Bad
+ * configuration or a plugin that fails to load stops it at once with a message naming the
+ * field or plugin; SIGTERM stops listening (letting requests finish) before exiting.
+ */
+import { createLogger, loadConfig } from '@opendepot/core';
+import { startServer } from './start.ts';
+
+async function main(): Promise<void> {
+  const { config, baseDir, warnings, file } = await loadConfig();
+  const logger = createLogger({ level: config.logLevel, name: 'opendepot-server' });
+  for (const warning of warnings) logger.warn(warning);
+  const server = await startServer({ config, baseDir, logger });
+  logger.info('server listening', { config: file, url: server.listening.url });
+  const stop = (signal: string) => {
+    logger.info('stopping', { signal });
+    void server.stop().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(`opendepot-server: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
