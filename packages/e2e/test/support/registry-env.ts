@@ -35,8 +35,8 @@ export interface RegistryEnv {
   apply(...objects: object[]): Promise<void>;
   /** Gets one object as JSON. */
   get<T>(kind: string, name: string): Promise<T>;
-  /** Runs tofu or terraform with `mainTf` in a fresh directory. */
-  client(tool: 'tofu' | 'terraform', mainTf: string, args?: string[]): Promise<ClientRun>;
+  /** Runs tofu or terraform with `mainTf` in a fresh directory (default args: init). */
+  client(tool: 'tofu' | 'terraform', mainTf: string, args?: string[], extraEnv?: NodeJS.ProcessEnv): Promise<ClientRun>;
   /** The blob file holding the stored object of `key` (plugin-fs layout). */
   blobOf(key: string): Promise<string>;
   stop(): Promise<void>;
@@ -47,6 +47,10 @@ export interface RegistryEnvOptions {
   /** Extra configuration merged over the defaults (YAML-able). */
   config?: Record<string, unknown>;
   verifyIntervalSeconds?: number;
+  /** Files to write into the environment's directory first (name → content), e.g. keys. */
+  files?: Record<string, string>;
+  /** Extra `server:` configuration, given the environment's directory. */
+  serverConfig?: (dir: string) => Record<string, unknown>;
 }
 
 /** Starts the operator and the server against the shared control plane. */
@@ -60,6 +64,7 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
   await writeFile(caFile, certs.caPem);
   await writeFile(join(dir, 'cert.pem'), certs.certPem);
   await writeFile(join(dir, 'key.pem'), certs.keyPem);
+  for (const [name, content] of Object.entries(options.files ?? {})) await writeFile(join(dir, name), content, { mode: 0o600 });
   const created = await kubectl(cp, ['create', 'namespace', namespace]);
   if (created.code !== 0) throw new Error(created.stderr);
 
@@ -69,7 +74,7 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
     allowFileUrls: true,
     plugins: [{ package: '@opendepot/plugin-fs' }],
     defaultStorageConfig: { filesystem: { path: storagePath } },
-    server: { port: 0, host: '127.0.0.1', tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') } },
+    server: { port: 0, host: '127.0.0.1', tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') }, ...options.serverConfig?.(dir) },
     operator: {
       concurrency: 4,
       leaderElection: { enabled: true, leaseName: `opendepot-${namespace}` },
@@ -121,7 +126,7 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
       if (r.code !== 0) throw new Error(`kubectl get ${kind} ${name}: ${r.stderr}`);
       return JSON.parse(r.stdout) as T;
     },
-    client: (tool, mainTf, args) => runRegistryClient(tool, { parentDir: dir, cliConfig, caFile, mainTf, ...(args && { args }) }),
+    client: (tool, mainTf, args, extraEnv) => runRegistryClient(tool, { parentDir: dir, cliConfig, caFile, mainTf, ...(args && { args }), ...(extraEnv && { env: extraEnv }) }),
     async blobOf(key) {
       const at = key.lastIndexOf('/');
       const folder = join(storagePath, key.slice(0, at));
