@@ -12,7 +12,16 @@ import { parseArgs } from 'node:util';
 import { createLogger, parseConfig, type HostConfig } from '@opendepot/core';
 import { startOperator, type RunningOperator } from '@opendepot/operator';
 import { startServer, type RunningServer } from '@opendepot/server';
-import { cliConfigText, createGitRepo, createTestCertificates, kubectl, startControlPlane, type ControlPlane } from '@opendepot/testbed';
+import {
+  cliConfigText,
+  createGitRepo,
+  createSigningKey,
+  createTestCertificates,
+  kubectl,
+  startControlPlane,
+  startHashicorpReleasesStandin,
+  type ControlPlane,
+} from '@opendepot/testbed';
 import { parseAllDocuments, stringify } from 'yaml';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -45,59 +54,80 @@ const say = (line: string) => console.log(`[quickstart] ${line}`);
 /** Builds a git repository per example module with one tag per version its manifest lists. */
 async function exampleRepos(dir: string): Promise<Map<string, string>> {
   const urls = new Map<string, string>();
-  for (const file of (await readdir(join(EXAMPLES, 'manifests'))).filter((f) => f.endsWith('.yaml'))) {
-    const text = await readFile(join(EXAMPLES, 'manifests', file), 'utf8');
-    for (const doc of parseAllDocuments(text).map((d) => d.toJS() as ExampleModule)) {
-      const sourceDir = join(EXAMPLES, 'modules', doc.metadata.annotations?.['opendepot.defdev.io/example-source'] ?? doc.metadata.name);
-      const files: Record<string, string> = {};
-      for (const name of await readdir(sourceDir)) files[name] = await readFile(join(sourceDir, name), 'utf8');
-      const tags = Object.fromEntries(doc.spec.versions.map(({ version }) => [`v${version}`, { ...files, VERSION: `${version}\n` }]));
-      // Rebuilt on every start (same content, same commit ids): the examples may have changed.
-      await rm(join(dir, 'repos', doc.metadata.name), { recursive: true, force: true });
-      const repo = await createGitRepo(join(dir, 'repos', doc.metadata.name), { tags });
-      urls.set(doc.metadata.name, repo.url);
-    }
+  for (const { doc } of await exampleManifests()) {
+    if (doc.kind !== 'Module') continue;
+    const sourceDir = join(EXAMPLES, 'modules', doc.metadata.annotations?.['opendepot.defdev.io/example-source'] ?? doc.metadata.name);
+    const files: Record<string, string> = {};
+    for (const name of await readdir(sourceDir)) files[name] = await readFile(join(sourceDir, name), 'utf8');
+    const tags = Object.fromEntries(doc.spec.versions.map(({ version }) => [`v${version}`, { ...files, VERSION: `${version}\n` }]));
+    // Rebuilt on every start (same content, same commit ids): the examples may have changed.
+    await rm(join(dir, 'repos', doc.metadata.name), { recursive: true, force: true });
+    const repo = await createGitRepo(join(dir, 'repos', doc.metadata.name), { tags });
+    urls.set(doc.metadata.name, repo.url);
   }
   return urls;
 }
 
 interface ExampleModule {
+  kind: 'Module' | 'Provider';
   metadata: { name: string; annotations?: Record<string, string> };
-  spec: { versions: { version: string }[] };
+  spec: { versions: { version: string }[]; providerConfig?: { name: string; operatingSystems: string[]; architectures: string[] } };
+}
+
+/** Every example manifest, parsed. */
+async function exampleManifests(): Promise<{ file: string; text: string; doc: ExampleModule }[]> {
+  const files = (await readdir(join(EXAMPLES, 'manifests'))).filter((f) => f.endsWith('.yaml')).sort();
+  return Promise.all(
+    files.map(async (file) => {
+      const text = await readFile(join(EXAMPLES, 'manifests', file), 'utf8');
+      return { file, text, doc: parseAllDocuments(text)[0]!.toJS() as ExampleModule };
+    }),
+  );
 }
 
 async function applyExamples(plane: ControlPlane, repos: Map<string, string>, storagePath: string): Promise<string[]> {
   const names: string[] = [];
-  for (const file of (await readdir(join(EXAMPLES, 'manifests'))).filter((f) => f.endsWith('.yaml'))) {
-    const text = await readFile(join(EXAMPLES, 'manifests', file), 'utf8');
-    const name = (parseAllDocuments(text)[0]!.toJS() as ExampleModule).metadata.name;
-    const filled = text.replaceAll('REPO_URL', repos.get(name)!).replaceAll('STORAGE_PATH', storagePath);
+  for (const { file, text, doc } of await exampleManifests()) {
+    const filled = text.replaceAll('REPO_URL', repos.get(doc.metadata.name) ?? 'REPO_URL').replaceAll('STORAGE_PATH', storagePath);
     const applied = await kubectl(plane, ['apply', '-f', '-'], { input: filled });
     if (applied.code !== 0) throw new Error(`applying examples/quickstart/manifests/${file} failed: ${applied.stderr}`);
-    names.push(name);
+    names.push(`${doc.kind.toLowerCase()}/${doc.metadata.name}`);
   }
   return names;
+}
+
+/** Starts a local stand-in of the HashiCorp Releases API publishing the example Providers, signed by its own publisher key. */
+async function upstreamOfExamples() {
+  const publisher = await createSigningKey({ name: 'Quickstart upstream publisher' });
+  const releases = await startHashicorpReleasesStandin({ signingKey: publisher });
+  for (const { doc } of await exampleManifests()) {
+    if (doc.kind !== 'Provider') continue;
+    const pc = doc.spec.providerConfig!;
+    const platforms = pc.operatingSystems.flatMap((os) => pc.architectures.map((arch) => ({ os, arch })));
+    for (const { version } of doc.spec.versions) await releases.addRelease(`terraform-provider-${pc.name}`, version, { platforms, protocols: ['5.0'] });
+  }
+  return { releases, publisher };
 }
 
 async function waitForModules(plane: ControlPlane, names: string[], timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    const r = await kubectl(plane, ['get', 'modules', '-n', NAMESPACE, '-o', 'json']);
+    const r = await kubectl(plane, ['get', 'modules,providers', '-n', NAMESPACE, '-o', 'json']);
     if (r.code === 0) {
-      type Item = { metadata: { name: string }; status?: { progress?: string; conditions?: { type: string; status: string; message: string }[] } };
-      const items = (JSON.parse(r.stdout) as { items: Item[] }).items.filter((m) => names.includes(m.metadata.name));
+      type Item = { kind: string; metadata: { name: string }; status?: { progress?: string; conditions?: { type: string; status: string; message: string }[] } };
+      const items = (JSON.parse(r.stdout) as { items: Item[] }).items.filter((m) => names.includes(`${m.kind.toLowerCase()}/${m.metadata.name}`));
       last = items.map((m) => `${m.metadata.name} ${m.status?.progress ?? '0/?'}`).join(', ');
       const stalled = items.flatMap((m) => m.status?.conditions?.filter((c) => c.type === 'Stalled' && c.status === 'True') ?? []);
-      if (stalled.length > 0) throw new Error(`an example module stalled: ${stalled[0]!.message}`);
+      if (stalled.length > 0) throw new Error(`an example stalled: ${stalled[0]!.message}`);
       if (items.length === names.length && items.every((m) => m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))) return;
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(`the example modules were not Ready after ${timeoutMs / 1000}s (${last})`);
+  throw new Error(`the examples were not Ready after ${timeoutMs / 1000}s (${last})`);
 }
 
-function usage(dir: string, url: string): string {
+function usage(dir: string, url: string, keyId: string): string {
   return `OpenDepot is ready at ${url}
 
 Use it from another terminal:
@@ -116,9 +146,29 @@ Use it from another terminal:
   HCL
   tofu init && tofu apply -auto-approve
 
+A provider, verified with the registry's signing key (key ID ${keyId}, ${join(dir, 'gpg', 'public-key.asc')}):
+
+  terraform {
+    required_providers {
+      hello = {
+        source  = "${QUICKSTART_HOST}/${NAMESPACE}/hello"
+        version = "~> 1.1"
+      }
+    }
+  }
+
+Or keep the original address and only add a network mirror to your CLI config:
+
+  provider_installation {
+    network_mirror {
+      url = "${url}/opendepot/mirror/v1/"
+    }
+  }
+  # then: source = "registry.opentofu.org/hashicorp/hello" (or "hashicorp/hello" with terraform)
+
 See what the registry holds:
 
-  kubectl get modules,versions -n ${NAMESPACE}
+  kubectl get modules,providers,versions -n ${NAMESPACE}
   kubectl describe module greeting -n ${NAMESPACE}
 
 Add a version: edit spec.versions of examples/quickstart/manifests/greeting.yaml (the tag must exist in
@@ -157,14 +207,32 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     await writeFile(join(dir, 'tls', 'cert.pem'), certs.certPem);
     await writeFile(join(dir, 'tls', 'key.pem'), certs.keyPem, { mode: 0o600 });
 
+    say('starting a local stand-in of the HashiCorp Releases API for the example provider');
+    const upstream = await upstreamOfExamples();
+    stops.push(() => upstream.releases.close());
+    // The registry's own signing key: clients verify every provider against it.
+    const registryKey = await createSigningKey({ name: 'OpenDepot quickstart registry' });
+    await mkdir(join(dir, 'gpg'), { recursive: true });
+    await writeFile(join(dir, 'gpg', 'private-key.asc'), registryKey.privateKeyArmored, { mode: 0o600 });
+    await writeFile(join(dir, 'gpg', 'public-key.asc'), registryKey.publicKeyArmored);
+
     const values = {
       logLevel: process.env.OPENDEPOT_LOG_LEVEL ?? 'warn',
       namespace: NAMESPACE,
       allowFileUrls: true, // the examples come from local git repositories
       plugins: [{ package: '@opendepot/plugin-fs' }],
       defaultStorageConfig: { filesystem: { path: storagePath } },
-      server: { port, host: '127.0.0.1', tls: { certFile: join(dir, 'tls', 'cert.pem'), keyFile: join(dir, 'tls', 'key.pem') } },
-      operator: { leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 60 },
+      server: {
+        port,
+        host: '127.0.0.1',
+        tls: { certFile: join(dir, 'tls', 'cert.pem'), keyFile: join(dir, 'tls', 'key.pem') },
+        gpg: { privateKeyFile: join(dir, 'gpg', 'private-key.asc') },
+      },
+      operator: {
+        leaderElection: { enabled: true, leaseName: 'opendepot-operator' },
+        verifyIntervalSeconds: 60,
+        providers: { hashicorpReleasesUrl: upstream.releases.url, hashicorpTrustedKeys: [upstream.publisher.publicKeyArmored], allowInsecureHttp: true },
+      },
     };
     await writeFile(join(dir, 'config.yaml'), stringify(values));
     const { config } = parseConfig(stringify(values), { baseDir: fileURLToPath(new URL('..', import.meta.url)) });
@@ -178,7 +246,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     stops.push(() => server.stop());
     await server.synced;
 
-    say('loading the examples from examples/quickstart through the git source');
+    say('loading the examples of examples/quickstart (a module through the git source, a provider from the stand-in)');
     const repos = await exampleRepos(dir);
     const names = await applyExamples(plane, repos, storagePath);
     await waitForModules(plane, names);
@@ -189,7 +257,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       join(dir, 'env.sh'),
       `# Source this file to use the quickstart registry: kubectl, tofu and terraform find it.\nexport KUBECONFIG=${join(dir, 'kubeconfig')}\nexport TF_CLI_CONFIG_FILE=${join(dir, 'tofurc')}\nexport SSL_CERT_FILE=${join(dir, 'ca.pem')}\n`,
     );
-    console.log(usage(dir, url));
+    console.log(usage(dir, url, registryKey.keyId));
   } catch (err) {
     console.error(`[quickstart] failed: ${err instanceof Error ? err.message : String(err)}`);
     await stopAll();

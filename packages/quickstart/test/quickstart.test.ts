@@ -58,7 +58,9 @@ test('it writes kubeconfig, ca.pem, tofurc and env.sh, and prints how to use it'
   const envSh = await readFile(join(qs, 'env.sh'), 'utf8');
   for (const v of ['KUBECONFIG', 'TF_CLI_CONFIG_FILE', 'SSL_CERT_FILE']) assert.match(envSh, `export ${v}=`);
   assert.match(output, 'source "opendepot.test/opendepot-system/greeting/null"'.replace('source "', 'source  = "'));
-  assert.match(output, 'kubectl get modules,versions -n opendepot-system');
+  assert.match(output, 'kubectl get modules,providers,versions -n opendepot-system');
+  assert.match(output, 'source  = "opendepot.test/opendepot-system/hello"');
+  assert.match(output, `url = "https://127.0.0.1:${port}/opendepot/mirror/v1/"`);
 });
 
 test("the README's example: tofu init and apply against the quickstart, with only env.sh", async () => {
@@ -74,6 +76,20 @@ test("the README's example: tofu init and apply against the quickstart, with onl
   assert.match(stdout, 'Downloading opendepot.test/opendepot-system/greeting/null 1.2.5 for greeting...');
   assert.match(stdout, 'greeting = "Hello, platform team, from terraform-null-greeting 1.2.5!"');
   assert.match(stdout, /greeting\s+True\s+1\.3\.0\s+5\/5/);
+});
+
+test('the example provider: two versions on linux_amd64, linux_arm64 and darwin_arm64, installed with the registry signature', async () => {
+  const tofu = await ensureTool('tofu');
+  const work = join(dir, 'provider-work');
+  await run('mkdir', ['-p', join(work, 'home')]);
+  await writeFile(
+    join(work, 'main.tf'),
+    'terraform {\n  required_providers {\n    hello = {\n      source  = "opendepot.test/opendepot-system/hello"\n      version = "~> 1.1"\n    }\n  }\n}\n',
+  );
+  const script = `set -e; source ${join(dir, 'qs', 'env.sh')}; "${tofu}" init -input=false -no-color; kubectl get versions -n opendepot-system -l opendepot.defdev.io/owner-name=hello -o name`;
+  const { stdout } = await run('bash', ['-c', script], { cwd: work, env: { PATH: process.env.PATH, HOME: join(work, 'home'), CHECKPOINT_DISABLE: '1' }, timeout: 120_000 });
+  assert.match(stdout, /Installed opendepot\.test\/opendepot-system\/hello v1\.1\.0 \(.*key ID [0-9A-F]{16}\)/);
+  for (const v of ['1.0.0', '1.1.0']) for (const p of ['linux-amd64', 'linux-arm64', 'darwin-arm64']) assert.match(stdout, `version.opendepot.defdev.io/hello-${v}-${p}`);
 });
 
 test('Ctrl-C stops everything it started', async () => {
