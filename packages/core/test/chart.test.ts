@@ -46,7 +46,8 @@ test('the chart renders the five CRDs, both workloads, and a read-only server ro
   assert.ok(kinds.includes('Deployment/opendepot-operator') && kinds.includes('Deployment/opendepot-server'), kinds.join('\n'));
   const serverRole = docs.find((d) => d.kind === 'ClusterRole' && d.metadata.name === 'opendepot-server');
   assert.ok(serverRole?.rules?.length, 'server ClusterRole missing');
-  const verbs = new Set(serverRole!.rules!.flatMap((r) => r.verbs));
+  const serverRules = docs.filter((d) => (d.kind === 'ClusterRole' || d.kind === 'Role') && d.metadata.name.startsWith('opendepot-server')).flatMap((d) => d.rules ?? []);
+  const verbs = new Set(serverRules.flatMap((r) => r.verbs));
   assert.equal([...verbs].sort(), ['get', 'list', 'watch'], 'the server must only read');
   const config = docs.find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '';
   assert.match(config, /namespace: chart-/);

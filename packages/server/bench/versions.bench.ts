@@ -12,7 +12,8 @@
  *   bash scripts/with-env.sh node --conditions=opendepot-source --expose-gc packages/server/bench/versions.bench.ts
  *
  * Options (environment): BENCH_DURATION_S (default 10), BENCH_CONNECTIONS (default 10),
- * BENCH_DOWNLOAD_MB (default 200).
+ * BENCH_DOWNLOAD_MB (default 200), BENCH_SERVER_FLAGS (Node.js flags of the server; default
+ * `--max-semi-space-size=1`, the README's recommendation; `''` for Node's defaults).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -36,6 +37,8 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const DOWNLOAD_MB = Number(process.env.BENCH_DOWNLOAD_MB ?? 200);
 const BIG_KEY = 'modules/bench/big/1.0.0.zip';
+/** Node.js flags of the server process; default: the README's recommended production flags. */
+const SERVER_FLAGS = (process.env.BENCH_SERVER_FLAGS ?? '--max-semi-space-size=1').split(' ').filter(Boolean);
 
 type ToChild = { type: 'rss' } | { type: 'gc' };
 type FromChild = { type: 'ready'; url: string; setupMs: number } | { type: 'rss'; rss: number; arrayBuffers: number; cpuMicros: number };
@@ -181,7 +184,7 @@ async function download(url: string, child: ChildProcess, slowMBps?: number): Pr
 
 async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
-  const execArgv = ['--conditions=opendepot-source', '--expose-gc'];
+  const execArgv = ['--conditions=opendepot-source', '--expose-gc', ...SERVER_FLAGS];
   const pinned = availableParallelism() >= 2;
   // Server on CPU 0, this load generator on CPU 1.
   const command = [process.execPath, ...execArgv, self, '--serve'];
@@ -192,7 +195,9 @@ async function main(): Promise<void> {
       if (m.type === 'ready') resolve(m);
     }),
   );
-  console.log(`server ${pinned ? 'pinned to CPU 0' : 'unpinned (one CPU only)'}; caches and ${DOWNLOAD_MB} MB archive ready in ${(ready.setupMs / 1000).toFixed(1)} s`);
+  console.log(
+    `server ${pinned ? 'pinned to CPU 0' : 'unpinned (one CPU only)'}, flags ${SERVER_FLAGS.join(' ') || '(none)'}; caches and ${DOWNLOAD_MB} MB archive ready in ${(ready.setupMs / 1000).toFixed(1)} s`,
+  );
 
   // Warm-up, then the measured run.
   await autocannon({ url: `${ready.url}/opendepot/modules/v1/team-1/module-1/aws/versions`, connections: CONNECTIONS, duration: 2 });

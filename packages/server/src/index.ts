@@ -1,6 +1,7 @@
 /**
  * `@opendepot/server`: the read-only registry. It answers the OpenTofu/Terraform registry
- * protocols from informer caches and streams verified archives from storage.
+ * protocols (modules.v1, providers.v1 with signed SHA256SUMS, the provider network mirror) from
+ * informer caches and streams verified archives from storage.
  * @packageDocumentation
  */
 export { createRegistryServer, type RegistryServer, type RegistryServerOptions } from './server.ts';
@@ -8,9 +9,18 @@ export type { ListenOptions, ListeningServer } from './listen.ts';
 export type { ResolveStorage } from './archive/serve-archive.ts';
 export { ArchiveMismatchError, createVerifyingStream, type ExpectedContent } from './archive/verify-stream.ts';
 export { ModuleCatalog, type ModuleView, type CatalogLogger } from './catalog/module-catalog.ts';
+export { ProviderCatalog } from './catalog/provider-catalog.ts';
+export type { ProviderPlatform, ProviderRelease, ProviderView, ReadyPlatform } from './catalog/provider-view.ts';
+export type { MirrorArchive, MirrorView } from './catalog/mirror-view.ts';
+export { mirrorAddressKeys, RELEASES_MIRROR_HOSTS } from './catalog/provider-address.ts';
+export { loadSigningKey, signingKeyOf, type SigningKey } from './signing/signing-key.ts';
+export { ShasumsSigner, type SignedShasums } from './signing/shasums-signer.ts';
+export { decideRange, type RangeDecision } from './archive/byte-range.ts';
 export type { ModuleVersionEntry, RegistryInformers, ServableArchive, UnservableVersion, VersionState } from './catalog/types.ts';
 export { versionState } from './catalog/version-state.ts';
 export { DEFAULT_SERVICES, PROVIDERS_V1_PATH, type ServiceDocument } from './routes/discovery.ts';
 export { ARCHIVE_FILES, MODULES_V1_PATH } from './routes/modules.ts';
+export { NO_SIGNING_KEY_MESSAGE, SIGNING_KEY_FILE } from './routes/providers.ts';
+export { MIRROR_V1_PATH } from './routes/mirror.ts';
 export type { ServerMetrics } from './observability/metrics.ts';
 export { startServer, type StartServerOptions, type RunningServer } from './start.ts';

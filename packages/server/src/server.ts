@@ -5,6 +5,7 @@ import Koa from 'koa';
 import type { ResolveStorage } from './archive/serve-archive.ts';
 import { ArchiveMismatchError } from './archive/verify-stream.ts';
 import { ModuleCatalog } from './catalog/module-catalog.ts';
+import { ProviderCatalog } from './catalog/provider-catalog.ts';
 import type { RegistryInformers } from './catalog/types.ts';
 import { errorHandler } from './http/errors.ts';
 import { readOnly, securityHeaders } from './http/security.ts';
@@ -13,17 +14,28 @@ import { accessLog } from './observability/access-log.ts';
 import { createMetrics, type ServerMetrics } from './observability/metrics.ts';
 import { DEFAULT_SERVICES, discoveryRoutes, type ServiceDocument } from './routes/discovery.ts';
 import { healthRoutes } from './routes/health.ts';
+import { mirrorRoutes } from './routes/mirror.ts';
 import { moduleRoutes } from './routes/modules.ts';
+import { providerRoutes } from './routes/providers.ts';
+import { ShasumsSigner } from './signing/shasums-signer.ts';
+import type { SigningKey } from './signing/signing-key.ts';
 
 /** Options of {@link createRegistryServer}. */
 export interface RegistryServerOptions {
   /**
-   * Informer caches of Modules and Versions (all namespaces the server serves). The server
-   * only reads them and subscribes to their events; starting them is the caller's job.
+   * Informer caches of Modules and Versions (all namespaces the server serves); provider
+   * Versions carry everything the provider protocols need. The server only reads them and
+   * subscribes to their events; starting them is the caller's job.
    */
   informers: RegistryInformers;
   /** Opens the storage backend of a Version's `storageConfig` (see {@link ResolveStorage}). */
   resolveStorage: ResolveStorage;
+  /**
+   * The key provider `SHA256SUMS` are signed with (see `loadSigningKey`). Without it the
+   * providers.v1 download, `SHA256SUMS` and `.sig` routes answer 500 (nothing unsigned is
+   * served); versions, packages and the network mirror work regardless.
+   */
+  signingKey?: SigningKey;
   /** Structured logger; default: core's JSON logger (secrets redacted) to stdout at `info`. */
   logger?: Logger;
   /** The discovery document; default {@link DEFAULT_SERVICES}. */
@@ -38,8 +50,10 @@ export interface RegistryServerOptions {
 export interface RegistryServer {
   /** The koa application (its `callback()` is the request handler). */
   app: Koa;
-  /** The indexes over the informer caches. */
+  /** The module indexes over the informer caches. */
   catalog: ModuleCatalog;
+  /** The provider indexes (providers.v1 and the network mirror) over the Version cache. */
+  providers: ProviderCatalog;
   metrics: ServerMetrics;
   /** Listens on a port, over HTTPS when `tls` names certificate files. */
   listen(options: ListenOptions): Promise<ListeningServer>;
@@ -51,14 +65,17 @@ export interface RegistryServer {
 const QUIET_ERROR_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ABORT_ERR']);
 
 /**
- * Creates the registry server. It answers from the informer caches only (never an API-server
- * call per request), serves only GET and HEAD, and streams archives from storage, verifying
- * them against the checksum recorded on their Version.
+ * Creates the registry server: modules.v1, providers.v1 (signed) and the provider network mirror.
+ * It answers from the informer caches only (never an API-server call per request), serves only
+ * GET and HEAD, and streams archives from storage, verifying them against the checksum recorded
+ * on their Version.
  */
 export function createRegistryServer(options: RegistryServerOptions): RegistryServer {
   const log = options.logger ?? createLogger({ name: 'opendepot-server' });
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? true });
   const catalog = new ModuleCatalog(options.informers, log);
+  const providers = new ProviderCatalog(options.informers.versions, log);
+  const signer = options.signingKey && new ShasumsSigner(options.signingKey, { onSign: () => metrics.signatures.inc() });
   const app = new Koa({ proxy: options.trustProxy ?? false });
 
   app.on('error', (err: Error & { code?: string }) => {
@@ -76,11 +93,14 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   app.use(securityHeaders());
   app.use(errorHandler(log));
   app.use(readOnly());
-  // Later protocols (providers.v1, the network mirror, login) are more routers mounted here.
+  // Later protocols (login) are more routers mounted here.
+  const archives = { resolveStorage: options.resolveStorage, log, metrics };
   for (const router of [
     healthRoutes(readiness, metrics.registry),
     discoveryRoutes(options.services ?? DEFAULT_SERVICES),
-    moduleRoutes({ catalog, resolveStorage: options.resolveStorage, log, metrics }),
+    moduleRoutes({ catalog, ...archives }),
+    providerRoutes({ catalog: providers, signer, ...archives }),
+    mirrorRoutes({ catalog: providers }),
   ]) {
     app.use(router.routes());
   }
@@ -88,8 +108,12 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   return {
     app,
     catalog,
+    providers,
     metrics,
     listen: (listenOptions) => listen(app.callback(), listenOptions),
-    dispose: () => catalog.dispose(),
+    dispose: () => {
+      catalog.dispose();
+      providers.dispose();
+    },
   };
 }

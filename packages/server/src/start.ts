@@ -1,22 +1,26 @@
 /**
- * Runs the server from configuration: plugins and the storage resolver, read-only informers
- * of Modules and Versions, and the HTTP(S) listener. The container entry point and the local
+ * Runs the server from configuration: plugins and the storage resolver, the provider signing
+ * key (`server.gpg`), read-only informers of Modules and Versions, and the HTTP(S) listener. The container entry point and the local
  * quickstart both call `startServer`.
  */
 import {
+  CORE_RESOURCES,
   RESOURCES,
   createInformer,
   createKubeClient,
   createLogger,
   kubeLoggerOf,
+  resourceClient,
   startPluginHost,
   type HostConfig,
+  type KubeObject,
   type Module,
   type Version,
 } from '@opendepot/core';
 import type { Logger } from '@opendepot/sdk';
 import type { ListeningServer } from './listen.ts';
 import { createRegistryServer, type RegistryServer } from './server.ts';
+import { loadSigningKey, type SigningKey } from './signing/signing-key.ts';
 
 /** Options of {@link startServer}. */
 export interface StartServerOptions {
@@ -41,14 +45,30 @@ export interface RunningServer {
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'opendepot-server' });
+  // First: a bad key or passphrase stops start-up before anything else is opened.
+  const signingKey: SigningKey | undefined = config.server.gpg && (await loadSigningKey(config.server.gpg));
   const client = createKubeClient({ ...(options.kubeconfigPath && { kubeconfigPath: options.kubeconfigPath }), userAgent: 'opendepot-server/0.1.0' });
-  const plugins = await startPluginHost(config, { logger, ...(options.baseDir && { baseDir: options.baseDir }) });
+  // Storage credentials (`credentialsSecretRef`) are Secrets of the server's namespace.
+  const secrets = resourceClient<KubeObject & { data?: Record<string, string> }>(client, CORE_RESOURCES.secret);
+  const readSecret = async (name: string, key: string): Promise<string> => {
+    const value = (await secrets.get(config.namespace ?? client.namespace, name)).data?.[key];
+    if (value === undefined) throw new Error(`Secret ${name} has no key ${key}`);
+    return Buffer.from(value, 'base64').toString('utf8');
+  };
+  const plugins = await startPluginHost(config, { logger, readSecret, ...(options.baseDir && { baseDir: options.baseDir }) });
   const { storage } = plugins;
+  if (signingKey) logger.info('provider signing key loaded', { keyId: signingKey.keyId, fingerprint: signingKey.fingerprint });
+  else logger.warn('no provider signing key configured (server.gpg): providers.v1 downloads answer 500 until one is; the network mirror works without it');
 
   const informerOptions = { logger: kubeLoggerOf(logger) };
   const modules = createInformer<Module>(client, RESOURCES.module, informerOptions);
   const versions = createInformer<Version>(client, RESOURCES.version, informerOptions);
-  const registry = createRegistryServer({ informers: { modules, versions }, resolveStorage: (c, where) => storage.resolve(c, where), logger });
+  const registry = createRegistryServer({
+    informers: { modules, versions },
+    resolveStorage: (c, where) => storage.resolve(c, where),
+    logger,
+    ...(signingKey && { signingKey }),
+  });
   const listening = await registry.listen({
     port: config.server.port,
     host: config.server.host,

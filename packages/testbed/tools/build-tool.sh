@@ -17,7 +17,7 @@ TERRAFORM_VERSION=v1.5.7
 HELM_VERSION=v3.21.4
 DEX_COMMIT=11d2eeb52b42e1980e14cb91e69dd9e3faab2076
 DEX_VERSION=v2.45.1
-MINIO_VERSION=v0.0.0-20251015172955-9e49d5e7a648
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c # RELEASE.2025-10-15 (9e49d5e7a648) is refused by the module proxy here (403); this is the newest served commit
 FAKE_GCS_VERSION=v1.55.1
 TRIVY_VERSION=v0.74.0
 
@@ -151,7 +151,7 @@ out_path() {
   terraform) echo "$TOOLS_DIR/bin/terraform-$TERRAFORM_VERSION" ;;
   helm) echo "$TOOLS_DIR/bin/helm-$HELM_VERSION" ;;
   dex) echo "$TOOLS_DIR/bin/dex-$DEX_VERSION" ;;
-  minio) echo "$TOOLS_DIR/bin/minio-2025-10-15" ;;
+  minio) echo "$TOOLS_DIR/bin/minio-2026-02-12" ;;
   fake-gcs-server) echo "$TOOLS_DIR/bin/fake-gcs-server-$FAKE_GCS_VERSION" ;;
   trivy) echo "$TOOLS_DIR/bin/trivy-$TRIVY_VERSION" ;;
   *) echo "unknown tool: $tool" >&2; exit 2 ;;

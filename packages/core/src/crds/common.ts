@@ -2,10 +2,18 @@
 import { OBJECT_NAME_PATTERN, VERSION_PATTERN } from './patterns.ts';
 import { array, boolean, enumeration, integer, object, string, type Static } from './schema.ts';
 
-/** A reference to a Secret in the resource's own namespace, described for where it is used. */
-export function secretRef(description: string) {
+/**
+ * A reference to a Secret, described for where it is used. `scope` says whose namespace it is
+ * read from: the resource's own (GitHub credentials, read by the operator only), or OpenDepot's
+ * (storage credentials, which the operator and every server replica must both read).
+ */
+export function secretRef(description: string, scope: 'resource' | 'opendepot' = 'resource') {
+  const where =
+    scope === 'resource'
+      ? "Only Secrets of the resource's own namespace can be referenced."
+      : 'The Secret is read from the namespace OpenDepot runs in (where the operator and the server can both read it), not from the resource\'s namespace.';
   return object(
-    `${description} Only Secrets of the resource's own namespace can be referenced.`,
+    `${description} ${where}`,
     { name: string('Name of the Secret.', { pattern: OBJECT_NAME_PATTERN, maxLength: 253 }) },
     { required: ['name'] },
   );

@@ -22,7 +22,8 @@ export const s3Schema = object(
     }),
     forcePathStyle: boolean('Address the bucket as <endpoint>/<bucket> instead of <bucket>.<endpoint>; most S3-compatible services need this.'),
     credentialsSecretRef: secretRef(
-      'Secret in this namespace with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and optionally AWS_SESSION_TOKEN). Unset means the ambient AWS credential chain (IRSA, instance profile).',
+      'Secret with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and optionally AWS_SESSION_TOKEN). Unset means the ambient AWS credential chain (IRSA, instance profile).',
+      'opendepot',
     ),
   },
   { required: ['bucket', 'region'] },
@@ -45,7 +46,8 @@ export const azureBlobSchema = object(
       pattern: '^[a-z0-9]([a-z0-9-]{1,61}[a-z0-9])$',
     }),
     credentialsSecretRef: secretRef(
-      'Secret in this namespace with keys AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET, or AZURE_STORAGE_CONNECTION_STRING. Unset means workload identity or managed identity.',
+      'Secret with keys AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT_KEY, or AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET. Unset means workload identity or managed identity.',
+      'opendepot',
     ),
   },
   { required: ['accountName', 'accountUrl', 'subscriptionID', 'resourceGroup'] },
@@ -57,8 +59,13 @@ export const gcsSchema = object(
   {
     bucket: string('Bucket name.', { pattern: '^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$', maxLength: 222 }),
     prefix: string('Object name prefix, e.g. opendepot/. Empty means the bucket root.', { maxLength: 512 }),
+    endpoint: string(
+      'Endpoint URL of a GCS-compatible service (an emulator such as fake-gcs-server) or of a private Google endpoint, e.g. http://fake-gcs.storage:4443. Presigned URLs point at it too. Unset means https://storage.googleapis.com.',
+      { pattern: HTTP_URL_PATTERN, maxLength: 2048 },
+    ),
     credentialsSecretRef: secretRef(
-      'Secret in this namespace with key credentials.json (a service account key). Unset means workload identity or the metadata server.',
+      'Secret with key credentials.json (a service account key). Unset means workload identity or the metadata server.',
+      'opendepot',
     ),
   },
   { required: ['bucket'] },

@@ -46,6 +46,8 @@ export async function startPluginHost(config: HostConfig, options: PluginHostOpt
   const storage = createStorageResolver(registry, {
     logger: options.logger,
     signal: shutdown.signal,
+    // Storage plugins read credentials from Secrets too (credentialsSecretRef).
+    ...(options.readSecret && { readSecret: options.readSecret }),
     ...(config.defaultStorageConfig && { defaultStorageConfig: config.defaultStorageConfig }),
   });
   container.register(TOKENS.storageResolver, storage, { dispose: () => storage.close() });

@@ -1,6 +1,7 @@
 /**
  * Serves one stored archive: a redirect to a pre-signed URL when the storage config asks for
- * it, otherwise a proxied stream that is hashed on the way and cut off on a mismatch.
+ * it, otherwise a proxied stream that is hashed on the way and cut off on a mismatch (or, where
+ * the route allows ranges, one byte range of it).
  */
 import { pipeline, type Readable } from 'node:stream';
 import { PRESIGN_DEFAULTS, type StorageConfig } from '@opendepot/core';
@@ -9,7 +10,10 @@ import type { Context } from 'koa';
 import type { ServableArchive } from '../catalog/types.ts';
 import type { RequestState } from '../observability/access-log.ts';
 import type { ServerMetrics } from '../observability/metrics.ts';
+import { sendError } from '../http/errors.ts';
+import { decideRange, type RangeDecision } from './byte-range.ts';
 import { durationSeconds } from './duration.ts';
+import { createLengthCheckingStream } from './length-check.ts';
 import { ArchiveMismatchError, createVerifyingStream } from './verify-stream.ts';
 
 /**
@@ -35,21 +39,33 @@ export interface ArchiveTarget {
   filename: string;
   /** `namespace/name` of the Version resource, for logs and messages. */
   resource: string;
+  /**
+   * Answer single-range `Range` requests with 206. A range cannot be checked against the
+   * whole-archive checksum, so it is only for routes whose clients verify what they assemble
+   * (provider packages: the client checks the zip against the signed SHA256SUMS). Default false.
+   */
+  ranges?: boolean;
 }
 
 const CONTENT_TYPES = { zip: 'application/zip', 'tar.gz': 'application/gzip' } as const;
 
+type Opened = Awaited<ReturnType<StorageBackend['get']>>;
+
 /** Answers GET and HEAD for one archive. */
 export async function serveArchive(ctx: Context, deps: ArchiveServerDeps, target: ArchiveTarget): Promise<void> {
   const { archive } = target;
-  const state = ctx.state as RequestState;
-  ctx.set('ETag', `"${archive.checksum}"`);
+  const etag = `"${archive.checksum}"`;
+  ctx.set('ETag', etag);
   ctx.set('Cache-Control', 'private, no-cache');
-  // A range cannot be verified against the whole-archive checksum, so only whole bodies are sent.
-  ctx.set('Accept-Ranges', 'none');
+  ctx.set('Accept-Ranges', target.ranges === true ? 'bytes' : 'none');
   ctx.set('Repr-Digest', `sha-256=:${Buffer.from(archive.checksum, 'hex').toString('base64')}:`);
-  if (ctx.get('If-None-Match').includes(`"${archive.checksum}"`)) {
+  if (ctx.get('If-None-Match').includes(etag)) {
     ctx.status = 304;
+    return;
+  }
+  const range = target.ranges === true && ctx.method === 'GET' ? decideRange(ctx.get('Range'), archive.size, etag, ctx.get('If-Range')) : FULL;
+  if (range.kind === 'unsatisfiable') {
+    sendError(ctx, 416, `the requested range is not satisfiable: ${target.label} has ${archive.size} bytes`, { 'Content-Range': `bytes */${archive.size}` });
     return;
   }
   ctx.type = CONTENT_TYPES[archive.fileFormat];
@@ -65,9 +81,9 @@ export async function serveArchive(ctx: Context, deps: ArchiveServerDeps, target
 
   const aborter = new AbortController();
   ctx.res.once('close', () => aborter.abort());
-  let opened: Awaited<ReturnType<StorageBackend['get']>>;
+  let opened: Opened;
   try {
-    opened = await backend.get(archive.storageKey, { signal: aborter.signal });
+    opened = await backend.get(archive.storageKey, { signal: aborter.signal, ...(range.kind === 'partial' && { range: { start: range.start, end: range.end } }) });
   } catch (err) {
     throw storageError(deps, target, err);
   }
@@ -76,7 +92,7 @@ export async function serveArchive(ctx: Context, deps: ArchiveServerDeps, target
     // The backend already knows the object changed: refuse before sending anything.
     (body as Partial<Readable>).destroy?.();
     deps.metrics.verificationFailures.inc();
-    state.outcome = 'checksum-mismatch';
+    (ctx.state as RequestState).outcome = 'checksum-mismatch';
     deps.log.error('stored archive does not match the checksum recorded on its Version; not served', {
       archive: target.label,
       version: target.resource,
@@ -89,7 +105,16 @@ export async function serveArchive(ctx: Context, deps: ArchiveServerDeps, target
       retryAfterMs: 30_000,
     });
   }
+  if (range.kind === 'partial') streamRange(ctx, deps, target, opened, range, aborter.signal);
+  else streamVerified(ctx, deps, target, opened, aborter.signal);
+}
 
+const FULL: RangeDecision = { kind: 'full' };
+
+/** The whole archive, hashed on the way; a mismatch destroys the response before its last chunk. */
+function streamVerified(ctx: Context, deps: ArchiveServerDeps, target: ArchiveTarget, { body }: Opened, signal: AbortSignal): void {
+  const { archive } = target;
+  const state = ctx.state as RequestState;
   state.bytesSent = 0;
   const verifier = createVerifyingStream(
     { sha256: archive.checksum, size: archive.size },
@@ -112,16 +137,43 @@ export async function serveArchive(ctx: Context, deps: ArchiveServerDeps, target
   );
   pipeline(body, verifier, (err) => {
     if (err === undefined || err === null || err instanceof ArchiveMismatchError) return;
-    if (aborter.signal.aborted) state.outcome = 'client-aborted';
-    else {
-      state.outcome = 'storage-error';
-      deps.log.warn('reading the stored archive failed; response aborted', { archive: target.label, storageKey: archive.storageKey, err: errorMessage(err) });
-    }
+    reportStreamError(deps, target, state, signal, err);
   });
   ctx.status = 200;
   ctx.body = verifier;
   // Set after the body: koa drops a Content-Length set before a stream body.
   ctx.length = archive.size;
+}
+
+/**
+ * One byte range of a Ready Version's archive. It cannot be hashed whole, so only its length is
+ * checked; the client verifies the assembled file against the signed checksum.
+ */
+function streamRange(ctx: Context, deps: ArchiveServerDeps, target: ArchiveTarget, { body }: Opened, range: { start: number; end: number }, signal: AbortSignal): void {
+  const state = ctx.state as RequestState;
+  state.bytesSent = 0;
+  const length = range.end - range.start + 1;
+  const counter = createLengthCheckingStream(length, {
+    onPush: (n) => (state.bytesSent! += n),
+    onComplete: () => (state.outcome = 'range'),
+  });
+  pipeline(body, counter, (err) => {
+    if (err === undefined || err === null) return;
+    reportStreamError(deps, target, state, signal, err);
+  });
+  ctx.status = 206;
+  ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${target.archive.size}`);
+  ctx.body = counter;
+  ctx.length = length;
+}
+
+function reportStreamError(deps: ArchiveServerDeps, target: ArchiveTarget, state: RequestState, signal: AbortSignal, err: Error): void {
+  if (signal.aborted) {
+    state.outcome = 'client-aborted';
+    return;
+  }
+  state.outcome = 'storage-error';
+  deps.log.warn('reading the stored archive failed; response aborted', { archive: target.label, storageKey: target.archive.storageKey, err: errorMessage(err) });
 }
 
 async function openBackend(deps: ArchiveServerDeps, target: ArchiveTarget): Promise<StorageBackend> {

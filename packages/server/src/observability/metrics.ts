@@ -12,6 +12,8 @@ export interface ServerMetrics {
   bytesServed: Counter<'route'>;
   /** Archive downloads aborted because the stored bytes did not match the recorded checksum. */
   verificationFailures: Counter;
+  /** `SHA256SUMS` signatures computed (each is cached, so this grows once per version and content). */
+  signatures: Counter;
 }
 
 /** Creates the metrics; `defaultMetrics` adds the process and Node.js runtime metrics. */
@@ -42,6 +44,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
     verificationFailures: new Counter({
       name: 'opendepot_server_archive_verification_failures_total',
       help: 'Archive downloads aborted because the stored bytes did not match the checksum recorded on the Version.',
+      registers: [registry],
+    }),
+    signatures: new Counter({
+      name: 'opendepot_server_shasums_signatures_total',
+      help: 'Provider SHA256SUMS signatures computed; each is cached per version, content and key.',
       registers: [registry],
     }),
   };

@@ -7,16 +7,21 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { NotFoundError, type ObjectInfo, type StorageBackend } from '@opendepot/sdk';
+import { NotFoundError, type GetOptions, type ObjectInfo, type StorageBackend } from '@opendepot/sdk';
 
 export class DiskStorage implements StorageBackend {
   readonly capabilities = { presign: false };
   readonly root: string;
   /** Keys read through `get`, so tests can tell whether storage was touched. */
   readonly reads: string[] = [];
+  /** The range of each `get`, in order (undefined: the whole object). */
+  readonly ranges: (GetOptions['range'] | undefined)[] = [];
+  /** Read buffer size of `get` streams; Node's default (64 KiB) when unset. */
+  readonly highWaterMark: number | undefined;
 
-  constructor(root: string) {
+  constructor(root: string, options: { highWaterMark?: number } = {}) {
     this.root = root;
+    this.highWaterMark = options.highWaterMark;
   }
 
   path(key: string): string {
@@ -44,10 +49,15 @@ export class DiskStorage implements StorageBackend {
     }
   }
 
-  async get(key: string, options: { signal?: AbortSignal } = {}) {
+  async get(key: string, options: GetOptions = {}) {
     const info = await this.stat(key);
     this.reads.push(key);
-    const body = createReadStream(this.path(key), options.signal ? { signal: options.signal } : {});
+    this.ranges.push(options.range);
+    const body = createReadStream(this.path(key), {
+      ...(options.signal && { signal: options.signal }),
+      ...(options.range && { start: options.range.start, ...(options.range.end !== undefined && { end: options.range.end }) }),
+      ...(this.highWaterMark !== undefined && { highWaterMark: this.highWaterMark }),
+    });
     return { body, info };
   }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Module, type StorageConfig, type Version } from '@opendepot/core';
 import type { StorageBackend } from '@opendepot/sdk';
-import { createRegistryServer, type RegistryServer } from '../../src/index.ts';
+import { createRegistryServer, type RegistryServer, type SigningKey } from '../../src/index.ts';
 import { DiskStorage } from './disk-storage.ts';
 import { MemoryInformer } from './memory-informer.ts';
 
@@ -100,7 +100,11 @@ export interface TestRegistry {
 }
 
 export async function startTestRegistry(
-  options: { synced?: boolean; resolveStorage?: (storage: DiskStorage) => (config: StorageConfig | undefined) => Promise<StorageBackend> } = {},
+  options: {
+    synced?: boolean;
+    resolveStorage?: (storage: DiskStorage) => (config: StorageConfig | undefined) => Promise<StorageBackend>;
+    signingKey?: SigningKey;
+  } = {},
 ): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'opendepot-server-'));
   const storage = new DiskStorage(join(dir, 'objects'));
@@ -113,6 +117,7 @@ export async function startTestRegistry(
     resolveStorage: options.resolveStorage?.(storage) ?? (async () => storage),
     logger,
     defaultMetrics: false,
+    ...(options.signingKey && { signingKey: options.signingKey }),
   });
   const listening = await registry.listen({ port: 0, host: '127.0.0.1', closeGraceMs: 100 });
   return {

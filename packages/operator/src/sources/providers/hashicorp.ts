@@ -133,7 +133,11 @@ export class HashicorpReleasesSource implements ArchiveSource {
       throw missingAsUnavailable(err, `${upstreamName} is listed in release ${product} ${version} but ${redactUrl(zipUrl.toString())} answered 404`);
     });
     return {
-      body: verifiedBody(download.body, { sha256: expectedSha256, ...(download.size !== undefined ? { size: download.size } : {}), what: `${upstreamName} from ${redactUrl(zipUrl.toString())}` }),
+      body: verifiedBody(
+        download.body,
+        { sha256: expectedSha256, ...(download.size !== undefined ? { size: download.size } : {}), what: `${upstreamName} from ${redactUrl(zipUrl.toString())}` },
+        download.cancel,
+      ),
       filename: providerArchiveFilename(type, version, os, arch),
       ...(download.size !== undefined ? { size: download.size } : {}),
       expectedSha256,

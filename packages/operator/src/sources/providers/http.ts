@@ -34,6 +34,8 @@ export interface OpenedDownload {
   /** From `Content-Length`, when the upstream sent one. */
   size: number | undefined;
   url: URL;
+  /** Closes the connection when the body will not be read. */
+  cancel(): void;
 }
 
 /** Caps of the small documents; a provider zip is streamed and never capped here. */
@@ -98,12 +100,16 @@ export async function openDownload(url: URL, what: string, policy: HttpPolicy, s
   try {
     const combined = signal ? AbortSignal.any([signal, headers.signal]) : headers.signal;
     const response = await request(url, what, policy, combined, signal);
-    const length = Number(response.headers.get('content-length') ?? Number.NaN);
+    // A Content-Length of an encoded (compressed) answer counts other bytes than fetch yields.
+    const encoded = (response.headers.get('content-encoding') ?? 'identity').toLowerCase() !== 'identity';
+    const length = encoded ? Number.NaN : Number(response.headers.get('content-length') ?? Number.NaN);
     const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
     return {
       body: errorsMapped(body, what, url, policy, signal),
       size: Number.isSafeInteger(length) && length >= 0 ? length : undefined,
       url: new URL(response.url || url.toString()),
+      // While the body is being read the stream is locked and its reader cancels it instead.
+      cancel: () => void body.cancel().catch(() => undefined),
     };
   } finally {
     clearTimeout(timer);

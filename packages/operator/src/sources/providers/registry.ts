@@ -121,11 +121,11 @@ export class RegistryProviderSource implements ArchiveSource {
       throw missingAsUnavailable(err, `registry ${base.host} lists ${meta.filename} but ${redactUrl(meta.downloadUrl.toString())} answered 404`);
     });
     return {
-      body: verifiedBody(download.body, {
-        sha256: signedSha256,
-        ...(download.size !== undefined ? { size: download.size } : {}),
-        what: `${meta.filename} from ${redactUrl(meta.downloadUrl.toString())}`,
-      }),
+      body: verifiedBody(
+        download.body,
+        { sha256: signedSha256, ...(download.size !== undefined ? { size: download.size } : {}), what: `${meta.filename} from ${redactUrl(meta.downloadUrl.toString())}` },
+        download.cancel,
+      ),
       filename: providerArchiveFilename(type, version, os, arch),
       ...(download.size !== undefined ? { size: download.size } : {}),
       expectedSha256: signedSha256,

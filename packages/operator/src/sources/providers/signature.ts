@@ -63,10 +63,9 @@ export async function checkDetached(
   const issuers = signature.getSigningKeyIDs().map((id) => hexId(id.toHex()));
   const signer = keys.find((k) => k.keyIds.some((id) => issuers.includes(id)));
   if (!signer) return { verified: false, issuers };
-  // The key's validity is judged at the signing time, as the clients do: a key that has expired
-  // since still verifies (with a warning), a signature made while it was valid stays valid.
-  const created = signature.packets[0]?.created ?? new Date();
-  const result = await verify({ message: await createMessage({ binary: data }), signature, verificationKeys: signer.key, date: created });
+  // openpgp judges the key at the signing time, as the clients do: a key that has expired since
+  // still verifies a signature made while it was valid (a warning is logged below).
+  const result = await verify({ message: await createMessage({ binary: data }), signature, verificationKeys: signer.key });
   const mine = result.signatures.find((s) => signer.keyIds.includes(hexId(s.keyID.toHex())));
   try {
     if (!mine) throw new Error('no signature packet names the key');

@@ -11,7 +11,11 @@ export const MAX_PROVIDER_BYTES = 4 * 1024 * 1024 * 1024;
  * SHA-256 is not `expectedSha256` (or the size is not `expectedSize`, when known). Defence in
  * depth: the storage backend checks the same checksum before anything becomes visible.
  */
-export function verifiedBody(body: AsyncIterable<Uint8Array>, expected: { sha256: string; size?: number; what: string }): Readable {
+export function verifiedBody(
+  body: AsyncIterable<Uint8Array>,
+  expected: { sha256: string; size?: number; what: string },
+  onAbandoned?: () => void,
+): Readable {
   async function* checked(): AsyncGenerator<Uint8Array> {
     const hash = createHash('sha256');
     let size = 0;
@@ -32,5 +36,7 @@ export function verifiedBody(body: AsyncIterable<Uint8Array>, expected: { sha256
     }
   }
   // A Readable, so that the host can destroy it; destroying it ends the download too.
-  return Readable.from(checked(), { objectMode: false });
+  const readable = Readable.from(checked(), { objectMode: false });
+  if (onAbandoned) readable.once('close', () => readable.readableEnded || onAbandoned());
+  return readable;
 }

@@ -1,0 +1,36 @@
+/**
+ * A real WebDAV server (the npm `webdav-server` package) serving one directory on a free
+ * loopback port: the entry point of the child process {@link startWebDavServer} spawns.
+ *
+ * Arguments: `<directory> [<username> <password>]`. With credentials, every request needs HTTP
+ * Basic authentication. Prints `{"url": ...}` as its first line once listening, and exits when
+ * its standard input closes (so it never outlives the test that started it).
+ */
+import webdav from 'webdav-server';
+
+const { v2 } = webdav;
+const [root, username, password] = process.argv.slice(2);
+if (root === undefined) throw new Error('usage: webdav-server-main.ts <directory> [<username> <password>]');
+
+const options: ConstructorParameters<typeof v2.WebDAVServer>[0] = {
+  hostname: '127.0.0.1',
+  port: 0,
+  rootFileSystem: new v2.PhysicalFileSystem(root),
+};
+if (username !== undefined && password !== undefined) {
+  const users = new v2.SimpleUserManager();
+  const user = users.addUser(username, password, false);
+  const privileges = new v2.SimplePathPrivilegeManager();
+  privileges.setRights(user, '/', ['all']);
+  Object.assign(options, { requireAuthentification: true, httpAuthentication: new v2.HTTPBasicAuthentication(users, 'test'), privilegeManager: privileges });
+}
+
+const server = new v2.WebDAVServer(options);
+const http = await server.startAsync(0);
+const address = http.address();
+if (address === null || typeof address === 'string') throw new Error('the WebDAV server has no TCP address');
+process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${address.port}/` })}\n`);
+
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('close', () => process.exit(0));
