@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { BlockBlobClient } from '@azure/storage-blob';
 import { InputError } from '@opendepot/sdk';
-import { untilAborted } from './abort.ts';
+import { untilAborted } from '@opendepot/sdk';
 
 /** Azure's limit on blocks per blob. */
 const MAX_BLOCKS = 50_000;

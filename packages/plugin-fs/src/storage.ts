@@ -15,7 +15,7 @@ import {
   type StorageBackend,
   type StorageCapabilities,
 } from '@opendepot/sdk';
-import { untilAborted } from './abort.ts';
+import { untilAborted } from '@opendepot/sdk';
 import type { FilesystemStorageConfig } from './config.ts';
 import { errnoOf, isFull, isMissing } from './fs-errors.ts';
 import { locate, type KeyLocation } from './keys.ts';

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { InputError } from '@opendepot/sdk';
-import { untilAborted } from './abort.ts';
+import { untilAborted } from '@opendepot/sdk';
 
 /** SHA-256 (lowercase hex) and size of what was written. */
 export interface WrittenFile {

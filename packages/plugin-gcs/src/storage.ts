@@ -18,7 +18,7 @@ import {
   type StorageBackend,
   type StorageCapabilities,
 } from '@opendepot/sdk';
-import { untilAborted } from './abort.ts';
+import { untilAborted } from '@opendepot/sdk';
 import type { ServiceAccountKey } from './credentials.ts';
 import { openDownload } from './download.ts';
 import { httpStatusOf, toStorageError } from './errors.ts';

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { finished, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { File } from '@google-cloud/storage';
-import { untilAborted } from './abort.ts';
+import { untilAborted } from '@opendepot/sdk';
 
 /** Bodies at most this big (when their size is known) go up in one simple upload; others resumably. */
 export const SINGLE_REQUEST_MAX_BYTES = 8 * 1024 * 1024;

@@ -1,7 +1,7 @@
 /** The plugin's configuration (`storageConfig.s3`) and its JSON Schema. */
 import type { JsonSchema } from '@opendepot/sdk';
 
-/** A Secret in the host's namespace holding S3 credentials. */
+/** A Secret in OpenDepot's namespace holding S3 credentials. */
 export interface S3CredentialsSecretRef {
   /** Name of the Secret. */
   name: string;
@@ -73,7 +73,7 @@ export const configSchema: JsonSchema = {
     credentialsSecretRef: {
       type: 'object',
       description:
-        "Secret in the host's namespace with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and optionally AWS_SESSION_TOKEN), re-read every few minutes. Unset means the standard AWS credential chain (environment, IRSA web identity, ECS, instance profile).",
+        "Secret with keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and optionally AWS_SESSION_TOKEN), read from the namespace OpenDepot runs in (the operator and the server both read it), not from the resource's, and re-read every 5 minutes. Unset means the standard AWS credential chain (environment, IRSA web identity, ECS, instance profile).",
       additionalProperties: false,
       required: ['name'],
       properties: {

@@ -51,7 +51,8 @@ export async function multipartUpload(body: AsyncIterable<Buffer>, options: Mult
   if (options.signal?.aborted) onAbort();
   const request = { abortSignal: stop.signal };
   let uploadId: string | undefined;
-  const inflightParts = new Set<Promise<void>>();
+  /** Parts being uploaded; each settles (never rejects) when S3 has answered. */
+  const inflight = new Set<Promise<void>>();
   try {
     const created = await client.send(
       new CreateMultipartUploadCommand({
@@ -66,7 +67,6 @@ export async function multipartUpload(body: AsyncIterable<Buffer>, options: Mult
     uploadId = created.UploadId;
     const parts: CompletedPart[] = [];
     const free: Buffer[] = [];
-    const inflight = inflightParts;
     let failure: { err: unknown } | undefined;
     let partNumber = 0;
 
@@ -121,7 +121,7 @@ export async function multipartUpload(body: AsyncIterable<Buffer>, options: Mult
     return { etag: completed.ETag };
   } catch (err) {
     stop.abort(err);
-    await Promise.allSettled([...inflightParts]);
+    await Promise.allSettled([...inflight]);
     if (uploadId !== undefined) {
       // Not tied to the aborted signal: the parts must be discarded even after an abort.
       await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch((abortErr: unknown) =>

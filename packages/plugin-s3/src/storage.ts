@@ -325,7 +325,7 @@ export class S3Storage implements StorageBackend {
       const ranges: Array<{ partNumber: number; start: number; end: number }> = [];
       for (let start = 0, n = 1; start < size; start += partSize, n++) ranges.push({ partNumber: n, start, end: Math.min(size, start + partSize) - 1 });
       const parts: CompletedPart[] = [];
-      const copyPart = async (): Promise<void> => {
+      const copyParts = async (): Promise<void> => {
         for (let r = ranges.shift(); r !== undefined; r = ranges.shift()) {
           const out = await this.client.send(
             new UploadPartCopyCommand({
@@ -342,7 +342,14 @@ export class S3Storage implements StorageBackend {
           parts.push({ PartNumber: r.partNumber, ETag: out.CopyPartResult?.ETag });
         }
       };
-      await Promise.all(Array.from({ length: Math.min(this.#queueSize, ranges.length) }, copyPart));
+      const workers = Array.from({ length: Math.min(this.#queueSize, ranges.length) }, () =>
+        copyParts().catch((err: unknown) => {
+          ranges.length = 0; // the other workers stop after their current part
+          throw err;
+        }),
+      );
+      const failed = (await Promise.allSettled(workers)).find((r) => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
       parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
       await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId, MultipartUpload: { Parts: parts } }), request);
     } catch (err) {

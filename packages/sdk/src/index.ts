@@ -10,3 +10,4 @@ export type * from './archive-source.ts';
 export type * from './scanner.ts';
 export type * from './auth.ts';
 export * from './plugin.ts';
+export * from './abort.ts';

@@ -8,15 +8,21 @@
  *     (`cp`, and a Node.js stream copy, both measured here);
  *   - the server's peak resident memory, sampled from /proc/<pid>/status (VmRSS every 10 ms,
  *     and the kernel's own high-water mark VmHWM).
- * The server runs in a child process (pinned to CPU 0 when there are two or more), the clients
- * in this one (CPU 1). Run from the repository root:
+ * The server runs in a child process as in production (the compiled dist/, no TypeScript loader;
+ * see provider-download-server.mjs), pinned to CPU 0 when there are two or more; the clients run
+ * in this process on CPU 1. It also prints the server's CPU time: on a shared machine, bytes per
+ * CPU-second is what one dedicated core sustains. Run from the repository root, after a build:
  *
+ *   bash scripts/with-env.sh pnpm build
  *   bash scripts/with-env.sh node --conditions=opendepot-source packages/server/bench/provider-download.bench.ts
  *
- * Options (environment): BENCH_SIZE_MB (default 700), BENCH_CLIENTS (default 8), BENCH_ROUNDS
- * (default 2), BENCH_PIN=0 (do not pin the server and the clients to CPUs), BENCH_SERVER_FLAGS (extra Node.js flags for the server, e.g. `--max-semi-space-size=2`;
- * default: the recommended production flags, see README), BENCH_READ_CHUNK_KB (serve the same
- * bytes read N KiB at a time instead of through the filesystem backend's 256 KiB reads).
+ * Options (environment):
+ * - BENCH_SIZE_MB (default 700), BENCH_CLIENTS (default 8), BENCH_ROUNDS (default 2);
+ * - BENCH_PIN=0: do not pin the server and the clients to CPUs;
+ * - BENCH_SERVER_FLAGS: Node.js flags of the server (default `--max-semi-space-size=1`, the
+ *   README's recommendation; `''` for Node's defaults);
+ * - BENCH_READ_CHUNK_KB: serve the same bytes read N KiB at a time instead of through the
+ *   filesystem backend (which reads 256 KiB at a time), to see what the read size does to memory.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -36,6 +42,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const DEFAULT_SERVER_FLAGS = '--max-semi-space-size=1';
 const SERVER_FLAGS = (process.env.BENCH_SERVER_FLAGS ?? DEFAULT_SERVER_FLAGS).split(' ').filter(Boolean);
 const NS = 'bench';
+const VERSION = '1.0.0';
 
 /** The stored package the server child serves (passed to it as JSON). */
 export interface StoredPackage {
@@ -49,7 +56,6 @@ export interface StoredPackage {
   /** The zip the stored object was made from (same bytes), for BENCH_READ_CHUNK_KB. */
   source: string;
 }
-const VERSION = '1.0.0';
 
 const MB = 1024 * 1024;
 const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;

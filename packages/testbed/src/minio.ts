@@ -115,7 +115,8 @@ async function launch(bin: string, dir: string, credentials: { accessKeyId: stri
       `MinIO on ${endpoint}`,
       async () => {
         if (exited) throw new Error(`it exited; see ${join(dir, 'minio.log')}`);
-        return (await fetch(`${endpoint}/minio/health/live`)).ok;
+        // live: the HTTP server is up; cluster: the object layer is initialised and can serve.
+        return (await fetch(`${endpoint}/minio/health/live`)).ok && (await fetch(`${endpoint}/minio/health/cluster`)).ok;
       },
       60_000,
       100,
@@ -161,8 +162,15 @@ export async function startMinio(options: MinioOptions = {}): Promise<Minio> {
     ...credentials,
     dir,
     async createBucket(name) {
-      // 409 BucketAlreadyOwnedByYou: it exists already.
-      await checked(signed('PUT', `/${name}`), `creating bucket ${name}`, [409]);
+      // A MinIO still starting up under load may answer 503 XMinioServerNotInitialized for a
+      // moment: retried. 409 BucketAlreadyOwnedByYou: it exists already.
+      for (let attempt = 1; ; attempt++) {
+        const r = await signed('PUT', `/${name}`);
+        const text = await r.text();
+        if (r.ok || r.status === 409) return;
+        if (r.status !== 503 || attempt === 50) throw new Error(`MinIO: creating bucket ${name} answered ${r.status}: ${text}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
     },
     async listObjects(bucket, prefix = '') {
       const keys: string[] = [];

@@ -1,6 +1,10 @@
-/** Honouring an AbortSignal even while waiting on something that ignores it. */
+/** Honouring an AbortSignal even while waiting on something that ignores it: a helper for plugin authors. */
 
-/** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
+/**
+ * Settles like `promise`, or rejects with the signal's reason as soon as it aborts. Use it around
+ * a vendor call that takes no AbortSignal, so a storage plugin honours aborts promptly (the
+ * conformance kit checks it).
+ */
 export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise;
   if (signal.aborted) {
