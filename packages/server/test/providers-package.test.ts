@@ -154,7 +154,7 @@ test('a tampered package (same size) aborts a full GET before its last bytes; a 
         conditions: [condition('Ready', 'False', 'ChecksumMismatch'), condition('Stalled', 'True', 'ChecksumMismatch', 'the stored archive changed')],
       }),
     );
-    for (const headers of [{}, { Range: 'bytes=0-99' }]) {
+    for (const headers of [{}, { Range: 'bytes=0-99' }] as Record<string, string>[]) {
       const res = await rawRequest(url, { headers });
       assert.is(res.status, 409, JSON.stringify(headers));
       assert.match(JSON.parse(res.body.toString()).errors[0], 'it is stalled (ChecksumMismatch: the stored archive changed)');
@@ -167,7 +167,7 @@ test('a stored package of another size is refused with a 503 before any byte, ra
     await r.storage.put(providerKey(NS, p), (async function* () {
       yield randomBytes(500);
     })());
-    for (const headers of [{}, { Range: 'bytes=0-99' }]) {
+    for (const headers of [{}, { Range: 'bytes=0-99' }] as Record<string, string>[]) {
       const res = await rawRequest(url, { headers });
       assert.is(res.status, 503, JSON.stringify(headers));
       assert.match(JSON.parse(res.body.toString()).errors[0], 'does not match the checksum recorded on its Version');

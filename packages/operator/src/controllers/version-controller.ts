@@ -50,6 +50,8 @@ export function versionReconciler(deps: VersionControllerDeps) {
     if (!version) return;
     if (isBeingDeleted(version)) return finalize(deps, version, signal);
     if (!hasFinalizer(version, VERSION_FINALIZER)) version = await deps.resource.addFinalizer(version, VERSION_FINALIZER, { signal });
+    // The cache may not show our last status write yet (a recorded checksum): read our own.
+    version = deps.status.current(version);
     try {
       return await syncVersion(deps, version, signal);
     } catch (err) {

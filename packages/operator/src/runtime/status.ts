@@ -76,6 +76,16 @@ export class StatusWriter<T extends KubeObject> {
     return { written: true, object: result };
   }
 
+  /**
+   * The freshest view of `obj`: the result of this writer's last write when the cache still shows
+   * the version that write replaced. A reconcile must read its own last status (a recorded
+   * checksum, say) even before the informer has caught up with it.
+   */
+  current(obj: T): T {
+    const memory = obj.metadata.uid === undefined ? undefined : this.#written.get(obj.metadata.uid);
+    return memory && memory.basedOn === obj.metadata.resourceVersion ? memory.result : obj;
+  }
+
   /** Forgets an object (call when it is deleted). */
   forget(uid: string | undefined): void {
     if (uid !== undefined) this.#written.delete(uid);
