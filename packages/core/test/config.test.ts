@@ -158,7 +158,7 @@ test('malformed YAML names the file and the line', () => {
 test('likely typos in known sections are warnings', () => {
   const { warnings } = parseConfig('server:\n  prot: 80\noperator:\n  leaderElection: { enable: false }\n', { file: 'v.yaml', env: noEnv });
   assert.equal(warnings, [
-    'v.yaml: server.prot is not a known field and is ignored (known in server: port, host, publicUrl, tls, gpg)',
+    'v.yaml: server.prot is not a known field and is ignored (known in server: port, host, publicUrl, presign, tls, gpg)',
     'v.yaml: operator.leaderElection.enable is not a known field and is ignored (known in operator.leaderElection: enabled, leaseName)',
   ]);
 });

@@ -1,6 +1,7 @@
 /** Assembles the read-only registry server: middleware, protocol routers, health and metrics. */
 import { createLogger } from '@opendepot/core';
 import type { Logger } from '@opendepot/sdk';
+import type { PresignConfig } from '@opendepot/core';
 import Koa from 'koa';
 import type { ResolveStorage } from './archive/serve-archive.ts';
 import { ArchiveMismatchError } from './archive/verify-stream.ts';
@@ -36,6 +37,8 @@ export interface RegistryServerOptions {
    * served); versions, packages and the network mirror work regardless.
    */
   signingKey?: SigningKey;
+  /** The chart-wide presign settings, used when an archive's storageConfig sets none. */
+  defaultPresign?: PresignConfig;
   /** Structured logger; default: core's JSON logger (secrets redacted) to stdout at `info`. */
   logger?: Logger;
   /** The discovery document; default {@link DEFAULT_SERVICES}. */
@@ -94,7 +97,7 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   app.use(errorHandler(log));
   app.use(readOnly());
   // Later protocols (login) are more routers mounted here.
-  const archives = { resolveStorage: options.resolveStorage, log, metrics };
+  const archives = { resolveStorage: options.resolveStorage, log, metrics, ...(options.defaultPresign && { defaultPresign: options.defaultPresign }) };
   for (const router of [
     healthRoutes(readiness, metrics.registry),
     discoveryRoutes(options.services ?? DEFAULT_SERVICES),

@@ -68,6 +68,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     resolveStorage: (c, where) => storage.resolve(c, where),
     logger,
     ...(signingKey && { signingKey }),
+    ...(config.server.presign && { defaultPresign: config.server.presign }),
   });
   const listening = await registry.listen({
     port: config.server.port,

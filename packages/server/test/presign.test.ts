@@ -24,14 +24,19 @@ function presigning(mode: 'works' | 'fails', calls: PresignOptions[]) {
     });
 }
 
-async function withPresign(mode: 'works' | 'fails', presign: NonNullable<StorageConfig['presign']>, run: (r: TestRegistry, data: Buffer, calls: PresignOptions[]) => Promise<void>) {
+async function withPresign(
+  mode: 'works' | 'fails',
+  presign: NonNullable<StorageConfig['presign']> | undefined,
+  run: (r: TestRegistry, data: Buffer, calls: PresignOptions[]) => Promise<void>,
+  defaultPresign?: NonNullable<StorageConfig['presign']>,
+) {
   const calls: PresignOptions[] = [];
-  const r = await startTestRegistry({ resolveStorage: presigning(mode, calls) });
+  const r = await startTestRegistry({ resolveStorage: presigning(mode, calls), ...(defaultPresign && { defaultPresign }) });
   try {
     const data = randomBytes(2048);
     const stored = await store(r.storage, 'modules/eks/1.0.0.zip', data);
     r.modules.put(mod);
-    r.versions.put(versionResource({ owner: mod, version: '1.0.0', stored, storageConfig: { filesystem: { path: '/data' }, presign } }));
+    r.versions.put(versionResource({ owner: mod, version: '1.0.0', stored, storageConfig: { filesystem: { path: '/data' }, ...(presign && { presign }) } }));
     await run(r, data, calls);
   } finally {
     await r.close();
@@ -64,6 +69,20 @@ test('presign failing with fallbackToProxy false is a 503 and no byte passes thr
     assert.match(JSON.parse(res.body.toString()).errors[0], 'cannot make a download URL for opendepot-system/eks/aws 1.0.0: no signing key');
     assert.equal(r.storage.reads, []);
   });
+});
+
+test('the chart-wide default applies when the storageConfig sets no presign, and the resource setting wins over it', async () => {
+  await withPresign('works', undefined, async (r, _data, calls) => {
+    const res = await rawRequest(archiveUrl(r));
+    assert.is(res.status, 307);
+    assert.equal(calls, [{ ttlSeconds: 600, filename: 'eks-aws-1.0.0.zip' }]);
+  }, { enabled: true, ttl: '10m' });
+  await withPresign('works', { enabled: false }, async (r, data, calls) => {
+    const res = await rawRequest(archiveUrl(r));
+    assert.is(res.status, 200);
+    assert.ok(res.body.equals(data));
+    assert.equal(calls, []);
+  }, { enabled: true, ttl: '10m' });
 });
 
 test.run();

@@ -2,7 +2,7 @@
  * The host's configuration (operator and server): its TypeScript type and JSON Schema. The top
  * level is open, so the file can be a whole Helm values file; what is defined here is validated.
  */
-import { storageConfigSchema, type StorageConfig } from '../crds/storage.ts';
+import { presignSchema, storageConfigSchema, type PresignConfig, type StorageConfig } from '../crds/storage.ts';
 import { LOG_LEVELS, type LogLevel } from '../logging/logger.ts';
 import { pluginEntrySchema, type PluginEntry } from '../plugins/entry.ts';
 
@@ -30,6 +30,8 @@ export interface ServerConfig {
   host: string;
   /** The URL clients reach the registry at, e.g. `https://registry.example.com`, when behind a proxy. */
   publicUrl?: string;
+  /** Presign settings for archives whose storageConfig (and Depot) set none: the chart-wide default. */
+  presign?: PresignConfig;
   /** Serve HTTPS with this certificate; unset means plain HTTP (TLS terminated in front). */
   tls?: TlsConfig;
   /** The provider signing key; without it providers.v1 downloads answer 500 (nothing unsigned is served). */
@@ -105,6 +107,7 @@ export const hostConfigSchema = {
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
         host: { type: 'string', minLength: 1, default: '0.0.0.0' },
         publicUrl: { type: 'string', pattern: '^https?://[^\\s/]+(/[^\\s]*)?$' },
+        presign: presignSchema.json,
         tls: {
           type: 'object',
           required: ['certFile', 'keyFile'],

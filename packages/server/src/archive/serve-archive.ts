@@ -4,7 +4,7 @@
  * the route allows ranges, one byte range of it).
  */
 import { pipeline, type Readable } from 'node:stream';
-import { PRESIGN_DEFAULTS, type StorageConfig } from '@opendepot/core';
+import { PRESIGN_DEFAULTS, type PresignConfig, type StorageConfig } from '@opendepot/core';
 import { isOpenDepotError, UnavailableError, type Logger, type StorageBackend } from '@opendepot/sdk';
 import type { Context } from 'koa';
 import type { ServableArchive } from '../catalog/types.ts';
@@ -26,6 +26,8 @@ export type ResolveStorage = (config: StorageConfig | undefined, where?: string)
 /** What {@link serveArchive} needs besides the request. */
 export interface ArchiveServerDeps {
   resolveStorage: ResolveStorage;
+  /** The chart-wide presign settings, for archives whose storageConfig sets none. */
+  defaultPresign?: PresignConfig;
   log: Logger;
   metrics: ServerMetrics;
 }
@@ -187,7 +189,8 @@ async function openBackend(deps: ArchiveServerDeps, target: ArchiveTarget): Prom
 
 /** Redirects to a pre-signed URL when the config enables it; false means "proxy it instead". */
 async function redirectToPresigned(ctx: Context, deps: ArchiveServerDeps, target: ArchiveTarget, backend: StorageBackend): Promise<boolean> {
-  const presign = target.archive.storageConfig.presign;
+  // Precedence: the resource's own storageConfig (a Module's, a Provider's, or its Depot's global), then the chart's default.
+  const presign = target.archive.storageConfig.presign ?? deps.defaultPresign;
   if (presign?.enabled !== true) return false;
   const fallbackToProxy = presign.fallbackToProxy ?? PRESIGN_DEFAULTS.fallbackToProxy;
   let reason: string;

@@ -104,6 +104,7 @@ export async function startTestRegistry(
     synced?: boolean;
     resolveStorage?: (storage: DiskStorage) => (config: StorageConfig | undefined) => Promise<StorageBackend>;
     signingKey?: SigningKey;
+    defaultPresign?: NonNullable<StorageConfig['presign']>;
   } = {},
 ): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'opendepot-server-'));
@@ -118,6 +119,7 @@ export async function startTestRegistry(
     logger,
     defaultMetrics: false,
     ...(options.signingKey && { signingKey: options.signingKey }),
+    ...(options.defaultPresign && { defaultPresign: options.defaultPresign }),
   });
   const listening = await registry.listen({ port: 0, host: '127.0.0.1', closeGraceMs: 100 });
   return {
