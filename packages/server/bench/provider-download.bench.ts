@@ -22,7 +22,7 @@
  * - BENCH_SERVER_FLAGS: Node.js flags of the server (default `--max-semi-space-size=1`, the
  *   README's recommendation; `''` for Node's defaults);
  * - BENCH_READ_CHUNK_KB: serve the same bytes read N KiB at a time instead of through the
- *   filesystem backend (which reads 256 KiB at a time), to see what the read size does to memory.
+ *   filesystem backend (which reads 64 KiB at a time), to see what the read size does to memory.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
     const { url } = await new Promise<{ url: string }>((resolve) => child.process!.once('message', resolve));
     const pid = child.process.pid!;
     const packageUrl = `${url}/opendepot/providers/v1/${NS}/big/${VERSION}/terraform-provider-big_${VERSION}_linux_amd64.zip`;
-    const reads = process.env.BENCH_READ_CHUNK_KB ? `${process.env.BENCH_READ_CHUNK_KB} KiB reads of the same bytes` : 'filesystem backend (256 KiB reads)';
+    const reads = process.env.BENCH_READ_CHUNK_KB ? `${process.env.BENCH_READ_CHUNK_KB} KiB reads of the same bytes` : 'filesystem backend (64 KiB reads)';
     console.log(`server: ${pinned ? 'pinned to CPU 0, clients on CPU 1' : 'unpinned'}; flags: ${SERVER_FLAGS.join(' ') || '(none)'}; ${reads}`);
     if (process.env.BENCH_PAUSE) {
       console.log(`PACKAGE_URL ${packageUrl} PID ${pid}`);
