@@ -21,35 +21,12 @@ import { createGitRepo, createTestCertificates, runRegistryClient, startAzurite,
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, HOST, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
+import { archiveGets, moduleFiles, ready, type AccessLine, type Condition, type Obj } from './support/resources.ts';
 
 const VERSIONS = ['1.1.0', '1.2.0', '1.2.5', '1.3.0'];
 const CONTAINER = 'opendepot-e2e';
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
-interface Obj {
-  metadata: { name: string };
-  spec: Record<string, unknown> & { version?: string };
-  status?: { conditions?: Condition[]; checksum?: string; size?: number; storageKey?: string; progress?: string };
-}
-interface AccessLine {
-  msg?: string;
-  method?: string;
-  path?: string;
-  route?: string;
-  status?: number;
-  outcome?: string;
-}
 
-const moduleFiles = (version: string): RepoFiles => ({
-  'main.tf': `output "version" {\n  value = "${version}"\n}\n`,
-  'README.md': `# stored in Azure Blob Storage, ${version}\n`,
-});
-const ready = (o: Obj) => o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
 let azurite: Azurite;
 let container: ContainerClient;
@@ -91,8 +68,6 @@ const tofuInit = (module: string): Promise<ClientRun> =>
   });
 
 /** The server's access-log lines of GETs of `module`'s archives. */
-const archiveGets = (module: string): AccessLine[] =>
-  (env.logs as AccessLine[]).filter((l) => l.msg === 'request' && l.route === 'modules.archive' && l.method === 'GET' && l.path?.includes(`/${module}/aws/`));
 
 /** Asserts tofu installed 1.2.5 of `module` for `~> 1.2.0`. */
 async function assertInstalled(run: ClientRun, module: string): Promise<void> {
@@ -130,7 +105,7 @@ test.before(async () => {
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'azure-storage' }, type: 'Opaque', stringData: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString } },
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'azure-storage-sas' }, type: 'Opaque', stringData: { AZURE_STORAGE_CONNECTION_STRING: `BlobEndpoint=${azurite.accountUrl};SharedAccessSignature=${sas}` } },
   );
-  const repo = await createGitRepo(join(env.dir, 'azure-repo'), { tags: Object.fromEntries(VERSIONS.map((v) => [`v${v}`, moduleFiles(v)])) });
+  const repo = await createGitRepo(join(env.dir, 'azure-repo'), { tags: Object.fromEntries(VERSIONS.map((v) => [`v${v}`, moduleFiles(v, 'Azure Blob Storage')])) });
   await env.apply(
     moduleManifest('presigned', repo.url, storageConfig('azure-storage', { enabled: true, ttl: '5m' })),
     moduleManifest('proxied', repo.url, storageConfig('azure-storage', { enabled: false })),
@@ -163,7 +138,7 @@ test('the Modules become Ready with 4/4 synced; each archive is a blob in Azurit
 test('presign on: tofu init gets 1.2.5 for "~> 1.2.0" through a 307 to a SAS URL, downloading from Azurite', async () => {
   const run = await tofuInit('presigned');
   await assertInstalled(run, 'presigned');
-  const gets = archiveGets('presigned');
+  const gets = archiveGets(env, 'presigned');
   assert.ok(gets.length > 0, 'the server saw the archive download');
   for (const line of gets) {
     assert.is(line.status, 307, JSON.stringify(line));
@@ -180,7 +155,7 @@ test('presign on: tofu init gets 1.2.5 for "~> 1.2.0" through a 307 to a SAS URL
 test('presign off: tofu init gets 1.2.5 proxied by the server, verified on the way', async () => {
   const run = await tofuInit('proxied');
   await assertInstalled(run, 'proxied');
-  const gets = archiveGets('proxied');
+  const gets = archiveGets(env, 'proxied');
   assert.ok(gets.length > 0, 'the server saw the archive download');
   for (const line of gets) {
     assert.is(line.status, 200, JSON.stringify(line));
@@ -192,9 +167,9 @@ test('SAS-token credentials cannot presign: with fallbackToProxy false the downl
   const run = await tofuInit('unsignable');
   assert.is.not(run.code, 0, run.output);
   assert.match(run.output, /503|Service Unavailable/, run.output);
-  const gets = archiveGets('unsignable');
+  const gets = archiveGets(env, 'unsignable');
   assert.ok(gets.length > 0 && gets.every((l) => l.status === 503), JSON.stringify(gets));
-  const why = (env.logs as (AccessLine & { reason?: string })[]).find((l) => l.msg === 'pre-signing failed and fallbackToProxy is false');
+  const why = (env.logs as AccessLine[]).find((l) => l.msg === 'pre-signing failed and fallbackToProxy is false');
   assert.match(why?.reason ?? '', 'cannot pre-sign');
 });
 

@@ -19,6 +19,7 @@ import { createGitRepo, gcsSignedUrlParts, hasValidGcsV4Signature, runRegistryCl
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, HOST, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
+import { archiveGets, moduleFiles, ready, type AccessLine, type Condition, type Obj } from './support/resources.ts';
 
 // The Google client must find no ambient credentials and never look for a metadata server: the
 // "unsignable" Module relies on that, and nothing may leave loopback.
@@ -31,32 +32,7 @@ const BUCKET = 'opendepot-e2e';
 const PREFIX = 'registry/';
 const TTL_SECONDS = 300;
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
-interface Obj {
-  metadata: { name: string };
-  spec: Record<string, unknown> & { version?: string };
-  status?: { conditions?: Condition[]; checksum?: string; size?: number; storageKey?: string; progress?: string };
-}
-interface AccessLine {
-  msg?: string;
-  method?: string;
-  path?: string;
-  route?: string;
-  status?: number;
-  outcome?: string;
-  reason?: string;
-}
 
-const moduleFiles = (version: string): RepoFiles => ({
-  'main.tf': `output "version" {\n  value = "${version}"\n}\n`,
-  'README.md': `# stored in Google Cloud Storage, ${version}\n`,
-});
-const ready = (o: Obj) => o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
 /** A service account key as Google issues it, with a fresh RSA key. */
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -104,8 +80,6 @@ const tofuInit = (module: string): Promise<ClientRun> =>
   });
 
 /** The server's access-log lines of GETs of `module`'s archives. */
-const archiveGets = (module: string): AccessLine[] =>
-  (env.logs as AccessLine[]).filter((l) => l.msg === 'request' && l.route === 'modules.archive' && l.method === 'GET' && l.path?.includes(`/${module}/aws/`));
 
 /** Asserts tofu installed 1.2.5 of `module` for `~> 1.2.0`. */
 async function assertInstalled(run: ClientRun, module: string): Promise<void> {
@@ -134,7 +108,7 @@ test.before(async () => {
   env = await startRegistryEnv({ config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-gcs' }] } });
   caPem = await readFile(env.caFile, 'utf8');
   await env.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'gcs-service-account' }, type: 'Opaque', stringData: { 'credentials.json': JSON.stringify(serviceAccount) } });
-  const repo = await createGitRepo(join(env.dir, 'gcs-repo'), { tags: Object.fromEntries(VERSIONS.map((v) => [`v${v}`, moduleFiles(v)])) });
+  const repo = await createGitRepo(join(env.dir, 'gcs-repo'), { tags: Object.fromEntries(VERSIONS.map((v) => [`v${v}`, moduleFiles(v, 'Google Cloud Storage')])) });
   await env.apply(
     moduleManifest('presigned', repo.url, storageConfig('gcs-service-account', { enabled: true, ttl: `${TTL_SECONDS}s` })),
     moduleManifest('proxied', repo.url, storageConfig('gcs-service-account', { enabled: false })),
@@ -185,7 +159,7 @@ test('the Modules become Ready with 4/4 synced; each archive is an object under 
 test('presign on: tofu init gets 1.2.5 for "~> 1.2.0" through a 307 to a V4 signed URL, downloading from fake-gcs-server', async () => {
   const run = await tofuInit('presigned');
   await assertInstalled(run, 'presigned');
-  const gets = archiveGets('presigned');
+  const gets = archiveGets(env, 'presigned');
   assert.ok(gets.length > 0, 'the server saw the archive download');
   for (const line of gets) {
     assert.is(line.status, 307, JSON.stringify(line));
@@ -199,7 +173,7 @@ test('presign on: tofu init gets 1.2.5 for "~> 1.2.0" through a 307 to a V4 sign
 });
 
 test('the redirect is a V4 URL signed by the Secret\'s key, for that object only, expiring after the ttl', async () => {
-  const path = archiveGets('presigned')[0]!.path!;
+  const path = archiveGets(env, 'presigned')[0]!.path!;
   const before = Date.now();
   const { status, location } = await getWithoutRedirect(path);
   assert.is(status, 307);
@@ -220,7 +194,7 @@ test('the redirect is a V4 URL signed by the Secret\'s key, for that object only
 test('presign off: tofu init gets 1.2.5 proxied by the server, verified on the way', async () => {
   const run = await tofuInit('proxied');
   await assertInstalled(run, 'proxied');
-  const gets = archiveGets('proxied');
+  const gets = archiveGets(env, 'proxied');
   assert.ok(gets.length > 0, 'the server saw the archive download');
   for (const line of gets) {
     assert.is(line.status, 200, JSON.stringify(line));
@@ -232,7 +206,7 @@ test('no key to sign with: with fallbackToProxy false the download fails with a 
   const run = await tofuInit('unsignable');
   assert.is.not(run.code, 0, run.output);
   assert.match(run.output, /503|Service Unavailable/, run.output);
-  const gets = archiveGets('unsignable');
+  const gets = archiveGets(env, 'unsignable');
   assert.ok(gets.length > 0 && gets.every((l) => l.status === 503), JSON.stringify(gets));
   const why = (env.logs as AccessLine[]).find((l) => l.msg === 'pre-signing failed and fallbackToProxy is false');
   assert.match(why?.reason ?? '', /cannot sign a URL for .*credentials/, JSON.stringify(why));

@@ -14,38 +14,14 @@ import { createGitRepo, startMinio, trustCaInProcess, type ClientRun, type Minio
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, HOST, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
+import { archiveGets, moduleFiles, ready, type AccessLine, type Condition, type Obj } from './support/resources.ts';
 
 const VERSIONS = ['1.1.0', '1.2.0', '1.2.5', '1.3.0'];
 const BUCKET = 'opendepot-e2e';
 const PREFIX = 'archives/';
 const SECRET = 'minio-credentials';
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
-interface Obj {
-  metadata: { name: string };
-  spec: Record<string, unknown> & { version?: string };
-  status?: { conditions?: Condition[]; checksum?: string; size?: number; storageKey?: string; progress?: string };
-}
-interface LogLine {
-  msg?: string;
-  method?: string;
-  path?: string;
-  route?: string;
-  status?: number;
-  outcome?: string;
-  reason?: string;
-}
 
-const moduleFiles = (version: string): RepoFiles => ({
-  'main.tf': `output "version" {\n  value = "${version}"\n}\n`,
-  'README.md': `# stored in S3 (MinIO), ${version}\n`,
-});
-const ready = (o: Obj) => o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
 let minio: Minio;
 let env: RegistryEnv;
@@ -69,8 +45,6 @@ const versionsOf = async (module: string) => {
 const tofuInit = (module: string): Promise<ClientRun> => env.client('tofu', `module "${module}" {\n  source  = "${HOST}/${env.namespace}/${module}/aws"\n  version = "~> 1.2.0"\n}\n`);
 
 /** The server's access-log lines of GETs of `module`'s archives. */
-const archiveGets = (module: string): LogLine[] =>
-  (env.logs as LogLine[]).filter((l) => l.msg === 'request' && l.route === 'modules.archive' && l.method === 'GET' && l.path?.includes(`/${module}/aws/`));
 
 /** Asserts tofu installed 1.2.5 of `module` for `~> 1.2.0`. */
 async function assertInstalled(run: ClientRun, module: string): Promise<void> {
@@ -92,7 +66,7 @@ test.before(async () => {
   assert.is(created.code, 0, created.stderr);
   direct = new S3Storage(s3Config(), { credentials: async () => ({ accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey }) });
 
-  const repo = await createGitRepo(join(env.dir, 's3-repo'), { tags: Object.fromEntries(VERSIONS.map((v) => [`v${v}`, moduleFiles(v)])) });
+  const repo = await createGitRepo(join(env.dir, 's3-repo'), { tags: Object.fromEntries(VERSIONS.map((v) => [`v${v}`, moduleFiles(v, 'S3 (MinIO)')])) });
   await env.apply(
     moduleManifest('presigned', repo.url, { s3: s3Config(), presign: { enabled: true, ttl: '5m' } }),
     moduleManifest('proxied', repo.url, { s3: s3Config(), presign: { enabled: false } }),
@@ -148,7 +122,7 @@ test('the Modules become Ready with 4/4 synced; each S3 archive is an object in 
 test('presign on: tofu init gets 1.2.5 for "~> 1.2.0" through a 307 to a presigned MinIO URL', async () => {
   const run = await tofuInit('presigned');
   await assertInstalled(run, 'presigned');
-  const gets = archiveGets('presigned');
+  const gets = archiveGets(env, 'presigned');
   assert.ok(gets.length > 0, 'the server saw the archive download');
   for (const line of gets) {
     assert.is(line.status, 307, JSON.stringify(line));
@@ -182,7 +156,7 @@ test('the redirect points at that one object in MinIO, signed for 5 minutes, and
 test('presign off: tofu init gets 1.2.5 proxied by the server (200 from the archive route), verified on the way', async () => {
   const run = await tofuInit('proxied');
   await assertInstalled(run, 'proxied');
-  const gets = archiveGets('proxied');
+  const gets = archiveGets(env, 'proxied');
   assert.ok(gets.length > 0, 'the server saw the archive download');
   for (const line of gets) {
     assert.is(line.status, 200, JSON.stringify(line));
@@ -197,9 +171,9 @@ test('a backend that cannot presign, with fallbackToProxy false: tofu fails with
   assert.match(run.output, /Error: Failed to download module/, run.output);
   assert.match(run.output, /Could not download module "unsignable"/, run.output);
   assert.match(run.output, /\/unsignable\/aws\/1\.2\.5\/archive\.zip\?checksum=sha256:[0-9a-f]{64}"\}:\s+bad response code: 503\./, run.output);
-  const gets = archiveGets('unsignable');
+  const gets = archiveGets(env, 'unsignable');
   assert.ok(gets.length > 0 && gets.every((l) => l.status === 503), JSON.stringify(gets));
-  const why = (env.logs as LogLine[]).find((l) => l.msg === 'pre-signing failed and fallbackToProxy is false');
+  const why = (env.logs as AccessLine[]).find((l) => l.msg === 'pre-signing failed and fallbackToProxy is false');
   assert.is(why?.reason, 'the storage backend cannot pre-sign URLs');
   // What the answer itself says, for clients that show it.
   trustCaInProcess(await readFile(env.caFile, 'utf8'));
