@@ -6,4 +6,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$REPO_ROOT"
 say "type-checking and building (tsc -b)"
 pnpm exec tsc -b tsconfig.build.json
+say "type-checking the tests, benchmarks and scripts"
+pnpm exec tsc -p tsconfig.tests.json
 exec node --conditions=opendepot-source scripts/run-tests.ts "$@"
