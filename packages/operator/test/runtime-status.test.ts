@@ -74,4 +74,20 @@ test('a stale cached copy never makes the writer skip a needed write', async () 
   assert.is((await versions.get(ns, created.metadata.name!)).status?.syncStatus, 'X');
 });
 
+test('current(): a cache showing any version our own writes replaced reads as our latest write', async () => {
+  const writer = new StatusWriter(versions);
+  const created = await versions.create(versionObject(ns, 'eks', '4.0.0'));
+  // Two writes from the same stale copy, as one reconcile makes them (Reconciling, then Ready).
+  const first = (await writer.write(created, { syncStatus: 'fetching' })).object;
+  const second = (await writer.write(created, { syncStatus: 'stored', checksum: 'a'.repeat(64) })).object;
+  for (const lagging of [created, first]) {
+    const seen = writer.current(lagging);
+    assert.is(seen.metadata.resourceVersion, second.metadata.resourceVersion);
+    assert.is(seen.status?.checksum, 'a'.repeat(64));
+  }
+  // A change made by someone else is newer than anything remembered: the cache wins.
+  const foreign = await versions.patch(ns, created.metadata.name!, { metadata: { labels: { team: 'x' } } });
+  assert.is(writer.current(foreign), foreign);
+});
+
 test.run();

@@ -33,11 +33,18 @@ export interface StatusWriteResult<T> {
   object: T;
 }
 
-/** The memory of one write: the version it was based on and the object it produced. */
+/**
+ * The memory of this writer's latest write of one object: the object it produced, and the
+ * resourceVersions it supersedes (what it was based on, and the results of the earlier writes in
+ * the same chain), any of which a lagging cache may still show.
+ */
 interface Written<T> {
-  basedOn: string | undefined;
+  superseded: (string | undefined)[];
   result: T;
 }
+
+/** How many superseded resourceVersions are kept per object. */
+const CHAIN = 16;
 
 const REMEMBERED = 10_000;
 
@@ -66,13 +73,17 @@ export class StatusWriter<T extends KubeObject> {
     if (!options.skipObservedGeneration && generation !== undefined) patch.observedGeneration = generation;
 
     const memory = uid === undefined ? undefined : this.#written.get(uid);
-    // The cache still shows the version our last write replaced: our write is the newer truth.
-    const current = memory && memory.basedOn === resourceVersion ? memory.result : obj;
+    // The cache still shows a version our writes replaced: our latest write is the newer truth.
+    const fromMemory = memory !== undefined && memory.superseded.includes(resourceVersion);
+    const current = fromMemory ? memory.result : obj;
     if (isDeepStrictEqual(applyMergePatch(current.status ?? {}, patch), current.status ?? {})) {
       return { written: false, object: current };
     }
     const result = await this.#resource.patchStatus(namespace, name, patch as MergePatch<NonNullable<T['status']>>, { signal: options.signal });
-    if (uid !== undefined) this.#remember(uid, { basedOn: resourceVersion, result });
+    if (uid !== undefined) {
+      const chain = fromMemory ? [...memory.superseded, memory.result.metadata.resourceVersion] : [resourceVersion];
+      this.#remember(uid, { superseded: chain.slice(-CHAIN), result });
+    }
     return { written: true, object: result };
   }
 
@@ -83,7 +94,7 @@ export class StatusWriter<T extends KubeObject> {
    */
   current(obj: T): T {
     const memory = obj.metadata.uid === undefined ? undefined : this.#written.get(obj.metadata.uid);
-    return memory && memory.basedOn === obj.metadata.resourceVersion ? memory.result : obj;
+    return memory && memory.superseded.includes(obj.metadata.resourceVersion) ? memory.result : obj;
   }
 
   /** Forgets an object (call when it is deleted). */
