@@ -19,7 +19,7 @@ import { createGitRepo, gcsSignedUrlParts, hasValidGcsV4Signature, runRegistryCl
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, HOST, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
-import { archiveGets, moduleFiles, ready, type AccessLine, type Condition, type Obj } from './support/resources.ts';
+import { archiveGets, assertProxiedAndVerified, moduleFiles, ready, type AccessLine, type Condition, type Obj } from './support/resources.ts';
 
 // The Google client must find no ambient credentials and never look for a metadata server: the
 // "unsignable" Module relies on that, and nothing may leave loopback.
@@ -194,12 +194,7 @@ test('the redirect is a V4 URL signed by the Secret\'s key, for that object only
 test('presign off: tofu init gets 1.2.5 proxied by the server, verified on the way', async () => {
   const run = await tofuInit('proxied');
   await assertInstalled(run, 'proxied');
-  const gets = archiveGets(env, 'proxied');
-  assert.ok(gets.length > 0, 'the server saw the archive download');
-  for (const line of gets) {
-    assert.is(line.status, 200, JSON.stringify(line));
-    assert.is(line.outcome, 'verified');
-  }
+  assertProxiedAndVerified(env, 'proxied');
 });
 
 test('no key to sign with: with fallbackToProxy false the download fails with a clear error, nothing proxied', async () => {

@@ -14,7 +14,7 @@ import { createGitRepo, startMinio, trustCaInProcess, type ClientRun, type Minio
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, HOST, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
-import { archiveGets, moduleFiles, ready, type AccessLine, type Condition, type Obj } from './support/resources.ts';
+import { archiveGets, assertProxiedAndVerified, moduleFiles, ready, type AccessLine, type Condition, type Obj } from './support/resources.ts';
 
 const VERSIONS = ['1.1.0', '1.2.0', '1.2.5', '1.3.0'];
 const BUCKET = 'opendepot-e2e';
@@ -156,12 +156,7 @@ test('the redirect points at that one object in MinIO, signed for 5 minutes, and
 test('presign off: tofu init gets 1.2.5 proxied by the server (200 from the archive route), verified on the way', async () => {
   const run = await tofuInit('proxied');
   await assertInstalled(run, 'proxied');
-  const gets = archiveGets(env, 'proxied');
-  assert.ok(gets.length > 0, 'the server saw the archive download');
-  for (const line of gets) {
-    assert.is(line.status, 200, JSON.stringify(line));
-    assert.is(line.outcome, 'verified');
-  }
+  assertProxiedAndVerified(env, 'proxied');
 });
 
 test('a backend that cannot presign, with fallbackToProxy false: tofu fails with a clear error and nothing is proxied', async () => {

@@ -1,38 +1,15 @@
 /** Helpers of the runtime tests: namespaces, minimal objects, waiting. */
-import { randomBytes } from 'node:crypto';
 import type { Module, Version } from '@opendepot/core';
-import { kubectl, type ControlPlane } from '@opendepot/testbed';
+import { dropNamespace as dropTestNamespace, type ControlPlane } from '@opendepot/testbed';
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
-export async function waitUntil<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+// Polling comes from the test bed; waitUntil is its `eventually`.
+export { eventually as waitUntil, freshNamespace } from '@opendepot/testbed';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Creates a fresh namespace (there is no namespace controller: remove objects by name after). */
-export async function freshNamespace(cp: ControlPlane, prefix: string): Promise<string> {
-  const ns = `${prefix}-${randomBytes(4).toString('hex')}`;
-  const r = await kubectl(cp, ['create', 'namespace', ns]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return ns;
-}
-
 /** Deletes the objects of `ns` the runtime tests create (finalizers cleared), then the namespace. */
-export async function dropNamespace(cp: ControlPlane, ns: string): Promise<void> {
-  const kinds = 'modules,versions,leases,events';
-  const names = await kubectl(cp, ['get', '-n', ns, 'modules,versions', '-o', 'name']);
-  for (const name of names.stdout.split('\n').filter(Boolean)) {
-    await kubectl(cp, ['patch', '-n', ns, name, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
-  }
-  await kubectl(cp, ['delete', '-n', ns, kinds, '--all', '--wait=false']);
-  await kubectl(cp, ['delete', 'namespace', ns, '--wait=false']);
+export function dropNamespace(cp: ControlPlane, ns: string): Promise<void> {
+  return dropTestNamespace(cp, ns, ['leases', 'events']);
 }
 
 /** A minimal valid Module. */

@@ -15,3 +15,4 @@ export * from './provider-zip.ts';
 export * from './hashicorp-releases-standin.ts';
 export * from './provider-registry-standin.ts';
 export * from './minio.ts';
+export * from './namespaces.ts';

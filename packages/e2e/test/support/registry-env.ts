@@ -6,11 +6,21 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, type HostConfig } from '@opendepot/core';
 import { startServer, type RunningServer } from '@opendepot/server';
-import { cliConfigText, createTestCertificates, kubectl, runRegistryClient, useControlPlane, type ClientRun, type ControlPlane } from '@opendepot/testbed';
+import {
+  cliConfigText,
+  createTestCertificates,
+  dropNamespace,
+  eventually as eventuallyWithin,
+  freshNamespace,
+  kubectl,
+  runRegistryClient,
+  useControlPlane,
+  type ClientRun,
+  type ControlPlane,
+} from '@opendepot/testbed';
 import { stringify } from 'yaml';
 import { startOperator, type RunningOperator } from '@opendepot/operator';
 
@@ -56,7 +66,7 @@ export interface RegistryEnvOptions {
 /** Starts the operator and the server against the shared control plane. */
 export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promise<RegistryEnv> {
   const cp = await useControlPlane();
-  const namespace = `e2e-${randomBytes(4).toString('hex')}`;
+  const namespace = await freshNamespace(cp, 'e2e');
   const dir = await mkdtemp(join(tmpdir(), 'opendepot-e2e-'));
   const storagePath = join(dir, 'storage');
   const certs = await createTestCertificates();
@@ -65,8 +75,6 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
   await writeFile(join(dir, 'cert.pem'), certs.certPem);
   await writeFile(join(dir, 'key.pem'), certs.keyPem);
   for (const [name, content] of Object.entries(options.files ?? {})) await writeFile(join(dir, name), content, { mode: 0o600 });
-  const created = await kubectl(cp, ['create', 'namespace', namespace]);
-  if (created.code !== 0) throw new Error(created.stderr);
 
   const base = {
     logLevel: 'debug',
@@ -138,26 +146,15 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
     async stop() {
       await server.stop();
       await operator.stop();
-      await k(['delete', '-n', namespace, 'modules,versions', '--all', '--wait=false']);
+      await dropNamespace(cp, namespace);
       await rm(dir, { recursive: true, force: true });
     },
   };
 }
 
-/** Polls `check` until it returns a value, failing with `what` and the last value seen. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+/** The test bed's `eventually`, with the patience an operator round trip needs (60 s, polling every 250 ms). */
+export function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  return eventuallyWithin(what, check, timeoutMs, 250);
 }
 
 function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {

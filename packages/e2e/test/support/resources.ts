@@ -1,5 +1,6 @@
 /** Shapes and small readers the end-to-end tests share: objects as kubectl prints them, and the server's access log. */
 import type { RepoFiles } from '@opendepot/testbed';
+import * as assert from 'uvu/assert';
 import type { RegistryEnv } from './registry-env.ts';
 
 /** A status condition. */
@@ -40,3 +41,13 @@ export const moduleFiles = (version: string, storedIn: string): RepoFiles => ({
 /** The server's access-log lines of archive GETs of one module. */
 export const archiveGets = (env: RegistryEnv, module: string): AccessLine[] =>
   (env.logs as AccessLine[]).filter((l) => l.msg === 'request' && l.route === 'modules.archive' && l.method === 'GET' && l.path?.includes(`/${module}/aws/`));
+
+/** Every archive GET of `module` was proxied by the server (200) and verified against its checksum on the way. */
+export function assertProxiedAndVerified(env: RegistryEnv, module: string): void {
+  const gets = archiveGets(env, module);
+  assert.ok(gets.length > 0, 'the server saw the archive download');
+  for (const line of gets) {
+    assert.is(line.status, 200, JSON.stringify(line));
+    assert.is(line.outcome, 'verified');
+  }
+}
