@@ -66,7 +66,9 @@ function build(name: ToolName): Promise<string> {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': 'exit' can fire before stdout is drained, and a cached tool's script
+    // exits at once, so its path line would be lost.
+    child.on('close', (code) => {
       const path = out.trim().split('\n').pop() ?? '';
       if (code === 0 && path && existsSync(path)) resolve(path);
       else reject(new Error(`building ${name} failed (exit ${code}); see ${join(toolsDir(), 'logs', `${name}.log`)}`));
