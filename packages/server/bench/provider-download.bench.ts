@@ -16,6 +16,10 @@
  *   bash scripts/with-env.sh pnpm build
  *   bash scripts/with-env.sh node --conditions=opendepot-source packages/server/bench/provider-download.bench.ts
  *
+ * The same rounds then run against a bare `node:http` server streaming the same file with the
+ * same reads and nothing else (ceiling-download-server.mjs): the most any Node.js server gets from
+ * one core here, so the registry's figures can be read against it (BENCH_CEILING=0 skips it).
+ *
  * Options (environment):
  * - BENCH_SIZE_MB (default 700), BENCH_CLIENTS (default 8), BENCH_ROUNDS (default 2);
  * - BENCH_PIN=0: do not pin the server and the clients to CPUs;
@@ -115,6 +119,85 @@ async function assertBuilt(): Promise<void> {
   if ((await newest('../dist', '**/*.js')) < (await newest('../src', '**/*.ts'))) throw new Error('packages/server/dist is missing or older than src: run `bash scripts/with-env.sh pnpm build` first');
 }
 
+/** Ends a server child (it exits when its IPC channel closes) and waits for it. */
+async function stop(child: { process?: ChildProcess }): Promise<void> {
+  const running = child.process;
+  if (running === undefined || !running.connected) return;
+  const exited = new Promise((resolve) => running.once('exit', resolve));
+  running.disconnect();
+  await exited;
+}
+
+/** Copy baselines the rounds are compared with (seconds for one copy, and cp's CPU-seconds). */
+interface Baselines {
+  cp: number;
+  streamCopy: number;
+  cpCpuSeconds: number;
+}
+
+/**
+ * Starts `script` (pinned to CPU 0, this process to CPU 1), runs ROUNDS rounds of CLIENTS
+ * concurrent downloads of `path` while sampling its memory, prints the figures, and returns the
+ * best round's aggregate bytes/s and bytes per server CPU-second.
+ */
+// Decided once, before this process pins itself (which makes availableParallelism() 1).
+const pinned = availableParallelism() >= 2 && process.env.BENCH_PIN !== '0';
+
+async function measureServer(
+  child: { process?: ChildProcess },
+  label: string,
+  script: string,
+  stored: StoredPackage,
+  path: string,
+  { cp, streamCopy, cpCpuSeconds }: Baselines,
+): Promise<{ throughput: number; perCpuSecond: number }> {
+  const command = [process.execPath, ...SERVER_FLAGS, fileURLToPath(new URL(`./${script}`, import.meta.url)), JSON.stringify(stored)];
+  child.process = spawn(pinned ? 'taskset' : command[0]!, pinned ? ['-c', '0', ...command] : command.slice(1), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  if (pinned) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  const { url } = await new Promise<{ url: string }>((resolve) => child.process!.once('message', resolve));
+  const pid = child.process.pid!;
+  const packageUrl = `${url}${path}`;
+  const reads = process.env.BENCH_READ_CHUNK_KB && script === 'provider-download-server.mjs' ? `${process.env.BENCH_READ_CHUNK_KB} KiB reads of the same bytes` : '64 KiB reads';
+  console.log(`${label}: ${pinned ? 'pinned to CPU 0, clients on CPU 1' : 'unpinned'}; flags: ${SERVER_FLAGS.join(' ') || '(none)'}; ${reads}`);
+  if (process.env.BENCH_PAUSE) {
+    console.log(`PACKAGE_URL ${packageUrl} PID ${pid}`);
+    await new Promise((r) => setTimeout(r, Number(process.env.BENCH_PAUSE)));
+  }
+  const idle = await memoryOf(pid);
+  console.log(`  RSS at rest: ${mb(idle.rss)}`);
+
+  let peakRss = idle.rss;
+  let best = { throughput: 0, perCpuSecond: 0 };
+  for (let round = 1; round <= ROUNDS; round++) {
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        peakRss = Math.max(peakRss, (await memoryOf(pid)).rss);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    let results: boolean[] = [];
+    const cpuBefore = (await cpuOf(pid)).own;
+    const seconds = await timed(async () => (results = await Promise.all(Array.from({ length: CLIENTS }, () => download(packageUrl, stored.size)))));
+    const serverCpu = (await cpuOf(pid)).own - cpuBefore;
+    sampling = false;
+    await sampler;
+    const total = stored.size * CLIENTS;
+    const ok = results.filter(Boolean).length;
+    best = { throughput: Math.max(best.throughput, total / seconds), perCpuSecond: Math.max(best.perCpuSecond, total / serverCpu) };
+    console.log(
+      `  round ${round}: ${CLIENTS} × ${mb(stored.size)} in ${seconds.toFixed(2)} s, ${ok}/${CLIENTS} complete; aggregate ${rate(total, seconds)} ` +
+        `= ${(total / seconds / (stored.size / cp)).toFixed(2)} × cp, ${(total / seconds / (stored.size / streamCopy)).toFixed(2)} × node stream copy; per client ${rate(stored.size, seconds)}`,
+    );
+    // On a shared machine neither side gets whole CPUs: bytes per CPU-second is what each does
+    // with one dedicated core.
+    console.log(`    server CPU ${serverCpu.toFixed(2)} s → ${rate(total, serverCpu)} per CPU-second, ${(total / serverCpu / (stored.size / cpCpuSeconds)).toFixed(2)} × cp per CPU-second`);
+  }
+  const { hwm } = await memoryOf(pid);
+  console.log(`  peak RSS: ${mb(peakRss)} sampled every 10 ms; VmHWM (kernel high-water mark) ${mb(hwm)}; at rest it was ${mb(idle.rss)}`);
+  return best;
+}
+
 async function main(): Promise<void> {
   await assertBuilt();
   const dir = await mkdtemp(join(tmpdir(), 'opendepot-provider-bench-'));
@@ -150,57 +233,17 @@ async function main(): Promise<void> {
       `copy baseline: cp ${cp.toFixed(2)} s (${rate(stored.size, cp)}; ${cpCpuSeconds.toFixed(2)} CPU-s), node stream copy ${streamCopy.toFixed(2)} s (${rate(stored.size, streamCopy)}) — medians of 3`,
     );
 
-    // 3. The server, in its own process.
-    const pinned = availableParallelism() >= 2 && process.env.BENCH_PIN !== '0';
-    // The compiled server, without a TypeScript loader: what a production server runs.
-    const serverScript = fileURLToPath(new URL('./provider-download-server.mjs', import.meta.url));
-    const command = [process.execPath, ...SERVER_FLAGS, serverScript, JSON.stringify(stored)];
-    child.process = spawn(pinned ? 'taskset' : command[0]!, pinned ? ['-c', '0', ...command] : command.slice(1), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    if (pinned) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
-    const { url } = await new Promise<{ url: string }>((resolve) => child.process!.once('message', resolve));
-    const pid = child.process.pid!;
-    const packageUrl = `${url}/opendepot/providers/v1/${NS}/big/${VERSION}/terraform-provider-big_${VERSION}_linux_amd64.zip`;
-    const reads = process.env.BENCH_READ_CHUNK_KB ? `${process.env.BENCH_READ_CHUNK_KB} KiB reads of the same bytes` : 'filesystem backend (64 KiB reads)';
-    console.log(`server: ${pinned ? 'pinned to CPU 0, clients on CPU 1' : 'unpinned'}; flags: ${SERVER_FLAGS.join(' ') || '(none)'}; ${reads}`);
-    if (process.env.BENCH_PAUSE) {
-      console.log(`PACKAGE_URL ${packageUrl} PID ${pid}`);
-      await new Promise((r) => setTimeout(r, Number(process.env.BENCH_PAUSE)));
-    }
-    const idle = await memoryOf(pid);
-    console.log(`server RSS at rest: ${mb(idle.rss)}`);
-
-    // 4. Rounds of CLIENTS concurrent downloads, sampling the server's memory.
-    let peakRss = idle.rss;
-    for (let round = 1; round <= ROUNDS; round++) {
-      let sampling = true;
-      const sampler = (async () => {
-        while (sampling) {
-          peakRss = Math.max(peakRss, (await memoryOf(pid)).rss);
-          await new Promise((r) => setTimeout(r, 10));
-        }
-      })();
-      let results: boolean[] = [];
-      const cpuBefore = (await cpuOf(pid)).own;
-      const seconds = await timed(async () => (results = await Promise.all(Array.from({ length: CLIENTS }, () => download(packageUrl, stored.size)))));
-      const serverCpu = (await cpuOf(pid)).own - cpuBefore;
-      sampling = false;
-      await sampler;
-      const total = stored.size * CLIENTS;
-      const ok = results.filter(Boolean).length;
-      console.log(
-        `round ${round}: ${CLIENTS} × ${mb(stored.size)} in ${seconds.toFixed(2)} s, ${ok}/${CLIENTS} complete; aggregate ${rate(total, seconds)} ` +
-          `= ${(total / seconds / (stored.size / cp)).toFixed(2)} × cp, ${(total / seconds / (stored.size / streamCopy)).toFixed(2)} × node stream copy; per client ${rate(stored.size, seconds)}`,
-      );
-      // On a shared machine neither side gets whole CPUs: bytes per CPU-second is what each does
-      // with one dedicated core.
-      console.log(
-        `  server CPU ${serverCpu.toFixed(2)} s → ${rate(total, serverCpu)} per CPU-second, ${(total / serverCpu / (stored.size / cpCpuSeconds)).toFixed(2)} × cp per CPU-second`,
-      );
-    }
-    const { hwm } = await memoryOf(pid);
-    console.log(`server peak RSS: ${mb(peakRss)} sampled every 10 ms; VmHWM (kernel high-water mark) ${mb(hwm)}; at rest it was ${mb(idle.rss)}`);
+    // 3. The registry server, then the bare ceiling server, each in its own process.
+    const registry = await measureServer(child, 'registry server', 'provider-download-server.mjs', stored, `/opendepot/providers/v1/${NS}/big/${VERSION}/terraform-provider-big_${VERSION}_linux_amd64.zip`, { cp, streamCopy, cpCpuSeconds });
+    await stop(child);
+    if (process.env.BENCH_CEILING === '0') return;
+    const ceiling = await measureServer(child, 'ceiling: bare node:http, no hashing', 'ceiling-download-server.mjs', stored, '/', { cp, streamCopy, cpCpuSeconds });
+    console.log(
+      `registry / ceiling: throughput ${(registry.throughput / ceiling.throughput).toFixed(2)} (best rounds), per CPU-second ${(registry.perCpuSecond / ceiling.perCpuSecond).toFixed(2)}; ` +
+        `ceiling = ${(ceiling.throughput / (stored.size / cp)).toFixed(2)} × cp`,
+    );
   } finally {
-    child.process?.disconnect();
+    await stop(child);
     await rm(dir, { recursive: true, force: true });
   }
 }
