@@ -24,7 +24,7 @@ for await (const f of glob(['packages/*/test/**/*.test.ts', 'examples/*/test/**/
 files.sort();
 
 // The real binaries every suite may use; built once here (with progress) on a cold machine.
-const tools: ToolName[] = ['etcd', 'kube-apiserver', 'tofu', 'terraform', 'helm', 'minio', 'fake-gcs-server'];
+const tools: ToolName[] = ['etcd', 'kube-apiserver', 'trivy', 'tofu', 'terraform', 'helm', 'minio', 'fake-gcs-server'];
 const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none' };
 // Two builds at a time: on a cold machine each spends much of its time fetching modules, so pairs
 // finish in about half the time of one after another (measured: ~15 min instead of ~27).

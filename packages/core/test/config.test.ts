@@ -54,7 +54,7 @@ test('a values file, with defaults filled in', () => {
   assert.equal(config.plugins[1], { package: '@opendepot/plugin-trivy', config: { severity: ['HIGH', 'CRITICAL'] } });
   assert.equal(config.defaultStorageConfig, { filesystem: { path: '/data/opendepot' }, presign: { enabled: false } });
   assert.equal(config.server, { port: 9443, host: '0.0.0.0', tls: { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' } });
-  assert.equal(config.operator, { concurrency: 8, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false } });
+  assert.equal(config.operator, { concurrency: 8, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false }, scanning: { blockSeverities: [] } });
   assert.is(config.allowFileUrls, false);
   assert.equal(config.image, { repository: 'ghcr.io/opendepot/server', tag: '0.1.0' }, 'unknown top-level keys are kept');
   assert.equal(warnings, []);
@@ -67,7 +67,7 @@ test('no file at all: every default', () => {
     plugins: [],
     allowFileUrls: false,
     server: { port: 8080, host: '0.0.0.0' },
-    operator: { concurrency: 4, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false } },
+    operator: { concurrency: 4, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false }, scanning: { blockSeverities: [] } },
   });
   assert.equal(parseConfig('', { env: noEnv }).config.plugins, [], 'an empty file is all defaults');
   assert.equal(parseConfig('# only a comment\n', { env: noEnv }).config.logLevel, 'info');
@@ -118,6 +118,13 @@ test('schema errors name the file and every field', () => {
   assert.match(err.message, /plugins\[0\]\.packag: is not a known field \(known fields: package, path, kind, enabled, config\)/);
   assert.is(err.source, '/etc/od.yaml');
   assert.is(err.field, 'logLevel');
+});
+
+test('operator.scanning.blockSeverities takes trivy severities, and names a wrong one', () => {
+  const { config } = parseConfig('operator:\n  scanning:\n    blockSeverities: [CRITICAL, HIGH]\n', { env: noEnv });
+  assert.equal(config.operator.scanning, { blockSeverities: ['CRITICAL', 'HIGH'] });
+  const err = configError(() => parseConfig('operator:\n  scanning:\n    blockSeverities: [SEVERE]\n', { file: '/etc/od.yaml', env: noEnv }));
+  assert.match(err.message, /operator\.scanning\.blockSeverities\[0\]: must be one of "UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL", not "SEVERE"/);
 });
 
 test('plugin entries need exactly one of package and path', () => {

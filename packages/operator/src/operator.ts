@@ -24,7 +24,7 @@ import {
 } from '@opendepot/core';
 import type { ArchiveSource, Logger } from '@opendepot/sdk';
 import { depotReconciler } from './controllers/depot-controller.ts';
-import { planModule } from './controllers/module-plan.ts';
+import { moduleScanStatus, planModule } from './controllers/module-plan.ts';
 import { ownerReconciler } from './controllers/owner-controller.ts';
 import { planProvider, platformStatus } from './controllers/provider-plan.ts';
 import { OWNER_KIND_LABEL } from './controllers/naming.ts';
@@ -124,7 +124,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       name: 'module',
       informer: modules,
       reconcile: ownerReconciler(
-        { kind: 'Module', informer: modules, resource: moduleResource, status: new StatusWriter(moduleResource), plan: (m, owned) => planModule(m, owned, config.defaultStorageConfig) },
+        {
+          kind: 'Module',
+          informer: modules,
+          resource: moduleResource,
+          status: new StatusWriter(moduleResource),
+          plan: (m, owned) => planModule(m, owned, config.defaultStorageConfig),
+          extraStatus: (_m, relevant) => moduleScanStatus(relevant),
+        },
         { versions, versionResource, events },
       ),
       // A Version's progress changes its owner's status.
@@ -182,6 +189,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         storage,
         sourceFor,
         verifyIntervalMs: config.operator.verifyIntervalSeconds * 1000,
+        scanning: { scanners: plugins.registry.instances('scanner'), blockSeverities: config.operator.scanning.blockSeverities },
         logger,
       }),
       concurrency,

@@ -34,6 +34,8 @@ export interface ScanReport {
 
 /** A scanner such as Trivy. */
 export interface Scanner {
+  /** What it can scan; the host gives it only these targets. Default: modules and providers. */
+  readonly targets?: ReadonlyArray<ScanTarget['kind']>;
   scan(target: ScanTarget, options?: { signal?: AbortSignal }): Promise<ScanReport>;
   close?(): Promise<void>;
 }

@@ -16,3 +16,4 @@ export * from './hashicorp-releases-standin.ts';
 export * from './provider-registry-standin.ts';
 export * from './minio.ts';
 export * from './namespaces.ts';
+export * from './scan-fixtures.ts';

@@ -68,6 +68,11 @@ export interface OperatorConfig {
     /** Accept http:// upstreams (local stand-ins only). Default false. */
     allowInsecureHttp: boolean;
   };
+  /** What the scanner plugins' findings do. Modules are scanned when a scanner plugin is loaded. */
+  scanning: {
+    /** Findings of these severities keep a module out of the registry (Stalled, ScanBlocked). Default: none (report only). */
+    blockSeverities: Array<'UNKNOWN' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL'>;
+  };
   [key: string]: unknown;
 }
 
@@ -151,6 +156,18 @@ export const hostConfigSchema = {
             allowInsecureHttp: { type: 'boolean', default: false },
           },
         },
+        scanning: {
+          type: 'object',
+          default: {},
+          properties: {
+            blockSeverities: {
+              type: 'array',
+              items: { type: 'string', enum: ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] },
+              uniqueItems: true,
+              default: [],
+            },
+          },
+        },
       },
     },
   },
@@ -160,4 +177,4 @@ export const hostConfigSchema = {
  * Sections whose unknown keys are reported as warnings (likely typos). The top level is not
  * among them: it may be a Helm values file with many other keys.
  */
-export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [['server'], ['server', 'tls'], ['server', 'gpg'], ['operator'], ['operator', 'leaderElection'], ['operator', 'github'], ['operator', 'providers']];
+export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [['server'], ['server', 'tls'], ['server', 'gpg'], ['operator'], ['operator', 'leaderElection'], ['operator', 'github'], ['operator', 'providers'], ['operator', 'scanning']];

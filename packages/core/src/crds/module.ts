@@ -8,7 +8,7 @@ import {
   VERSION_CONSTRAINTS_PATTERN,
 } from './patterns.ts';
 import { ageColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
-import { boolean, describe, enumeration, integer, object, string, type Static, type ValidationRule } from './schema.ts';
+import { array, boolean, describe, enumeration, integer, object, string, type Static, type ValidationRule } from './schema.ts';
 import { storageConfigSchema, type StorageConfig } from './storage.ts';
 
 /** Archive formats a module can be stored and served as. */
@@ -125,10 +125,25 @@ export const moduleSpecSchema = object(
   },
 );
 
+/** `status.scan` of a Module: its Versions' scan summaries added up. */
+export const moduleScanStatusSchema = object(
+  "Security scans of this module's versions, added up; each Version's status.scan has its own summary and the key of its full report.",
+  {
+    scannedVersions: integer('Versions scanned.', { minimum: 0 }),
+    critical: integer('CRITICAL findings over all scanned versions.', { minimum: 0 }),
+    high: integer('HIGH findings over all scanned versions.', { minimum: 0 }),
+    medium: integer('MEDIUM findings over all scanned versions.', { minimum: 0 }),
+    low: integer('LOW findings over all scanned versions.', { minimum: 0 }),
+    unknown: integer('Findings of unknown severity over all scanned versions.', { minimum: 0 }),
+    blockedVersions: array('Versions the scan policy refused (not stored, not served).', versionString('A blocked version.'), { maxItems: 1000, listType: 'set' }),
+  },
+);
+
 /** `status` of a Module. */
 export const moduleStatusSchema = object('What the operator last observed.', {
   ...syncStatusFields,
   latestVersion: versionString('Highest version that is stored and verified.'),
+  scan: moduleScanStatusSchema,
 });
 
 export type ModuleConfig = Static<typeof moduleConfigSchema>;

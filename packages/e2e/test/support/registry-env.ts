@@ -139,7 +139,8 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
       const at = key.lastIndexOf('/');
       const folder = join(storagePath, key.slice(0, at));
       const name = key.slice(at + 1);
-      const blob = (await readdir(folder)).find((f) => f.startsWith(`${name}.`) && f.endsWith('.blob'));
+      // Exactly `<name>.<16 hex>.blob` (plugin-fs layout), not a blob of a longer name beside it.
+      const blob = (await readdir(folder)).find((f) => f.startsWith(`${name}.`) && /^\.[0-9a-f]{16}\.blob$/.test(f.slice(name.length)));
       if (!blob) throw new Error(`no blob of ${key} in ${folder}`);
       return join(folder, blob);
     },

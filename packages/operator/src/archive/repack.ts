@@ -58,7 +58,33 @@ export async function repackArchive(input: AsyncIterable<Uint8Array>, options: R
   const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'opendepot-repack-'));
   let tree: SpooledTree | undefined;
   try {
-    tree = await SpooledTree.create(join(dir, 'spool'), limits);
+    tree = await readIntoTree(input, dir, limits, options);
+    const entries = tree.finish();
+    const outPath = join(dir, `archive.${options.to}`);
+    const written = await writeArchive(options.to, entries, tree, outPath, options.signal);
+    const handle = await open(outPath, 'r');
+    return { body: handle.createReadStream(), size: written.size, sha256: written.sha256, entries: entries.length, warnings: [...tree.warnings] };
+  } catch (err) {
+    throw classify(err, options);
+  } finally {
+    await tree?.close().catch(() => undefined);
+    // The output file is unlinked here too; the open handle keeps its bytes readable.
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Reads an archive into a tree spooled under `dir`, enforcing the limits as bytes arrive (the
+ * caller closes the tree). Shared by repacking and by unpacking for scans.
+ */
+export async function readIntoTree(
+  input: AsyncIterable<Uint8Array>,
+  dir: string,
+  limits: ArchiveLimits,
+  options: { from: InputFormat; stripTopLevelDir?: boolean; signal?: AbortSignal },
+): Promise<SpooledTree> {
+  const tree = await SpooledTree.create(join(dir, 'spool'), limits);
+  try {
     const stripper = options.stripTopLevelDir ? new TopLevelStripper() : undefined;
     const upstream = Readable.from(guardUpstream(input));
     const compressedLimit = new ByteLimit(limits.maxInputBytes, `the upstream archive is larger than ${formatBytes(limits.maxInputBytes)}, the limit`);
@@ -78,17 +104,10 @@ export async function repackArchive(input: AsyncIterable<Uint8Array>, options: R
           : chain(upstream, compressedLimit);
       await readTar(tarStream, tree, stripper, options.signal);
     }
-    const entries = tree.finish();
-    const outPath = join(dir, `archive.${options.to}`);
-    const written = await writeArchive(options.to, entries, tree, outPath, options.signal);
-    const handle = await open(outPath, 'r');
-    return { body: handle.createReadStream(), size: written.size, sha256: written.sha256, entries: entries.length, warnings: [...tree.warnings] };
+    return tree;
   } catch (err) {
-    throw classify(err, options);
-  } finally {
-    await tree?.close().catch(() => undefined);
-    // The output file is unlinked here too; the open handle keeps its bytes readable.
-    await rm(dir, { recursive: true, force: true });
+    await tree.close().catch(() => undefined);
+    throw err;
   }
 }
 

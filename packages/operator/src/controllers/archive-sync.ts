@@ -4,6 +4,11 @@
  * so any storage plugin and any archive source work the same way.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { isOpenDepotError, type ArchiveSource, type ArchiveSubject, type ObjectInfo, type StorageBackend } from '@opendepot/sdk';
 
 /** What a re-verification of a stored archive found. */
@@ -42,10 +47,18 @@ export interface FetchAndStoreOptions {
   signal?: AbortSignal;
   os?: string;
   arch?: string;
+  /**
+   * Looks at the fetched archive (a local file) before anything is stored: false keeps it out
+   * of storage (a scan policy refusing it). The archive is spooled to disk first only then.
+   */
+  beforeStore?(archivePath: string): Promise<boolean>;
 }
 
 /** The outcome of {@link fetchAndStore}. */
-export type StoreResult = { state: 'stored'; info: ObjectInfo; protocols?: string[] } | { state: 'upstream-differs'; message: string };
+export type StoreResult =
+  | { state: 'stored'; info: ObjectInfo; protocols?: string[] }
+  | { state: 'upstream-differs'; message: string }
+  | { state: 'refused' };
 
 /**
  * Fetches `version` from `source` and streams it into `storage` under `key`, hashing as it goes.
@@ -67,8 +80,17 @@ export async function fetchAndStore(
     ...(options.arch && { arch: options.arch }),
   });
   const expected = options.expectedSha256 ?? fetched.expectedSha256;
+  let body: AsyncIterable<Uint8Array> = fetched.body;
+  let spool: string | undefined;
   try {
-    const info = await storage.put(key, fetched.body, {
+    if (options.beforeStore) {
+      spool = await mkdtemp(join(tmpdir(), 'opendepot-fetch-'));
+      const archivePath = join(spool, `archive.${options.format}`);
+      await pipeline(fetched.body, createWriteStream(archivePath, { flags: 'wx', mode: 0o600 }), ...(options.signal ? [{ signal: options.signal }] : []));
+      if (!(await options.beforeStore(archivePath))) return { state: 'refused' };
+      body = createReadStream(archivePath);
+    }
+    const info = await storage.put(key, body, {
       ...(expected && { sha256: expected }),
       ...(options.signal && { signal: options.signal }),
       ...(fetched.size !== undefined && { size: fetched.size }),
@@ -80,5 +102,7 @@ export async function fetchAndStore(
       return { state: 'upstream-differs', message: `the upstream archive of ${version} does not match the expected SHA-256 ${expected}: ${(err as Error).message}` };
     }
     throw err;
+  } finally {
+    if (spool !== undefined) await rm(spool, { recursive: true, force: true });
   }
 }

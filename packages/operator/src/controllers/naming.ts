@@ -43,3 +43,8 @@ export function moduleStorageKey(namespace: string, name: string, system: string
 export function providerStorageKey(namespace: string, providerName: string, version: string, filename: string): string {
   return `providers/${namespace}/${providerName}/${version}/${filename}`;
 }
+
+/** Where the full scan findings of an archive are kept: beside it. */
+export function scanReportKey(archiveKey: string): string {
+  return `${archiveKey}.scan-report.json`;
+}

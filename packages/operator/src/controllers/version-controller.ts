@@ -5,7 +5,8 @@
  * every reconcile and on an interval, restoring them from the source when the source still
  * matches the recorded checksum and stopping (Stalled) when it does not.
  */
-import { toCondition, type Informer, type ResourceClient, type StorageResolver, type Version } from '@opendepot/core';
+import { Readable } from 'node:stream';
+import { toCondition, type Informer, type ResourceClient, type ScanSummary, type StorageResolver, type Version } from '@opendepot/core';
 import { IntegrityError, type ArchiveSource, type ArchiveSubject, type Logger, type StorageBackend } from '@opendepot/sdk';
 import { moduleArchiveSubject } from '../sources/index.ts';
 import { providerArchiveSubject, providerPackageHashes } from '../sources/providers/index.ts';
@@ -23,7 +24,8 @@ import {
   type ReconcileResult,
 } from '../runtime/index.ts';
 import { fetchAndStore, verifyStored } from './archive-sync.ts';
-import { VERSION_FINALIZER, moduleStorageKey, providerStorageKey } from './naming.ts';
+import { VERSION_FINALIZER, moduleStorageKey, providerStorageKey, scanReportKey } from './naming.ts';
+import { describeBlocking, moduleScanners, scanModuleArchive, ScanFailedError, type ScanOutcome, type ScanPolicy } from './scanning.ts';
 
 /** What the Version controller needs. */
 export interface VersionControllerDeps {
@@ -36,6 +38,8 @@ export interface VersionControllerDeps {
   sourceFor(version: Version): ArchiveSource;
   /** How often a Ready Version's stored archive is hashed again. */
   verifyIntervalMs: number;
+  /** Scanner plugins and what their findings block; modules are scanned before they are stored. */
+  scanning?: ScanPolicy;
   logger: Logger;
 }
 
@@ -136,7 +140,27 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
   });
   // An immutable Version that is forced to sync may only store the very archive it recorded.
   const expected = spec.immutable && recorded ? recorded : undefined;
-  const stored = await fetchAndStore(deps.sourceFor(version), place.subject, spec.version, storage, storageKey, { ...fetchOptions, ...(expected && { expectedSha256: expected }) });
+  // Modules are scanned between fetch and store when scanner plugins are loaded.
+  let scan: ScanOutcome | undefined;
+  const beforeStore =
+    spec.kind === 'Module' && moduleScanners(deps.scanning).length > 0
+      ? async (archivePath: string) => {
+          scan = await scanModuleArchive(archivePath, spec.fileFormat, { name: spec.module!.name, version: spec.version }, deps.scanning!, signal);
+          return scan.blocking.length === 0;
+        }
+      : undefined;
+  const stored = await fetchAndStore(deps.sourceFor(version), place.subject, spec.version, storage, storageKey, {
+    ...fetchOptions,
+    ...(expected && { expectedSha256: expected }),
+    ...(beforeStore && { beforeStore }),
+  });
+  const scanSummary = scan && (await storeScanReport(storage, storageKey, scan, stored.state === 'refused', signal));
+  if (stored.state === 'refused') {
+    const message = `the scan policy (operator.scanning.blockSeverities) refuses ${spec.version}: ${describeBlocking(scan!.blocking)}; nothing was stored. Fix the module and release a new version, or change the policy.`;
+    await deps.events.warning(version, REASONS.ScanBlocked, message);
+    await deps.status.write(version, { conditions: markStalled(version.status?.conditions, { reason: REASONS.ScanBlocked, message }), scan: scanSummary!, synced: false, syncStatus: message });
+    return {};
+  }
   if (stored.state === 'upstream-differs' && !expected) {
     // The upstream's own signed checksum and its bytes disagree: nothing was stored.
     throw new IntegrityError(stored.message);
@@ -154,15 +178,33 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
     await deps.events.normal(version, 'ArchiveStored', `stored ${spec.version} (${info.size} bytes, sha256 ${info.sha256})`);
   }
   const extra = spec.kind === 'Provider' ? await providerFields(storage, storageKey, info.sha256, signal, stored.protocols, version) : {};
-  await writeReady(deps, version, { checksum: info.sha256, size: info.size, storageKey, filename: place.filename, ...extra }, REASONS.Succeeded, `stored and verified (sha256 ${info.sha256})`);
+  await writeReady(
+    deps,
+    version,
+    { checksum: info.sha256, size: info.size, storageKey, filename: place.filename, ...extra, ...(scanSummary && { scan: scanSummary }) },
+    REASONS.Succeeded,
+    `stored and verified (sha256 ${info.sha256})${scanSummary ? `; scanned by ${scanSummary.scanner}: ${findingCounts(scanSummary)}` : ''}`,
+  );
   await clearForceSync(deps, version, signal);
   return requeue;
+}
+
+/** Keeps the full findings in storage beside the archive, and returns the status summary. */
+async function storeScanReport(storage: StorageBackend, storageKey: string, scan: ScanOutcome, blocked: boolean, signal: AbortSignal): Promise<ScanSummary> {
+  const reportKey = scanReportKey(storageKey);
+  const report = Buffer.from(`${JSON.stringify({ scanner: scan.scanner, scannedAt: scan.scannedAt, blocked, counts: scan.counts, findings: scan.findings }, null, 2)}\n`);
+  await storage.put(reportKey, Readable.from([report]), { signal, size: report.byteLength, contentType: 'application/json' });
+  return { scanner: scan.scanner, scannedAt: scan.scannedAt, ...scan.counts, blocked, reportKey };
+}
+
+function findingCounts(s: ScanSummary): string {
+  return `${s.critical} critical, ${s.high} high, ${s.medium} medium, ${s.low} low, ${s.unknown} unknown`;
 }
 
 async function writeReady(
   deps: VersionControllerDeps,
   version: Version,
-  stored: { checksum: string; size: number; storageKey: string; filename?: string; h1?: string; zh?: string; protocols?: string[] },
+  stored: { checksum: string; size: number; storageKey: string; filename?: string; h1?: string; zh?: string; protocols?: string[]; scan?: ScanSummary },
   reason: string,
   message: string,
 ): Promise<void> {
@@ -185,7 +227,9 @@ async function clearForceSync(deps: VersionControllerDeps, version: Version, sig
 /** Records a failed sync: transient ones are retried by the queue (rethrown), others stall. */
 async function reportFailure(deps: VersionControllerDeps, version: Version, err: unknown): Promise<ReconcileResult> {
   const condition = toCondition(err);
-  const reason = condition.transient
+  const reason = err instanceof ScanFailedError
+    ? REASONS.ScanFailed
+    : condition.transient
     ? condition.retryAfterMs !== undefined
       ? REASONS.RateLimited
       : REASONS.SourceUnavailable
@@ -225,6 +269,7 @@ async function finalize(deps: VersionControllerDeps, version: Version, signal: A
     }
     if (storage) {
       await storage.delete(key, { signal });
+      if (version.status?.scan?.reportKey) await storage.delete(version.status.scan.reportKey, { signal });
       await deps.events.normal(version, 'ArchiveDeleted', `deleted the stored archive ${key}`);
     }
   }

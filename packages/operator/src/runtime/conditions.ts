@@ -43,6 +43,8 @@ export const REASONS = {
   StorageFailed: 'StorageFailed',
   /** A scanner failed or found what policy refuses. */
   ScanFailed: 'ScanFailed',
+  /** Stalled: the scan policy refuses the archive; nothing was stored. */
+  ScanBlocked: 'ScanBlocked',
   /** Something this object depends on is not ready yet. */
   DependencyNotReady: 'DependencyNotReady',
 } as const;

@@ -1,0 +1,50 @@
+/**
+ * Unpacking a stored module archive into a directory, for scanners. The same reader as
+ * repacking (limits, safe entry paths, links resolved inside the tree) fills a spooled tree,
+ * whose files are then written under the target directory; nothing can land outside it.
+ */
+import { createWriteStream } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { resolveLimits, type ArchiveLimits } from './limits.ts';
+import { readIntoTree, type InputFormat } from './repack.ts';
+import type { SpooledTree } from './tree.ts';
+
+/** Options of {@link unpackArchive}. */
+export interface UnpackOptions {
+  from: InputFormat;
+  /** An empty directory to fill; it must exist. */
+  dir: string;
+  /** Where to spool while reading; default: a directory beside `dir`. */
+  spoolDir?: string;
+  limits?: Partial<ArchiveLimits>;
+  signal?: AbortSignal;
+}
+
+/** Writes the files and directories of `input` under `options.dir`; returns how many entries. */
+export async function unpackArchive(input: AsyncIterable<Uint8Array>, options: UnpackOptions): Promise<number> {
+  const limits = resolveLimits(options.limits);
+  const spool = await mkdtemp(`${options.spoolDir ?? options.dir}-spool-`);
+  let tree: SpooledTree | undefined;
+  try {
+    tree = await readIntoTree(input, spool, limits, { from: options.from, ...(options.signal && { signal: options.signal }) });
+    const entries = tree.finish();
+    for (const entry of entries) {
+      options.signal?.throwIfAborted();
+      // Entry paths are already normalised, relative and free of `..` (safeEntryPath).
+      const target = join(options.dir, entry.path);
+      if (entry.kind === 'directory') {
+        await mkdir(target, { recursive: true });
+        continue;
+      }
+      await mkdir(join(target, '..'), { recursive: true });
+      await pipeline(tree.read(entry), createWriteStream(target, { flags: 'wx', mode: 0o600 }), ...(options.signal ? [{ signal: options.signal }] : []));
+      if (entry.executable) await chmod(target, 0o700);
+    }
+    return entries.length;
+  } finally {
+    await tree?.close().catch(() => undefined);
+    await rm(spool, { recursive: true, force: true });
+  }
+}

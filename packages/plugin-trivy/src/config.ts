@@ -1,0 +1,44 @@
+/** The plugin's configuration (`plugins[i].config`) and its JSON Schema. */
+import type { JsonSchema } from '@opendepot/sdk';
+
+/** Configuration of the Trivy scanner. */
+export interface TrivyScannerConfig {
+  /** The trivy executable: a path, or a name looked up on PATH. Default `trivy`. */
+  binary?: string;
+  /** A scan that runs longer is stopped and fails. Default 300. */
+  timeoutSeconds?: number;
+  /** Trivy's cache directory. Default `<os temp dir>/opendepot-trivy-cache`. */
+  cacheDir?: string;
+}
+
+/** JSON Schema (draft-07) of {@link TrivyScannerConfig}; the host validates config against it. */
+export const configSchema: JsonSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'trivy scanner',
+  description:
+    'Runs `trivy config` on every module before it is stored; its misconfiguration findings go into the Version status and, with operator.scanning.blockSeverities, can keep a module out of the registry.',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    binary: {
+      type: 'string',
+      description: 'The trivy executable: an absolute path, or a name looked up on PATH. Checked at start-up with `trivy --version`.',
+      minLength: 1,
+      maxLength: 4096,
+      default: 'trivy',
+    },
+    timeoutSeconds: {
+      type: 'integer',
+      description: 'Longest a single scan may run before it is stopped and counted as failed (the Version is retried with backoff).',
+      minimum: 10,
+      maximum: 3600,
+      default: 300,
+    },
+    cacheDir: {
+      type: 'string',
+      description: "Absolute path of trivy's cache directory (its checks bundle and scan cache). Default: a directory under the OS temp dir.",
+      pattern: '^/',
+      maxLength: 4096,
+    },
+  },
+};

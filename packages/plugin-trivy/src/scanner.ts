@@ -1,0 +1,111 @@
+/** The Trivy scanner: `trivy config` over an unpacked module, read into SDK findings. */
+import { execFile } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InputError, UnavailableError, type Logger, type ScanReport, type Scanner, type ScanTarget } from '@opendepot/sdk';
+import type { TrivyScannerConfig } from './config.ts';
+import { findingsOf } from './report.ts';
+
+const DEFAULT_TIMEOUT_SECONDS = 300;
+/** Reports of big modules run to megabytes; more than this is not a report we can use. */
+const MAX_REPORT_BYTES = 64 * 1024 * 1024;
+/**
+ * Never reach out from the scanner: no update checks, no telemetry, no download of the checks
+ * bundle (trivy then scans with the checks built into the binary).
+ */
+const OFFLINE_FLAGS = ['--skip-version-check', '--disable-telemetry', '--skip-check-update', '--quiet'];
+
+interface Run {
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs trivy with `args`; rejects with the exit code and stderr when it fails. */
+function run(binary: string, args: string[], options: { timeoutMs: number; signal?: AbortSignal; maxBuffer?: number }): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      binary,
+      args,
+      {
+        timeout: options.timeoutMs,
+        killSignal: 'SIGKILL',
+        maxBuffer: options.maxBuffer ?? 1024 * 1024,
+        ...(options.signal && { signal: options.signal }),
+        // Trivy reads TRIVY_* variables as flags: only ours count.
+        env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TRIVY_'))),
+      },
+      (err, stdout, stderr) => (err ? reject(Object.assign(err, { stdout, stderr })) : resolve({ stdout, stderr })),
+    );
+  });
+}
+
+/** The last lines of trivy's stderr, for an error message (it logs one line per event). */
+function tail(stderr: string | undefined): string {
+  const lines = (stderr ?? '').trim().split('\n').filter(Boolean);
+  return lines.slice(-3).join(' | ').slice(0, 600);
+}
+
+export class TrivyScanner implements Scanner {
+  /** Trivy's configuration scan covers modules; provider binaries are not scanned (yet). */
+  readonly targets = ['module'] as const;
+  readonly #binary: string;
+  readonly #timeoutMs: number;
+  readonly #cacheDir: string;
+  readonly #logger: Logger | undefined;
+  #version = '';
+
+  constructor(config: TrivyScannerConfig = {}, options: { logger?: Logger } = {}) {
+    this.#binary = config.binary ?? 'trivy';
+    this.#timeoutMs = (config.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
+    this.#cacheDir = config.cacheDir ?? join(tmpdir(), 'opendepot-trivy-cache');
+    this.#logger = options.logger;
+  }
+
+  /** `trivy <version>` once {@link init} has run. */
+  get scanner(): string {
+    return `trivy ${this.#version}`.trim();
+  }
+
+  /** Checks that the binary runs and learns its version; creates the cache directory. */
+  async init(): Promise<this> {
+    let out: Run;
+    try {
+      out = await run(this.#binary, ['--version'], { timeoutMs: 30_000 });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { stderr?: string };
+      const why = e.code === 'ENOENT' ? 'no such executable' : `${e.message.split('\n')[0]} ${tail(e.stderr)}`.trim();
+      throw new InputError(`cannot run trivy ${JSON.stringify(this.#binary)}: ${why}`, {
+        field: 'binary',
+        cause: err,
+        hint: 'Install trivy in the operator image (or on PATH), or set binary to its absolute path.',
+      });
+    }
+    this.#version = /Version:\s*(\S+)/.exec(out.stdout)?.[1] ?? '';
+    if (this.#version === '') throw new InputError(`${JSON.stringify(this.#binary)} --version did not print a trivy version: ${out.stdout.slice(0, 200)}`, { field: 'binary' });
+    await mkdir(this.#cacheDir, { recursive: true });
+    return this;
+  }
+
+  async scan(target: ScanTarget, options: { signal?: AbortSignal } = {}): Promise<ScanReport> {
+    if (target.kind !== 'module') throw new InputError(`the trivy scanner scans modules, not ${target.kind}s`, { field: 'kind' });
+    const started = Date.now();
+    let out: Run;
+    try {
+      out = await run(this.#binary, ['config', ...OFFLINE_FLAGS, '--cache-dir', this.#cacheDir, '--format', 'json', target.path], {
+        timeoutMs: this.#timeoutMs,
+        maxBuffer: MAX_REPORT_BYTES,
+        ...(options.signal && { signal: options.signal }),
+      });
+    } catch (err) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      const e = err as NodeJS.ErrnoException & { killed?: boolean; stderr?: string };
+      const why = e.killed ? `it ran longer than ${this.#timeoutMs / 1000} s` : `${e.message.split('\n')[0]} ${tail(e.stderr)}`.trim();
+      // A scanner that fails is retried with backoff; nothing is stored meanwhile.
+      throw new UnavailableError(`trivy could not scan ${target.name} ${target.version}: ${why}`, { cause: err, retryAfterMs: 60_000 });
+    }
+    const findings = findingsOf(out.stdout);
+    this.#logger?.info('trivy scanned a module', { module: target.name, version: target.version, findings: findings.length, ms: Date.now() - started });
+    return { findings, scanner: this.scanner };
+  }
+}
