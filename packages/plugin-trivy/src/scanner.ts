@@ -16,13 +16,22 @@ const MAX_REPORT_BYTES = 64 * 1024 * 1024;
  */
 const OFFLINE_FLAGS = ['--skip-version-check', '--disable-telemetry', '--skip-check-update', '--quiet'];
 
+/**
+ * Trivy 0.74 fetches the remote module sources a module references (git, registry, http) and has
+ * no switch to stop it. Scanned code is untrusted, so its downloads go to a proxy on a closed
+ * local port and fail at once (trivy then scans the local code only). Go and git never proxy
+ * loopback addresses; restrict the operator's egress (NetworkPolicy) as well.
+ */
+const NO_EGRESS_PROXY = 'http://127.0.0.1:9';
+const NO_EGRESS_ENV = Object.fromEntries(['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy'].map((k) => [k, NO_EGRESS_PROXY]));
+
 interface Run {
   stdout: string;
   stderr: string;
 }
 
 /** Runs trivy with `args`; rejects with the exit code and stderr when it fails. */
-function run(binary: string, args: string[], options: { timeoutMs: number; signal?: AbortSignal; maxBuffer?: number }): Promise<Run> {
+function run(binary: string, args: string[], options: { timeoutMs: number; signal?: AbortSignal; maxBuffer?: number; env?: NodeJS.ProcessEnv }): Promise<Run> {
   return new Promise((resolve, reject) => {
     execFile(
       binary,
@@ -33,7 +42,7 @@ function run(binary: string, args: string[], options: { timeoutMs: number; signa
         maxBuffer: options.maxBuffer ?? 1024 * 1024,
         ...(options.signal && { signal: options.signal }),
         // Trivy reads TRIVY_* variables as flags: only ours count.
-        env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TRIVY_'))),
+        env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TRIVY_') && !/^no_proxy$/i.test(k))), ...options.env },
       },
       (err, stdout, stderr) => (err ? reject(Object.assign(err, { stdout, stderr })) : resolve({ stdout, stderr })),
     );
@@ -95,6 +104,7 @@ export class TrivyScanner implements Scanner {
       out = await run(this.#binary, ['config', ...OFFLINE_FLAGS, '--cache-dir', this.#cacheDir, '--format', 'json', target.path], {
         timeoutMs: this.#timeoutMs,
         maxBuffer: MAX_REPORT_BYTES,
+        env: { ...NO_EGRESS_ENV, GIT_TERMINAL_PROMPT: '0' },
         ...(options.signal && { signal: options.signal }),
       });
     } catch (err) {

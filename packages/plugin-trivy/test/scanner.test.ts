@@ -83,6 +83,18 @@ test('a clean module has no findings', async () => {
   assert.equal(report.findings, []);
 });
 
+test('a module that references remote module sources is scanned offline: its own code is, the remote code is not fetched', async () => {
+  const scanner = await new TrivyScanner({ binary: trivy, cacheDir: join(dir, 'cache') }).init();
+  const path = await moduleDir('remote-sources', {
+    'main.tf': INSECURE_MODULE_TF,
+    'remote.tf': 'module "vpc" {\n  source = "git::https://github.com/terraform-aws-modules/terraform-aws-vpc.git?ref=v5.0.0"\n}\n\nmodule "registry" {\n  source  = "terraform-aws-modules/vpc/aws"\n  version = "5.0.0"\n}\n',
+  });
+  const started = Date.now();
+  const report = await scanner.scan({ kind: 'module', path, name: 'remote-sources', version: '1.0.0' });
+  assert.equal(report.findings.map((f) => `${f.id} ${f.target}`), ['AWS-0107 main.tf:10']);
+  assert.ok(Date.now() - started < 60_000, 'no download waited for a network');
+});
+
 test('a provider target is refused, and an aborted scan rejects with the abort reason', async () => {
   const scanner = await new TrivyScanner({ binary: trivy, cacheDir: join(dir, 'cache') }).init();
   const refused = await scanner.scan({ kind: 'provider', path: dir, name: 'aws', version: '5.80.0' }).then(
