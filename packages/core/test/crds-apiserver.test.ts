@@ -212,7 +212,7 @@ test('kubectl get shows the printer columns of every kind; short names and the o
   assert.match(modules.rows[0] ?? '', /^plugin-storage\s+True\s+21\.13\.0\s+7\/9\s+\S+$/);
   assert.is((await header('providers')).head, 'NAME|READY|LATEST|SYNCED|AGE');
   assert.is((await header('versions')).head, 'NAME|READY|VERSION|SIZE|AGE');
-  assert.is((await header('versions', true)).head, 'NAME|READY|VERSION|OS|ARCH|CHECKSUM|SIZE|AGE');
+  assert.is((await header('versions', true)).head, 'NAME|READY|VERSION|OS|ARCH|CHECKSUM|SIZE|SCAN-BLOCKED|HIGH|CRITICAL|AGE');
   const depots = await header('depots');
   assert.is(depots.head, 'NAME|READY|MODULES|PROVIDERS|LAST POLL|AGE');
   assert.match(depots.rows[0] ?? '', /^global-platforms\s+True\s+1\s+2\s+\S+\s+\S+$/);

@@ -107,6 +107,9 @@ test('a version with a HIGH finding is Stalled (ScanBlocked), with an Event, the
   const events = await env.kubectl(['get', 'events', '-n', env.namespace, '--field-selector', `involvedObject.name=${v.metadata.name}`, '-o', 'json']);
   const reasons = (JSON.parse(events.stdout) as { items: { reason: string }[] }).items.map((e) => e.reason);
   assert.ok(reasons.includes('ScanBlocked'), reasons.join(', '));
+  const wide = await env.kubectl(['get', 'versions', '-n', env.namespace, '-o', 'wide']);
+  assert.match(wide.stdout, /SCAN-BLOCKED\s+HIGH\s+CRITICAL/);
+  assert.match(wide.stdout, new RegExp(`${v.metadata.name}\\s+False\\s+1\\.1\\.0\\s+.*\\s+true\\s+1\\s+0\\s`));
 });
 
 test('the Module adds its Versions\' scans up in status.scan and reports the blocked version in its Stalled condition', async () => {

@@ -140,6 +140,9 @@ export const versionKind: KindDefinition = {
     { name: 'Arch', type: 'string', jsonPath: '.spec.architecture', description: 'Architecture (providers).', priority: 1 },
     { name: 'Checksum', type: 'string', jsonPath: '.status.checksum', description: 'SHA-256 of the stored archive.', priority: 1 },
     { name: 'Size', type: 'integer', jsonPath: '.status.size', description: 'Archive size in bytes.' },
+    { name: 'Scan-Blocked', type: 'boolean', jsonPath: '.status.scan.blocked', description: 'True when the scan policy refused the archive.', priority: 1 },
+    { name: 'High', type: 'integer', jsonPath: '.status.scan.high', description: 'HIGH scan findings.', priority: 1 },
+    { name: 'Critical', type: 'integer', jsonPath: '.status.scan.critical', description: 'CRITICAL scan findings.', priority: 1 },
     ageColumn,
   ],
 };
