@@ -137,4 +137,23 @@ test('tofu init only sees the clean versions: ">= 1.0.0" installs 1.2.0 and "1.1
   assert.match(blocked.output, /no available version|does not have/i);
 });
 
+test('dropping the blocked version from the Module deletes its Version and its scan report', async () => {
+  const blocked = (await byVersion('1.1.0'))!;
+  const reportBlob = await env.blobOf(blocked.status!.scan!.reportKey);
+  const patch = JSON.stringify({ spec: { versions: [{ version: '1.0.0' }, { version: '1.2.0' }] } });
+  const r = await env.kubectl(['patch', 'module', 'network', '-n', env.namespace, '--type', 'merge', '-p', patch]);
+  assert.is(r.code, 0, r.stderr);
+  await eventually('the blocked Version deleted', async () => ((await byVersion('1.1.0')) === undefined ? true : undefined));
+  const left = await readFile(reportBlob).then(
+    () => true,
+    () => false,
+  );
+  assert.is(left, false, 'the report of the deleted Version is gone from storage');
+  const module = await eventually('Module Ready with 2/2', async () => {
+    const m = await env.get<{ status?: { progress?: string; scan?: { blockedVersions: string[] }; conditions?: Condition[] } }>('module', 'network');
+    return m.status?.progress === '2/2' && m.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? m : undefined;
+  });
+  assert.equal(module.status!.scan!.blockedVersions, []);
+});
+
 test.run();

@@ -154,7 +154,8 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
     ...(expected && { expectedSha256: expected }),
     ...(beforeStore && { beforeStore }),
   });
-  const scanSummary = scan && (await storeScanReport(storage, storageKey, scan, stored.state === 'refused', signal));
+  // The report describes what was stored (or refused), never an upstream archive that was not kept.
+  const scanSummary = scan && (stored.state === 'stored' || stored.state === 'refused') ? await storeScanReport(storage, storageKey, scan, stored.state === 'refused', signal) : undefined;
   if (stored.state === 'refused') {
     const message = `the scan policy (operator.scanning.blockSeverities) refuses ${spec.version}: ${describeBlocking(scan!.blocking)}; nothing was stored. Fix the module and release a new version, or change the policy.`;
     await deps.events.warning(version, REASONS.ScanBlocked, message);
@@ -259,7 +260,8 @@ async function reportFailure(deps: VersionControllerDeps, version: Version, err:
 async function finalize(deps: VersionControllerDeps, version: Version, signal: AbortSignal): Promise<void> {
   if (!hasFinalizer(version, VERSION_FINALIZER)) return;
   const key = version.status?.storageKey;
-  if (key) {
+  const reportKey = version.status?.scan?.reportKey;
+  if (key || reportKey) {
     let storage: StorageBackend | undefined;
     try {
       storage = await deps.storage.resolve(version.spec.storageConfig, 'spec.storageConfig');
@@ -268,9 +270,12 @@ async function finalize(deps: VersionControllerDeps, version: Version, signal: A
       deps.logger.warn('cannot resolve storage of a deleted Version; its archive is left in place', { version: version.metadata.name, err: String(err) });
     }
     if (storage) {
-      await storage.delete(key, { signal });
-      if (version.status?.scan?.reportKey) await storage.delete(version.status.scan.reportKey, { signal });
-      await deps.events.normal(version, 'ArchiveDeleted', `deleted the stored archive ${key}`);
+      // A Version the scan policy refused has a report but no archive.
+      if (reportKey) await storage.delete(reportKey, { signal });
+      if (key) {
+        await storage.delete(key, { signal });
+        await deps.events.normal(version, 'ArchiveDeleted', `deleted the stored archive ${key}`);
+      }
     }
   }
   await deps.resource.removeFinalizer(version, VERSION_FINALIZER, { signal });
