@@ -9,6 +9,8 @@ export interface TrivyScannerConfig {
   timeoutSeconds?: number;
   /** Trivy's cache directory. Default `<os temp dir>/opendepot-trivy-cache`. */
   cacheDir?: string;
+  /** Scans run at once; the others wait. Default 1 (each trivy process takes ~200 MB). */
+  maxConcurrentScans?: number;
 }
 
 /** JSON Schema (draft-07) of {@link TrivyScannerConfig}; the host validates config against it. */
@@ -39,6 +41,13 @@ export const configSchema: JsonSchema = {
       description: "Absolute path of trivy's cache directory (its checks bundle and scan cache). Default: a directory under the OS temp dir.",
       pattern: '^/',
       maxLength: 4096,
+    },
+    maxConcurrentScans: {
+      type: 'integer',
+      description: "Scans that run at once; the others wait. Each trivy process takes about 200 MB, which counts against the operator pod's memory limit.",
+      minimum: 1,
+      maximum: 32,
+      default: 1,
     },
   },
 };

@@ -62,6 +62,7 @@ export class TrivyScanner implements Scanner {
   readonly #timeoutMs: number;
   readonly #cacheDir: string;
   readonly #logger: Logger | undefined;
+  readonly #slots: Slots;
   #version = '';
 
   constructor(config: TrivyScannerConfig = {}, options: { logger?: Logger } = {}) {
@@ -69,6 +70,7 @@ export class TrivyScanner implements Scanner {
     this.#timeoutMs = (config.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
     this.#cacheDir = config.cacheDir ?? join(tmpdir(), 'opendepot-trivy-cache');
     this.#logger = options.logger;
+    this.#slots = new Slots(config.maxConcurrentScans ?? 1);
   }
 
   /** `trivy <version>` once {@link init} has run. */
@@ -98,6 +100,16 @@ export class TrivyScanner implements Scanner {
 
   async scan(target: ScanTarget, options: { signal?: AbortSignal } = {}): Promise<ScanReport> {
     if (target.kind !== 'module') throw new InputError(`the trivy scanner scans modules, not ${target.kind}s`, { field: 'kind' });
+    await this.#slots.acquire(options.signal);
+    try {
+      return await this.#scanModule(target, options.signal);
+    } finally {
+      this.#slots.release();
+    }
+  }
+
+  async #scanModule(target: ScanTarget, signal: AbortSignal | undefined): Promise<ScanReport> {
+    const options = { ...(signal && { signal }) };
     const started = Date.now();
     let out: Run;
     try {
@@ -117,5 +129,41 @@ export class TrivyScanner implements Scanner {
     const findings = findingsOf(out.stdout);
     this.#logger?.info('trivy scanned a module', { module: target.name, version: target.version, findings: findings.length, ms: Date.now() - started });
     return { findings, scanner: this.scanner };
+  }
+}
+
+/** At most `size` holders at once; the others wait in order (or until their signal aborts). */
+class Slots {
+  #free: number;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.#free = size;
+  }
+
+  acquire(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    if (this.#free > 0) {
+      this.#free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.#waiting.splice(this.#waiting.indexOf(grant), 1);
+        reject(signal!.reason);
+      };
+      const grant = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      this.#waiting.push(grant);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#free++;
   }
 }

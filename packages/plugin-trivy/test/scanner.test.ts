@@ -2,7 +2,7 @@
  * The Trivy scanner against the real trivy binary (built by the test bed): the finding of a module
  * with a known misconfiguration, none for a clean one, and the failures a host must see.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isOpenDepotError, isPlugin, PLUGIN_API_VERSION, type PluginContext } from '@opendepot/sdk';
@@ -39,7 +39,7 @@ test('default export: a branded scanner plugin named trivy, with a documented co
   assert.is(plugin.apiVersion, PLUGIN_API_VERSION);
   assert.is(plugin.configSchema, configSchema);
   const properties = configSchema.properties as Record<string, { description?: string }>;
-  assert.equal(Object.keys(properties), ['binary', 'timeoutSeconds', 'cacheDir']);
+  assert.equal(Object.keys(properties), ['binary', 'timeoutSeconds', 'cacheDir', 'maxConcurrentScans']);
   for (const p of Object.values(properties)) assert.ok((p.description ?? '').length > 20);
 });
 
@@ -93,6 +93,32 @@ test('a module that references remote module sources is scanned offline: its own
   const report = await scanner.scan({ kind: 'module', path, name: 'remote-sources', version: '1.0.0' });
   assert.equal(report.findings.map((f) => `${f.id} ${f.target}`), ['AWS-0107 main.tf:10']);
   assert.ok(Date.now() - started < 60_000, 'no download waited for a network');
+});
+
+test('maxConcurrentScans bounds the trivy processes running at once; a scan still waiting can be aborted', async () => {
+  // A wrapper that records when each real trivy process starts and ends.
+  const log = join(dir, 'runs.log');
+  const wrapper = join(dir, 'trivy-wrapper.sh');
+  await writeFile(wrapper, `#!/bin/sh\necho "start $(date +%s%N)" >> '${log}'\n'${trivy}' "$@"\nrc=$?\necho "end $(date +%s%N)" >> '${log}'\nexit $rc\n`, { mode: 0o755 });
+  const scanner = await new TrivyScanner({ binary: wrapper, cacheDir: join(dir, 'cache'), maxConcurrentScans: 1 }).init();
+  await writeFile(log, '');
+  const path = await moduleDir('concurrent', { 'main.tf': INSECURE_MODULE_TF });
+  const target = { kind: 'module' as const, path, name: 'concurrent', version: '1.0.0' };
+  const waiting = new AbortController();
+  const scans = [scanner.scan(target), scanner.scan(target), scanner.scan(target, { signal: waiting.signal }), scanner.scan(target)];
+  waiting.abort(new Error('gave up waiting'));
+  const results = await Promise.allSettled(scans);
+  assert.equal(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+  assert.is(((results[2] as PromiseRejectedResult).reason as Error).message, 'gave up waiting');
+  let running = 0;
+  let most = 0;
+  const events = (await readFile(log, 'utf8')).trim().split('\n').map((line) => line.split(' ')) as [string, string][];
+  for (const [what] of events.sort((a, b) => (BigInt(a[1]) < BigInt(b[1]) ? -1 : 1))) {
+    running += what === 'start' ? 1 : -1;
+    most = Math.max(most, running);
+  }
+  assert.is(events.length, 6, 'three scans ran; the aborted one never started trivy');
+  assert.is(most, 1);
 });
 
 test('a provider target is refused, and an aborted scan rejects with the abort reason', async () => {
