@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ensureTool, kubectl, useControlPlane } from '@opendepot/testbed';
+import { parseConfig } from '../src/index.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseAllDocuments } from 'yaml';
@@ -24,7 +25,12 @@ interface Doc {
 }
 
 async function render(...set: string[]): Promise<Doc[]> {
-  const { stdout } = await run(helm, ['template', 'opendepot', chart, '--namespace', ns, '--include-crds', ...set.flatMap((s) => ['--set', s])], {
+  return renderWith([], ...set);
+}
+
+async function renderWith(valuesFiles: string[], ...set: string[]): Promise<Doc[]> {
+  const args = [...valuesFiles.flatMap((f) => ['-f', f]), ...set.flatMap((s) => ['--set', s])];
+  const { stdout } = await run(helm, ['template', 'opendepot', chart, '--namespace', ns, '--include-crds', ...args], {
     env: { ...process.env, HELM_CACHE_HOME: '/tmp/opendepot-helm', HELM_CONFIG_HOME: '/tmp/opendepot-helm', HELM_DATA_HOME: '/tmp/opendepot-helm' },
   });
   return parseAllDocuments(stdout)
@@ -52,6 +58,15 @@ test('the chart renders the five CRDs, both workloads, and a read-only server ro
   const config = docs.find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '';
   assert.match(config, /namespace: chart-/);
   assert.match(config, /@opendepot\/plugin-fs/);
+});
+
+test('examples/scanning/values.yaml renders a configuration the operator accepts: trivy loaded, HIGH and CRITICAL blocked', async () => {
+  const docs = await renderWith([fileURLToPath(new URL('../../../examples/scanning/values.yaml', import.meta.url))]);
+  const { config } = parseConfig(docs.find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '', { env: {} });
+  assert.equal(config.plugins.map((p) => p.package), ['@opendepot/plugin-fs', '@opendepot/plugin-trivy']);
+  assert.equal(config.operator.scanning.blockSeverities, ['CRITICAL', 'HIGH']);
+  const operator = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'opendepot-operator') as unknown as { spec: { template: { spec: { containers: { resources: { limits: { memory: string } } }[] } } } };
+  assert.is(operator.spec.template.spec.containers[0]!.resources.limits.memory, '768Mi');
 });
 
 test('the real API server accepts every rendered object (server-side dry run)', async () => {

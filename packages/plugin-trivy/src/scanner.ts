@@ -109,7 +109,6 @@ export class TrivyScanner implements Scanner {
   }
 
   async #scanModule(target: ScanTarget, signal: AbortSignal | undefined): Promise<ScanReport> {
-    const options = { ...(signal && { signal }) };
     const started = Date.now();
     let out: Run;
     try {
@@ -117,10 +116,10 @@ export class TrivyScanner implements Scanner {
         timeoutMs: this.#timeoutMs,
         maxBuffer: MAX_REPORT_BYTES,
         env: { ...NO_EGRESS_ENV, GIT_TERMINAL_PROMPT: '0' },
-        ...(options.signal && { signal: options.signal }),
+        ...(signal && { signal }),
       });
     } catch (err) {
-      if (options.signal?.aborted) throw options.signal.reason;
+      if (signal?.aborted) throw signal.reason;
       const e = err as NodeJS.ErrnoException & { killed?: boolean; stderr?: string };
       const why = e.killed ? `it ran longer than ${this.#timeoutMs / 1000} s` : `${e.message.split('\n')[0]} ${tail(e.stderr)}`.trim();
       // A scanner that fails is retried with backoff; nothing is stored meanwhile.
