@@ -2,13 +2,14 @@
 import { readFile } from 'node:fs/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { configTable } from '../scripts/config-table.ts';
+import { configTable, readmeConfigTable } from '@opendepot/sdk/testkit';
+import { configSchema } from '../src/config.ts';
 
 test('the README documents every config field exactly as the schema defines it', async () => {
   const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
-  const documented = /<!-- config-table:start -->\n([\s\S]*?)\n<!-- config-table:end -->/.exec(readme)?.[1];
+  const documented = readmeConfigTable(readme);
   assert.ok(documented !== undefined, 'the README has no config-table markers');
-  assert.fixture(documented, configTable());
+  assert.fixture(documented, configTable(configSchema));
   for (const field of ['url', 'username', 'passwordSecretRef', 'requestTimeoutSeconds']) assert.match(documented, `| \`${field}\` |`);
 });
 

@@ -7,11 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { CreateMultipartUploadCommand, AbortMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { isOpenDepotError, isPlugin, PLUGIN_API_VERSION, type StorageBackend } from '@opendepot/sdk';
-import { chunked, collectBytes, digestOf, isAbortError, MiB, pseudoRandomBytes, pseudoRandomChunks, sha256Hex } from '@opendepot/sdk/testkit';
+import { chunked, collectBytes, digestOf, isAbortError, MiB, pseudoRandomBytes, pseudoRandomChunks, sha256Hex, configTable, readmeConfigTable } from '@opendepot/sdk/testkit';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import plugin, { configSchema, S3Storage, type S3StorageOptions } from '../src/index.ts';
-import { configTable } from '../scripts/config-table.ts';
 import { credentialSecrets, minioConfig, pluginContext, recordingLogger, SECRET_NAME, startMinio } from './support.ts';
 
 const BUCKET = 'plugin-tests';
@@ -66,10 +65,9 @@ test('default export: a branded storage plugin named s3 whose schema is the CRD 
 });
 
 test('the README documents every field: its table is the one generated from the schema', async () => {
-  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
-  const match = /<!-- config-table:start[^>]*-->\n([\s\S]*?)\n<!-- config-table:end -->/.exec(readme);
-  assert.ok(match, 'README has the config-table markers');
-  assert.fixture(match![1]!, configTable(), 'README table is stale: regenerate it with scripts/config-table.ts');
+  const documented = readmeConfigTable(await readFile(new URL('../README.md', import.meta.url), 'utf8'));
+  assert.ok(documented !== undefined, 'README has the config-table markers');
+  assert.fixture(documented, configTable(configSchema), 'README table is stale: regenerate it with scripts/config-table.ts');
 });
 
 test('objects are stored under the prefix; keys that could leave it or hit the uploads area are refused', async () => {

@@ -9,3 +9,4 @@ export { storageConformanceCases, BAD_KEYS, type StorageCaseId, type StorageConf
 export { pseudoRandomChunks, pseudoRandomBytes, digestOf, sha256Hex, collectBytes, chunked, MiB, GiB, type Digest, type PseudoRandomOptions } from './data.ts';
 export { expectRejection, expectCode, expectSuccess, isAbortError, within, describeError } from './expect.ts';
 export { MemoryWatch, type MemoryGrowth } from './memory.ts';
+export { configTable, readmeConfigTable } from './config-table.ts';
