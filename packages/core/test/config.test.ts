@@ -123,6 +123,10 @@ test('schema errors name the file and every field', () => {
 test('operator.scanning.blockSeverities takes trivy severities, and names a wrong one', () => {
   const { config } = parseConfig('operator:\n  scanning:\n    blockSeverities: [CRITICAL, HIGH]\n', { env: noEnv });
   assert.equal(config.operator.scanning, { blockSeverities: ['CRITICAL', 'HIGH'] });
+  const fromEnv = parseConfig('', { env: { OPENDEPOT_SCAN_BLOCK_SEVERITIES: 'CRITICAL, HIGH' } }).config;
+  assert.equal(fromEnv.operator.scanning.blockSeverities, ['CRITICAL', 'HIGH']);
+  const badEnv = configError(() => parseConfig('', { env: { OPENDEPOT_SCAN_BLOCK_SEVERITIES: 'CRITICAL,SEVERE' } }));
+  assert.match(badEnv.message, /OPENDEPOT_SCAN_BLOCK_SEVERITIES/);
   const err = configError(() => parseConfig('operator:\n  scanning:\n    blockSeverities: [SEVERE]\n', { file: '/etc/od.yaml', env: noEnv }));
   assert.match(err.message, /operator\.scanning\.blockSeverities\[0\]: must be one of "UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL", not "SEVERE"/);
 });

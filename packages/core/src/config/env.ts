@@ -32,6 +32,7 @@ export const ENV_MAPPINGS: readonly EnvMapping[] = [
   { name: 'OPENDEPOT_OPERATOR_CONCURRENCY', path: ['operator', 'concurrency'], type: 'integer', description: 'reconciles at once' },
   { name: 'OPENDEPOT_OPERATOR_LEADER_ELECTION', path: ['operator', 'leaderElection', 'enabled'], type: 'boolean', description: 'use a Lease' },
   { name: 'OPENDEPOT_WATCH_NAMESPACES', path: ['operator', 'watchNamespaces'], type: 'list', description: 'comma-separated namespaces to watch' },
+  { name: 'OPENDEPOT_SCAN_BLOCK_SEVERITIES', path: ['operator', 'scanning', 'blockSeverities'], type: 'list', description: 'comma-separated scan severities that keep a module out, e.g. CRITICAL,HIGH' },
 ];
 
 /** The configuration fields set by the environment, and which variable set each. */
