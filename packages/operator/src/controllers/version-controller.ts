@@ -179,10 +179,13 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
     await deps.events.normal(version, 'ArchiveStored', `stored ${spec.version} (${info.size} bytes, sha256 ${info.sha256})`);
   }
   const extra = spec.kind === 'Provider' ? await providerFields(storage, storageKey, info.sha256, signal, stored.protocols, version) : {};
+  // Stored unscanned (scanning turned off since): an earlier scan does not describe these bytes.
+  const staleReport = scanSummary === undefined ? version.status?.scan?.reportKey : undefined;
+  if (staleReport) await storage.delete(staleReport, { signal });
   await writeReady(
     deps,
     version,
-    { checksum: info.sha256, size: info.size, storageKey, filename: place.filename, ...extra, ...(scanSummary && { scan: scanSummary }) },
+    { checksum: info.sha256, size: info.size, storageKey, filename: place.filename, ...extra, ...(scanSummary ? { scan: scanSummary } : staleReport ? { scan: null } : {}) },
     REASONS.Succeeded,
     `stored and verified (sha256 ${info.sha256})${scanSummary ? `; scanned by ${scanSummary.scanner}: ${findingCounts(scanSummary)}` : ''}`,
   );
@@ -205,7 +208,7 @@ function findingCounts(s: ScanSummary): string {
 async function writeReady(
   deps: VersionControllerDeps,
   version: Version,
-  stored: { checksum: string; size: number; storageKey: string; filename?: string; h1?: string; zh?: string; protocols?: string[]; scan?: ScanSummary },
+  stored: { checksum: string; size: number; storageKey: string; filename?: string; h1?: string; zh?: string; protocols?: string[]; scan?: ScanSummary | null },
   reason: string,
   message: string,
 ): Promise<void> {
