@@ -156,4 +156,23 @@ test('dropping the blocked version from the Module deletes its Version and its s
   assert.equal(module.status!.scan!.blockedVersions, []);
 });
 
+test('with scanning turned off, a version stored again drops its scan summary and report, and so does the Module', async () => {
+  const before = (await byVersion('1.0.0'))!;
+  const oldReport = await env.blobOf(before.status!.scan!.reportKey);
+  await env.restartOperator({});
+  const r = await env.kubectl(['patch', 'module', 'network', '-n', env.namespace, '--type', 'merge', '-p', JSON.stringify({ spec: { forceSync: true } })]);
+  assert.is(r.code, 0, r.stderr);
+  const after = await eventually('1.0.0 stored again without a scan', async () => {
+    const v = await byVersion('1.0.0');
+    return v && v.status?.scan === undefined && condition(v, 'Ready') ? v : undefined;
+  });
+  // Stored again (or already verified again after that): either way no scan is claimed.
+  assert.not.match(condition(after, 'Ready')!.message, /scanned by/);
+  assert.is(await readFile(oldReport).then(() => true, () => false), false, 'the old report is gone');
+  await eventually('the Module drops status.scan', async () => {
+    const m = await env.get<{ status?: { scan?: unknown } }>('module', 'network');
+    return m.status?.scan === undefined ? true : undefined;
+  });
+});
+
 test.run();

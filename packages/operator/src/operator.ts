@@ -130,7 +130,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           resource: moduleResource,
           status: new StatusWriter(moduleResource),
           plan: (m, owned) => planModule(m, owned, config.defaultStorageConfig),
-          extraStatus: (_m, relevant) => moduleScanStatus(relevant),
+          extraStatus: (m, relevant) => moduleScanStatus(m, relevant),
         },
         { versions, versionResource, events },
       ),

@@ -34,7 +34,10 @@ export interface RegistryEnv {
   namespace: string;
   dir: string;
   storagePath: string;
-  operator: RunningOperator;
+  /** The running operator (a new one after {@link RegistryEnv.restartOperator}). */
+  readonly operator: RunningOperator;
+  /** Stops the operator and starts another with `overrides` (instead of the start options' config) over the defaults. */
+  restartOperator(overrides: Record<string, unknown>): Promise<void>;
   server: RunningServer;
   cliConfig: string;
   caFile: string;
@@ -90,18 +93,20 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
       verifyIntervalSeconds: options.verifyIntervalSeconds ?? 600,
     },
   };
-  const text = stringify(deepMerge(base, options.config ?? {}));
-  const { config } = parseConfig(text, { baseDir: packageDir });
+  const configWith = (overrides: Record<string, unknown>) => parseConfig(stringify(deepMerge(base, overrides)), { baseDir: packageDir }).config;
+  const config = configWith(options.config ?? {});
   const logs: Record<string, unknown>[] = [];
   const destination = { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) };
   const { createLogger } = await import('@opendepot/core');
-  const operator = await startOperator({
-    config: config as HostConfig,
-    kubeconfigPath: cp.kubeconfigPath,
-    baseDir: packageDir,
-    healthPort: 0,
-    logger: createLogger({ level: 'debug', name: 'operator', destination }),
-  });
+  const operatorWith = (c: typeof config) =>
+    startOperator({
+      config: c as HostConfig,
+      kubeconfigPath: cp.kubeconfigPath,
+      baseDir: packageDir,
+      healthPort: 0,
+      logger: createLogger({ level: 'debug', name: 'operator', destination }),
+    });
+  let operator = await operatorWith(config);
   const server = await startServer({
     config: { ...config, operator: { ...config.operator, watchNamespaces: [namespace] } } as HostConfig,
     kubeconfigPath: cp.kubeconfigPath,
@@ -118,7 +123,13 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
     namespace,
     dir,
     storagePath,
-    operator,
+    get operator() {
+      return operator;
+    },
+    async restartOperator(overrides) {
+      await operator.stop();
+      operator = await operatorWith(configWith(overrides));
+    },
     server,
     cliConfig,
     caFile,

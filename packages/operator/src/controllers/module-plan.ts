@@ -54,10 +54,10 @@ export function planModule(module: Module, owned: readonly Version[], defaultSto
   return { ...plan, wanted };
 }
 
-/** A Module's `status.scan`: its relevant Versions' scan summaries added up (nothing when none was scanned). */
-export function moduleScanStatus(relevant: readonly Version[]): { scan?: NonNullable<NonNullable<Module['status']>['scan']> } {
+/** A Module's `status.scan`: its relevant Versions' scan summaries added up (removed when none is scanned). */
+export function moduleScanStatus(module: Module, relevant: readonly Version[]): { scan?: NonNullable<NonNullable<Module['status']>['scan']> | null } {
   const scanned = relevant.filter((v) => v.status?.scan !== undefined);
-  if (scanned.length === 0) return {};
+  if (scanned.length === 0) return module.status?.scan ? { scan: null } : {};
   const sum = (field: 'critical' | 'high' | 'medium' | 'low' | 'unknown') => scanned.reduce((n, v) => n + (v.status!.scan![field] ?? 0), 0);
   const blockedVersions = scanned.filter((v) => v.status!.scan!.blocked === true).map((v) => v.spec.version).sort();
   return { scan: { scannedVersions: scanned.length, critical: sum('critical'), high: sum('high'), medium: sum('medium'), low: sum('low'), unknown: sum('unknown'), blockedVersions } };
