@@ -135,14 +135,14 @@ interface Baselines {
   cpCpuSeconds: number;
 }
 
+// Decided once, before this process pins itself (which makes availableParallelism() 1).
+const pinned = availableParallelism() >= 2 && process.env.BENCH_PIN !== '0';
+
 /**
  * Starts `script` (pinned to CPU 0, this process to CPU 1), runs ROUNDS rounds of CLIENTS
  * concurrent downloads of `path` while sampling its memory, prints the figures, and returns the
  * best round's aggregate bytes/s and bytes per server CPU-second.
  */
-// Decided once, before this process pins itself (which makes availableParallelism() 1).
-const pinned = availableParallelism() >= 2 && process.env.BENCH_PIN !== '0';
-
 async function measureServer(
   child: { process?: ChildProcess },
   label: string,

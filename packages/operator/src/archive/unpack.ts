@@ -16,8 +16,6 @@ export interface UnpackOptions {
   from: InputFormat;
   /** An empty directory to fill; it must exist. */
   dir: string;
-  /** Where to spool while reading; default: a directory beside `dir`. */
-  spoolDir?: string;
   limits?: Partial<ArchiveLimits>;
   signal?: AbortSignal;
 }
@@ -25,7 +23,8 @@ export interface UnpackOptions {
 /** Writes the files and directories of `input` under `options.dir`; returns how many entries. */
 export async function unpackArchive(input: AsyncIterable<Uint8Array>, options: UnpackOptions): Promise<number> {
   const limits = resolveLimits(options.limits);
-  const spool = await mkdtemp(`${options.spoolDir ?? options.dir}-spool-`);
+  // Spooled beside `dir` while reading, so the unpacked tree holds nothing but the archive's files.
+  const spool = await mkdtemp(`${options.dir}-spool-`);
   let tree: SpooledTree | undefined;
   try {
     tree = await readIntoTree(input, spool, limits, { from: options.from, ...(options.signal && { signal: options.signal }) });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnavailableError, isOpenDepotError, type Finding, type Scanner, type Severity } from '@opendepot/sdk';
 import { unpackArchive } from '../archive/index.ts';
+import { conditionTime } from '../runtime/index.ts';
 
 /** What the operator does with scan findings (`operator.scanning`). */
 export interface ScanPolicy {
@@ -76,7 +77,7 @@ export async function scanModuleArchive(
     const count = (s: Severity) => findings.filter((f) => f.severity === s).length;
     return {
       scanner: names.join(', ').slice(0, 64),
-      scannedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      scannedAt: conditionTime(),
       counts: { critical: count('CRITICAL'), high: count('HIGH'), medium: count('MEDIUM'), low: count('LOW'), unknown: count('UNKNOWN') },
       findings,
       blocking: findings.filter((f) => policy.blockSeverities.includes(f.severity)),
