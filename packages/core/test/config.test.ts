@@ -6,7 +6,7 @@ import { isOpenDepotError } from '@opendepot/sdk';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../src/config/config-error.ts';
-import { ENV_MAPPINGS } from '../src/config/env.ts';
+import { ENV_MAPPINGS, isServiceLinkVariable } from '../src/config/env.ts';
 import { configFileFromArgs, loadConfig, parseConfig } from '../src/config/load-config.ts';
 
 const noEnv = {};
@@ -155,6 +155,30 @@ test('bad values from the environment name the variable', () => {
   const badYaml = configError(() => parseConfig(undefined, { env: { OPENDEPOT_DEFAULT_STORAGE_CONFIG: '{ s3: [unclosed, secretvalue' } }));
   assert.match(badYaml.message, /OPENDEPOT_DEFAULT_STORAGE_CONFIG is not valid JSON or YAML/);
   assert.not.match(badYaml.message, /secretvalue/, 'the value is not echoed');
+});
+
+test('Kubernetes service-link variables are ignored with a warning, not read as configuration', () => {
+  // What the kubelet injects into every pod started after a Service named opendepot-server exists.
+  const links = {
+    OPENDEPOT_SERVER_PORT: 'tcp://10.0.0.107:443',
+    OPENDEPOT_SERVER_SERVICE_HOST: '10.0.0.107',
+    OPENDEPOT_SERVER_SERVICE_PORT: '443',
+    OPENDEPOT_SERVER_SERVICE_PORT_HTTP: '443',
+    OPENDEPOT_SERVER_PORT_443_TCP: 'tcp://10.0.0.107:443',
+    OPENDEPOT_SERVER_PORT_443_TCP_PROTO: 'tcp',
+    OPENDEPOT_SERVER_PORT_443_TCP_PORT: '443',
+    OPENDEPOT_SERVER_PORT_443_TCP_ADDR: '10.0.0.107',
+  };
+  const loaded = parseConfig('server:\n  port: 8080\n', { file: 'v.yaml', env: links });
+  assert.is(loaded.config.server.port, 8080, 'the file wins over a service link');
+  const warning = loaded.warnings.find((w) => w.includes('OPENDEPOT_SERVER_PORT'));
+  assert.ok(warning, loaded.warnings.join('\n'));
+  assert.match(warning, /service-link variable.*enableServiceLinks: false/);
+  // A real override of the same variable still applies.
+  assert.is(parseConfig(undefined, { env: { ...links, OPENDEPOT_SERVER_PORT: '9090' } }).config.server.port, 9090);
+  for (const [name, value] of Object.entries(links)) assert.ok(isServiceLinkVariable(name, value), name);
+  assert.not.ok(isServiceLinkVariable('OPENDEPOT_SERVER_PORT', '8080'));
+  assert.not.ok(isServiceLinkVariable('OPENDEPOT_SERVER_PUBLIC_URL', 'https://registry.example.com'));
 });
 
 test('malformed YAML names the file and the line', () => {

@@ -91,6 +91,27 @@ test('resolves packages by name from the plugins directory, including import-onl
   }
 });
 
+test('resolves packages from the host package\'s own dependencies, with no plugins directory', async () => {
+  // As in the image: the config file sits in /etc/opendepot, far from any node_modules, and the
+  // first-party plugins are dependencies of the host package (here a fixture host with its own node_modules).
+  const host = await mkdtemp(join(tmpdir(), 'opendepot-host-'));
+  const configDir = await mkdtemp(join(tmpdir(), 'opendepot-etc-'));
+  try {
+    await mkdir(join(host, 'node_modules'), { recursive: true });
+    await mkdir(join(host, 'dist'));
+    await symlink(join(fixtures, 'good-scanner'), join(host, 'node_modules', 'opendepot-fixture-good-scanner'), 'dir');
+    const entries: PluginEntry[] = [{ package: 'opendepot-fixture-good-scanner', config: { severity: 'LOW' } }];
+    const err = await loadError(entries, { baseDir: configDir });
+    assert.match(err.message, /not installed/, 'without the host directory it is not found');
+    const registry = await loadPlugins(entries, options({ baseDir: configDir, hostDir: join(host, 'dist') }));
+    assert.equal(registry.plugins.map((p) => p.packageName), ['opendepot-fixture-good-scanner']);
+    await registry.close();
+  } finally {
+    await rm(host, { recursive: true, force: true });
+    await rm(configDir, { recursive: true, force: true });
+  }
+});
+
 test('a package that is not installed', async () => {
   const err = await loadError([goodScanner, { package: '@opendepot/plugin-does-not-exist' }]);
   assert.is(err.problem, 'not-installed');

@@ -22,6 +22,7 @@ import {
   type Provider,
   type Version,
 } from '@opendepot/core';
+import { fileURLToPath } from 'node:url';
 import type { ArchiveSource, Logger } from '@opendepot/sdk';
 import { depotReconciler } from './controllers/depot-controller.ts';
 import { moduleScanStatus, planModule } from './controllers/module-plan.ts';
@@ -32,6 +33,9 @@ import { versionReconciler } from './controllers/version-controller.ts';
 import { Controller, EventRecorder, LeaderElector, StatusWriter, createRuntimeMetrics, operatorReadiness, startHealthServer, type HealthServer } from './runtime/index.ts';
 import { createModuleSource, sourceKindFor } from './sources/index.ts';
 import { createProviderSource } from './sources/providers/index.ts';
+
+/** This package's directory: the first-party plugins are its dependencies, installed beside it. */
+const HOST_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 /** Options of {@link startOperator}. */
 export interface OperatorOptions {
@@ -76,7 +80,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     if (value === undefined) throw new Error(`Secret ${namespace}/${name} has no key ${key}`);
     return Buffer.from(value, 'base64').toString('utf8');
   };
-  const plugins = await startPluginHost(config, { logger, readSecret: (name, key) => readSecret(name, key), ...(options.baseDir && { baseDir: options.baseDir }) });
+  const plugins = await startPluginHost(config, { logger, readSecret: (name, key) => readSecret(name, key), hostDir: HOST_DIR, ...(options.baseDir && { baseDir: options.baseDir }) });
   const { storage } = plugins;
 
   // One instance per source kind, made on first use.

@@ -17,10 +17,14 @@ import {
   type Module,
   type Version,
 } from '@opendepot/core';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from '@opendepot/sdk';
 import type { ListeningServer } from './listen.ts';
 import { createRegistryServer, type RegistryServer } from './server.ts';
 import { loadSigningKey, type SigningKey } from './signing/signing-key.ts';
+
+/** This package's directory: the first-party plugins are its dependencies, installed beside it. */
+const HOST_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 /** Options of {@link startServer}. */
 export interface StartServerOptions {
@@ -55,7 +59,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     if (value === undefined) throw new Error(`Secret ${name} has no key ${key}`);
     return Buffer.from(value, 'base64').toString('utf8');
   };
-  const plugins = await startPluginHost(config, { logger, readSecret, ...(options.baseDir && { baseDir: options.baseDir }) });
+  const plugins = await startPluginHost(config, { logger, readSecret, hostDir: HOST_DIR, ...(options.baseDir && { baseDir: options.baseDir }) });
   const { storage } = plugins;
   if (signingKey) logger.info('provider signing key loaded', { keyId: signingKey.keyId, fingerprint: signingKey.fingerprint });
   else logger.warn('no provider signing key configured (server.gpg): providers.v1 downloads answer 500 until one is; the network mirror works without it');

@@ -40,19 +40,38 @@ export interface EnvOverrides {
   values: Record<string, unknown>;
   /** Dotted field path → variable name, to say where a bad value came from. */
   sources: Map<string, string>;
+  /** Mapped variables left unread because they are Kubernetes service links, one line each. */
+  ignored: string[];
+}
+
+/**
+ * Whether a variable is one the kubelet injects for a Service (docker-link style): for a Service
+ * named `opendepot-server` it sets `OPENDEPOT_SERVER_PORT=tcp://10.0.0.7:443`,
+ * `OPENDEPOT_SERVER_SERVICE_HOST`, `OPENDEPOT_SERVER_PORT_443_TCP_ADDR` and friends, which share
+ * the `OPENDEPOT_` prefix but are not configuration.
+ */
+export function isServiceLinkVariable(name: string, value: string): boolean {
+  return /^(tcp|udp|sctp):\/\/[^\s/]+:\d+$/i.test(value.trim()) || /_SERVICE_(HOST|PORT)(_|$)/.test(name) || /_PORT_\d+_(TCP|UDP|SCTP)(_|$)/.test(name);
 }
 
 /** Reads the mapped variables from `env`. Throws {@link ConfigError} for a value of the wrong type. */
 export function readEnv(env: Record<string, string | undefined>): EnvOverrides {
   const values: Record<string, unknown> = {};
   const sources = new Map<string, string>();
+  const ignored: string[] = [];
   for (const mapping of ENV_MAPPINGS) {
     const text = env[mapping.name];
     if (text === undefined || text.trim() === '') continue;
+    if (isServiceLinkVariable(mapping.name, text)) {
+      ignored.push(
+        `ignored ${mapping.name}=${text.trim()}: it is a Kubernetes service-link variable, not configuration (set enableServiceLinks: false on the pod to stop the kubelet injecting it)`,
+      );
+      continue;
+    }
     setPath(values, mapping.path, convert(mapping, text.trim()));
     sources.set(mapping.path.join('.'), mapping.name);
   }
-  return { values, sources };
+  return { values, sources, ignored };
 }
 
 function convert(mapping: EnvMapping, text: string): unknown {

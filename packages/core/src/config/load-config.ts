@@ -114,7 +114,7 @@ export function parseConfig(text: string | undefined, options: ParseConfigOption
     config: check.value,
     ...(options.file === undefined ? {} : { file: options.file }),
     baseDir: options.baseDir ?? (options.file === undefined ? process.cwd() : dirname(options.file)),
-    warnings: unknownKeyWarnings(check.value, origin),
+    warnings: [...overrides.ignored, ...unknownKeyWarnings(check.value, origin)],
   };
 }
 

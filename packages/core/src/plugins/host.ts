@@ -27,6 +27,8 @@ export interface PluginHostOptions {
   logger: Logger;
   /** Where relative plugin paths and packages are resolved from. */
   baseDir?: string;
+  /** The host package's directory: its own dependencies (the first-party plugins) resolve from it. */
+  hostDir?: string;
   /** Reads a key of a Secret in the host's namespace, for plugin credentials. */
   readSecret?(name: string, key: string): Promise<string>;
 }
@@ -42,6 +44,7 @@ export async function startPluginHost(config: HostConfig, options: PluginHostOpt
     ...(options.readSecret && { readSecret: options.readSecret }),
     ...(config.pluginsDir && { pluginsDir: config.pluginsDir }),
     ...(options.baseDir && { baseDir: options.baseDir }),
+    ...(options.hostDir && { hostDir: options.hostDir }),
   });
   const storage = createStorageResolver(registry, {
     logger: options.logger,

@@ -33,6 +33,11 @@ export interface LoadPluginsOptions {
   pluginsDir?: string;
   /** Searched for packages after `pluginsDir`, and the base of relative `path`s. Default `process.cwd()`. */
   baseDir?: string;
+  /**
+   * The host package's own directory (the operator's or the server's), searched last: the
+   * first-party plugins are its dependencies and ship with it, so they need no `pluginsDir`.
+   */
+  hostDir?: string;
   /** Path of the list in the configuration, for messages. Default `plugins`. */
   configPath?: string;
   /** How long one `create` may take. Default 60 s. */
@@ -66,7 +71,7 @@ interface Prepared {
 export async function loadPlugins(entries: readonly PluginEntry[] | undefined, options: LoadPluginsOptions): Promise<PluginRegistry> {
   const listPath = options.configPath ?? 'plugins';
   const baseDir = options.baseDir ?? process.cwd();
-  const searchDirs = options.pluginsDir === undefined ? [baseDir] : [options.pluginsDir, baseDir];
+  const searchDirs = [options.pluginsDir, baseDir, options.hostDir].filter((d): d is string => d !== undefined);
   const validator = createSchemaValidator();
   const checkEntry = validator.compile(pluginEntrySchema);
   const failures: PluginFailure[] = [];

@@ -1,0 +1,95 @@
+/**
+ * The operator's and the server's process entries as the image runs them: the configuration file
+ * in a directory far from any node_modules (like /etc/opendepot), no pluginsDir, and the
+ * kubelet's service-link variables for a Service named `opendepot-server` in the environment.
+ * Both must load the first-party plugin from their own dependencies and start.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dropNamespace, freePort, freshNamespace, startProcess, useControlPlane, waitFor, type ManagedProcess } from '@opendepot/testbed';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const packages = fileURLToPath(new URL('../../', import.meta.url));
+const plane = await useControlPlane();
+const ns = await freshNamespace(plane, 'hostproc');
+const etc = await mkdtemp(join(tmpdir(), 'opendepot-etc-'));
+const data = await mkdtemp(join(tmpdir(), 'opendepot-data-'));
+const started: ManagedProcess[] = [];
+
+// What the kubelet injects into pods started after `Service/opendepot-server` exists.
+const serviceLinks = {
+  OPENDEPOT_SERVER_PORT: 'tcp://10.0.0.107:443',
+  OPENDEPOT_SERVER_SERVICE_HOST: '10.0.0.107',
+  OPENDEPOT_SERVER_SERVICE_PORT: '443',
+  OPENDEPOT_SERVER_SERVICE_PORT_HTTP: '443',
+  OPENDEPOT_SERVER_PORT_443_TCP: 'tcp://10.0.0.107:443',
+  OPENDEPOT_SERVER_PORT_443_TCP_PROTO: 'tcp',
+  OPENDEPOT_SERVER_PORT_443_TCP_PORT: '443',
+  OPENDEPOT_SERVER_PORT_443_TCP_ADDR: '10.0.0.107',
+};
+
+async function start(host: 'server' | 'operator', port: number): Promise<{ proc: ManagedProcess; log: string }> {
+  const config = join(etc, `${host}.yaml`);
+  await writeFile(
+    config,
+    [
+      `namespace: ${ns}`,
+      'plugins:',
+      '  - package: "@opendepot/plugin-fs"',
+      'defaultStorageConfig:',
+      `  filesystem: { path: ${data} }`,
+      `server: { host: 127.0.0.1, port: ${port} }`,
+      `operator: { leaderElection: { enabled: true, leaseName: hostproc-${ns} }, watchNamespaces: [${ns}] }`,
+    ].join('\n'),
+  );
+  const log = join(etc, `${host}.log`);
+  const proc = startProcess(process.execPath, ['--conditions=opendepot-source', join(packages, host, 'src', 'main.ts'), '--config', config], {
+    logFile: log,
+    // Started from the config's directory, so nothing can resolve from the workspace's node_modules by accident.
+    cwd: etc,
+    env: { PATH: process.env.PATH, KUBECONFIG: plane.kubeconfigPath, OPENDEPOT_HEALTH_PORT: String(port), ...serviceLinks },
+  });
+  started.push(proc);
+  return { proc, log };
+}
+
+async function answers(url: string, proc: ManagedProcess, log: string): Promise<void> {
+  await waitFor(
+    url,
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`the process exited (${proc.child.exitCode}): ${(await readFile(log, 'utf8')).slice(-1500)}`);
+      return (await fetch(url).catch(() => undefined))?.status === 200;
+    },
+    60_000,
+  );
+}
+
+test('the server starts with plugin-fs from its own dependencies and ignores service links', async () => {
+  const port = await freePort();
+  const { proc, log } = await start('server', port);
+  await answers(`http://127.0.0.1:${port}/readyz`, proc, log);
+  const discovery = (await (await fetch(`http://127.0.0.1:${port}/.well-known/terraform.json`)).json()) as Record<string, string>;
+  assert.ok(discovery['modules.v1'], JSON.stringify(discovery));
+  const text = await readFile(log, 'utf8');
+  assert.match(text, /ignored OPENDEPOT_SERVER_PORT=tcp:\/\/10\.0\.0\.107:443: it is a Kubernetes service-link variable/);
+  assert.match(text, /"plugin loaded".*"@opendepot\/plugin-fs"/);
+});
+
+test('the operator starts with plugin-fs from its own dependencies and ignores service links', async () => {
+  const port = await freePort();
+  const { proc, log } = await start('operator', port);
+  await answers(`http://127.0.0.1:${port}/healthz`, proc, log);
+  assert.match(await readFile(log, 'utf8'), /"plugin loaded".*"@opendepot\/plugin-fs"/);
+});
+
+test.after(async () => {
+  for (const p of started) await p.stop();
+  await dropNamespace(plane, ns);
+  await rm(etc, { recursive: true, force: true });
+  await rm(data, { recursive: true, force: true });
+});
+
+test.run();
