@@ -2,15 +2,47 @@
  * The operator's process entry: `node main.js --config /etc/opendepot/config.yaml`. Bad
  * configuration or a plugin that fails to load stops it at once with a message naming the
  * field or plugin; SIGTERM stops the controllers and releases the Lease before exiting.
+ * `--help` (or `-h`) prints the usage and exits without starting anything.
  */
-import { createLogger, loadConfig } from '@opendepot/core';
+import { CONFIG_FILE_ENV, createLogger, ENV_MAPPINGS, loadConfig } from '@opendepot/core';
 import { startOperator } from './operator.ts';
 
+/** The variable naming the health and metrics port. */
+const HEALTH_PORT_ENV = 'OPENDEPOT_HEALTH_PORT';
+
+/** The text `--help` prints. */
+function usage(): string {
+  const vars: [string, string][] = [
+    [CONFIG_FILE_ENV, 'configuration file, when --config is not given'],
+    [HEALTH_PORT_ENV, 'port of /healthz, /readyz and /metrics (default 8081)'],
+    ...ENV_MAPPINGS.map((m): [string, string] => [m.name, m.description]),
+  ];
+  const width = Math.max(...vars.map(([name]) => name.length));
+  return [
+    'Usage: node main.js [--config FILE]',
+    '',
+    'The OpenDepot operator: reconciles Modules, Providers and Depots into stored, verified Versions.',
+    '',
+    'Options:',
+    '  --config FILE   YAML configuration file (e.g. /etc/opendepot/config.yaml)',
+    '  -h, --help      print this help and exit',
+    '',
+    'Environment (overrides the configuration file; an empty value counts as unset):',
+    ...vars.map(([name, description]) => `  ${name.padEnd(width)}  ${description}`),
+    '',
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(usage());
+    return;
+  }
   const { config, baseDir, warnings, file } = await loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'opendepot-operator' });
   for (const warning of warnings) logger.warn(warning);
-  const healthPort = Number(process.env.OPENDEPOT_HEALTH_PORT ?? 8081);
+  const healthPort = Number(process.env[HEALTH_PORT_ENV] ?? 8081);
   const operator = await startOperator({
     config,
     baseDir,
