@@ -23,3 +23,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "opendepot.claimName" -}}
 {{ .Values.persistence.existingClaim | default (printf "%s-data" (include "opendepot.fullname" .)) }}
 {{- end -}}
+
+{{- /* Where pluginInstall puts third-party plugins (an emptyDir, filled by the install-plugins init container). */ -}}
+{{- define "opendepot.pluginsDir" -}}/opt/opendepot/plugins{{- end -}}
+
+{{- /* The server's URL scheme: https when it terminates TLS itself. */ -}}
+{{- define "opendepot.serverScheme" -}}{{ if .Values.server.tls.secretName }}https{{ else }}http{{ end }}{{- end -}}

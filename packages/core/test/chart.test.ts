@@ -1,13 +1,16 @@
 /**
  * The Helm chart with the real `helm`: it lints, renders, carries the generated CRDs, gives the
- * server a read-only role, and the real API server accepts everything it renders.
+ * server a read-only role, its values schema rejects typos, its optional pieces render only when
+ * enabled, and the real API server accepts everything it renders.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ensureTool, kubectl, useControlPlane } from '@opendepot/testbed';
 import { parseConfig } from '../src/index.ts';
+import { CHART_SCHEMA_PATH, renderChartValuesSchema } from '../scripts/chart-values-schema.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseAllDocuments } from 'yaml';
@@ -17,12 +20,66 @@ const chart = fileURLToPath(new URL('../../../charts/opendepot', import.meta.url
 const helm = await ensureTool('helm');
 const ns = `chart-${randomBytes(4).toString('hex')}`;
 
+interface Probe {
+  httpGet: { path: string; port: string; scheme: string };
+  periodSeconds: number;
+  failureThreshold: number;
+}
+
+interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  env?: { name: string; value?: string }[];
+  securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
+  startupProbe?: Probe;
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  lifecycle?: { preStop?: { sleep?: { seconds: number } } };
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+}
+
+interface PodSpec {
+  enableServiceLinks?: boolean;
+  restartPolicy?: string;
+  automountServiceAccountToken?: boolean;
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+  initContainers?: Container[];
+  containers: Container[];
+  volumes?: { name: string; emptyDir?: object }[];
+  topologySpreadConstraints?: { topologyKey: string; whenUnsatisfiable: string; labelSelector: { matchLabels: Record<string, string> } }[];
+}
+
+type Labels = Record<string, string>;
+
 interface Doc {
+  apiVersion: string;
   kind: string;
-  metadata: { name: string };
+  metadata: { name: string; labels?: Labels; annotations?: Labels };
   rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
   data?: Record<string, string>;
+  // The union of the spec fields the tests read, over the kinds they read them from.
+  spec?: Partial<PodSpec> & {
+    replicas?: number;
+    strategy?: { type: string; rollingUpdate?: { maxSurge?: number | string; maxUnavailable?: number | string } };
+    template?: { metadata: { labels: Labels }; spec: PodSpec };
+    selector?: { matchLabels: Labels };
+    minAvailable?: number | string;
+    maxUnavailable?: number | string;
+    ingressClassName?: string;
+    tls?: { secretName: string; hosts: string[] }[];
+    rules?: { host: string; http: { paths: { path: string; pathType: string; backend: { service: { name: string; port: { name: string } } } }[] } }[];
+    ports?: { name: string; port: number; targetPort: string | number }[];
+    endpoints?: { port: string; path: string; scheme?: string; interval?: string }[];
+    podSelector?: { matchLabels: Labels };
+    policyTypes?: string[];
+    ingress?: { ports: { port: number }[]; from?: object[] }[];
+    egress?: object[];
+  };
 }
+
+const helmEnv = { ...process.env, HELM_CACHE_HOME: '/tmp/opendepot-helm', HELM_CONFIG_HOME: '/tmp/opendepot-helm', HELM_DATA_HOME: '/tmp/opendepot-helm' };
 
 async function render(...set: string[]): Promise<Doc[]> {
   return renderWith([], ...set);
@@ -30,13 +87,35 @@ async function render(...set: string[]): Promise<Doc[]> {
 
 async function renderWith(valuesFiles: string[], ...set: string[]): Promise<Doc[]> {
   const args = [...valuesFiles.flatMap((f) => ['-f', f]), ...set.flatMap((s) => ['--set', s])];
-  const { stdout } = await run(helm, ['template', 'opendepot', chart, '--namespace', ns, '--include-crds', ...args], {
-    env: { ...process.env, HELM_CACHE_HOME: '/tmp/opendepot-helm', HELM_CONFIG_HOME: '/tmp/opendepot-helm', HELM_DATA_HOME: '/tmp/opendepot-helm' },
-  });
+  const { stdout } = await run(helm, ['template', 'opendepot', chart, '--namespace', ns, '--include-crds', ...args], { env: helmEnv });
   return parseAllDocuments(stdout)
     .map((d) => d.toJS() as Doc | null)
     .filter((d): d is Doc => d !== null);
 }
+
+/** `helm template` that must fail: its stderr. */
+async function renderFails(...set: string[]): Promise<string> {
+  const result = await run(helm, ['template', 'opendepot', chart, '--namespace', ns, ...set.flatMap((s) => ['--set', s])], { env: helmEnv }).then(
+    () => undefined,
+    (err: { stderr: string }) => err.stderr,
+  );
+  assert.ok(result !== undefined, `helm template ${set.join(' ')} rendered, but must fail`);
+  return result;
+}
+
+function find(docs: Doc[], kind: string, name: string): Doc {
+  const doc = docs.find((d) => d.kind === kind && d.metadata.name === name);
+  assert.ok(doc, `${kind}/${name} not rendered; rendered: ${docs.map((d) => `${d.kind}/${d.metadata.name}`).join(', ')}`);
+  return doc;
+}
+
+function podSpec(docs: Doc[], component: 'operator' | 'server'): PodSpec {
+  const spec = find(docs, 'Deployment', `opendepot-${component}`).spec?.template?.spec;
+  assert.ok(spec, `Deployment opendepot-${component} has no pod template`);
+  return spec;
+}
+
+const kindsOf = (docs: Doc[]) => docs.map((d) => d.kind);
 
 test('helm lint passes', async () => {
   const { stdout } = await run(helm, ['lint', chart, '--strict']);
@@ -69,6 +148,225 @@ test('examples/scanning/values.yaml renders a configuration the operator accepts
   assert.is(operator.spec.template.spec.containers[0]!.resources.limits.memory, '768Mi');
 });
 
+test('values.schema.json is exactly what the generator writes', async () => {
+  const committed = await readFile(fileURLToPath(new URL(`../../../${CHART_SCHEMA_PATH}`, import.meta.url)), 'utf8');
+  assert.ok(committed === renderChartValuesSchema(), `${CHART_SCHEMA_PATH} is stale: run \`node --conditions=opendepot-source packages/core/scripts/generate-chart-schema.ts\``);
+});
+
+test('a misspelled value fails with its path: server.replcas, config.logLevl, config.operator.concurency', async () => {
+  const server = await renderFails('server.replcas=3');
+  assert.match(server, /server/);
+  assert.match(server, /replcas/);
+  const config = await renderFails('config.logLevl=debug');
+  assert.match(config, /config/);
+  assert.match(config, /logLevl/);
+  const nested = await renderFails('config.operator.concurency=2');
+  assert.match(nested, /operator/);
+  assert.match(nested, /concurency/);
+  // Types too: a string where the host wants an integer, an unknown log level.
+  assert.match(await renderFails('config.operator.concurrency=four'), /concurrency/);
+  assert.match(await renderFails('config.logLevel=loud'), /logLevel/);
+  assert.match(await renderFails('server.ingress.enabeld=true'), /enabeld/);
+});
+
+test('both Deployments: no service links, a startup allowance before liveness, rolling updates', async () => {
+  const docs = await render();
+  for (const component of ['operator', 'server'] as const) {
+    const spec = podSpec(docs, component);
+    assert.is(spec.enableServiceLinks, false, `${component}: service links would set OPENDEPOT_SERVER_PORT=tcp://...`);
+    const container = spec.containers[0]!;
+    const startup = container.startupProbe;
+    assert.ok(startup, `${component}: no startupProbe`);
+    assert.is(startup.httpGet.path, '/healthz');
+    assert.ok(startup.periodSeconds * startup.failureThreshold >= 60, `${component}: startup allowance under 60 s`);
+    assert.is(container.livenessProbe?.httpGet.path, '/healthz');
+    assert.is(container.readinessProbe?.httpGet.path, '/readyz');
+    assert.is(container.startupProbe?.httpGet.scheme, 'HTTP');
+    const deployment = find(docs, 'Deployment', `opendepot-${component}`);
+    assert.is(deployment.spec?.strategy?.type, 'RollingUpdate', `${component}: leader election handles two operator pods; no Recreate`);
+    assert.is(deployment.spec?.strategy?.rollingUpdate?.maxUnavailable, 0);
+  }
+  // The operator's probes are on its health port, the server's on its registry port.
+  const ports = (c: 'operator' | 'server') => find(docs, 'Deployment', `opendepot-${c}`).spec?.template?.spec.containers[0] as Container & { ports: { containerPort: number }[] };
+  assert.is(ports('operator').ports[0]!.containerPort, 8081);
+  assert.is(ports('server').ports[0]!.containerPort, 8080);
+  assert.is(podSpec(docs, 'server').containers[0]!.lifecycle?.preStop?.sleep?.seconds, 5);
+  // The server's replicas spread softly over nodes and zones; the operator has no spread by default.
+  const spread = podSpec(docs, 'server').topologySpreadConstraints ?? [];
+  assert.equal(spread.map((c) => c.topologyKey), ['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+  assert.ok(spread.every((c) => c.whenUnsatisfiable === 'ScheduleAnyway' && c.labelSelector.matchLabels['app.kubernetes.io/component'] === 'server'));
+  assert.is(podSpec(docs, 'operator').topologySpreadConstraints, undefined);
+  // With server TLS the probes speak HTTPS.
+  const tls = podSpec(await render('server.tls.secretName=tls'), 'server').containers[0]!;
+  assert.equal([tls.startupProbe?.httpGet.scheme, tls.livenessProbe?.httpGet.scheme, tls.readinessProbe?.httpGet.scheme], ['HTTPS', 'HTTPS', 'HTTPS']);
+});
+
+test('the server PodDisruptionBudget: minAvailable 1 with 2 replicas, none with 1 replica or when disabled', async () => {
+  const pdb = find(await render(), 'PodDisruptionBudget', 'opendepot-server');
+  assert.is(pdb.spec?.minAvailable, 1);
+  assert.equal(pdb.spec?.selector?.matchLabels, { 'app.kubernetes.io/name': 'opendepot', 'app.kubernetes.io/instance': 'opendepot', 'app.kubernetes.io/component': 'server' });
+  assert.not.ok(kindsOf(await render('server.replicas=1')).includes('PodDisruptionBudget'));
+  assert.not.ok(kindsOf(await render('server.podDisruptionBudget.enabled=false')).includes('PodDisruptionBudget'));
+  const max = find(await render('server.replicas=3', 'server.podDisruptionBudget.maxUnavailable=1'), 'PodDisruptionBudget', 'opendepot-server');
+  assert.equal([max.spec?.maxUnavailable, max.spec?.minAvailable], [1, undefined]);
+});
+
+test('helm uninstall keeps the data claim (resource-policy keep) unless told otherwise', async () => {
+  assert.is(find(await render(), 'PersistentVolumeClaim', 'opendepot-data').metadata.annotations?.['helm.sh/resource-policy'], 'keep');
+  assert.is(find(await render('persistence.keepOnUninstall=false'), 'PersistentVolumeClaim', 'opendepot-data').metadata.annotations, undefined);
+});
+
+test('Ingress, ServiceMonitor and NetworkPolicy render only when enabled', async () => {
+  const kinds = kindsOf(await render());
+  for (const kind of ['Ingress', 'ServiceMonitor', 'NetworkPolicy']) assert.not.ok(kinds.includes(kind), `${kind} rendered by default`);
+
+  const docs = await render(
+    'server.ingress.enabled=true',
+    'server.ingress.className=nginx',
+    'server.ingress.hosts[0]=registry.example.com',
+    'server.ingress.tls[0].secretName=registry-tls',
+    'server.ingress.tls[0].hosts[0]=registry.example.com',
+    'metrics.serviceMonitor.enabled=true',
+    'metrics.serviceMonitor.labels.release=prometheus',
+    'networkPolicy.enabled=true',
+  );
+  const ingress = find(docs, 'Ingress', 'opendepot-server');
+  assert.is(ingress.spec?.ingressClassName, 'nginx');
+  assert.equal(ingress.spec?.tls, [{ secretName: 'registry-tls', hosts: ['registry.example.com'] }]);
+  const rule = ingress.spec?.rules?.[0];
+  assert.is(rule?.host, 'registry.example.com');
+  assert.equal(rule?.http.paths[0], { path: '/', pathType: 'Prefix', backend: { service: { name: 'opendepot-server', port: { name: 'http' } } } });
+
+  // The operator's /metrics is on its health port, behind a Service of its own; the server's on its port.
+  const metricsService = find(docs, 'Service', 'opendepot-operator-metrics');
+  assert.equal(metricsService.spec?.ports, [{ name: 'metrics', port: 8081, targetPort: 'http' }]);
+  const operatorMonitor = find(docs, 'ServiceMonitor', 'opendepot-operator');
+  assert.is(operatorMonitor.metadata.labels?.release, 'prometheus');
+  assert.equal(operatorMonitor.spec?.endpoints, [{ port: 'metrics', path: '/metrics' }]);
+  assert.is(operatorMonitor.spec?.selector?.matchLabels['app.kubernetes.io/component'], 'operator');
+  assert.is(metricsService.metadata.labels?.['app.kubernetes.io/component'], 'operator');
+  const serverMonitor = find(docs, 'ServiceMonitor', 'opendepot-server');
+  assert.equal(serverMonitor.spec?.endpoints, [{ port: 'http', path: '/metrics' }]);
+  assert.is(find(docs, 'Service', 'opendepot-server').metadata.labels?.['app.kubernetes.io/component'], 'server');
+  const tlsMonitor = find(await render('metrics.serviceMonitor.enabled=true', 'server.tls.secretName=tls', 'metrics.serviceMonitor.tlsConfig.insecureSkipVerify=true'), 'ServiceMonitor', 'opendepot-server');
+  assert.equal(tlsMonitor.spec?.endpoints, [{ port: 'http', path: '/metrics', scheme: 'https', tlsConfig: { insecureSkipVerify: true } }]);
+
+  // Ingress only to each pod's own port; egress open unless rules are given.
+  const serverPolicy = find(docs, 'NetworkPolicy', 'opendepot-server');
+  assert.equal(serverPolicy.spec?.policyTypes, ['Ingress']);
+  assert.equal(serverPolicy.spec?.ingress, [{ ports: [{ protocol: 'TCP', port: 8080 }] }]);
+  assert.is(serverPolicy.spec?.podSelector?.matchLabels['app.kubernetes.io/component'], 'server');
+  const operatorPolicy = find(docs, 'NetworkPolicy', 'opendepot-operator');
+  assert.equal(operatorPolicy.spec?.ingress, [{ ports: [{ protocol: 'TCP', port: 8081 }] }]);
+  assert.is(operatorPolicy.spec?.egress, undefined);
+
+  const peers = await render(
+    'networkPolicy.enabled=true',
+    'networkPolicy.server.from[0].namespaceSelector.matchLabels.team=edge',
+    'networkPolicy.operator.egress[0].ports[0].port=443',
+  );
+  const from = find(peers, 'NetworkPolicy', 'opendepot-server').spec?.ingress?.[0]?.from;
+  assert.equal(from, [
+    { namespaceSelector: { matchLabels: { team: 'edge' } } },
+    { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'opendepot', 'app.kubernetes.io/instance': 'opendepot', 'app.kubernetes.io/component': 'test' } } },
+  ]);
+  const restricted = find(peers, 'NetworkPolicy', 'opendepot-operator');
+  assert.equal(restricted.spec?.policyTypes, ['Ingress', 'Egress']);
+  assert.equal(restricted.spec?.egress, [{ ports: [{ port: 443 }] }]);
+});
+
+test('pluginInstall: an init container installs each pinned package into an emptyDir, and the config names it as pluginsDir', async () => {
+  const integrity = `sha512-${Buffer.alloc(64, 7).toString('base64')}`;
+  assert.not.match((await render()).find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '', /pluginsDir/);
+  assert.not.ok(podSpec(await render(), 'server').volumes?.some((v) => v.name === 'plugins'));
+
+  const docs = await render(
+    'pluginInstall.registry=http://npm.internal:4873/',
+    'pluginInstall.packages[0].name=@example/opendepot-plugin-webdav',
+    'pluginInstall.packages[0].version=1.2.0',
+    `pluginInstall.packages[0].integrity=${integrity}`,
+    'config.plugins[0].package=@example/opendepot-plugin-webdav',
+  );
+  for (const component of ['operator', 'server'] as const) {
+    const spec = podSpec(docs, component);
+    const init = spec.initContainers?.find((c) => c.name === 'install-plugins');
+    assert.ok(init, `${component}: no install-plugins init container`);
+    assert.equal(init.command, ['node', '/app/packages/operator/dist/install-plugins.js']);
+    assert.equal(init.args, ['--prefix', '/opt/opendepot/plugins', '--registry', 'http://npm.internal:4873/', `@example/opendepot-plugin-webdav@1.2.0=${integrity}`]);
+    assert.is(init.image, spec.containers[0]!.image);
+    assert.equal(init.env?.filter((e) => e.name === 'HOME' || e.name === 'NPM_CONFIG_CACHE'), [
+      { name: 'HOME', value: '/tmp' },
+      { name: 'NPM_CONFIG_CACHE', value: '/tmp/.npm' },
+    ]);
+    assert.is(init.securityContext?.readOnlyRootFilesystem, true);
+    assert.equal(init.volumeMounts, [
+      { name: 'plugins', mountPath: '/opt/opendepot/plugins' },
+      { name: 'tmp', mountPath: '/tmp' },
+    ]);
+    assert.ok(spec.volumes?.find((v) => v.name === 'plugins')?.emptyDir, `${component}: plugins is not an emptyDir`);
+    assert.equal(spec.containers[0]!.volumeMounts?.find((m) => m.name === 'plugins'), { name: 'plugins', mountPath: '/opt/opendepot/plugins', readOnly: true });
+  }
+  const { config } = parseConfig(docs.find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '', { env: {} });
+  assert.is(config.pluginsDir, '/opt/opendepot/plugins');
+  assert.equal(config.plugins.map((p) => p.package), ['@example/opendepot-plugin-webdav']);
+  // The default registry, and a package without its integrity is refused by the schema.
+  const plain = await render('pluginInstall.packages[0].name=p', 'pluginInstall.packages[0].version=1.0.0', `pluginInstall.packages[0].integrity=${integrity}`);
+  assert.equal(podSpec(plain, 'server').initContainers?.find((c) => c.name === 'install-plugins')?.args?.slice(2, 4), ['--registry', 'https://registry.npmjs.org/']);
+  assert.match(await renderFails('pluginInstall.packages[0].name=p', 'pluginInstall.packages[0].version=1.0.0'), /integrity/);
+});
+
+test('the helm test hook: a non-root, read-only pod without service links fetches discovery through the Service', async () => {
+  const pod = find(await render(), 'Pod', 'opendepot-test-discovery');
+  assert.is(pod.metadata.annotations?.['helm.sh/hook'], 'test');
+  const spec = pod.spec as PodSpec;
+  assert.is(spec.restartPolicy, 'Never');
+  assert.is(spec.enableServiceLinks, false);
+  assert.is(spec.automountServiceAccountToken, false);
+  assert.is(spec.securityContext?.runAsUser, 65532);
+  assert.is(spec.securityContext?.runAsNonRoot, true);
+  const container = spec.containers[0]!;
+  assert.is(container.securityContext?.readOnlyRootFilesystem, true);
+  assert.equal(container.command?.slice(0, 2), ['node', '-e']);
+  assert.match(container.command?.[2] ?? '', /modules\.v1/);
+  assert.match(container.command?.[2] ?? '', /providers\.v1/);
+  assert.equal(container.env, [{ name: 'DISCOVERY_URL', value: 'http://opendepot-server:443/.well-known/terraform.json' }]);
+  const tls = find(await render('server.tls.secretName=tls'), 'Pod', 'opendepot-test-discovery').spec as PodSpec;
+  assert.equal(tls.containers[0]!.env, [
+    { name: 'DISCOVERY_URL', value: 'https://opendepot-server:443/.well-known/terraform.json' },
+    { name: 'NODE_TLS_REJECT_UNAUTHORIZED', value: '0' },
+  ]);
+});
+
+test('the helm test script accepts a discovery document with both services and refuses one without', async () => {
+  const script = (find(await render(), 'Pod', 'opendepot-test-discovery').spec as PodSpec).containers[0]!.command![2]!;
+  const { createServer } = await import('node:http');
+  let body = '{"modules.v1":"/opendepot/modules/v1/","providers.v1":"/opendepot/providers/v1/"}';
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const env = { ...process.env, DISCOVERY_URL: `http://127.0.0.1:${port}/.well-known/terraform.json` };
+  try {
+    const ok = await run(process.execPath, ['-e', script], { env });
+    assert.match(ok.stdout, /modules\.v1/);
+    body = '{"modules.v1":"/opendepot/modules/v1/"}';
+    const failed = await run(process.execPath, ['-e', script], { env }).then(() => undefined, (err: { stderr: string }) => err.stderr);
+    assert.match(failed ?? 'exited 0', /lacks providers\.v1/);
+  } finally {
+    server.close();
+  }
+});
+
+test('helm lint --strict passes with every optional piece enabled', async () => {
+  const { stdout } = await run(helm, [
+    'lint', chart, '--strict',
+    '--set', 'server.ingress.enabled=true', '--set', 'server.ingress.hosts[0]=registry.example.com',
+    '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'networkPolicy.enabled=true',
+    '--set', 'pluginInstall.packages[0].name=p', '--set', 'pluginInstall.packages[0].version=1.0.0',
+    '--set', `pluginInstall.packages[0].integrity=sha512-${Buffer.alloc(64).toString('base64')}`,
+  ]);
+  assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+});
+
 test('the real API server accepts every rendered object (server-side dry run)', async () => {
   const cp = await useControlPlane();
   const created = await kubectl(cp, ['create', 'namespace', ns]);
@@ -77,6 +375,25 @@ test('the real API server accepts every rendered object (server-side dry run)', 
   const applied = await kubectl(cp, ['apply', '-n', ns, '--dry-run=server', '-f', '-'], { input: stdout });
   assert.is(applied.code, 0, applied.stderr);
   assert.match(applied.stdout, /deployment\.apps\/opendepot-server created \(server dry run\)/);
+  assert.match(applied.stdout, /poddisruptionbudget\.policy\/opendepot-server created \(server dry run\)/);
+  assert.match(applied.stdout, /pod\/opendepot-test-discovery created \(server dry run\)/);
+  // The optional pieces (the ServiceMonitor needs the Prometheus Operator's CRD, which this API
+  // server lacks: it is checked rendered only, above).
+  const optional = await run(helm, [
+    'template', 'opendepot', chart, '--namespace', ns,
+    '--set', 'server.ingress.enabled=true', '--set', 'server.ingress.hosts[0]=registry.example.com',
+    '--set', 'server.ingress.tls[0].secretName=registry-tls', '--set', 'server.ingress.tls[0].hosts[0]=registry.example.com',
+    '--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.server.from[0].namespaceSelector.matchLabels.team=edge',
+    '--set', 'networkPolicy.operator.egress[0].ports[0].port=443',
+    '--set', 'pluginInstall.packages[0].name=@example/opendepot-plugin-webdav', '--set', 'pluginInstall.packages[0].version=1.2.0',
+    '--set', `pluginInstall.packages[0].integrity=sha512-${Buffer.alloc(64).toString('base64')}`,
+    '--set', 'server.replicas=3', '--set', 'server.podDisruptionBudget.maxUnavailable=1',
+  ]);
+  const appliedOptional = await kubectl(cp, ['apply', '-n', ns, '--dry-run=server', '-f', '-'], { input: optional.stdout });
+  assert.is(appliedOptional.code, 0, appliedOptional.stderr);
+  for (const object of ['ingress.networking.k8s.io/opendepot-server', 'networkpolicy.networking.k8s.io/opendepot-server', 'networkpolicy.networking.k8s.io/opendepot-operator', 'poddisruptionbudget.policy/opendepot-server', 'deployment.apps/opendepot-operator']) {
+    assert.ok(appliedOptional.stdout.includes(`${object} created (server dry run)`), `${object} not applied:\n${appliedOptional.stdout}`);
+  }
   await kubectl(cp, ['delete', 'namespace', ns, '--wait=false']);
 });
 

@@ -1,0 +1,216 @@
+/**
+ * The Helm chart's `values.schema.json`: every key of `charts/opendepot/values.yaml`, closed
+ * (`additionalProperties: false`) wherever the object is the chart's own, so a misspelled value
+ * fails `helm install` with its path. `config:` is derived from {@link hostConfigSchema}, closed at
+ * every level the host itself treats as closed or warns about; objects Kubernetes defines
+ * (securityContext, affinity, ...) are only typed. Written by `generate-chart-schema.ts`.
+ */
+import { hostConfigSchema } from '../src/config/host-config.ts';
+import { presignSchema } from '../src/crds/storage.ts';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Schema = { [key: string]: Json };
+
+/** Where the committed schema lives, relative to the repository root. */
+export const CHART_SCHEMA_PATH = 'charts/opendepot/values.schema.json';
+
+function obj(description: string, properties: Record<string, Schema>, required: string[] = []): Schema {
+  return { type: 'object', description, additionalProperties: false, properties, ...(required.length > 0 ? { required } : {}) };
+}
+const str = (description: string, extra: Schema = {}): Schema => ({ type: 'string', description, ...extra });
+const int = (description: string, extra: Schema = {}): Schema => ({ type: 'integer', description, ...extra });
+const bool = (description: string): Schema => ({ type: 'boolean', description });
+/** An object whose shape Kubernetes (or another project) defines. */
+const k8s = (description: string): Schema => ({ type: 'object', description });
+/** A list of objects whose shape Kubernetes defines. */
+const k8sList = (description: string): Schema => ({ type: 'array', description, items: { type: 'object' } });
+const stringMap = (description: string): Schema => ({ type: 'object', description, additionalProperties: { type: 'string' } });
+const intOrPercent = (description: string): Schema => ({
+  description,
+  anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+%$' }],
+});
+
+const resources = (description: string): Schema =>
+  obj(description, {
+    requests: k8s('Requested cpu and memory.'),
+    limits: k8s('cpu and memory limits.'),
+    claims: k8sList('Dynamic resource claims.'),
+  });
+
+const strategy = (description: string): Schema =>
+  obj(description, {
+    type: { enum: ['RollingUpdate', 'Recreate'], description: 'Deployment strategy type.' },
+    rollingUpdate: obj('Rolling update parameters.', {
+      maxSurge: intOrPercent('Pods above replicas during an update.'),
+      maxUnavailable: intOrPercent('Pods below replicas during an update.'),
+    }),
+  });
+
+/** Scheduling values both Deployments take. */
+const placement = (): Record<string, Schema> => ({
+  podAnnotations: stringMap('Extra annotations of the pods.'),
+  priorityClassName: str('PriorityClass of the pods; empty for none.'),
+  nodeSelector: stringMap('Node labels the pods must match.'),
+  tolerations: k8sList('Tolerations of the pods.'),
+  affinity: k8s('Affinity of the pods.'),
+  spreadTopologyKeys: {
+    type: 'array',
+    description: 'Node labels to spread the pods over, softly (maxSkew 1, ScheduleAnyway); the chart fills in the pod selector.',
+    items: { type: 'string', minLength: 1 },
+    uniqueItems: true,
+  },
+  topologySpreadConstraints: k8sList('Full TopologySpreadConstraints, added as given.'),
+});
+
+const networkPolicyFor = (what: string): Schema =>
+  obj(`NetworkPolicy of the ${what}.`, {
+    from: k8sList(`NetworkPolicyPeers allowed to reach the ${what}; empty: from anywhere.`),
+    egress: k8sList('NetworkPolicyEgressRules; empty leaves egress open, otherwise only these are allowed.'),
+  });
+
+const NPM_NAME = '^(@[a-z0-9-~][a-z0-9-._~]*/)?[a-z0-9-~][a-z0-9-._~]*$';
+const EXACT_VERSION = '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?(\\+[0-9A-Za-z.-]+)?$';
+const SRI = '^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$';
+
+/**
+ * The host configuration schema as Helm validates it: Kubernetes-only keywords dropped, and every
+ * object with declared properties closed unless it keeps unknown fields on purpose (storageConfig,
+ * whose other keys name storage plugins). Plugin `config` objects declare no properties: open.
+ */
+export function helmConfigSchema(schema: unknown = hostConfigSchema): Schema {
+  const convert = (node: unknown): Json => {
+    if (Array.isArray(node)) return node.map(convert);
+    if (node === null || typeof node !== 'object') return node as Json;
+    const out: Schema = {};
+    const record = node as Record<string, unknown>;
+    for (const [key, value] of Object.entries(record)) {
+      if (key.startsWith('x-kubernetes-')) continue;
+      if (key === 'properties') {
+        const props: Schema = {};
+        for (const [name, child] of Object.entries(value as Record<string, unknown>)) props[name] = convert(child);
+        out[key] = props;
+      } else {
+        out[key] = convert(value);
+      }
+    }
+    if (record.properties !== undefined && record['x-kubernetes-preserve-unknown-fields'] !== true && record.additionalProperties === undefined) {
+      out.additionalProperties = false;
+    }
+    return out;
+  };
+  return convert(schema) as Schema;
+}
+
+/** The whole `values.schema.json`. */
+export function chartValuesSchema(): Schema {
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $comment: 'Generated by packages/core/scripts/generate-chart-schema.ts from the chart values and packages/core/src/config/host-config.ts. Do not edit by hand.',
+    ...obj('OpenDepot chart values.', {
+      image: obj('The OpenDepot image (operator, server, init containers and the test pod).', {
+        repository: str('Image repository.', { minLength: 1 }),
+        tag: str("Image tag; empty means the chart's appVersion."),
+        pullPolicy: { enum: ['Always', 'IfNotPresent', 'Never'], description: 'Image pull policy.' },
+      }),
+      imagePullSecrets: k8sList('LocalObjectReferences of image pull Secrets.'),
+      config: {
+        ...helmConfigSchema(),
+        description:
+          "The operator's and the server's configuration file (packages/core/src/config/host-config.ts). The chart sets namespace, server.port, server.host, server.tls, server.gpg and server.presign from its other values, and pluginsDir when pluginInstall.packages is set.",
+      },
+      pluginInstall: obj('Third-party plugins installed into an emptyDir by an init container at pod start.', {
+        registry: { type: 'string', description: 'npm registry URL; empty means https://registry.npmjs.org/.', pattern: '^(https?://\\S+)?$' },
+        packages: {
+          type: 'array',
+          description: 'Packages to install, each pinned by exact version and integrity. List them in config.plugins too.',
+          items: obj(
+            'One npm package.',
+            {
+              name: str('npm package name.', { pattern: NPM_NAME, maxLength: 214 }),
+              version: str('Exact version, e.g. 1.2.0.', { pattern: EXACT_VERSION }),
+              integrity: str('Subresource integrity of the tarball (the registry\'s dist.integrity), e.g. sha512-...', { pattern: SRI }),
+            },
+            ['name', 'version', 'integrity'],
+          ),
+        },
+        env: k8sList('Extra EnvVars of the install-plugins init container (HTTPS_PROXY, NODE_EXTRA_CA_CERTS, ...).'),
+        resources: resources('Resources of the install-plugins init container.'),
+      }),
+      operator: obj('The operator Deployment.', {
+        replicas: int('Replicas; leader election lets one reconcile.', { minimum: 0 }),
+        strategy: strategy('Deployment strategy.'),
+        resources: resources('Resources of the operator container.'),
+        ...placement(),
+      }),
+      server: obj('The registry server Deployment, Service and Ingress.', {
+        replicas: int('Replicas.', { minimum: 0 }),
+        port: int('Container port of the registry.', { minimum: 1, maximum: 65535 }),
+        strategy: strategy('Deployment strategy.'),
+        preStopSleepSeconds: int('Seconds a stopping pod keeps serving before SIGTERM; 0 for none.', { minimum: 0, maximum: 300 }),
+        podDisruptionBudget: obj('PodDisruptionBudget, rendered only with more than one replica.', {
+          enabled: bool('Render the PodDisruptionBudget.'),
+          minAvailable: intOrPercent('Pods that must stay available.'),
+          maxUnavailable: intOrPercent('Pods that may be unavailable; replaces minAvailable when set.'),
+        }),
+        ...placement(),
+        service: obj('The registry Service.', {
+          type: { enum: ['ClusterIP', 'NodePort', 'LoadBalancer'], description: 'Service type.' },
+          port: int('Service port.', { minimum: 1, maximum: 65535 }),
+        }),
+        ingress: obj('An Ingress for the registry host.', {
+          enabled: bool('Render the Ingress.'),
+          className: str('IngressClass name; empty for the cluster default.'),
+          annotations: stringMap('Annotations of the Ingress.'),
+          hosts: { type: 'array', description: 'Host names served (whole host, path /).', items: { type: 'string', minLength: 1 } },
+          tls: {
+            type: 'array',
+            description: 'IngressTLS entries.',
+            items: obj('One IngressTLS.', {
+              secretName: str('kubernetes.io/tls Secret.'),
+              hosts: { type: 'array', items: { type: 'string' }, description: 'Hosts of the certificate.' },
+            }),
+          },
+        }),
+        tls: obj('HTTPS in the server from a kubernetes.io/tls Secret.', {
+          secretName: str('Secret name; empty means plain HTTP.'),
+        }),
+        presign: { ...helmConfigSchema(presignSchema.json), description: 'Chart-wide presign default (config server.presign); a storageConfig.presign wins over it.' },
+        gpg: obj('The provider-signing key.', {
+          secretName: str('Secret with private-key.asc (and passphrase); empty means providers are not served signed.'),
+          passphrase: bool('The Secret has a passphrase key.'),
+        }),
+        resources: resources('Resources of the server container.'),
+      }),
+      persistence: obj('The ReadWriteMany volume for filesystem storage.', {
+        enabled: bool('Mount a volume at mountPath in both pods.'),
+        storageClassName: str('StorageClass of the claim; empty for the default.'),
+        size: { type: ['string', 'integer'], description: 'Requested size, e.g. 20Gi.' },
+        mountPath: str('Mount path in the containers.', { pattern: '^/' }),
+        existingClaim: str('Use this PersistentVolumeClaim instead of creating one.'),
+        initChown: bool('Run a root init container that hands the volume to 65532.'),
+        keepOnUninstall: bool('Keep the claim the chart created (the stored data) on helm uninstall.'),
+      }),
+      podSecurityContext: k8s('PodSecurityContext of every pod.'),
+      securityContext: k8s('SecurityContext of every container (but chown-data).'),
+      metrics: obj('Prometheus scraping.', {
+        serviceMonitor: obj('Prometheus Operator ServiceMonitors for the operator and the server.', {
+          enabled: bool('Render the ServiceMonitors (and the operator metrics Service).'),
+          labels: stringMap('Extra labels of the ServiceMonitors.'),
+          interval: str('Scrape interval, e.g. 30s; empty for the default.', { pattern: '^([0-9]+(ms|s|m|h))*$' }),
+          scrapeTimeout: str('Scrape timeout; empty for the default.', { pattern: '^([0-9]+(ms|s|m|h))*$' }),
+          tlsConfig: k8s("The server endpoint's tlsConfig when server.tls is set."),
+        }),
+      }),
+      networkPolicy: obj('NetworkPolicies for both pods.', {
+        enabled: bool('Render the NetworkPolicies.'),
+        server: networkPolicyFor('server (its port)'),
+        operator: networkPolicyFor('operator (its health and metrics port 8081)'),
+      }),
+    }),
+  };
+}
+
+/** The file's text: two-space JSON and a final newline. */
+export function renderChartValuesSchema(): string {
+  return `${JSON.stringify(chartValuesSchema(), null, 2)}\n`;
+}
