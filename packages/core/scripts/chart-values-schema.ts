@@ -68,9 +68,10 @@ const networkPolicyFor = (what: string): Schema =>
     egress: k8sList('NetworkPolicyEgressRules; empty leaves egress open, otherwise only these are allowed.'),
   });
 
-const NPM_NAME = '^(@[a-z0-9-~][a-z0-9-._~]*/)?[a-z0-9-~][a-z0-9-._~]*$';
+// As packages/operator/src/install-plugins.ts accepts them.
+const NPM_NAME = '^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$';
 const EXACT_VERSION = '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?(\\+[0-9A-Za-z.-]+)?$';
-const SRI = '^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$';
+const SHA512_SRI = '^sha512-[A-Za-z0-9+/]{86}==$';
 
 /**
  * The host configuration schema as Helm validates it: Kubernetes-only keywords dropped, and every
@@ -128,7 +129,7 @@ export function chartValuesSchema(): Schema {
             {
               name: str('npm package name.', { pattern: NPM_NAME, maxLength: 214 }),
               version: str('Exact version, e.g. 1.2.0.', { pattern: EXACT_VERSION }),
-              integrity: str('Subresource integrity of the tarball (the registry\'s dist.integrity), e.g. sha512-...', { pattern: SRI }),
+              integrity: str("SHA-512 integrity of the tarball (the registry's dist.integrity), sha512-<base64>.", { pattern: SHA512_SRI }),
             },
             ['name', 'version', 'integrity'],
           ),

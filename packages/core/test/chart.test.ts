@@ -11,6 +11,8 @@ import { promisify } from 'node:util';
 import { ensureTool, kubectl, useControlPlane } from '@opendepot/testbed';
 import { parseConfig } from '../src/index.ts';
 import { CHART_SCHEMA_PATH, renderChartValuesSchema } from '../scripts/chart-values-schema.ts';
+// The init container's command line is install-plugins.js's: checked with its own parser.
+import { parseArgs as parseInstallPluginsArgs } from '../../operator/src/install-plugins.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseAllDocuments } from 'yaml';
@@ -293,6 +295,11 @@ test('pluginInstall: an init container installs each pinned package into an empt
     assert.ok(init, `${component}: no install-plugins init container`);
     assert.equal(init.command, ['node', '/app/packages/operator/dist/install-plugins.js']);
     assert.equal(init.args, ['--prefix', '/opt/opendepot/plugins', '--registry', 'http://npm.internal:4873/', `@example/opendepot-plugin-webdav@1.2.0=${integrity}`]);
+    assert.equal(parseInstallPluginsArgs(init.args ?? []), {
+      prefix: '/opt/opendepot/plugins',
+      registry: 'http://npm.internal:4873/',
+      packages: [{ name: '@example/opendepot-plugin-webdav', version: '1.2.0', integrity }],
+    });
     assert.is(init.image, spec.containers[0]!.image);
     assert.equal(init.env?.filter((e) => e.name === 'HOME' || e.name === 'NPM_CONFIG_CACHE'), [
       { name: 'HOME', value: '/tmp' },
@@ -313,6 +320,10 @@ test('pluginInstall: an init container installs each pinned package into an empt
   const plain = await render('pluginInstall.packages[0].name=p', 'pluginInstall.packages[0].version=1.0.0', `pluginInstall.packages[0].integrity=${integrity}`);
   assert.equal(podSpec(plain, 'server').initContainers?.find((c) => c.name === 'install-plugins')?.args?.slice(2, 4), ['--registry', 'https://registry.npmjs.org/']);
   assert.match(await renderFails('pluginInstall.packages[0].name=p', 'pluginInstall.packages[0].version=1.0.0'), /integrity/);
+  // install-plugins.js pins SHA-512 only, and exact versions.
+  const sha256 = `sha256-${Buffer.alloc(32).toString('base64')}`;
+  assert.match(await renderFails('pluginInstall.packages[0].name=p', 'pluginInstall.packages[0].version=1.0.0', `pluginInstall.packages[0].integrity=${sha256}`), /integrity/);
+  assert.match(await renderFails('pluginInstall.packages[0].name=p', 'pluginInstall.packages[0].version=^1.0.0', `pluginInstall.packages[0].integrity=${integrity}`), /version/);
 });
 
 test('the helm test hook: a non-root, read-only pod without service links fetches discovery through the Service', async () => {
