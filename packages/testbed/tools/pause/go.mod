@@ -1,0 +1,3 @@
+module opendepot.local/pause
+
+go 1.22
