@@ -139,7 +139,8 @@ spec:
             periodSeconds: 5
             timeoutSeconds: 3
             failureThreshold: 3
-          {{- if and $isServer $root.Values.server.preStopSleepSeconds }}
+          {{- /* The sleep action is on by default from Kubernetes 1.30 (alpha in 1.29, where the API server would drop it). */}}
+          {{- if and $isServer $root.Values.server.preStopSleepSeconds (semverCompare ">=1.30-0" $root.Capabilities.KubeVersion.Version) }}
           # Keep serving while the endpoint is removed from Services and ingresses, then SIGTERM
           # stops listening and lets requests in flight finish.
           lifecycle:

@@ -193,6 +193,9 @@ test('both Deployments: no service links, a startup allowance before liveness, r
   assert.is(ports('operator').ports[0]!.containerPort, 8081);
   assert.is(ports('server').ports[0]!.containerPort, 8080);
   assert.is(podSpec(docs, 'server').containers[0]!.lifecycle?.preStop?.sleep?.seconds, 5);
+  // Kubernetes 1.29 (the oldest the chart supports) has the sleep action off: no preStop there.
+  const { stdout: old } = await run(helm, ['template', 'opendepot', chart, '--kube-version', '1.29.0', '--show-only', 'templates/deployment-server.yaml'], { env: helmEnv });
+  assert.not.match(old, /preStop/);
   // The server's replicas spread softly over nodes and zones; the operator has no spread by default.
   const spread = podSpec(docs, 'server').topologySpreadConstraints ?? [];
   assert.equal(spread.map((c) => c.topologyKey), ['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
