@@ -59,8 +59,10 @@ export interface GithubStandinOptions {
   token?: string;
   /** Requests allowed per hour before the stand-in answers like an exhausted rate limit. Default 5000. */
   rateLimitPerHour?: number;
-  /** Port on 127.0.0.1; default: a free one. */
+  /** Port; default: a free one. */
   port?: number;
+  /** Address to listen on; default 127.0.0.1 (the cluster suite uses the node's bridge address, so pods reach it). */
+  host?: string;
 }
 
 /** A GitHub App the stand-in accepts JWTs from. */
@@ -361,9 +363,9 @@ export async function startGithubStandin(options: GithubStandinOptions = {}): Pr
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = `http://${options.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
 
   return {
     get url() {

@@ -17,3 +17,4 @@ export * from './provider-registry-standin.ts';
 export * from './minio.ts';
 export * from './namespaces.ts';
 export * from './scan-fixtures.ts';
+export * from './images.ts';

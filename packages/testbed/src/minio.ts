@@ -16,11 +16,13 @@ import { ensureTool } from './tools.ts';
 export interface MinioOptions {
   /** Buckets to create once it is up. */
   buckets?: string[];
+  /** Address to listen on; default 127.0.0.1 (the cluster suite uses the node's bridge address, so pods reach it). */
+  host?: string;
 }
 
 /** A running MinIO. */
 export interface Minio {
-  /** `http://127.0.0.1:<port>`: the S3 endpoint (use path-style addressing). */
+  /** `http://127.0.0.1:<port>` (or the chosen host): the S3 endpoint (use path-style addressing). */
   endpoint: string;
   port: number;
   /** The region MinIO answers for. */
@@ -93,9 +95,9 @@ function xmlValues(xml: string, parent: string, tag: string): string[] {
   );
 }
 
-async function launch(bin: string, dir: string, credentials: { accessKeyId: string; secretAccessKey: string }): Promise<{ process: ManagedProcess; port: number; endpoint: string }> {
+async function launch(bin: string, dir: string, credentials: { accessKeyId: string; secretAccessKey: string }, host: string): Promise<{ process: ManagedProcess; port: number; endpoint: string }> {
   const [port, consolePort] = [await freePort(), await freePort()];
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${host}:${port}`;
   const env = {
     ...process.env,
     MINIO_ROOT_USER: credentials.accessKeyId,
@@ -106,7 +108,7 @@ async function launch(bin: string, dir: string, credentials: { accessKeyId: stri
     MINIO_UPDATE: 'off',
     MINIO_REGION: REGION,
   };
-  const args = ['server', '--quiet', '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, join(dir, 'data')];
+  const args = ['server', '--quiet', '--address', `${host}:${port}`, '--console-address', `127.0.0.1:${consolePort}`, join(dir, 'data')];
   const child = startProcess(bin, args, { logFile: join(dir, 'minio.log'), env });
   let exited = false;
   void child.exited.then(() => (exited = true));
@@ -138,7 +140,7 @@ export async function startMinio(options: MinioOptions = {}): Promise<Minio> {
   // The free port may be taken between choosing it and binding it: try a few.
   for (let attempt = 0; attempt < 3 && started === undefined; attempt++) {
     try {
-      started = await launch(bin, dir, credentials);
+      started = await launch(bin, dir, credentials, options.host ?? '127.0.0.1');
     } catch (err) {
       lastError = err;
     }

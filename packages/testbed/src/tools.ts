@@ -13,7 +13,14 @@ import { promisify } from 'node:util';
 const execFileAsync = promisify(execFile);
 
 /** The tools the test bed knows how to provide. */
-export type ToolName = 'etcd' | 'kube-apiserver' | 'tofu' | 'terraform' | 'helm' | 'dex' | 'minio' | 'fake-gcs-server' | 'trivy';
+export type ToolName =
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kubelet'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kube-proxy'
+  | 'tofu' | 'terraform' | 'helm' | 'dex' | 'minio' | 'fake-gcs-server' | 'trivy';
 
 interface ToolSpec {
   /** Arguments that make the binary print its version. */
@@ -25,6 +32,11 @@ interface ToolSpec {
 const SPECS: Record<ToolName, ToolSpec> = {
   etcd: { versionArgs: ['--version'], fits: (o) => /etcd Version: 3\.5\./.test(o) },
   'kube-apiserver': { versionArgs: ['--version'], fits: (o) => /Kubernetes v1\.(3[3-9]|[4-9]\d)\./.test(o) },
+  // The node components of the real-cluster test bed, at the API server's minor version.
+  kubelet: { versionArgs: ['--version'], fits: (o) => /Kubernetes v1\.33\./.test(o) },
+  'kube-controller-manager': { versionArgs: ['--version'], fits: (o) => /Kubernetes v1\.33\./.test(o) },
+  'kube-scheduler': { versionArgs: ['--version'], fits: (o) => /Kubernetes v1\.33\./.test(o) },
+  'kube-proxy': { versionArgs: ['--version'], fits: (o) => /Kubernetes v1\.33\./.test(o) },
   tofu: { versionArgs: ['version'], fits: (o) => /OpenTofu v1\.12\./.test(o) },
   terraform: { versionArgs: ['version'], fits: (o) => /Terraform v1\.5\.7/.test(o) },
   helm: { versionArgs: ['version', '--short'], fits: (o) => /^v3\./m.test(o) },

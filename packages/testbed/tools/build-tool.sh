@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds one real test component from the Go module proxy into the tools cache.
-# Usage: build-tool.sh <etcd|kube-apiserver|tofu|terraform|helm|dex|minio|fake-gcs-server|trivy>
+# Usage: build-tool.sh <etcd|kube-apiserver|kubelet|kube-controller-manager|kube-scheduler|kube-proxy|tofu|terraform|helm|dex|minio|fake-gcs-server|trivy>
 # Prints the binary's path on stdout; progress goes to stderr. Idempotent: a cached binary is reused.
 # Each tool gets its own wrapper module: sharing one would let minimal version selection raise
 # kube-apiserver's pinned dependencies and break its build.
@@ -49,6 +49,31 @@ wrapper() { # wrapper <name> <go.mod contents>
   echo "$dir"
 }
 
+# Builds one command of k8s.io/kubernetes (kube-apiserver, and the node components of the
+# real-cluster test bed) in a wrapper module whose replace block maps the staging modules to
+# their published versions, with the version stamped as the release build does.
+build_kubernetes() {
+  local cmd="$1" stg="v0.${K8S_VERSION#v1.}" minor gomod content
+  minor=$(echo "$K8S_VERSION" | cut -d. -f2)
+  gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  content="module local/$cmd
+
+$(grep -m1 '^go ' "$gomod")
+$(grep '^godebug' "$gomod" || true)
+
+replace (
+$(sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#	\1 => \1 '"$stg"'#p' "$gomod")
+)"
+  dir=$(wrapper "$cmd" "$content")
+  cd "$dir"
+  local ld="-s -w" d p
+  d=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld="$ld -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.gitCommit=0000000000000000000000000000000000000000 -X $p.buildDate=$d"
+  done
+  run_logged "$TOOLS_DIR/logs/$cmd.log" sh -c "go get k8s.io/kubernetes/cmd/$cmd@$K8S_VERSION && go build -p 2 -ldflags '$ld' -o '$out.tmp' k8s.io/kubernetes/cmd/$cmd"
+}
+
 build() {
   case "$tool" in
   etcd)
@@ -58,28 +83,8 @@ go 1.25.0")
     cd "$dir"
     run_logged "$TOOLS_DIR/logs/etcd.log" sh -c "go get go.etcd.io/etcd/server/v3@$ETCD_VERSION && go build -ldflags '-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION' -o '$out.tmp' go.etcd.io/etcd/server/v3"
     ;;
-  kube-apiserver)
-    local stg="v0.${K8S_VERSION#v1.}" minor
-    minor=$(echo "$K8S_VERSION" | cut -d. -f2)
-    local gomod
-    gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-    local content
-    content="module local/kube-apiserver
-
-$(grep -m1 '^go ' "$gomod")
-$(grep '^godebug' "$gomod" || true)
-
-replace (
-$(sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#	\1 => \1 '"$stg"'#p' "$gomod")
-)"
-    dir=$(wrapper kube-apiserver "$content")
-    cd "$dir"
-    local ld="-s -w" d p
-    d=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-      ld="$ld -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.gitCommit=0000000000000000000000000000000000000000 -X $p.buildDate=$d"
-    done
-    run_logged "$TOOLS_DIR/logs/kube-apiserver.log" sh -c "go get k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION && go build -p 2 -ldflags '$ld' -o '$out.tmp' k8s.io/kubernetes/cmd/kube-apiserver"
+  kube-apiserver|kubelet|kube-controller-manager|kube-scheduler|kube-proxy)
+    build_kubernetes "$tool"
     ;;
   tofu)
     dir=$(wrapper tofu "module local/tofu
@@ -146,7 +151,7 @@ go 1.26.3")
 out_path() {
   case "$tool" in
   etcd) echo "$TOOLS_DIR/bin/etcd-$ETCD_VERSION" ;;
-  kube-apiserver) echo "$TOOLS_DIR/bin/kube-apiserver-$K8S_VERSION" ;;
+  kube-apiserver|kubelet|kube-controller-manager|kube-scheduler|kube-proxy) echo "$TOOLS_DIR/bin/$tool-$K8S_VERSION" ;;
   tofu) echo "$TOOLS_DIR/bin/tofu-$TOFU_VERSION" ;;
   terraform) echo "$TOOLS_DIR/bin/terraform-$TERRAFORM_VERSION" ;;
   helm) echo "$TOOLS_DIR/bin/helm-$HELM_VERSION" ;;
@@ -157,12 +162,17 @@ out_path() {
   *) echo "unknown tool: $tool" >&2; exit 2 ;;
   esac
 }
-out=$(out_path)
-if [ -x "$out" ]; then echo "$out"; exit 0; fi
-# One build of a tool at a time, even when several test processes ask for it at once.
-exec 9>"$TOOLS_DIR/.lock-$tool"
-flock 9
-if [ -x "$out" ]; then echo "$out"; exit 0; fi
-started=$SECONDS
-log "$tool: building (first time only; cached in $TOOLS_DIR)"
-build
+# The main part is one compound command, parsed whole before it runs: editing this file while a
+# long build runs must not make bash read the rest from a shifted offset.
+{
+  out=$(out_path)
+  if [ -x "$out" ]; then echo "$out"; exit 0; fi
+  # One build of a tool at a time, even when several test processes ask for it at once.
+  exec 9>"$TOOLS_DIR/.lock-$tool"
+  flock 9
+  if [ -x "$out" ]; then echo "$out"; exit 0; fi
+  started=$SECONDS
+  log "$tool: building (first time only; cached in $TOOLS_DIR)"
+  build
+  exit 0
+}

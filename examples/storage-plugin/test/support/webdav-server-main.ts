@@ -4,16 +4,18 @@
  *
  * Arguments: `<directory> [<username> <password>]`. With credentials, every request needs HTTP
  * Basic authentication. Prints `{"url": ...}` as its first line once listening, and exits when
- * its standard input closes (so it never outlives the test that started it).
+ * its standard input closes (so it never outlives the test that started it). It listens on
+ * `WEBDAV_HOST` when set (the cluster suite uses the node's bridge address), else on 127.0.0.1.
  */
 import webdav from 'webdav-server';
 
 const { v2 } = webdav;
 const [root, username, password] = process.argv.slice(2);
+const host = process.env.WEBDAV_HOST ?? '127.0.0.1';
 if (root === undefined) throw new Error('usage: webdav-server-main.ts <directory> [<username> <password>]');
 
 const options: ConstructorParameters<typeof v2.WebDAVServer>[0] = {
-  hostname: '127.0.0.1',
+  hostname: host,
   port: 0,
   rootFileSystem: new v2.PhysicalFileSystem(root),
 };
@@ -29,7 +31,7 @@ const server = new v2.WebDAVServer(options);
 const http = await server.startAsync(0);
 const address = http.address();
 if (address === null || typeof address === 'string') throw new Error('the WebDAV server has no TCP address');
-process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${address.port}/` })}\n`);
+process.stdout.write(`${JSON.stringify({ url: `http://${host}:${address.port}/` })}\n`);
 
 process.stdin.resume();
 process.stdin.on('end', () => process.exit(0));

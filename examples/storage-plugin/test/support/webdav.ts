@@ -26,13 +26,15 @@ export interface RunningWebDav {
 export interface WebDavServerOptions {
   /** Require HTTP Basic authentication with these credentials (letters and digits only). */
   credentials?: { username: string; password: string };
+  /** Address to listen on; default 127.0.0.1. */
+  host?: string;
 }
 
 /** Starts a WebDAV server over a fresh temporary directory on a free loopback port. */
 export async function startWebDavServer(options: WebDavServerOptions = {}): Promise<RunningWebDav> {
   const root = await mkdtemp(join(tmpdir(), 'opendepot-webdav-'));
   const args = [MAIN, root, ...(options.credentials ? [options.credentials.username, options.credentials.password] : [])];
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...(options.host && { WEBDAV_HOST: options.host }) } });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let url: string;
   try {
