@@ -1,0 +1,69 @@
+/**
+ * The container images the real-cluster test bed runs, built with no daemon and no registry by
+ * tools/build-images.sh: each is a `docker save`-format tar (for `ctr images import`), cached
+ * under ${OPENDEPOT_CACHE:-~/.cache/opendepot}/images and keyed by its inputs.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BUILD_SCRIPT = fileURLToPath(new URL('../tools/build-images.sh', import.meta.url));
+
+/** The base image's reference: Debian bookworm (minbase) with git, CA certificates, Node 24 and corepack. */
+export const BASE_IMAGE_REF = 'localhost/opendepot-base:bookworm-node24';
+/** The pause image's reference (containerd's default `sandbox_image`). */
+export const PAUSE_IMAGE_REF = 'registry.k8s.io/pause:3.10';
+
+/** Where the image tars (and buildah's storage) are cached. */
+export function imagesDir(): string {
+  return join(process.env.OPENDEPOT_CACHE ?? join(homedir(), '.cache', 'opendepot'), 'images');
+}
+
+function buildImage(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    // Progress lines go straight to our stderr so a cold build never looks hung.
+    const child = spawn('bash', [BUILD_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    // 'close', not 'exit': a cached image's script exits at once, and its path line must not be lost.
+    child.on('close', (code) => {
+      const path = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && path && existsSync(path)) resolve(path);
+      else reject(new Error(`build-images.sh ${args.join(' ')} failed (exit ${code}); see ${join(imagesDir(), 'logs')}`));
+    });
+  });
+}
+
+/** The base image's tar ({@link BASE_IMAGE_REF}): `debootstrap --variant=minbase` + Node from the npm registry. */
+export function buildBaseImage(): Promise<string> {
+  return buildImage(['base']);
+}
+
+/** The pause image's tar ({@link PAUSE_IMAGE_REF}), a static Go program. */
+export function buildPauseImage(): Promise<string> {
+  return buildImage(['pause']);
+}
+
+/** Options of {@link buildOpendepotImage}. */
+export interface OpendepotImageOptions {
+  /** The image reference to tag, e.g. `localhost/opendepot:test`. */
+  tag: string;
+  /** Dockerfile target: `opendepot` (the default image) or `with-trivy`. */
+  target?: 'opendepot' | 'with-trivy';
+  /** For `with-trivy`: the trivy binary to put in (default: the test bed's build of trivy, if any). */
+  trivy?: string;
+}
+
+/**
+ * The repository's Dockerfile built with buildah on the base image, from the working tree
+ * (files git does not ignore, minus .dockerignore); resolves to the image's tar.
+ */
+export function buildOpendepotImage(options: OpendepotImageOptions): Promise<string> {
+  const args = ['opendepot', '--tag', options.tag];
+  if (options.target) args.push('--target', options.target);
+  if (options.trivy) args.push('--trivy', options.trivy);
+  return buildImage(args);
+}
