@@ -17,4 +17,6 @@ export * from './provider-registry-standin.ts';
 export * from './minio.ts';
 export * from './namespaces.ts';
 export * from './scan-fixtures.ts';
+export * from './cluster.ts';
+export * from './npm-registry-standin.ts';
 export * from './images.ts';

@@ -1,0 +1,370 @@
+/**
+ * `helm install` on a real node, as users do it: the image built from the repository's Dockerfile,
+ * imported into a real kubelet's containerd, and `charts/opendepot` installed with the real helm.
+ * In order, on one cluster:
+ *   (a) default values: filesystem storage on a PVC, a Module applied with kubectl reaches Ready,
+ *       tofu installs it through the Service; a pod started after the Service exists (service
+ *       links injected) still starts;
+ *   (c) MinIO storage with presigned downloads;
+ *   (d) a third-party plugin named only in Helm values, installed at pod start from an npm registry;
+ *   (b) examples/scanning/values.yaml with the with-trivy image;
+ *   (e) `helm upgrade` to a new image tag keeps serving (no failed request);
+ *   (f) the operator leader killed mid-sync: the new leader finishes, nothing partial is served;
+ *   (g) `helm uninstall` removes everything but the CRDs and the stored data.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import {
+  INSECURE_MODULE_TF,
+  CLEAN_MODULE_TF,
+  NODE_IP,
+  startGithubStandin,
+  startMinio,
+  startNpmRegistryStandin,
+  type GithubStandin,
+  type Minio,
+  type NpmRegistryStandin,
+  type RepoFiles,
+} from '@opendepot/testbed';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startWebDavServer, type RunningWebDav } from '../../../examples/storage-plugin/test/support/webdav.ts';
+import { HOST, NAMESPACE, RELEASE, startClusterEnv, until, type ClusterEnv } from './support/cluster-env.ts';
+import { ready, type Obj } from './support/resources.ts';
+
+const TEAM = 'platform';
+const figures: Record<string, string> = {};
+
+let env: ClusterEnv;
+let github: GithubStandin;
+let minio: Minio | undefined;
+let dav: RunningWebDav | undefined;
+let npm: NpmRegistryStandin | undefined;
+let githubValues: object;
+
+const moduleFiles = (name: string, version: string, extra: RepoFiles = {}): RepoFiles => ({
+  'main.tf': `output "version" {\n  value = "${name} ${version}"\n}\n`,
+  'README.md': `# ${name} ${version}\n`,
+  ...extra,
+});
+
+const moduleManifest = (name: string, versions: string[], spec: Record<string, unknown> = {}) => ({
+  apiVersion: 'opendepot.defdev.io/v1alpha1',
+  kind: 'Module',
+  metadata: { name, namespace: TEAM },
+  spec: {
+    moduleConfig: { name, provider: 'aws', repoOwner: 'acme', repoUrl: `https://github.com/acme/terraform-aws-${name}`, fileFormat: 'tar.gz' },
+    versions: versions.map((version) => ({ version })),
+    ...spec,
+  },
+});
+
+function addRepo(name: string, versions: string[], files: (v: string) => RepoFiles = (v) => moduleFiles(name, v)): void {
+  github.addRepo('acme', `terraform-aws-${name}`, { releases: versions.map((v) => ({ tag: `v${v}`, files: files(v) })) });
+}
+
+async function moduleOf(name: string): Promise<Obj & { status?: { latestVersion?: string } }> {
+  return env.get('module', name, TEAM);
+}
+
+async function versionsOf(name: string): Promise<Obj[]> {
+  const r = await env.kubectl(['get', 'versions', '-n', TEAM, '-l', `opendepot.defdev.io/owner-name=${name}`, '-o', 'json']);
+  return (JSON.parse(r.stdout) as { items: Obj[] }).items;
+}
+
+async function untilModuleReady(name: string, timeoutMs = 180_000): Promise<void> {
+  await until(env, `Module ${name} Ready`, async () => ready(await moduleOf(name)), timeoutMs);
+}
+
+const moduleTf = (name: string, version: string) => `module "${name}" {\n  source  = "${HOST}/${TEAM}/${name}/aws"\n  version = "${version}"\n}\n`;
+
+/** Asserts tofu installed `version` of `name`. */
+async function assertInstalled(name: string, constraint: string, version: string): Promise<void> {
+  const run = await env.tofu(moduleTf(name, constraint));
+  assert.is(run.code, 0, run.output);
+  const manifest = JSON.parse(await readFile(join(run.workdir, '.terraform/modules/modules.json'), 'utf8')) as { Modules: { Key: string; Version?: string; Dir: string }[] };
+  const entry = manifest.Modules.find((m) => m.Key === name);
+  assert.is(entry?.Version, version, run.output);
+  assert.match(await readFile(join(run.workdir, entry!.Dir, 'main.tf'), 'utf8'), `${name} ${version}`);
+}
+
+/** GET over HTTPS trusting the test CA, a new connection each time (as separate tofu runs do). */
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca: caPem, agent: false, headers, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+let caPem = '';
+
+/** Downloads every Ready version of a module through the registry protocol and checks its bytes against status.checksum. */
+async function assertServedBytesMatch(name: string): Promise<number> {
+  const base = await env.baseUrl();
+  let checked = 0;
+  for (const v of await versionsOf(name)) {
+    if (!ready(v)) continue;
+    const download = await get(`${base}/opendepot/modules/v1/${TEAM}/${name}/aws/${v.spec.version}/download`);
+    assert.is(download.status, 204, `download answer for ${name} ${v.spec.version}: ${download.body.toString()}`);
+    const target = new URL(String(download.headers['x-terraform-get']), `${base}/opendepot/modules/v1/${TEAM}/${name}/aws/${v.spec.version}/download`);
+    const archive = await get(target.href);
+    assert.is(archive.status, 200, `archive of ${name} ${v.spec.version}`);
+    assert.is(createHash('sha256').update(archive.body).digest('hex'), v.status?.checksum, `served bytes of ${name} ${v.spec.version} match the recorded checksum`);
+    checked++;
+  }
+  return checked;
+}
+
+async function podsOf(component: string): Promise<Array<{ metadata: { name: string; uid: string }; spec: { containers: Array<{ image: string }> }; status: { phase: string } }>> {
+  const r = await env.kubectl(['get', 'pods', '-n', NAMESPACE, '-l', `app.kubernetes.io/component=${component}`, '-o', 'json']);
+  return (JSON.parse(r.stdout) as { items: never[] }).items;
+}
+
+/** Peak memory of a pod's containers so far, from its cgroup (v1) on the node. */
+async function peakMemoryMiB(uid: string): Promise<number | undefined> {
+  for (const qos of ['burstable', 'besteffort', '']) {
+    const file = join('/sys/fs/cgroup/memory/kubepods', qos, `pod${uid}`, 'memory.max_usage_in_bytes');
+    if (existsSync(file)) return Math.round(Number(await readFile(file, 'utf8')) / 1048576);
+  }
+  return undefined;
+}
+
+async function recordMemory(step: string): Promise<void> {
+  for (const component of ['operator', 'server']) {
+    for (const pod of await podsOf(component)) {
+      const mib = await peakMemoryMiB(pod.metadata.uid);
+      if (mib !== undefined) figures[`${step} ${component} peak MiB`] = String(Math.max(mib, Number(figures[`${step} ${component} peak MiB`] ?? 0)));
+    }
+  }
+}
+
+test.before(async () => {
+  env = await startClusterEnv();
+  caPem = await readFile(env.caFile, 'utf8');
+  github = await startGithubStandin({ host: NODE_IP });
+  githubValues = { config: { operator: { github: { apiUrl: github.url } } } };
+  const ns = await env.kubectl(['create', 'namespace', TEAM]);
+  assert.is(ns.code, 0, ns.stderr);
+});
+
+test.after(async () => {
+  console.log(`[cluster] figures: ${JSON.stringify(figures)}`);
+  await env?.stop();
+  await github?.close();
+  await minio?.stop();
+  await dav?.stop();
+  await npm?.close();
+});
+
+test('(a) helm install with default values; a Module applied with kubectl reaches Ready; tofu installs it through the Service', async () => {
+  const installed = await env.install(githubValues);
+  figures['helm install --wait ms'] = String(installed.ms);
+  for (const component of ['operator', 'server']) {
+    const pods = await podsOf(component);
+    assert.ok(pods.length > 0 && pods.every((p) => p.status.phase === 'Running'), `${component} pods run`);
+  }
+  // The chart turns service links off: the kubelet injects no OPENDEPOT_SERVER_* into the pods.
+  const server = (await podsOf('server'))[0]!;
+  const spec = await env.get<{ spec: { enableServiceLinks?: boolean } }>('pod', server.metadata.name);
+  assert.is(spec.spec.enableServiceLinks, false);
+
+  addRepo('vpc', ['1.0.0', '1.1.0', '1.1.3', '1.2.0']);
+  await env.apply(moduleManifest('vpc', ['1.0.0', '1.1.0', '1.1.3', '1.2.0']));
+  await untilModuleReady('vpc');
+  assert.is((await moduleOf('vpc')).status?.latestVersion, '1.2.0');
+  await assertInstalled('vpc', '~> 1.1.0', '1.1.3');
+  await recordMemory('(a)');
+});
+
+test('(a) helm test: the chart\'s own test pod finds the registry through discovery', async () => {
+  const out = await env.helm(['test', RELEASE, '-n', NAMESPACE, '--timeout', '2m']);
+  assert.match(out, /Phase:\s+Succeeded/, out);
+});
+
+test('(a) a pod of the image started after the Service exists (service links on) still starts and ignores them', async () => {
+  await env.apply({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'server-with-service-links', namespace: NAMESPACE },
+    spec: {
+      serviceAccountName: `${RELEASE}-server`,
+      // The Kubernetes default: OPENDEPOT_SERVER_PORT=tcp://<cluster IP>:443 and friends are injected.
+      enableServiceLinks: true,
+      securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 },
+      containers: [
+        {
+          name: 'server',
+          image: 'localhost/opendepot:test',
+          imagePullPolicy: 'Never',
+          command: ['node', '/app/packages/server/dist/main.js', '--config', '/etc/opendepot/config.yaml'],
+          readinessProbe: { httpGet: { path: '/readyz', port: 8080, scheme: 'HTTPS' }, periodSeconds: 1 },
+          volumeMounts: [
+            { name: 'config', mountPath: '/etc/opendepot/config.yaml', subPath: 'config.yaml' },
+            { name: 'tls', mountPath: '/etc/opendepot/tls', readOnly: true },
+          ],
+          securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        },
+      ],
+      volumes: [
+        { name: 'config', configMap: { name: `${RELEASE}-config` } },
+        { name: 'tls', secret: { secretName: 'opendepot-tls' } },
+      ],
+    },
+  });
+  await until(env, 'the pod with service links Ready', async () => {
+    const pod = await env.get<{ status: { conditions?: Array<{ type: string; status: string }>; containerStatuses?: Array<{ restartCount: number }> } }>('pod', 'server-with-service-links');
+    return pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  }, 90_000);
+  const logs = await env.kubectl(['logs', '-n', NAMESPACE, 'server-with-service-links']);
+  assert.is(logs.code, 0, logs.stderr);
+  assert.match(logs.stdout, /ignored OPENDEPOT_SERVER_PORT=tcp:\/\/10\.0\.0\.\d+:443/);
+  await env.kubectl(['delete', 'pod', 'server-with-service-links', '-n', NAMESPACE, '--wait=false']);
+});
+
+test('(c) MinIO storage with presigned downloads', async () => {
+  minio = await startMinio({ host: NODE_IP, buckets: ['opendepot'] });
+  const secret = await env.kubectl([
+    'create', 'secret', 'generic', 'minio-credentials', '-n', NAMESPACE,
+    `--from-literal=AWS_ACCESS_KEY_ID=${minio.accessKeyId}`,
+    `--from-literal=AWS_SECRET_ACCESS_KEY=${minio.secretAccessKey}`,
+  ]);
+  assert.is(secret.code, 0, secret.stderr);
+  await env.install(githubValues, { config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-s3' }] } });
+  addRepo('bucket', ['2.0.0', '2.1.0']);
+  await env.apply(
+    moduleManifest('bucket', ['2.0.0', '2.1.0'], {
+      storageConfig: {
+        s3: { bucket: 'opendepot', region: minio.region, endpoint: minio.endpoint, forcePathStyle: true, credentialsSecretRef: { name: 'minio-credentials' } },
+        presign: { enabled: true, ttl: '5m' },
+      },
+    }),
+  );
+  await untilModuleReady('bucket');
+  const base = await env.baseUrl();
+  const download = await get(`${base}/opendepot/modules/v1/${TEAM}/bucket/aws/2.1.0/download`);
+  assert.is(download.status, 204);
+  const location = String(download.headers['x-terraform-get']);
+  assert.ok(location.startsWith(`${minio.endpoint}/opendepot/`) || location.includes('X-Amz-Signature'), `a presigned MinIO URL: ${location}`);
+  await assertInstalled('bucket', '~> 2.0', '2.1.0');
+  await recordMemory('(c)');
+});
+
+test('(d) a third-party plugin named only in Helm values is installed at pod start and stores a Module', async () => {
+  dav = await startWebDavServer({ host: NODE_IP });
+  npm = await startNpmRegistryStandin({ host: NODE_IP, packages: ['examples/storage-plugin', 'packages/sdk'] });
+  const plugin = npm.package('@opendepot-example/storage-webdav');
+  await env.install(githubValues, {
+    pluginInstall: { registry: npm.url, packages: [{ name: plugin.name, version: plugin.version, integrity: plugin.integrity }] },
+    config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-s3' }, { package: plugin.name }] },
+  });
+  addRepo('dns', ['3.0.0']);
+  await env.apply(moduleManifest('dns', ['3.0.0'], { storageConfig: { webdav: { url: `${dav.url}registry/` } } }));
+  await untilModuleReady('dns');
+  await assertInstalled('dns', '3.0.0', '3.0.0');
+  const stored = await readdir(dav.root, { recursive: true });
+  assert.ok(stored.some((f) => String(f).includes('dns')), `the archive is on the WebDAV server: ${stored.join(', ')}`);
+});
+
+test('(b) examples/scanning/values.yaml with the with-trivy image: findings are recorded and HIGH blocks', async () => {
+  const scanning = await readFile(join(new URL('../../../examples/scanning/values.yaml', import.meta.url).pathname), 'utf8');
+  const { parse } = await import('yaml');
+  const installed = await env.install(githubValues, parse(scanning) as object, { image: { tag: 'test-trivy' } });
+  figures['helm upgrade to with-trivy ms'] = String(installed.ms);
+  addRepo('scanned', ['1.0.0', '1.1.0'], (v) => ({ 'main.tf': v === '1.0.0' ? CLEAN_MODULE_TF : INSECURE_MODULE_TF, 'README.md': `# scanned ${v}\n` }));
+  await env.apply(moduleManifest('scanned', ['1.0.0', '1.1.0']));
+  await until(env, 'the clean version Ready and the insecure one blocked', async () => {
+    const versions = await versionsOf('scanned');
+    const clean = versions.find((v) => v.spec.version === '1.0.0');
+    const insecure = versions.find((v) => v.spec.version === '1.1.0');
+    return (clean !== undefined && ready(clean)) && insecure?.status?.conditions?.some((c) => c.type === 'Stalled' && c.status === 'True' && c.reason === 'ScanBlocked') === true;
+  }, 300_000);
+  const insecure = (await versionsOf('scanned')).find((v) => v.spec.version === '1.1.0')! as Obj & { status: { scan?: { high?: number; blocked?: boolean } } };
+  assert.ok((insecure.status.scan?.high ?? 0) >= 1, JSON.stringify(insecure.status));
+  const base = await env.baseUrl();
+  const versions = JSON.parse((await get(`${base}/opendepot/modules/v1/${TEAM}/scanned/aws/versions`)).body.toString()) as { modules: Array<{ versions: Array<{ version: string }> }> };
+  assert.equal(versions.modules[0]!.versions.map((v) => v.version), ['1.0.0'], 'the blocked version is not served');
+  await recordMemory('(b)');
+});
+
+test('(e) helm upgrade to a new image tag keeps serving: no failed request during the rollout', async () => {
+  await env.cluster.tagImage('localhost/opendepot:test', 'localhost/opendepot:test-b');
+  const base = await env.baseUrl();
+  const url = `${base}/opendepot/modules/v1/${TEAM}/vpc/aws/versions`;
+  let requests = 0;
+  const failures: string[] = [];
+  let running = true;
+  const load = (async () => {
+    while (running) {
+      requests++;
+      try {
+        const r = await get(url);
+        if (r.status !== 200) failures.push(`${r.status} ${r.body.toString().slice(0, 200)}`);
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const before = new Set((await podsOf('server')).map((p) => p.metadata.name));
+  const upgraded = await env.install(githubValues, { config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-s3' }] }, image: { tag: 'test-b' } });
+  // Let kube-proxy settle on the new endpoints while the load goes on.
+  await new Promise((r) => setTimeout(r, 5_000));
+  running = false;
+  await load;
+  figures['upgrade ms'] = String(upgraded.ms);
+  figures['requests during upgrade'] = String(requests);
+  figures['failed requests during upgrade'] = String(failures.length);
+  const after = await podsOf('server');
+  assert.ok(after.every((p) => !before.has(p.metadata.name) && p.spec.containers[0]!.image.endsWith(':test-b')), 'every server pod was replaced by one of the new tag');
+  assert.ok(requests > 50, `enough requests were made during the rollout (${requests})`);
+  assert.equal(failures, [], `no request failed during the upgrade (${failures.length} of ${requests})`);
+});
+
+test('(f) the operator leader killed mid-sync: the new leader finishes and nothing partial is served', async () => {
+  await env.install(githubValues, { operator: { replicas: 2 }, image: { tag: 'test-b' } });
+  // Archives big enough that storing them takes a while: the kill lands mid-sync.
+  const versions = ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0', '1.5.0', '1.6.0', '1.7.0'];
+  addRepo('eks', versions, (v) => moduleFiles('eks', v, { 'blob.bin': createHash('sha512').update(v).digest('hex').repeat(40_000) }));
+  await env.apply(moduleManifest('eks', versions));
+  await until(env, 'the sync to start', async () => (await versionsOf('eks')).length === versions.length, 60_000);
+  const lease = await env.get<{ spec: { holderIdentity?: string } }>('lease', 'opendepot-operator');
+  const leader = lease.spec.holderIdentity ?? '';
+  const leaderPod = (await podsOf('operator')).find((p) => leader.includes(p.metadata.name));
+  assert.ok(leaderPod, `the Lease holder ${leader} is an operator pod`);
+  const readyBefore = (await versionsOf('eks')).filter(ready).length;
+  const killed = await env.kubectl(['delete', 'pod', leaderPod!.metadata.name, '-n', NAMESPACE, '--grace-period=0', '--force']);
+  assert.is(killed.code, 0, killed.stderr);
+  figures['versions Ready when the leader was killed'] = `${readyBefore}/${versions.length}`;
+  await untilModuleReady('eks', 300_000);
+  const newLease = await env.get<{ spec: { holderIdentity?: string } }>('lease', 'opendepot-operator');
+  assert.not.ok(newLease.spec.holderIdentity?.includes(leaderPod!.metadata.name), 'another pod holds the Lease');
+  assert.is(await assertServedBytesMatch('eks'), versions.length);
+  await assertInstalled('eks', '~> 1.6.0', '1.6.0');
+});
+
+test('(g) helm uninstall removes everything but the CRDs and the stored data', async () => {
+  await env.helm(['uninstall', RELEASE, '-n', NAMESPACE, '--wait', '--timeout', '3m']);
+  const left = await env.kubectl(['get', 'deployments,replicasets,services,configmaps,serviceaccounts,roles,rolebindings,poddisruptionbudgets', '-n', NAMESPACE, '-l', `app.kubernetes.io/instance=${RELEASE}`, '-o', 'name']);
+  assert.is(left.stdout.trim(), '', `namespaced objects left: ${left.stdout}`);
+  const clusterLeft = await env.kubectl(['get', 'clusterroles,clusterrolebindings', '-l', `app.kubernetes.io/instance=${RELEASE}`, '-o', 'name']);
+  assert.is(clusterLeft.stdout.trim(), '', `cluster objects left: ${clusterLeft.stdout}`);
+  await until(env, 'the pods to be gone', async () => (await podsOf('server')).length + (await podsOf('operator')).length === 0, 90_000);
+  const crds = await env.kubectl(['get', 'crds', '-o', 'name']);
+  for (const plural of ['modules', 'versions', 'providers', 'depots', 'groupbindings']) assert.match(crds.stdout, `${plural}.opendepot.defdev.io`);
+  assert.ok((await versionsOf('vpc')).length > 0, 'the Versions (the record of what is stored) stay');
+  const pvc = await env.kubectl(['get', 'pvc', '-n', NAMESPACE, '-o', 'name']);
+  assert.match(pvc.stdout, /persistentvolumeclaim\//, 'the data volume claim is kept');
+  const files = await readdir(join(env.cluster.dir, 'pv-data'), { recursive: true });
+  assert.ok(files.length > 0, 'the stored archives stay on the volume');
+});
+
+test.run();

@@ -1,0 +1,172 @@
+/**
+ * OpenDepot as users install it, for the cluster suite: the image built from the repository's
+ * Dockerfile, imported into a real node (kubelet + containerd), and `charts/opendepot` installed
+ * with the real `helm`. Reached the way a user reaches it: over HTTPS on the node's address
+ * (a NodePort), with the real tofu.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  buildOpendepotImage,
+  buildPauseImage,
+  cliConfigText,
+  createTestCertificates,
+  ensureTool,
+  kubectl,
+  NODE_IP,
+  runRegistryClient,
+  startCluster,
+  waitFor,
+  type ClientRun,
+  type Cluster,
+  type KubectlResult,
+} from '@opendepot/testbed';
+import { stringify } from 'yaml';
+
+const execFileAsync = promisify(execFile);
+
+export const CHART = fileURLToPath(new URL('../../../../charts/opendepot', import.meta.url));
+export const EXAMPLES = fileURLToPath(new URL('../../../../examples', import.meta.url));
+/** The hostname the client config maps to the NodePort. */
+export const HOST = 'opendepot.test';
+export const IMAGE_REPOSITORY = 'localhost/opendepot';
+/** The release name; with it the chart names the Service `opendepot-server`, the name whose service links once broke start-up. */
+export const RELEASE = 'opendepot';
+export const NAMESPACE = 'opendepot';
+
+/** The cluster with OpenDepot's images on its node. */
+export interface ClusterEnv {
+  cluster: Cluster;
+  dir: string;
+  caFile: string;
+  kubectl(args: string[], input?: string): Promise<KubectlResult>;
+  /** Applies objects (YAML) and fails on error. */
+  apply(...objects: object[]): Promise<void>;
+  get<T>(kind: string, name: string, namespace?: string): Promise<T>;
+  /** Runs helm with the cluster's kubeconfig; rejects with its output on failure. */
+  helm(args: string[], timeoutMs?: number): Promise<string>;
+  /** `helm upgrade --install` of the chart with the base values, then `values` files (as objects) over them. */
+  install(...values: object[]): Promise<{ ms: number; output: string }>;
+  /** The server Service's NodePort (HTTPS). */
+  nodePort(): Promise<number>;
+  /** tofu against the installed registry (default args: init). */
+  tofu(mainTf: string, args?: string[]): Promise<ClientRun>;
+  /** The registry's base URL on the node. */
+  baseUrl(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Builds (or reuses) the images, starts the cluster with them, and makes the TLS Secret. */
+export async function startClusterEnv(): Promise<ClusterEnv> {
+  const helmBin = await ensureTool('helm');
+  const [pause, image, trivyImage] = await Promise.all([
+    buildPauseImage(),
+    buildOpendepotImage({ tag: `${IMAGE_REPOSITORY}:test` }),
+    buildOpendepotImage({ tag: `${IMAGE_REPOSITORY}:test-trivy`, target: 'with-trivy' }),
+  ]);
+  const cluster = await startCluster({ pauseImageTar: pause, imageTars: [image, trivyImage] });
+  const dir = await mkdtemp(join(cluster.dir, 'env-'));
+  const plane = { kubeconfigPath: cluster.kubeconfigPath };
+  const run = (args: string[], input?: string) => kubectl(plane, args, { ...(input !== undefined && { input }), timeoutMs: 120_000 });
+  const helmHome = join(dir, 'helm');
+  const helm = async (args: string[], timeoutMs = 600_000): Promise<string> => {
+    try {
+      const { stdout, stderr } = await execFileAsync(helmBin, args, {
+        timeout: timeoutMs,
+        env: { PATH: process.env.PATH, KUBECONFIG: cluster.kubeconfigPath, HELM_CACHE_HOME: helmHome, HELM_CONFIG_HOME: helmHome, HELM_DATA_HOME: helmHome },
+        maxBuffer: 32 * 1024 * 1024,
+      });
+      return stdout + stderr;
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string; message: string };
+      throw new Error(`helm ${args.join(' ')} failed: ${e.stderr || e.message}\n${e.stdout ?? ''}`);
+    }
+  };
+
+  // HTTPS, because tofu talks to registries over HTTPS only: a CA of the test's own.
+  const certs = await createTestCertificates({ hosts: [NODE_IP, HOST] });
+  const caFile = join(dir, 'ca.pem');
+  await writeFile(caFile, certs.caPem);
+  await writeFile(join(dir, 'tls.crt'), certs.certPem);
+  await writeFile(join(dir, 'tls.key'), certs.keyPem);
+  const must = async (args: string[], input?: string) => {
+    const r = await run(args, input);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr}`);
+    return r;
+  };
+  await must(['create', 'namespace', NAMESPACE]);
+  await must(['create', 'secret', 'tls', 'opendepot-tls', '-n', NAMESPACE, `--cert=${join(dir, 'tls.crt')}`, `--key=${join(dir, 'tls.key')}`]);
+  // The chart's ReadWriteMany claim binds to a hostPath volume on the node, as a NFS or CSI one would.
+  await must(['apply', '-f', '-'], stringify({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: 'opendepot-data' },
+    spec: {
+      capacity: { storage: '20Gi' },
+      accessModes: ['ReadWriteMany'],
+      persistentVolumeReclaimPolicy: 'Retain',
+      hostPath: { path: join(cluster.dir, 'pv-data'), type: 'DirectoryOrCreate' },
+    },
+  }));
+
+  const baseValues = {
+    image: { repository: IMAGE_REPOSITORY, tag: 'test', pullPolicy: 'Never' },
+    server: { service: { type: 'NodePort' }, tls: { secretName: 'opendepot-tls' } },
+  };
+  let valuesCount = 0;
+  const env: ClusterEnv = {
+    cluster,
+    dir,
+    caFile,
+    kubectl: run,
+    async apply(...objects) {
+      await must(['apply', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
+    },
+    async get<T>(kind: string, name: string, namespace = NAMESPACE) {
+      const r = await must(['get', kind, name, '-n', namespace, '-o', 'json']);
+      return JSON.parse(r.stdout) as T;
+    },
+    helm,
+    async install(...values) {
+      const files: string[] = [];
+      for (const v of [baseValues, ...values]) {
+        const file = join(dir, `values-${valuesCount++}.yaml`);
+        await writeFile(file, stringify(v));
+        files.push(file);
+      }
+      const started = Date.now();
+      const output = await helm(['upgrade', '--install', RELEASE, CHART, '-n', NAMESPACE, '--wait', '--timeout', '5m', ...files.flatMap((f) => ['-f', f])]);
+      return { ms: Date.now() - started, output };
+    },
+    async nodePort() {
+      const r = await must(['get', 'service', `${RELEASE}-server`, '-n', NAMESPACE, '-o', 'jsonpath={.spec.ports[0].nodePort}']);
+      return Number(r.stdout);
+    },
+    async baseUrl() {
+      return `https://${NODE_IP}:${await env.nodePort()}`;
+    },
+    async tofu(mainTf, args) {
+      const base = await env.baseUrl();
+      const cliConfig = join(dir, 'tofurc');
+      await writeFile(cliConfig, cliConfigText(HOST, { 'modules.v1': `${base}/opendepot/modules/v1/`, 'providers.v1': `${base}/opendepot/providers/v1/` }));
+      return runRegistryClient('tofu', { parentDir: dir, cliConfig, caFile, mainTf, ...(args && { args }) });
+    },
+    async stop() {
+      await cluster.stop();
+    },
+  };
+  return env;
+}
+
+/** Waits until `check` holds, naming `what` (and the cluster's recent kubelet log) on timeout. */
+export async function until(env: ClusterEnv, what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  try {
+    await waitFor(what, check, timeoutMs, 1_000);
+  } catch (err) {
+    const pods = await env.kubectl(['get', 'pods', '-A', '-o', 'wide']);
+    throw new Error(`${(err as Error).message}\npods:\n${pods.stdout}\nkubelet:\n${await env.cluster.logTail('kubelet', 15)}`);
+  }
+}
