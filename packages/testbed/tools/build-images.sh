@@ -261,12 +261,13 @@ build_opendepot() {
   local files key out ctx
   files=$(mktemp "$IMAGES_DIR/.files.XXXXXX")
   context_files >"$files"
-  key=$( { (cd "$REPO_ROOT" && xargs -0 -r sha256sum <"$files"); printf '%s\n' "$target" "$tag" "$base_tar" "$trivy_tar"; } | sha)
+  key=$( { (cd "$REPO_ROOT" && xargs -0 -r sha256sum <"$files" && sha256sum Dockerfile .dockerignore); printf '%s\n' "$target" "$tag" "$base_tar" "$trivy_tar"; } | sha)
   out="$IMAGES_DIR/opendepot-${target}-$key.tar"
   if [ -f "$out" ]; then rm -f "$files"; echo "$out"; return; fi
 
   ctx=$(mktemp -d "$IMAGES_DIR/.context.XXXXXX")
   (cd "$REPO_ROOT" && tar --null -T "$files" -cf -) | tar -C "$ctx" -xf -
+  cp "$REPO_ROOT/Dockerfile" "$REPO_ROOT/.dockerignore" "$ctx/"
   rm -f "$files"
 
   local ca; ca="$IMAGES_DIR/build-ca.pem"
@@ -286,12 +287,19 @@ build_opendepot() {
   bah push --quiet "$tag" "docker-archive:$out.part:$tag" >&2
   mv "$out.part" "$out"
   prune_tars "opendepot-$target-" 2
-  # Drop images no tag points to any more (earlier builds of the same tag); the layer cache stays.
-  bah rmi --prune >/dev/null 2>&1 || true
+  # buildah's storage keeps every earlier build's layers (the build stage's are the cache of the
+  # next build): past ${OPENDEPOT_IMAGES_MAX_MB:-20000} MB, drop all untagged ones.
+  if [ "$(du -sm "$BUILDAH_DIR/root" | cut -f1)" -gt "${OPENDEPOT_IMAGES_MAX_MB:-20000}" ]; then
+    log "opendepot: buildah storage above ${OPENDEPOT_IMAGES_MAX_MB:-20000} MB; pruning untagged images (and the layer cache)"
+    bah rmi --prune >/dev/null 2>&1 || true
+  fi
   log "opendepot: $tag -> $out ($(du -m "$out" | cut -f1) MB)"
   echo "$out"
 }
 
+# The whole dispatch is one compound command, read before it runs: editing this file during a
+# (long) build cannot change what the running build executes next.
+{
 cmd="${1:-}"; [ $# -gt 0 ] && shift
 case "$cmd" in
 base | pause | opendepot) ;;
@@ -304,3 +312,5 @@ if ! flock -n 9; then
   flock 9
 fi
 "build_$cmd" "$@"
+exit
+}
