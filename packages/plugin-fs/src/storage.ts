@@ -63,13 +63,28 @@ export class FilesystemStorage implements StorageBackend {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Creates the storage directory if needed and checks it is a writable directory. */
+  /**
+   * Creates the storage directory if needed and checks it is a writable directory, or a readable
+   * one on a read-only mount: the server mounts the shared volume read-only and only reads.
+   */
   async init(): Promise<this> {
-    await mkdir(this.root, { recursive: true });
+    await mkdir(this.root, { recursive: true }).catch((err: unknown) => {
+      if (errnoOf(err) !== 'EROFS') throw err;
+    });
     if (!(await statPath(this.root)).isDirectory()) throw new Error(`${this.root} is not a directory`);
-    await access(this.root, constants.R_OK | constants.W_OK | constants.X_OK);
+    try {
+      await access(this.root, constants.R_OK | constants.W_OK | constants.X_OK);
+    } catch (err) {
+      if (errnoOf(err) !== 'EROFS') throw err;
+      await access(this.root, constants.R_OK | constants.X_OK);
+      this.readOnly = true;
+      this.#logger.info('filesystem storage is on a read-only mount: it serves stored objects, writes fail', { path: this.root });
+    }
     return this;
   }
+
+  /** True when the directory is on a read-only mount (set by {@link init}). */
+  readOnly = false;
 
   async put(key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectInfo> {
     const where = this.#locate(key);

@@ -1,8 +1,10 @@
 /** What the conformance suite cannot see from outside: the files on disk. */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { isOpenDepotError } from '@opendepot/sdk';
 import { chunked, collectBytes, MiB, pseudoRandomBytes, pseudoRandomChunks } from '@opendepot/sdk/testkit';
 import { test } from 'uvu';
@@ -216,6 +218,29 @@ test('the constructor refuses a relative path; init refuses a path that is a fil
   const nested = join(await dirs.make(), 'a', 'b', 'c');
   await new FilesystemStorage({ path: nested }).init();
   assert.ok((await stat(nested)).isDirectory(), 'init creates a missing directory');
+});
+
+test('on a read-only mount (the server\'s view of the shared volume) it serves what is stored, and writes fail', async () => {
+  // A read-only bind mount, as the kubelet makes for a volumeMount with readOnly: true. Needs root, as the test suite runs.
+  const writable = await storage();
+  const bytes = await pseudoRandomBytes(4096, { seed: 7 });
+  await writable.put('modules/ns/a/1.0.0.zip', chunked(bytes), { sha256: sha256(bytes) });
+  const mountPoint = await dirs.make();
+  const run = promisify(execFile);
+  await run('mount', ['--bind', '-o', 'ro', writable.root, mountPoint]);
+  try {
+    await run('mount', ['-o', 'remount,ro,bind', mountPoint]);
+    const readOnly = await new FilesystemStorage({ path: mountPoint }).init();
+    assert.ok(readOnly.readOnly);
+    const { body, info } = await readOnly.get('modules/ns/a/1.0.0.zip');
+    assert.is(info.sha256, sha256(bytes));
+    assert.is(sha256(await collectBytes(body)), sha256(bytes));
+    const err = await rejection(readOnly.put('modules/ns/a/2.0.0.zip', chunked(bytes)));
+    assert.match(String((err as Error).message), /read-only|EROFS/);
+    assert.not.ok((await new FilesystemStorage({ path: writable.root }).init()).readOnly, 'a writable directory is not read-only');
+  } finally {
+    await run('umount', [mountPoint]);
+  }
 });
 
 test.run();
