@@ -96,16 +96,17 @@ export async function ensureHostPackages(): Promise<void> {
 }
 
 /** The binaries of the cluster, built on first use like every test tool. */
-export async function ensureClusterTools(): Promise<Record<'etcd' | 'apiserver' | 'controllerManager' | 'scheduler' | 'kubelet' | 'proxy', string>> {
-  const [etcd, apiserver, controllerManager, scheduler, kubelet, proxy] = await Promise.all([
+export async function ensureClusterTools(): Promise<Record<'etcd' | 'apiserver' | 'controllerManager' | 'scheduler' | 'kubelet' | 'proxy' | 'coredns', string>> {
+  const [etcd, apiserver, controllerManager, scheduler, kubelet, proxy, coredns] = await Promise.all([
     ensureTool('etcd'),
     ensureTool('kube-apiserver'),
     ensureTool('kube-controller-manager'),
     ensureTool('kube-scheduler'),
     ensureTool('kubelet'),
     ensureTool('kube-proxy'),
+    ensureTool('coredns'),
   ]);
-  return { etcd, apiserver, controllerManager, scheduler, kubelet, proxy };
+  return { etcd, apiserver, controllerManager, scheduler, kubelet, proxy, coredns };
 }
 
 /** Starts the cluster and waits until the node is Ready. Call `stop()` when done. */
@@ -256,6 +257,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       '--bind-address=127.0.0.1',
       `--secure-port=${schedPort}`,
     ], { logFile: logFile('kube-scheduler') }));
+
+    // --- cluster DNS: CoreDNS on the node's address, Service names only (nothing beyond the machine) ---
+    await writeFile(join(dir, 'Corefile'), corefile(kubeconfigPath));
+    processes.push(startProcess(bins.coredns, ['-conf', join(dir, 'Corefile')], { logFile: logFile('coredns') }));
 
     // --- kubelet ---
     const kubeletDir = join(dir, 'kubelet');
@@ -418,6 +423,25 @@ state = "${join(dir, 'containerd', 'state')}"
 `;
 }
 
+/** Cluster DNS as every real cluster has it (Service and pod names), and NXDOMAIN for the rest. */
+function corefile(kubeconfigPath: string): string {
+  return `cluster.local:53 in-addr.arpa:53 {
+    bind ${NODE_IP}
+    errors
+    kubernetes cluster.local in-addr.arpa {
+        kubeconfig ${kubeconfigPath} opendepot-test
+        pods insecure
+    }
+}
+.:53 {
+    bind ${NODE_IP}
+    template ANY ANY . {
+        rcode NXDOMAIN
+    }
+}
+`;
+}
+
 function kubeletConfig(sock: string, healthzPort: number, podLogsDir: string): string {
   return `apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -429,6 +453,8 @@ readOnlyPort: 0
 healthzBindAddress: 127.0.0.1
 healthzPort: ${healthzPort}
 podLogsDir: ${podLogsDir}
+clusterDNS: [${NODE_IP}]
+clusterDomain: cluster.local
 # The API server reaches the kubelet (logs, port-forward) on the test bridge only.
 authentication:
   anonymous: { enabled: true }

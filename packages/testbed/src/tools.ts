@@ -20,6 +20,7 @@ export type ToolName =
   | 'kube-controller-manager'
   | 'kube-scheduler'
   | 'kube-proxy'
+  | 'coredns'
   | 'tofu' | 'terraform' | 'helm' | 'dex' | 'minio' | 'fake-gcs-server' | 'trivy';
 
 interface ToolSpec {
@@ -37,6 +38,7 @@ const SPECS: Record<ToolName, ToolSpec> = {
   'kube-controller-manager': { versionArgs: ['--version'], fits: (o) => /Kubernetes v1\.33\./.test(o) },
   'kube-scheduler': { versionArgs: ['--version'], fits: (o) => /Kubernetes v1\.33\./.test(o) },
   'kube-proxy': { versionArgs: ['--version'], fits: (o) => /Kubernetes v1\.33\./.test(o) },
+  coredns: { versionArgs: ['-version'], fits: (o) => /CoreDNS-1\.1[2-9]\./.test(o) },
   tofu: { versionArgs: ['version'], fits: (o) => /OpenTofu v1\.12\./.test(o) },
   terraform: { versionArgs: ['version'], fits: (o) => /Terraform v1\.5\.7/.test(o) },
   helm: { versionArgs: ['version', '--short'], fits: (o) => /^v3\./m.test(o) },

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds one real test component from the Go module proxy into the tools cache.
-# Usage: build-tool.sh <etcd|kube-apiserver|kubelet|kube-controller-manager|kube-scheduler|kube-proxy|tofu|terraform|helm|dex|minio|fake-gcs-server|trivy>
+# Usage: build-tool.sh <etcd|kube-apiserver|kubelet|kube-controller-manager|kube-scheduler|kube-proxy|coredns|tofu|terraform|helm|dex|minio|fake-gcs-server|trivy>
 # Prints the binary's path on stdout; progress goes to stderr. Idempotent: a cached binary is reused.
 # Each tool gets its own wrapper module: sharing one would let minimal version selection raise
 # kube-apiserver's pinned dependencies and break its build.
@@ -20,6 +20,7 @@ DEX_VERSION=v2.45.1
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c # RELEASE.2025-10-15 (9e49d5e7a648) is refused by the module proxy here (403); this is the newest served commit
 FAKE_GCS_VERSION=v1.55.1
 TRIVY_VERSION=v0.74.0
+COREDNS_VERSION=v1.14.7
 
 tool="${1:?usage: build-tool.sh <tool>}"
 log() { printf '[opendepot tools] %s\n' "$*" >&2; }
@@ -134,6 +135,13 @@ go 1.25.8")
     cd "$dir"
     run_logged "$TOOLS_DIR/logs/fake-gcs-server.log" sh -c "go get github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION && go build -ldflags '-s -w' -o '$out.tmp' github.com/fsouza/fake-gcs-server"
     ;;
+  coredns)
+    dir=$(wrapper coredns "module local/coredns
+
+go 1.26.0")
+    cd "$dir"
+    run_logged "$TOOLS_DIR/logs/coredns.log" sh -c "go get github.com/coredns/coredns@$COREDNS_VERSION && go build -ldflags '-s -w' -o '$out.tmp' github.com/coredns/coredns"
+    ;;
   trivy)
     dir=$(wrapper trivy "module local/trivy
 
@@ -159,6 +167,7 @@ out_path() {
   minio) echo "$TOOLS_DIR/bin/minio-2026-02-12" ;;
   fake-gcs-server) echo "$TOOLS_DIR/bin/fake-gcs-server-$FAKE_GCS_VERSION" ;;
   trivy) echo "$TOOLS_DIR/bin/trivy-$TRIVY_VERSION" ;;
+  coredns) echo "$TOOLS_DIR/bin/coredns-$COREDNS_VERSION" ;;
   *) echo "unknown tool: $tool" >&2; exit 2 ;;
   esac
 }
