@@ -24,6 +24,8 @@ import {
   startGithubStandin,
   startMinio,
   startNpmRegistryStandin,
+  TEST_IMAGE_REPOSITORY,
+  TEST_IMAGE_TAGS,
   type GithubStandin,
   type Minio,
   type NpmRegistryStandin,
@@ -203,7 +205,7 @@ test('(a) a pod of the image started after the Service exists (service links on)
       containers: [
         {
           name: 'server',
-          image: 'localhost/opendepot:test',
+          image: `${TEST_IMAGE_REPOSITORY}:${TEST_IMAGE_TAGS.default}`,
           imagePullPolicy: 'Never',
           command: ['node', '/app/packages/server/dist/main.js', '--config', '/etc/opendepot/config.yaml'],
           readinessProbe: { httpGet: { path: '/readyz', port: 8080, scheme: 'HTTPS' }, periodSeconds: 1 },
@@ -249,11 +251,15 @@ test('(c) MinIO storage with presigned downloads', async () => {
     }),
   );
   await untilModuleReady('bucket');
+  // The archive route answers with a redirect to a presigned MinIO URL, which tofu follows.
   const base = await env.baseUrl();
-  const download = await get(`${base}/opendepot/modules/v1/${TEAM}/bucket/aws/2.1.0/download`);
+  const downloadUrl = `${base}/opendepot/modules/v1/${TEAM}/bucket/aws/2.1.0/download`;
+  const download = await get(downloadUrl);
   assert.is(download.status, 204);
-  const location = String(download.headers['x-terraform-get']);
-  assert.ok(location.startsWith(`${minio.endpoint}/opendepot/`) || location.includes('X-Amz-Signature'), `a presigned MinIO URL: ${location}`);
+  const archive = await get(new URL(String(download.headers['x-terraform-get']), downloadUrl).href);
+  assert.is(archive.status, 307, archive.body.toString());
+  const location = String(archive.headers.location);
+  assert.ok(location.startsWith(`${minio.endpoint}/opendepot/`) && location.includes('X-Amz-Signature='), `a presigned MinIO URL: ${location}`);
   await assertInstalled('bucket', '~> 2.0', '2.1.0');
   await recordMemory('(c)');
 });
@@ -277,7 +283,7 @@ test('(d) a third-party plugin named only in Helm values is installed at pod sta
 test('(b) examples/scanning/values.yaml with the with-trivy image: findings are recorded and HIGH blocks', async () => {
   const scanning = await readFile(join(new URL('../../../examples/scanning/values.yaml', import.meta.url).pathname), 'utf8');
   const { parse } = await import('yaml');
-  const installed = await env.install(githubValues, parse(scanning) as object, { image: { tag: 'test-trivy' } });
+  const installed = await env.install(githubValues, parse(scanning) as object, { image: { tag: TEST_IMAGE_TAGS.withTrivy } });
   figures['helm upgrade to with-trivy ms'] = String(installed.ms);
   addRepo('scanned', ['1.0.0', '1.1.0'], (v) => ({ 'main.tf': v === '1.0.0' ? CLEAN_MODULE_TF : INSECURE_MODULE_TF, 'README.md': `# scanned ${v}\n` }));
   await env.apply(moduleManifest('scanned', ['1.0.0', '1.1.0']));
@@ -296,7 +302,7 @@ test('(b) examples/scanning/values.yaml with the with-trivy image: findings are 
 });
 
 test('(e) helm upgrade to a new image tag keeps serving: no failed request during the rollout', async () => {
-  await env.cluster.tagImage('localhost/opendepot:test', 'localhost/opendepot:test-b');
+  await env.cluster.tagImage(`${TEST_IMAGE_REPOSITORY}:${TEST_IMAGE_TAGS.default}`, `${TEST_IMAGE_REPOSITORY}:test-b`);
   const base = await env.baseUrl();
   const url = `${base}/opendepot/modules/v1/${TEAM}/vpc/aws/versions`;
   let requests = 0;

@@ -34,6 +34,9 @@ const API_PORT = 6443;
 /** The sandbox image containerd runs for every pod; the test bed builds it locally. */
 export const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10';
 
+const DIR_PREFIX = 'opendepot-cluster-';
+const OWNER_FILE = 'owner.pid';
+const CREATED_FILE = 'created-host-paths.json';
 const HOST_PATHS = ['/var/lib/kubelet', '/usr/libexec/kubernetes', '/var/lib/cni', '/run/containerd', '/var/log/pods', '/var/log/containers', '/etc/cni'];
 
 const INSTALL_HOST_PACKAGES = fileURLToPath(new URL('../tools/install-host-packages.sh', import.meta.url));
@@ -114,17 +117,22 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   if (process.getuid?.() !== 0) throw new Error('the real-cluster test bed needs root (containerd, iptables and a bridge); run the tests as root');
   await ensureHostPackages();
   const bins = await ensureClusterTools();
+  await reclaimStaleClusters();
   if (existsSync(`/sys/class/net/${BRIDGE}`)) {
-    throw new Error(`a network interface ${BRIDGE} already exists: another cluster test bed is running, or an earlier one was killed (remove it with: ip link delete ${BRIDGE})`);
+    throw new Error(`a network interface ${BRIDGE} already exists and belongs to a running cluster test bed (one per machine)`);
   }
 
-  const dir = await mkdtemp(join(tmpdir(), 'opendepot-cluster-'));
+  const dir = await mkdtemp(join(tmpdir(), DIR_PREFIX));
+  // Who owns this cluster: a later start reclaims it once this process is gone (SIGKILL leaves no time to stop).
+  await writeFile(join(dir, OWNER_FILE), String(process.pid));
   const processes: ManagedProcess[] = [];
   const undo: Array<() => Promise<void>> = [];
   const logFile = (name: string) => join(dir, `${name}.log`);
   const netnsBefore = new Set(await listNetns());
-  // What the kubelet, libcni and the shims write outside the temp dir whatever they are told.
-  const hostPathsBefore = new Map(HOST_PATHS.map((p) => [p, existsSync(p)]));
+  // What the kubelet, libcni and the shims write outside the temp dir whatever they are told;
+  // recorded so that a reclaim after a SIGKILL removes them too.
+  const createdHostPaths = HOST_PATHS.filter((p) => !existsSync(p));
+  await writeFile(join(dir, CREATED_FILE), JSON.stringify(createdHostPaths));
   const containerdSock = join(dir, 'containerd.sock');
   const ctr = (args: string[], opts?: { allowFail?: boolean; timeoutMs?: number }) => run('ctr', ['--address', containerdSock, '--namespace', 'k8s.io', ...args], opts);
 
@@ -142,10 +150,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       await containerd.stop(10_000).catch(() => undefined);
     }
     await killShims(containerdSock);
+    await killPodProcesses();
     for (const step of undo.reverse()) await step().catch(() => undefined);
     for (const ns of await listNetns()) if (!netnsBefore.has(ns) && ns.startsWith('cni-')) await run('ip', ['netns', 'delete', ns], { allowFail: true });
     await unmountUnder(dir);
-    for (const [path, existed] of hostPathsBefore) if (!existed) await rm(path, { recursive: true, force: true }).catch(() => undefined);
+    for (const path of createdHostPaths) {
+      await unmountUnder(path);
+      await rm(path, { recursive: true, force: true }).catch(() => undefined);
+    }
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   };
   let containerd: ManagedProcess | undefined;
@@ -314,6 +326,93 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await stop().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * Removes what a cluster test bed whose owner process died left behind (the runner SIGKILLs a
+ * test file that times out): its processes, its pods' processes, mounts, network namespaces,
+ * the bridge, kube-proxy's rules and its directory. A no-op when there is none.
+ */
+export async function reclaimStaleClusters(): Promise<void> {
+  const stale: string[] = [];
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    if (!name.startsWith(DIR_PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    const owner = Number(await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => '0'));
+    if (owner > 0 && isAlive(owner)) continue;
+    stale.push(dir);
+  }
+  if (stale.length === 0) return;
+  for (const dir of stale) {
+    for (const pid of await pidsWithArg(dir)) kill(pid);
+  }
+  await killPodProcesses();
+  for (const ns of await listNetns()) if (ns.startsWith('cni-')) await run('ip', ['netns', 'delete', ns], { allowFail: true });
+  const proxy = await ensureTool('kube-proxy').catch(() => undefined);
+  if (proxy !== undefined) await cleanIptables(proxy);
+  await run('ip', ['link', 'delete', BRIDGE], { allowFail: true });
+  for (const dir of stale) {
+    await unmountUnder(dir);
+    const created = JSON.parse(await readFile(join(dir, CREATED_FILE), 'utf8').catch(() => '[]')) as string[];
+    for (const path of created.filter((p) => HOST_PATHS.includes(p))) {
+      await unmountUnder(path);
+      await rm(path, { recursive: true, force: true }).catch(() => undefined);
+    }
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** PIDs whose command line mentions `text` (our components all name their directory). */
+async function pidsWithArg(text: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(text)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/**
+ * Kills every process in the kubelet's pod cgroups and removes those cgroups: containers
+ * outlive a killed containerd-shim, reparented to init.
+ */
+async function killPodProcesses(): Promise<void> {
+  const roots = (await readdir('/sys/fs/cgroup').catch(() => [] as string[])).map((c) => join('/sys/fs/cgroup', c, 'kubepods')).filter((p) => existsSync(p));
+  for (let round = 0; round < 3; round++) {
+    for (const root of roots) {
+      for (const file of await cgroupFiles(root, 'cgroup.procs')) {
+        for (const pid of (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean)) kill(Number(pid));
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  for (const root of roots) {
+    const dirs = (await cgroupFiles(root, 'cgroup.procs')).map((f) => join(f, '..')).sort((a, b) => b.length - a.length);
+    for (const d of dirs) await run('rmdir', [d], { allowFail: true });
+  }
+}
+
+async function cgroupFiles(root: string, name: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true }).catch(() => [] as string[]);
+  return [join(root, name), ...entries.filter((e) => String(e).endsWith(`/${name}`)).map((e) => join(root, String(e)))].filter((f) => existsSync(f));
 }
 
 async function importInto(ctr: (args: string[], o?: { allowFail?: boolean; timeoutMs?: number }) => Promise<string>, tar: string): Promise<void> {

@@ -67,3 +67,15 @@ export function buildOpendepotImage(options: OpendepotImageOptions): Promise<str
   if (options.trivy) args.push('--trivy', options.trivy);
   return buildImage(args);
 }
+
+/** The image references the cluster suite installs (the default image, and the `with-trivy` one). */
+export const TEST_IMAGE_REPOSITORY = 'localhost/opendepot';
+export const TEST_IMAGE_TAGS = { default: 'test', withTrivy: 'test-trivy' } as const;
+
+/** The three images of the cluster suite (pause, OpenDepot, OpenDepot with trivy), built or taken from the cache. */
+export async function buildClusterSuiteImages(): Promise<{ pause: string; opendepot: string; withTrivy: string }> {
+  const pause = await buildPauseImage();
+  const opendepot = await buildOpendepotImage({ tag: `${TEST_IMAGE_REPOSITORY}:${TEST_IMAGE_TAGS.default}` });
+  const withTrivy = await buildOpendepotImage({ tag: `${TEST_IMAGE_REPOSITORY}:${TEST_IMAGE_TAGS.withTrivy}`, target: 'with-trivy' });
+  return { pause, opendepot, withTrivy };
+}

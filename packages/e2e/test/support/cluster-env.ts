@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
-  buildOpendepotImage,
-  buildPauseImage,
+  buildClusterSuiteImages,
   cliConfigText,
   createTestCertificates,
   ensureTool,
@@ -19,6 +18,8 @@ import {
   NODE_IP,
   runRegistryClient,
   startCluster,
+  TEST_IMAGE_REPOSITORY,
+  TEST_IMAGE_TAGS,
   waitFor,
   type ClientRun,
   type Cluster,
@@ -32,7 +33,6 @@ export const CHART = fileURLToPath(new URL('../../../../charts/opendepot', impor
 export const EXAMPLES = fileURLToPath(new URL('../../../../examples', import.meta.url));
 /** The hostname the client config maps to the NodePort. */
 export const HOST = 'opendepot.test';
-export const IMAGE_REPOSITORY = 'localhost/opendepot';
 /** The release name; with it the chart names the Service `opendepot-server`, the name whose service links once broke start-up. */
 export const RELEASE = 'opendepot';
 export const NAMESPACE = 'opendepot';
@@ -62,12 +62,8 @@ export interface ClusterEnv {
 /** Builds (or reuses) the images, starts the cluster with them, and makes the TLS Secret. */
 export async function startClusterEnv(): Promise<ClusterEnv> {
   const helmBin = await ensureTool('helm');
-  const [pause, image, trivyImage] = await Promise.all([
-    buildPauseImage(),
-    buildOpendepotImage({ tag: `${IMAGE_REPOSITORY}:test` }),
-    buildOpendepotImage({ tag: `${IMAGE_REPOSITORY}:test-trivy`, target: 'with-trivy' }),
-  ]);
-  const cluster = await startCluster({ pauseImageTar: pause, imageTars: [image, trivyImage] });
+  const images = await buildClusterSuiteImages();
+  const cluster = await startCluster({ pauseImageTar: images.pause, imageTars: [images.opendepot, images.withTrivy] });
   const dir = await mkdtemp(join(cluster.dir, 'env-'));
   const plane = { kubeconfigPath: cluster.kubeconfigPath };
   const run = (args: string[], input?: string) => kubectl(plane, args, { ...(input !== undefined && { input }), timeoutMs: 120_000 });
@@ -113,7 +109,7 @@ export async function startClusterEnv(): Promise<ClusterEnv> {
   }));
 
   const baseValues = {
-    image: { repository: IMAGE_REPOSITORY, tag: 'test', pullPolicy: 'Never' },
+    image: { repository: TEST_IMAGE_REPOSITORY, tag: TEST_IMAGE_TAGS.default, pullPolicy: 'Never' },
     server: { service: { type: 'NodePort' }, tls: { secretName: 'opendepot-tls' } },
   };
   let valuesCount = 0;
