@@ -4,17 +4,15 @@
  * registry's shapes), installed with the real npm into a prefix directory.
  */
 import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { startNpmRegistryStandin } from '@opendepot/testbed';
 import { parseArgs, parsePinned, sha512Integrity, UsageError } from '../src/install-plugins.ts';
 
 const execFileAsync = promisify(execFile);
@@ -22,70 +20,7 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = join(root, 'packages/operator/src/install-plugins.ts');
 const WEBDAV = '@opendepot-example/storage-webdav';
 
-interface Published {
-  name: string;
-  version: string;
-  file: string;
-  integrity: string;
-  manifest: Record<string, unknown>;
-}
-
 const work = await mkdtemp(join(tmpdir(), 'install-plugins-test-'));
-
-/** `pnpm pack` of a workspace package (its dist must be built: the test command runs tsc -b first). */
-async function pack(dir: string): Promise<Published> {
-  assert.ok(existsSync(join(root, dir, 'dist/index.js')), `${dir}/dist is built (run tsc -b tsconfig.build.json)`);
-  const dest = await mkdtemp(join(work, 'pack-'));
-  await execFileAsync('pnpm', ['pack', '--pack-destination', dest], { cwd: join(root, dir) });
-  const [name] = (await readdir(dest)).filter((f) => f.endsWith('.tgz'));
-  assert.ok(name, `pnpm pack made a tarball in ${dest}`);
-  const file = join(dest, name!);
-  const { stdout } = await execFileAsync('tar', ['-xzOf', file, 'package/package.json']);
-  const manifest = JSON.parse(stdout) as Record<string, unknown>;
-  return { name: manifest.name as string, version: manifest.version as string, file, integrity: sha512Integrity(await readFile(file)), manifest };
-}
-
-/** A stand-in npm registry: `GET /<name>` (the scope's slash as %2f) and `GET /<name>/-/<file>.tgz`. */
-async function startRegistry(packages: Published[]): Promise<{ url: string; requests: string[]; server: Server }> {
-  const requests: string[] = [];
-  const byName = new Map(packages.map((p) => [p.name, p]));
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://registry').pathname);
-    requests.push(path);
-    void (async () => {
-      const dash = path.indexOf('/-/');
-      const name = (dash < 0 ? path : path.slice(0, dash)).slice(1);
-      const p = byName.get(name);
-      if (!p) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not found"}');
-        return;
-      }
-      if (dash >= 0) {
-        res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(await readFile(p.file));
-        return;
-      }
-      const bytes = await readFile(p.file);
-      const tarball = `${url}/${p.name}/-/${p.name.replace(/^@[^/]+\//, '')}-${p.version}.tgz`;
-      const packument = {
-        _id: p.name,
-        name: p.name,
-        'dist-tags': { latest: p.version },
-        versions: {
-          [p.version]: {
-            ...p.manifest,
-            _id: `${p.name}@${p.version}`,
-            dist: { tarball, integrity: p.integrity, shasum: createHash('sha1').update(bytes).digest('hex') },
-          },
-        },
-        time: { created: '2026-01-01T00:00:00.000Z', modified: '2026-01-01T00:00:00.000Z', [p.version]: '2026-01-01T00:00:00.000Z' },
-      };
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(packument));
-    })().catch((err: unknown) => res.writeHead(500).end(String(err)));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, requests, server };
-}
 
 function run(command: string, args: string[], cwd = root): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -102,18 +37,20 @@ function run(command: string, args: string[], cwd = root): Promise<{ code: numbe
 
 const installPlugins = (args: string[]) => run(process.execPath, ['--conditions=opendepot-source', CLI, ...args]);
 
-const [webdav, sdk] = await Promise.all([pack('examples/storage-plugin'), pack('packages/sdk')]);
-assert.is(webdav!.name, WEBDAV);
-assert.equal(webdav!.manifest.peerDependencies, { '@opendepot/sdk': '^0.1.0' });
-const registry = await startRegistry([webdav!, sdk!]);
+// `pnpm pack` of the two packages (their dist is built: the test command runs tsc -b first), served like the npm registry.
+const registry = await startNpmRegistryStandin({ packages: ['examples/storage-plugin', 'packages/sdk'] });
+const webdav = registry.package(WEBDAV);
+const sdk = registry.package('@opendepot/sdk');
+assert.equal(webdav.manifest.peerDependencies, { '@opendepot/sdk': '^0.1.0' });
+assert.is(webdav.integrity, sha512Integrity(webdav.bytes), 'the stand-in serves the integrity npm computes');
 
 test('installs a pinned plugin and its peer @opendepot/sdk from the registry; the plugin resolves from the prefix', async () => {
   const prefix = join(work, 'plugins-ok');
-  const result = await installPlugins(['--prefix', prefix, '--registry', registry.url, `${WEBDAV}@${webdav!.version}=${webdav!.integrity}`]);
+  const result = await installPlugins(['--prefix', prefix, '--registry', registry.url, `${WEBDAV}@${webdav.version}=${webdav.integrity}`]);
   assert.is(result.code, 0, result.stderr);
   assert.match(result.stdout, `installed ${WEBDAV}@0.1.0`);
   const installed = JSON.parse(await readFile(join(prefix, 'node_modules', WEBDAV, 'package.json'), 'utf8')) as { version: string };
-  assert.is(installed.version, webdav!.version);
+  assert.is(installed.version, webdav.version);
   // The peer came from the same registry (npm read its packument and fetched its tarball).
   assert.ok(existsSync(join(prefix, 'node_modules/@opendepot/sdk/package.json')), 'the peer @opendepot/sdk is installed');
   assert.ok(registry.requests.includes('/@opendepot/sdk'), `the sdk's packument was asked for: ${registry.requests.join(' ')}`);
@@ -136,13 +73,13 @@ test('a tarball with another integrity is refused, naming the package and both i
     prefix,
     '--registry',
     registry.url,
-    `@opendepot/sdk@${sdk!.version}=${sdk!.integrity}`,
-    `${WEBDAV}@${webdav!.version}=${pinned}`,
+    `@opendepot/sdk@${sdk.version}=${sdk.integrity}`,
+    `${WEBDAV}@${webdav.version}=${pinned}`,
   ]);
   assert.is(result.code, 1, result.stdout + result.stderr);
-  assert.ok(result.stderr.includes(`${WEBDAV}@${webdav!.version}`), result.stderr);
+  assert.ok(result.stderr.includes(`${WEBDAV}@${webdav.version}`), result.stderr);
   assert.ok(result.stderr.includes(pinned), 'names the pinned integrity');
-  assert.ok(result.stderr.includes(webdav!.integrity), 'names the actual integrity');
+  assert.ok(result.stderr.includes(webdav.integrity), 'names the actual integrity');
   assert.equal(await readdir(prefix), [], 'nothing is installed, not even the package that matched');
 });
 
@@ -154,7 +91,7 @@ test('no arguments, a range, or a non-SHA-512 integrity: usage and exit 2, witho
   const help = await installPlugins(['--help']);
   assert.is(help.code, 0);
   assert.match(help.stdout, /^Usage: /);
-  const range = await installPlugins(['--prefix', join(work, 'x'), '--registry', registry.url, `${WEBDAV}@^0.1.0=${webdav!.integrity}`]);
+  const range = await installPlugins(['--prefix', join(work, 'x'), '--registry', registry.url, `${WEBDAV}@^0.1.0=${webdav.integrity}`]);
   assert.is(range.code, 2);
   assert.match(range.stderr, 'is not an exact version');
   assert.is(registry.requests.length, before);
@@ -179,7 +116,7 @@ test('parsePinned and parseArgs', () => {
 });
 
 test.after(async () => {
-  registry.server.close();
+  await registry.close();
   await rm(work, { recursive: true, force: true });
 });
 

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
+const PUBLISHED = '2026-01-01T00:00:00.000Z';
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** One served package version. */
@@ -87,13 +88,16 @@ export async function startNpmRegistryStandin(options: NpmRegistryStandinOptions
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(
       JSON.stringify({
+        _id: latest.name,
         name: latest.name,
         'dist-tags': { latest: latest.version },
+        time: Object.fromEntries([['created', PUBLISHED], ['modified', PUBLISHED], ...versions.map((p) => [p.version, PUBLISHED])]),
         versions: Object.fromEntries(
           versions.map((p) => [
             p.version,
             {
               ...published,
+              _id: `${p.name}@${p.version}`,
               name: p.name,
               version: p.version,
               dist: { tarball: new URL(tarballPath(p), base).href, integrity: p.integrity, shasum: createHash('sha1').update(p.bytes).digest('hex') },
