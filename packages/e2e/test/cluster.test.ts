@@ -12,7 +12,7 @@
  *   (f) the operator leader killed mid-sync: the new leader finishes, nothing partial is served;
  *   (g) `helm uninstall` removes everything but the CRDs and the stored data.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { request } from 'node:https';
@@ -337,11 +337,23 @@ test('(e) helm upgrade to a new image tag keeps serving: no failed request durin
 
 test('(f) the operator leader killed mid-sync: the new leader finishes and nothing partial is served', async () => {
   await env.install(githubValues, { operator: { replicas: 2 }, image: { tag: 'test-b' } });
-  // Archives big enough that storing them takes a while: the kill lands mid-sync.
+  // A slow upstream: every archive arrives in two halves 6 s apart, so the kill lands mid-download.
+  github.stallArchives(6_000);
   const versions = ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0', '1.5.0', '1.6.0', '1.7.0'];
-  addRepo('eks', versions, (v) => moduleFiles('eks', v, { 'blob.bin': createHash('sha512').update(v).digest('hex').repeat(40_000) }));
+  addRepo('eks', versions, (v) => moduleFiles('eks', v, { 'blob.bin': randomBytes(256 * 1024).toString('base64') }));
   await env.apply(moduleManifest('eks', versions));
-  await until(env, 'the sync to start', async () => (await versionsOf('eks')).length === versions.length, 60_000);
+  const base = await env.baseUrl();
+  // While it syncs, whatever the server lists must download whole, with the recorded checksum.
+  let syncing = true;
+  const listed = new Set<string>();
+  const watcher = (async () => {
+    while (syncing) {
+      const r = await get(`${base}/opendepot/modules/v1/${TEAM}/eks/aws/versions`).catch(() => undefined);
+      if (r?.status === 200) for (const v of (JSON.parse(r.body.toString()) as { modules: Array<{ versions: Array<{ version: string }> }> }).modules[0]?.versions ?? []) listed.add(v.version);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  await until(env, 'a fetch to be under way', async () => (await versionsOf('eks')).length === versions.length && github.requests.some((r) => r.url.startsWith('/codeload/acme/terraform-aws-eks/')), 60_000);
   const lease = await env.get<{ spec: { holderIdentity?: string } }>('lease', 'opendepot-operator');
   const leader = lease.spec.holderIdentity ?? '';
   const leaderPod = (await podsOf('operator')).find((p) => leader.includes(p.metadata.name));
@@ -350,10 +362,15 @@ test('(f) the operator leader killed mid-sync: the new leader finishes and nothi
   const killed = await env.kubectl(['delete', 'pod', leaderPod!.metadata.name, '-n', NAMESPACE, '--grace-period=0', '--force']);
   assert.is(killed.code, 0, killed.stderr);
   figures['versions Ready when the leader was killed'] = `${readyBefore}/${versions.length}`;
+  assert.ok(readyBefore < versions.length, 'the leader was killed before the sync finished');
   await untilModuleReady('eks', 300_000);
+  syncing = false;
+  await watcher;
+  github.stallArchives(0);
   const newLease = await env.get<{ spec: { holderIdentity?: string } }>('lease', 'opendepot-operator');
   assert.not.ok(newLease.spec.holderIdentity?.includes(leaderPod!.metadata.name), 'another pod holds the Lease');
   assert.is(await assertServedBytesMatch('eks'), versions.length);
+  assert.ok([...listed].every((v) => versions.includes(v)), `only real versions were listed: ${[...listed].join(', ')}`);
   await assertInstalled('eks', '~> 1.6.0', '1.6.0');
 });
 

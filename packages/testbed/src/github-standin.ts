@@ -87,6 +87,8 @@ export interface GithubStandin {
   failNext(count: number, status?: number): void;
   /** Answer every API request as rate limited, until called with `false`. */
   setRateLimited(mode: RateLimitMode | false): void;
+  /** Send each archive download's second half `ms` after its first (0: at once), like a slow upstream. */
+  stallArchives(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -131,6 +133,7 @@ export async function startGithubStandin(options: GithubStandinOptions = {}): Pr
   let failures: { count: number; status: number } = { count: 0, status: 500 };
   let rateLimited: RateLimitMode | false = false;
   let url = '';
+  let archiveStallMs = 0;
 
   const repoKey = (owner: string, repo: string) => `${owner}/${repo}`.toLowerCase();
   const mustRepo = (owner: string, repo: string): RepoRecord => {
@@ -308,6 +311,16 @@ export async function startGithubStandin(options: GithubStandinOptions = {}): Pr
       etag: `"${commit.sha}"`,
     });
     const body = kind === 'legacy.zip' ? zipball(top, commit) : tarball(top, commit);
+    if (archiveStallMs > 0) {
+      // A slow upstream: half the archive, a pause, then the rest.
+      const chunks: Buffer[] = [];
+      for await (const chunk of body) chunks.push(chunk as Buffer);
+      const bytes = Buffer.concat(chunks);
+      res.write(bytes.subarray(0, bytes.length >> 1));
+      await new Promise((r) => setTimeout(r, archiveStallMs));
+      res.end(bytes.subarray(bytes.length >> 1));
+      return;
+    }
     body.pipe(res);
     await new Promise<void>((resolve, reject) => {
       res.on('close', resolve);
@@ -368,6 +381,9 @@ export async function startGithubStandin(options: GithubStandinOptions = {}): Pr
   url = `http://${options.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
 
   return {
+    stallArchives(ms: number) {
+      archiveStallMs = ms;
+    },
     get url() {
       return url;
     },
