@@ -72,7 +72,8 @@ export async function startClusterEnv(): Promise<ClusterEnv> {
     try {
       const { stdout, stderr } = await execFileAsync(helmBin, args, {
         timeout: timeoutMs,
-        env: { PATH: process.env.PATH, KUBECONFIG: cluster.kubeconfigPath, HELM_CACHE_HOME: helmHome, HELM_CONFIG_HOME: helmHome, HELM_DATA_HOME: helmHome },
+        // HOME too: without it the kube client keeps its discovery cache in the working directory.
+        env: { PATH: process.env.PATH, HOME: helmHome, KUBECONFIG: cluster.kubeconfigPath, HELM_CACHE_HOME: helmHome, HELM_CONFIG_HOME: helmHome, HELM_DATA_HOME: helmHome },
         maxBuffer: 32 * 1024 * 1024,
       });
       return stdout + stderr;
