@@ -4,39 +4,22 @@
  * field or plugin; SIGTERM stops the controllers and releases the Lease before exiting.
  * `--help` (or `-h`) prints the usage and exits without starting anything.
  */
-import { CONFIG_FILE_ENV, createLogger, ENV_MAPPINGS, loadConfig } from '@opendepot/core';
+import { createLogger, hostUsage, loadConfig, wantsHelp } from '@opendepot/core';
 import { startOperator } from './operator.ts';
 
 /** The variable naming the health and metrics port. */
 const HEALTH_PORT_ENV = 'OPENDEPOT_HEALTH_PORT';
 
 /** The text `--help` prints. */
-function usage(): string {
-  const vars: [string, string][] = [
-    [CONFIG_FILE_ENV, 'configuration file, when --config is not given'],
-    [HEALTH_PORT_ENV, 'port of /healthz, /readyz and /metrics (default 8081)'],
-    ...ENV_MAPPINGS.map((m): [string, string] => [m.name, m.description]),
-  ];
-  const width = Math.max(...vars.map(([name]) => name.length));
-  return [
-    'Usage: node main.js [--config FILE]',
-    '',
-    'The OpenDepot operator: reconciles Modules, Providers and Depots into stored, verified Versions.',
-    '',
-    'Options:',
-    '  --config FILE   YAML configuration file (e.g. /etc/opendepot/config.yaml)',
-    '  -h, --help      print this help and exit',
-    '',
-    'Environment (overrides the configuration file; an empty value counts as unset):',
-    ...vars.map(([name, description]) => `  ${name.padEnd(width)}  ${description}`),
-    '',
-  ].join('\n');
-}
+const USAGE = hostUsage({
+  command: 'node main.js',
+  summary: 'The OpenDepot operator: reconciles Modules, Providers and Depots into stored, verified Versions.',
+  extraVariables: [{ name: HEALTH_PORT_ENV, description: 'port of /healthz, /readyz and /metrics (default 8081)' }],
+});
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(usage());
+  if (wantsHelp(process.argv.slice(2))) {
+    process.stdout.write(USAGE);
     return;
   }
   const { config, baseDir, warnings, file } = await loadConfig();

@@ -4,36 +4,21 @@
  * field or plugin; SIGTERM stops listening (letting requests finish) before exiting.
  * `--help` (or `-h`) prints the usage and exits without starting anything.
  */
-import { CONFIG_FILE_ENV, createLogger, ENV_MAPPINGS, loadConfig } from '@opendepot/core';
+import { createLogger, hostUsage, loadConfig, wantsHelp } from '@opendepot/core';
 import { startServer } from './start.ts';
 
 /** The text `--help` prints. */
-function usage(): string {
-  const vars: [string, string][] = [
-    [CONFIG_FILE_ENV, 'configuration file, when --config is not given'],
-    ...ENV_MAPPINGS.map((m): [string, string] => [m.name, m.description]),
-  ];
-  const width = Math.max(...vars.map(([name]) => name.length));
-  return [
-    'Usage: node main.js [--config FILE]',
-    '',
+const USAGE = hostUsage({
+  command: 'node main.js',
+  summary: [
     'The OpenDepot registry server: serves the module, provider and network-mirror protocols from',
     'the Kubernetes resources the operator keeps.',
-    '',
-    'Options:',
-    '  --config FILE   YAML configuration file (e.g. /etc/opendepot/config.yaml)',
-    '  -h, --help      print this help and exit',
-    '',
-    'Environment (overrides the configuration file; an empty value counts as unset):',
-    ...vars.map(([name, description]) => `  ${name.padEnd(width)}  ${description}`),
-    '',
-  ].join('\n');
-}
+  ].join('\n'),
+});
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(usage());
+  if (wantsHelp(process.argv.slice(2))) {
+    process.stdout.write(USAGE);
     return;
   }
   const { config, baseDir, warnings, file } = await loadConfig();

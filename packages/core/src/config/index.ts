@@ -5,3 +5,4 @@ export * from './config-error.ts';
 export * from './load-config.ts';
 export * from './json-schema.ts';
 export * from './field-path.ts';
+export * from './usage.ts';
