@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isOpenDepotError } from '@opendepot/sdk';
+import { SERVICE_LINK_ENV } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../src/config/config-error.ts';
@@ -159,16 +160,7 @@ test('bad values from the environment name the variable', () => {
 
 test('Kubernetes service-link variables are ignored with a warning, not read as configuration', () => {
   // What the kubelet injects into every pod started after a Service named opendepot-server exists.
-  const links = {
-    OPENDEPOT_SERVER_PORT: 'tcp://10.0.0.107:443',
-    OPENDEPOT_SERVER_SERVICE_HOST: '10.0.0.107',
-    OPENDEPOT_SERVER_SERVICE_PORT: '443',
-    OPENDEPOT_SERVER_SERVICE_PORT_HTTP: '443',
-    OPENDEPOT_SERVER_PORT_443_TCP: 'tcp://10.0.0.107:443',
-    OPENDEPOT_SERVER_PORT_443_TCP_PROTO: 'tcp',
-    OPENDEPOT_SERVER_PORT_443_TCP_PORT: '443',
-    OPENDEPOT_SERVER_PORT_443_TCP_ADDR: '10.0.0.107',
-  };
+  const links = SERVICE_LINK_ENV;
   const loaded = parseConfig('server:\n  port: 8080\n', { file: 'v.yaml', env: links });
   assert.is(loaded.config.server.port, 8080, 'the file wins over a service link');
   const warning = loaded.warnings.find((w) => w.includes('OPENDEPOT_SERVER_PORT'));

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dropNamespace, freePort, freshNamespace, startProcess, useControlPlane, waitFor, type ManagedProcess } from '@opendepot/testbed';
+import { dropNamespace, freePort, freshNamespace, SERVICE_LINK_ENV, startProcess, useControlPlane, waitFor, type ManagedProcess } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
@@ -18,18 +18,6 @@ const ns = await freshNamespace(plane, 'hostproc');
 const etc = await mkdtemp(join(tmpdir(), 'opendepot-etc-'));
 const data = await mkdtemp(join(tmpdir(), 'opendepot-data-'));
 const started: ManagedProcess[] = [];
-
-// What the kubelet injects into pods started after `Service/opendepot-server` exists.
-const serviceLinks = {
-  OPENDEPOT_SERVER_PORT: 'tcp://10.0.0.107:443',
-  OPENDEPOT_SERVER_SERVICE_HOST: '10.0.0.107',
-  OPENDEPOT_SERVER_SERVICE_PORT: '443',
-  OPENDEPOT_SERVER_SERVICE_PORT_HTTP: '443',
-  OPENDEPOT_SERVER_PORT_443_TCP: 'tcp://10.0.0.107:443',
-  OPENDEPOT_SERVER_PORT_443_TCP_PROTO: 'tcp',
-  OPENDEPOT_SERVER_PORT_443_TCP_PORT: '443',
-  OPENDEPOT_SERVER_PORT_443_TCP_ADDR: '10.0.0.107',
-};
 
 async function start(host: 'server' | 'operator', port: number): Promise<{ proc: ManagedProcess; log: string }> {
   const config = join(etc, `${host}.yaml`);
@@ -50,7 +38,7 @@ async function start(host: 'server' | 'operator', port: number): Promise<{ proc:
     logFile: log,
     // Started from the config's directory, so nothing can resolve from the workspace's node_modules by accident.
     cwd: etc,
-    env: { PATH: process.env.PATH, KUBECONFIG: plane.kubeconfigPath, OPENDEPOT_HEALTH_PORT: String(port), ...serviceLinks },
+    env: { PATH: process.env.PATH, KUBECONFIG: plane.kubeconfigPath, OPENDEPOT_HEALTH_PORT: String(port), ...SERVICE_LINK_ENV },
   });
   started.push(proc);
   return { proc, log };

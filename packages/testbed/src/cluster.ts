@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { installCrds, renderKubeconfig, DEFAULT_CRDS_DIR } from './control-plane.ts';
+import { startEtcd } from './etcd.ts';
 import { kubectl } from './kubectl.ts';
 import { freePort } from './ports.ts';
 import { startProcess, waitFor, type ManagedProcess } from './processes.ts';
@@ -196,19 +197,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     for (const tar of [options.pauseImageTar, ...(options.imageTars ?? [])]) await importInto(ctr, tar);
 
     // --- etcd and the API server ---
-    const [etcdPort, etcdPeerPort] = await Promise.all([freePort(), freePort()]);
-    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
-    processes.push(startProcess(bins.etcd, [
-      `--data-dir=${join(dir, 'etcd')}`,
-      `--listen-client-urls=${etcdUrl}`,
-      `--advertise-client-urls=${etcdUrl}`,
-      `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
-      `--initial-cluster=default=http://127.0.0.1:${etcdPeerPort}`,
-      '--unsafe-no-fsync=true',
-      '--log-level=error',
-    ], { logFile: logFile('etcd') }));
-    await waitFor('etcd /health', async () => (await fetch(`${etcdUrl}/health`).catch(() => undefined))?.ok === true, 30_000);
+    const { url: etcdUrl } = await startEtcd(join(dir, 'etcd'), logFile('etcd'), { bin: bins.etcd, onStart: (p) => processes.push(p) });
 
     const token = randomBytes(24).toString('hex');
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -11,6 +11,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startEtcd } from './etcd.ts';
 import { kubectl } from './kubectl.ts';
 import { freePort } from './ports.ts';
 import { startProcess, waitFor, type ManagedProcess } from './processes.ts';
@@ -70,26 +71,9 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const [etcdPort, etcdPeerPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
-    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
     await mkdir(join(dir, 'etcd'));
-    started.push(
-      startProcess(
-        etcdBin,
-        [
-          `--data-dir=${join(dir, 'etcd')}`,
-          `--listen-client-urls=${etcdUrl}`,
-          `--advertise-client-urls=${etcdUrl}`,
-          `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
-          `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
-          `--initial-cluster=default=http://127.0.0.1:${etcdPeerPort}`,
-          '--unsafe-no-fsync=true',
-          '--log-level=error',
-        ],
-        { logFile: join(dir, 'etcd.log') },
-      ),
-    );
-    await waitFor('etcd /health', async () => (await fetch(`${etcdUrl}/health`)).ok, 30_000);
+    const { url: etcdUrl } = await startEtcd(join(dir, 'etcd'), join(dir, 'etcd.log'), { bin: etcdBin, onStart: (p) => started.push(p) });
+    const apiPort = await freePort();
 
     const token = randomBytes(24).toString('hex');
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -3,11 +3,10 @@
  * tools/build-images.sh: each is a `docker save`-format tar (for `ctr images import`), cached
  * under ${OPENDEPOT_CACHE:-~/.cache/opendepot}/images and keyed by its inputs.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runPathScript } from './script-output.ts';
 
 const BUILD_SCRIPT = fileURLToPath(new URL('../tools/build-images.sh', import.meta.url));
 
@@ -22,19 +21,7 @@ export function imagesDir(): string {
 }
 
 function buildImage(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    // Progress lines go straight to our stderr so a cold build never looks hung.
-    const child = spawn('bash', [BUILD_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    // 'close', not 'exit': a cached image's script exits at once, and its path line must not be lost.
-    child.on('close', (code) => {
-      const path = out.trim().split('\n').pop() ?? '';
-      if (code === 0 && path && existsSync(path)) resolve(path);
-      else reject(new Error(`build-images.sh ${args.join(' ')} failed (exit ${code}); see ${join(imagesDir(), 'logs')}`));
-    });
-  });
+  return runPathScript(BUILD_SCRIPT, args, (code) => `build-images.sh ${args.join(' ')} failed (exit ${code}); see ${join(imagesDir(), 'logs')}`);
 }
 
 /** The base image's tar ({@link BASE_IMAGE_REF}): `debootstrap --variant=minbase` + Node from the npm registry. */

@@ -3,12 +3,13 @@
  * KUBEBUILDER_ASSETS) is used when its version fits; otherwise tools/build-tool.sh builds it
  * from the Go module proxy into ${OPENDEPOT_TOOLS_DIR:-~/.cache/opendepot/tools}.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { runPathScript } from './script-output.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -74,20 +75,7 @@ function candidates(name: ToolName): string[] {
 }
 
 function build(name: ToolName): Promise<string> {
-  return new Promise((resolve, reject) => {
-    // Progress lines go straight to our stderr so a cold build never looks hung.
-    const child = spawn('bash', [BUILD_SCRIPT, name], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    // 'close', not 'exit': 'exit' can fire before stdout is drained, and a cached tool's script
-    // exits at once, so its path line would be lost.
-    child.on('close', (code) => {
-      const path = out.trim().split('\n').pop() ?? '';
-      if (code === 0 && path && existsSync(path)) resolve(path);
-      else reject(new Error(`building ${name} failed (exit ${code}); see ${join(toolsDir(), 'logs', `${name}.log`)}`));
-    });
-  });
+  return runPathScript(BUILD_SCRIPT, [name], (code) => `building ${name} failed (exit ${code}); see ${join(toolsDir(), 'logs', `${name}.log`)}`);
 }
 
 async function find(name: ToolName): Promise<string> {
