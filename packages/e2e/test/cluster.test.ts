@@ -322,8 +322,9 @@ test('(e) helm upgrade to a new image tag keeps serving: no failed request durin
   })();
   const before = new Set((await podsOf('server')).map((p) => p.metadata.name));
   const upgraded = await env.install(githubValues, { config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-s3' }] }, image: { tag: 'test-b' } });
-  // Let kube-proxy settle on the new endpoints while the load goes on.
-  await new Promise((r) => setTimeout(r, 5_000));
+  // The load goes on until the old pods have finished terminating (preStop, graceful stop), and a little after.
+  await until(env, 'the old server pods to be gone', async () => (await podsOf('server')).every((p) => !before.has(p.metadata.name)), 120_000);
+  await new Promise((r) => setTimeout(r, 2_000));
   running = false;
   await load;
   figures['upgrade ms'] = String(upgraded.ms);
