@@ -282,6 +282,9 @@ build_opendepot() {
   run_logged "opendepot-$target" bah bud --pull=never --network=host --layers --isolation=chroot \
     --target "$target" "${args[@]}" -t "$tag" -f "$ctx/Dockerfile" "$ctx"
   rm -rf "$ctx"
+  # buildah 1.28 keeps (and keeps mounted) a working container for each `COPY --from=<image>`;
+  # builds hold the lock, so every container in this storage is a leftover.
+  bah rm --all >/dev/null 2>&1 || true
   log "opendepot: built in $((SECONDS - t))s; size $(bah images --format '{{.Size}}' "$tag" 2>/dev/null | head -n1)"
   rm -f "$out.part"
   bah push --quiet "$tag" "docker-archive:$out.part:$tag" >&2
