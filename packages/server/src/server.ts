@@ -10,6 +10,7 @@ import { ProviderCatalog } from './catalog/provider-catalog.ts';
 import type { RegistryInformers } from './catalog/types.ts';
 import { errorHandler } from './http/errors.ts';
 import { readOnly, securityHeaders } from './http/security.ts';
+import { untilSynced } from './http/until-synced.ts';
 import { listen, type ListenOptions, type ListeningServer } from './listen.ts';
 import { accessLog } from './observability/access-log.ts';
 import { createMetrics, type ServerMetrics } from './observability/metrics.ts';
@@ -98,9 +99,10 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   app.use(readOnly());
   // Later protocols (login) are more routers mounted here.
   const archives = { resolveStorage: options.resolveStorage, log, metrics, ...(options.defaultPresign && { defaultPresign: options.defaultPresign }) };
+  for (const router of [healthRoutes(readiness, metrics.registry), discoveryRoutes(options.services ?? DEFAULT_SERVICES)]) app.use(router.routes());
+  // Below this gate, nothing is answered before the caches have synced (503, not a false 404).
+  app.use(untilSynced(readiness));
   for (const router of [
-    healthRoutes(readiness, metrics.registry),
-    discoveryRoutes(options.services ?? DEFAULT_SERVICES),
     moduleRoutes({ catalog, ...archives }),
     providerRoutes({ catalog: providers, signer, ...archives }),
     mirrorRoutes({ catalog: providers }),

@@ -290,6 +290,35 @@ test('readyz is 503 until every informer has synced, then 200; healthz is always
   );
 });
 
+test('before the caches have synced, registry requests get 503 with Retry-After (not a false 404); discovery and health answer', async () => {
+  await withRegistry(
+    async (r) => {
+      const stored = await store(r.storage, 'modules/early.zip', randomBytes(10));
+      r.modules.putSilently(eks);
+      r.versions.putSilently(versionResource({ owner: eks, version: '3.0.0', stored }));
+      for (const path of [
+        `${base(r)}/versions`,
+        `${base(r)}/3.0.0/download`,
+        `${r.url}/opendepot/providers/v1/${NS}/hello/versions`,
+        `${r.url}/opendepot/modules/v1/${NS}/not-there/aws/versions`,
+      ]) {
+        const res = await fetch(path);
+        assert.is(res.status, 503, path);
+        assert.is(res.headers.get('retry-after'), '5', path);
+        assert.match(((await res.json()) as { errors: string[] }).errors[0]!, 'starting', path);
+      }
+      assert.is((await fetch(`${r.url}/.well-known/terraform.json`)).status, 200, 'discovery answers: tofu login reads it first');
+      assert.is((await fetch(`${r.url}/healthz`)).status, 200);
+      r.modules.markSynced();
+      assert.is((await fetch(`${base(r)}/versions`)).status, 503, 'one informer is not enough');
+      r.versions.markSynced();
+      assert.equal(await (await fetch(`${base(r)}/versions`)).json(), { modules: [{ versions: [{ version: '3.0.0' }] }] });
+      assert.is((await fetch(`${r.url}/opendepot/modules/v1/${NS}/not-there/aws/versions`)).status, 404, 'after the sync, a missing module is a 404');
+    },
+    { synced: false },
+  );
+});
+
 test('objects an informer loads without events are picked up once it has synced', async () => {
   await withRegistry(
     async (r) => {
