@@ -47,21 +47,8 @@ sha() { sha256sum | cut -c1-16; }
 
 mkdir -p "$IMAGES_DIR/logs" "$IMAGES_DIR/downloads"
 
-# Runs a step with its output in a log file, printing a heartbeat so a cold build never looks hung.
-run_logged() {
-  local name="$1" logfile="$IMAGES_DIR/logs/$1.log"; shift
-  ( "$@" ) >"$logfile" 2>&1 &
-  local pid=$! start=$SECONDS
-  while kill -0 "$pid" 2>/dev/null; do
-    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do kill -0 "$pid" 2>/dev/null && sleep 1; done
-    kill -0 "$pid" 2>/dev/null && log "  $name: still running ($((SECONDS - start))s, log: $logfile)"
-  done
-  if ! wait "$pid"; then
-    log "  $name failed; last lines of $logfile:"
-    tail -n 40 "$logfile" >&2
-    return 1
-  fi
-}
+# shellcheck source=lib/run-logged.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/run-logged.sh"
 
 # npm pack <spec> into the download cache, checking the tarball against a pinned SRI integrity.
 npm_download() { # npm_download <name> <version> <integrity>; prints the tarball path
@@ -123,7 +110,7 @@ build_base() {
   mkdir -p "$IMAGES_DIR/debootstrap-debs"
   log "base: debootstrap --variant=minbase $DEBIAN_SUITE from $mirror (~2 min)"
   local t=$SECONDS
-  run_logged base-debootstrap debootstrap --variant=minbase --include=ca-certificates,git \
+  run_logged base-debootstrap "$IMAGES_DIR/logs" debootstrap --variant=minbase --include=ca-certificates,git \
     --cache-dir="$IMAGES_DIR/debootstrap-debs" "$DEBIAN_SUITE" "$rootfs" "$mirror"
   log "base: debootstrap done in $((SECONDS - t))s; adding Node $NODE_VERSION and corepack $COREPACK_VERSION"
   tar -xzf "$node_tgz" -C "$work" package/bin/node
@@ -279,7 +266,7 @@ build_opendepot() {
   [ -z "$trivy_tar" ] || bah_load "$trivy_tar" "$trivy_ref"
   log "opendepot: buildah bud --target $target -t $tag (context $key; log: $IMAGES_DIR/logs/opendepot-$target.log)"
   local t=$SECONDS
-  run_logged "opendepot-$target" bah bud --pull=never --network=host --layers --isolation=chroot \
+  run_logged "opendepot-$target" "$IMAGES_DIR/logs" bah bud --pull=never --network=host --layers --isolation=chroot \
     --target "$target" "${args[@]}" -t "$tag" -f "$ctx/Dockerfile" "$ctx"
   rm -rf "$ctx"
   # buildah 1.28 keeps (and keeps mounted) a working container for each `COPY --from=<image>`;

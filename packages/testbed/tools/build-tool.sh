@@ -25,22 +25,8 @@ COREDNS_VERSION=v1.14.7
 tool="${1:?usage: build-tool.sh <tool>}"
 log() { printf '[opendepot tools] %s\n' "$*" >&2; }
 
-# Runs a build step with its output in a log file, printing a heartbeat so a long cold build
-# never looks hung.
-run_logged() {
-  local logfile="$1"; shift
-  ( "$@" ) >"$logfile" 2>&1 &
-  local pid=$! start=$SECONDS
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 15
-    kill -0 "$pid" 2>/dev/null && log "  $tool: still building ($((SECONDS - start))s, log: $logfile)"
-  done
-  if ! wait "$pid"; then
-    log "  $tool: build failed; last lines of $logfile:"
-    tail -n 30 "$logfile" >&2
-    return 1
-  fi
-}
+# shellcheck source=lib/run-logged.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/run-logged.sh"
 
 wrapper() { # wrapper <name> <go.mod contents>
   local dir="$TOOLS_DIR/src/$1"
@@ -72,7 +58,7 @@ $(sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#	\1 => \1 '"$st
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld="$ld -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.gitCommit=0000000000000000000000000000000000000000 -X $p.buildDate=$d"
   done
-  run_logged "$TOOLS_DIR/logs/$cmd.log" sh -c "go get k8s.io/kubernetes/cmd/$cmd@$K8S_VERSION && go build -p 2 -ldflags '$ld' -o '$out.tmp' k8s.io/kubernetes/cmd/$cmd"
+  run_logged "$tool" "$TOOLS_DIR/logs" sh -c "go get k8s.io/kubernetes/cmd/$cmd@$K8S_VERSION && go build -p 2 -ldflags '$ld' -o '$out.tmp' k8s.io/kubernetes/cmd/$cmd"
 }
 
 build() {
@@ -82,7 +68,7 @@ build() {
 
 go 1.25.0")
     cd "$dir"
-    run_logged "$TOOLS_DIR/logs/etcd.log" sh -c "go get go.etcd.io/etcd/server/v3@$ETCD_VERSION && go build -ldflags '-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION' -o '$out.tmp' go.etcd.io/etcd/server/v3"
+    run_logged "$tool" "$TOOLS_DIR/logs" sh -c "go get go.etcd.io/etcd/server/v3@$ETCD_VERSION && go build -ldflags '-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION' -o '$out.tmp' go.etcd.io/etcd/server/v3"
     ;;
   kube-apiserver|kubelet|kube-controller-manager|kube-scheduler|kube-proxy)
     build_kubernetes "$tool"
@@ -96,7 +82,7 @@ godebug tlsmlkem=0
 
 replace github.com/hashicorp/hcl/v2 => github.com/opentofu/hcl/v2 v2.20.2-0.20251021132045-587d123c2828")
     cd "$dir"
-    run_logged "$TOOLS_DIR/logs/tofu.log" sh -c "go get github.com/opentofu/opentofu/cmd/tofu@$TOFU_VERSION && go build -ldflags '-s -w -X github.com/opentofu/opentofu/version.dev=no' -o '$out.tmp' github.com/opentofu/opentofu/cmd/tofu"
+    run_logged "$tool" "$TOOLS_DIR/logs" sh -c "go get github.com/opentofu/opentofu/cmd/tofu@$TOFU_VERSION && go build -ldflags '-s -w -X github.com/opentofu/opentofu/version.dev=no' -o '$out.tmp' github.com/opentofu/opentofu/cmd/tofu"
     ;;
   terraform)
     dir=$(wrapper terraform "module local/terraform
@@ -104,7 +90,7 @@ replace github.com/hashicorp/hcl/v2 => github.com/opentofu/hcl/v2 v2.20.2-0.2025
 go 1.18")
     cd "$dir"
     # Terraform 1.5.7 predates Go's linkname checks; -checklinkname=0 keeps its old x/sys linking.
-    run_logged "$TOOLS_DIR/logs/terraform.log" sh -c "go get github.com/hashicorp/terraform@$TERRAFORM_VERSION && go build -ldflags '-s -w -checklinkname=0' -o '$out.tmp' github.com/hashicorp/terraform"
+    run_logged "$tool" "$TOOLS_DIR/logs" sh -c "go get github.com/hashicorp/terraform@$TERRAFORM_VERSION && go build -ldflags '-s -w -checklinkname=0' -o '$out.tmp' github.com/hashicorp/terraform"
     ;;
   helm)
     dir=$(wrapper helm "module local/helm
@@ -112,42 +98,42 @@ go 1.18")
 go 1.26.0")
     cd "$dir"
     local hl="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=33 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=33"
-    run_logged "$TOOLS_DIR/logs/helm.log" sh -c "go get helm.sh/helm/v3/cmd/helm@$HELM_VERSION && go build -ldflags '$hl' -o '$out.tmp' helm.sh/helm/v3/cmd/helm"
+    run_logged "$tool" "$TOOLS_DIR/logs" sh -c "go get helm.sh/helm/v3/cmd/helm@$HELM_VERSION && go build -ldflags '$hl' -o '$out.tmp' helm.sh/helm/v3/cmd/helm"
     ;;
   dex)
     dir=$(wrapper dex "module local/dex
 
 go 1.25.0")
     cd "$dir"
-    run_logged "$TOOLS_DIR/logs/dex.log" sh -c "go get github.com/dexidp/dex/cmd/dex@$DEX_COMMIT && go build -ldflags '-s -w -X main.version=$DEX_VERSION' -o '$out.tmp' github.com/dexidp/dex/cmd/dex"
+    run_logged "$tool" "$TOOLS_DIR/logs" sh -c "go get github.com/dexidp/dex/cmd/dex@$DEX_COMMIT && go build -ldflags '-s -w -X main.version=$DEX_VERSION' -o '$out.tmp' github.com/dexidp/dex/cmd/dex"
     ;;
   minio)
     dir=$(wrapper minio "module local/minio
 
 go 1.24.0")
     cd "$dir"
-    run_logged "$TOOLS_DIR/logs/minio.log" sh -c "go get github.com/minio/minio@$MINIO_VERSION && go build -tags kqueue -ldflags '-s -w' -o '$out.tmp' github.com/minio/minio"
+    run_logged "$tool" "$TOOLS_DIR/logs" sh -c "go get github.com/minio/minio@$MINIO_VERSION && go build -tags kqueue -ldflags '-s -w' -o '$out.tmp' github.com/minio/minio"
     ;;
   fake-gcs-server)
     dir=$(wrapper fake-gcs-server "module local/fakegcs
 
 go 1.25.8")
     cd "$dir"
-    run_logged "$TOOLS_DIR/logs/fake-gcs-server.log" sh -c "go get github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION && go build -ldflags '-s -w' -o '$out.tmp' github.com/fsouza/fake-gcs-server"
+    run_logged "$tool" "$TOOLS_DIR/logs" sh -c "go get github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION && go build -ldflags '-s -w' -o '$out.tmp' github.com/fsouza/fake-gcs-server"
     ;;
   coredns)
     dir=$(wrapper coredns "module local/coredns
 
 go 1.26.0")
     cd "$dir"
-    run_logged "$TOOLS_DIR/logs/coredns.log" sh -c "go get github.com/coredns/coredns@$COREDNS_VERSION && go build -ldflags '-s -w' -o '$out.tmp' github.com/coredns/coredns"
+    run_logged "$tool" "$TOOLS_DIR/logs" sh -c "go get github.com/coredns/coredns@$COREDNS_VERSION && go build -ldflags '-s -w' -o '$out.tmp' github.com/coredns/coredns"
     ;;
   trivy)
     dir=$(wrapper trivy "module local/trivy
 
 go 1.26.3")
     cd "$dir"
-    run_logged "$TOOLS_DIR/logs/trivy.log" sh -c "go get github.com/aquasecurity/trivy/cmd/trivy@$TRIVY_VERSION && GOEXPERIMENT=jsonv2 go build -ldflags '-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=${TRIVY_VERSION#v}' -o '$out.tmp' github.com/aquasecurity/trivy/cmd/trivy"
+    run_logged "$tool" "$TOOLS_DIR/logs" sh -c "go get github.com/aquasecurity/trivy/cmd/trivy@$TRIVY_VERSION && GOEXPERIMENT=jsonv2 go build -ldflags '-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=${TRIVY_VERSION#v}' -o '$out.tmp' github.com/aquasecurity/trivy/cmd/trivy"
     ;;
   *) echo "unknown tool: $tool" >&2; exit 2 ;;
   esac
