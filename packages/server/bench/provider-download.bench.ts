@@ -208,7 +208,7 @@ async function main(): Promise<void> {
     const generated = await writeProviderZip(source, { name: 'big', version: VERSION, os: 'linux', arch: 'amd64', size: SIZE_MB * MB });
     const root = join(dir, 'storage');
     const storage = await new FilesystemStorage({ path: root }).init();
-    const key = `providers/${NS}/big/${VERSION}/linux_amd64.zip`;
+    const key = `providers/${NS}/big/${VERSION}/terraform-provider-big_${VERSION}_linux_amd64.zip`; // derived, as the server serves no other
     const info = await storage.put(key, createReadStream(source), { size: generated.size, sha256: generated.sha256 });
     const stored: StoredPackage = { root, key, checksum: info.sha256, size: info.size, namespace: NS, type: 'big', version: VERSION, source };
     console.log(`package: ${mb(stored.size)} zip, stored in the filesystem backend`);

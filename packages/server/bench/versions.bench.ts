@@ -27,7 +27,7 @@ import autocannon from 'autocannon';
 import { createLogger, type Module, type Version } from '@opendepot/core';
 import { createRegistryServer } from '../src/index.ts';
 import { DiskStorage } from '../test/support/disk-storage.ts';
-import { moduleResource, versionResource } from '../test/support/fixtures.ts';
+import { moduleKey, moduleResource, versionResource } from '../test/support/fixtures.ts';
 import { MemoryInformer } from '../test/support/memory-informer.ts';
 
 const MODULES = 1000;
@@ -36,14 +36,14 @@ const NAMESPACES = 10;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const DOWNLOAD_MB = Number(process.env.BENCH_DOWNLOAD_MB ?? 200);
-const BIG_KEY = 'modules/bench/big/1.0.0.zip';
+const BIG_KEY = 'modules/bench/big/aws/1.0.0/big-aws-1.0.0.zip'; // derived, as the server serves no other
 /** Node.js flags of the server process; default: the README's recommended production flags. */
 const SERVER_FLAGS = (process.env.BENCH_SERVER_FLAGS ?? '--max-semi-space-size=1').split(' ').filter(Boolean);
 
 type ToChild = { type: 'rss' } | { type: 'gc' };
 type FromChild = { type: 'ready'; url: string; setupMs: number } | { type: 'rss'; rss: number; arrayBuffers: number; cpuMicros: number };
 
-const fake = (n: number) => ({ checksum: createHash('sha256').update(String(n)).digest('hex'), size: 1000 + n, storageKey: `modules/${n}.zip` });
+const fake = (n: number, storageKey: string) => ({ checksum: createHash('sha256').update(String(n)).digest('hex'), size: 1000 + n, storageKey });
 
 // ---- the server side (child process) ----
 
@@ -57,7 +57,10 @@ async function serve(): Promise<void> {
   for (let m = 0; m < MODULES; m++) {
     const mod = moduleResource({ name: `module-${m}`, namespace: `team-${m % NAMESPACES}`, provider: 'aws' });
     modules.put(mod);
-    for (let v = 0; v < VERSIONS_PER_MODULE; v++) versions.put(versionResource({ owner: mod, version: `1.${v}.${m % 7}`, stored: fake(n++) }));
+    for (let v = 0; v < VERSIONS_PER_MODULE; v++) {
+      const version = `1.${v}.${m % 7}`;
+      versions.put(versionResource({ owner: mod, version, stored: fake(n++, moduleKey(mod, version)) }));
+    }
   }
   // The big archive: written in 1 MiB pieces, hashed on the way, never whole in memory.
   const path = storage.path(BIG_KEY);

@@ -3,10 +3,13 @@ import type { Module, Version } from '@opendepot/core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ModuleCatalog, versionState } from '../src/index.ts';
-import { condition, moduleResource, versionResource } from './support/fixtures.ts';
+import { condition, moduleKey, moduleResource, versionResource } from './support/fixtures.ts';
 import { MemoryInformer } from './support/memory-informer.ts';
 
-const stored = (n: number) => ({ checksum: n.toString(16).padStart(64, '0'), size: n, storageKey: `k/${n}` });
+// Without a storage key: the fixture records the derived one.
+const stored = (n: number) => ({ checksum: n.toString(16).padStart(64, '0'), size: n });
+
+const owner = moduleResource({ name: 'a' });
 
 function catalogOf(modules: Module[] = [], versions: Version[] = []) {
   const m = new MemoryInformer<Module>(modules);
@@ -90,11 +93,29 @@ test('dispose stops following the informers', () => {
   assert.is(catalog.find('opendepot-system', 'a', 'aws'), undefined);
 });
 
-const owner = moduleResource({ name: 'a' });
-
 test('versionState: Ready with checksum, size and key is servable', () => {
   const state = versionState(versionResource({ owner, version: '1.0.0', stored: stored(7), fileFormat: 'tar.gz' }));
-  assert.equal(state, { kind: 'ready', checksum: stored(7).checksum, size: 7, storageKey: 'k/7', storageConfig: { filesystem: { path: '/data' } }, fileFormat: 'tar.gz' });
+  assert.equal(state, { kind: 'ready', checksum: stored(7).checksum, size: 7, storageKey: 'modules/opendepot-system/a/aws/1.0.0/a-aws-1.0.0.tar.gz', storageConfig: { filesystem: { path: '/data' } }, fileFormat: 'tar.gz' });
+});
+
+test('versionState: a status naming a key its spec does not derive (another namespace\'s archive) is refused, never served', () => {
+  const theirs = moduleResource({ name: 'a', namespace: 'team-a' });
+  const foreign = { ...stored(7), storageKey: moduleKey(theirs, '1.0.0') };
+  const state = versionState(versionResource({ owner, version: '1.0.0', stored: foreign }));
+  assert.equal(state, { kind: 'stalled', detail: 'its status names a storage key other than the one its spec derives', foreignStorageKey: 'modules/team-a/a/aws/1.0.0/a-aws-1.0.0.zip' });
+});
+
+test('the catalog does not list a Version whose status names a foreign key, and logs it once', () => {
+  const ghost = versionResource({ owner, version: '1.0.0', stored: { ...stored(7), storageKey: 'modules/team-a/a/aws/1.0.0/a-aws-1.0.0.zip' } });
+  const { catalog, versions, warnings } = catalogOf([owner], [ghost]);
+  const view = catalog.find('opendepot-system', 'a', 'aws')!;
+  assert.equal(view.ready, []);
+  assert.is(view.versions.get('1.0.0')?.state.kind, 'stalled');
+  versions.put({ ...ghost, metadata: { ...ghost.metadata, resourceVersion: '2' } });
+  catalog.find('opendepot-system', 'a', 'aws');
+  assert.equal(warnings, ['Version is not served: its status names a storage key that its spec and namespace do not derive']);
+  versions.put(versionResource({ owner, version: '1.0.0', stored: stored(7) }));
+  assert.equal(catalog.find('opendepot-system', 'a', 'aws')!.ready.map((e) => e.version), ['1.0.0'], 'the derived key is served');
 });
 
 test('versionState: never servable without a checksum, while stalled, blocked or being removed', () => {

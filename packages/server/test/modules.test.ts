@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { condition, moduleResource, NS, sha256, startTestRegistry, store, versionResource, type TestRegistry } from './support/fixtures.ts';
+import { condition, moduleResource, moduleKey, NS, sha256, startTestRegistry, store, versionResource, type TestRegistry } from './support/fixtures.ts';
 import { rawRequest } from './support/http.ts';
 
 const eks = moduleResource({ name: 'terraform-aws-eks', provider: 'aws' });
@@ -27,7 +27,7 @@ async function seed(r: TestRegistry, versions: string[], options: { fileFormat?:
   const archives = new Map<string, Buffer>();
   for (const version of versions) {
     const data = randomBytes(options.size ?? 4096);
-    const stored = await store(r.storage, `modules/${NS}/${eks.metadata.name}/${version}.${options.fileFormat ?? 'zip'}`, data);
+    const stored = await store(r.storage, moduleKey(eks, version, options.fileFormat), data);
     r.versions.put(versionResource({ owner: eks, version, stored, fileFormat: options.fileFormat ?? 'zip' }));
     archives.set(version, data);
   }
@@ -199,7 +199,7 @@ test('the archive route streams the object with Content-Length, ETag and content
     assert.is(res.headers['content-length'], String(data.length));
     assert.is(res.headers['accept-ranges'], 'none');
     assert.ok(res.body.equals(data));
-    assert.equal(r.storage.reads, [`modules/${NS}/terraform-aws-eks/1.2.5.zip`]);
+    assert.equal(r.storage.reads, [moduleKey(eks, '1.2.5')]);
 
     const notModified = await rawRequest(`${base(r)}/1.2.5/archive.zip`, { headers: { 'If-None-Match': `"${sha256(data)}"` } });
     assert.is(notModified.status, 304);
@@ -212,7 +212,7 @@ test('a tampered object (same size) is cut off before its last bytes: the client
     const original = archives.get('1.2.5')!;
     const tampered = Buffer.from(original);
     tampered[tampered.length - 10] = tampered[tampered.length - 10]! ^ 0xff;
-    await writeFile(r.storage.path(`modules/${NS}/terraform-aws-eks/1.2.5.zip`), tampered);
+    await writeFile(r.storage.path(moduleKey(eks, '1.2.5')), tampered);
 
     const res = await rawRequest(`${base(r)}/1.2.5/archive.zip`);
     assert.is(res.status, 200, 'the headers went out before the hash was known');
@@ -241,7 +241,7 @@ test('a tampered object (same size) is cut off before its last bytes: the client
 test('a tampered object of another size is refused with a 503 before any byte is sent', async () => {
   await withRegistry(async (r) => {
     await seed(r, ['1.2.5']);
-    await writeFile(r.storage.path(`modules/${NS}/terraform-aws-eks/1.2.5.zip`), randomBytes(100));
+    await writeFile(r.storage.path(moduleKey(eks, '1.2.5')), randomBytes(100));
     const res = await rawRequest(`${base(r)}/1.2.5/archive.zip`);
     assert.is(res.status, 503);
     assert.match(JSON.parse(res.body.toString()).errors[0], 'does not match the checksum recorded on its Version');
@@ -251,7 +251,7 @@ test('a tampered object of another size is refused with a 503 before any byte is
 test('a Ready version whose object is missing is a 503, not a 404 or a 500', async () => {
   await withRegistry(async (r) => {
     await seed(r, ['1.2.5']);
-    await r.storage.delete(`modules/${NS}/terraform-aws-eks/1.2.5.zip`);
+    await r.storage.delete(moduleKey(eks, '1.2.5'));
     const res = await fetch(`${base(r)}/1.2.5/archive.zip`);
     assert.is(res.status, 503);
     assert.match(((await res.json()) as { errors: string[] }).errors[0]!, 'is missing');
@@ -264,7 +264,7 @@ test('informer events update the answers: a version turning Ready appears, a del
     const pending = versionResource({ owner: eks, version: '1.1.0' });
     r.versions.put(pending);
     assert.equal(await (await fetch(`${base(r)}/versions`)).json(), { modules: [{ versions: [{ version: '1.0.0' }] }] });
-    const stored = await store(r.storage, 'modules/x/1.1.0.zip', randomBytes(10));
+    const stored = await store(r.storage, moduleKey(eks, '1.1.0'), randomBytes(10));
     r.versions.put(versionResource({ owner: eks, version: '1.1.0', stored }));
     assert.equal(await (await fetch(`${base(r)}/versions`)).json(), { modules: [{ versions: [{ version: '1.0.0' }, { version: '1.1.0' }] }] });
     r.versions.remove(pending);
@@ -293,7 +293,7 @@ test('readyz is 503 until every informer has synced, then 200; healthz is always
 test('before the caches have synced, registry requests get 503 with Retry-After (not a false 404); discovery and health answer', async () => {
   await withRegistry(
     async (r) => {
-      const stored = await store(r.storage, 'modules/early.zip', randomBytes(10));
+      const stored = await store(r.storage, moduleKey(eks, '3.0.0'), randomBytes(10));
       r.modules.putSilently(eks);
       r.versions.putSilently(versionResource({ owner: eks, version: '3.0.0', stored }));
       for (const path of [
@@ -322,7 +322,7 @@ test('before the caches have synced, registry requests get 503 with Retry-After 
 test('objects an informer loads without events are picked up once it has synced', async () => {
   await withRegistry(
     async (r) => {
-      const stored = await store(r.storage, 'modules/silent.zip', randomBytes(10));
+      const stored = await store(r.storage, moduleKey(eks, '3.0.0'), randomBytes(10));
       r.modules.putSilently(eks);
       r.versions.putSilently(versionResource({ owner: eks, version: '3.0.0', stored }));
       r.modules.markSynced();

@@ -5,7 +5,7 @@ import type { PresignOptions, StorageBackend } from '@opendepot/sdk';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DiskStorage } from './support/disk-storage.ts';
-import { moduleResource, NS, startTestRegistry, store, versionResource, type TestRegistry } from './support/fixtures.ts';
+import { moduleKey, moduleResource, NS, startTestRegistry, store, versionResource, type TestRegistry } from './support/fixtures.ts';
 import { rawRequest } from './support/http.ts';
 
 const mod = moduleResource({ name: 'eks' });
@@ -34,7 +34,7 @@ async function withPresign(
   const r = await startTestRegistry({ resolveStorage: presigning(mode, calls), ...(defaultPresign && { defaultPresign }) });
   try {
     const data = randomBytes(2048);
-    const stored = await store(r.storage, 'modules/eks/1.0.0.zip', data);
+    const stored = await store(r.storage, moduleKey(mod, '1.0.0'), data);
     r.modules.put(mod);
     r.versions.put(versionResource({ owner: mod, version: '1.0.0', stored, storageConfig: { filesystem: { path: '/data' }, ...(presign && { presign }) } }));
     await run(r, data, calls);

@@ -9,7 +9,7 @@ import { createSigningKey } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decideRange, signingKeyOf, type SigningKey } from '../src/index.ts';
-import { condition, moduleResource, NS, startTestRegistry, store, versionResource, type TestRegistry } from './support/fixtures.ts';
+import { condition, moduleKey, moduleResource, NS, startTestRegistry, store, versionResource, type TestRegistry } from './support/fixtures.ts';
 import { rawRequest } from './support/http.ts';
 import { providerKey, providerVersionResource, storeProvider, type ProviderPackage } from './support/providers.ts';
 
@@ -189,7 +189,7 @@ test('module archives keep Accept-Ranges: none and answer a Range with the whole
     const eks = moduleResource({ name: 'eks' });
     r.modules.put(eks);
     const data = randomBytes(5000);
-    r.versions.put(versionResource({ owner: eks, version: '1.0.0', stored: await store(r.storage, 'modules/eks/1.0.0.zip', data) }));
+    r.versions.put(versionResource({ owner: eks, version: '1.0.0', stored: await store(r.storage, moduleKey(eks, '1.0.0'), data) }));
     const res = await rawRequest(`${r.url}/opendepot/modules/v1/${NS}/eks/aws/1.0.0/archive.zip`, { headers: { Range: 'bytes=0-9' } });
     assert.is(res.status, 200);
     assert.is(res.headers['accept-ranges'], 'none');

@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NO_SIGNING_KEY_MESSAGE, signingKeyOf, type SigningKey } from '../src/index.ts';
 import { condition, moduleResource, NS, startTestRegistry, type TestRegistry } from './support/fixtures.ts';
-import { providerPackage, providerVersionResource, storeProvider, type ProviderPackage } from './support/providers.ts';
+import { providerKey, providerPackage, providerVersionResource, storeProvider, type ProviderPackage } from './support/providers.ts';
 
 let key: SigningKey;
 const packages = new Map<string, ProviderPackage>();
@@ -41,7 +41,7 @@ async function withRegistry(run: (r: TestRegistry) => Promise<void>, options: { 
 /** Stores the package and puts its Ready Version. */
 async function putReady(r: TestRegistry, p: ProviderPackage, options: { namespace?: string; owner?: string } = {}): Promise<void> {
   const namespace = options.namespace ?? NS;
-  const stored = await storeProvider(r.storage, namespace, p);
+  const stored = await storeProvider(r.storage, namespace, p, options.owner);
   r.versions.put(providerVersionResource({ type: p.type, version: p.version, os: p.os, arch: p.arch, namespace, stored, ...(options.owner && { owner: options.owner }) }));
 }
 
@@ -181,7 +181,7 @@ test('SHA256SUMS is built from the recorded checksums of Ready platforms: sorted
     await putReady(r, darwin);
     r.versions.put(providerVersionResource({ type: 'hello', version: '1.1.0', os: 'linux', arch: 'arm64' })); // not Ready: not listed
     // Swap a stored zip behind the server's back: SHA256SUMS still says what was recorded.
-    await writeFile(r.storage.path(`providers/${NS}/hello/1.1.0/linux_amd64.zip`), Buffer.from('swapped'));
+    await writeFile(r.storage.path(providerKey(NS, linux)), Buffer.from('swapped'));
     const readsBefore = r.storage.reads.length;
     const res = await fetch(`${base(r)}/1.1.0/SHA256SUMS`);
     assert.is(res.status, 200);

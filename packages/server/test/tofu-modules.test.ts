@@ -18,7 +18,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRegistryServer, type ListeningServer, type RegistryServer } from '../src/index.ts';
 import { DiskStorage } from './support/disk-storage.ts';
-import { moduleResource, NS, store, versionResource } from './support/fixtures.ts';
+import { moduleKey, moduleResource, NS, store, versionResource } from './support/fixtures.ts';
 import { MemoryInformer } from './support/memory-informer.ts';
 
 const execFileAsync = promisify(execFile);
@@ -50,7 +50,7 @@ async function packModule(version: string, format: 'zip' | 'tar.gz'): Promise<Bu
 async function putModule(informers: { modules: MemoryInformer<Module>; versions: MemoryInformer<import('@opendepot/core').Version> }, module: Module, format: 'zip' | 'tar.gz') {
   informers.modules.put(module);
   for (const version of VERSIONS) {
-    const stored = await store(storage, `modules/${NS}/${module.metadata.name}/${version}.${format}`, await packModule(version, format));
+    const stored = await store(storage, moduleKey(module, version, format), await packModule(version, format));
     informers.versions.put(versionResource({ owner: module, version, stored, fileFormat: format }));
   }
 }
@@ -159,7 +159,7 @@ test('an unknown module gives the client its "Module not found" error', async ()
 });
 
 test('a tampered stored archive makes init fail instead of installing wrong bytes', async () => {
-  const key = `modules/${NS}/network/1.2.5.zip`;
+  const key = moduleKey(network, '1.2.5');
   const original = await readFile(storage.path(key));
   const tampered = Buffer.from(original);
   // Same size, one byte flipped near the end: only hashing the stream can tell.

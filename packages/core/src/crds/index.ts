@@ -10,6 +10,7 @@ export * from './storage.ts';
 export * from './module.ts';
 export * from './provider.ts';
 export * from './version.ts';
+export * from './storage-key.ts';
 export * from './depot.ts';
 export * from './groupbinding.ts';
 export * from './render.ts';

@@ -34,17 +34,5 @@ export function versionObjectName(ownerName: string, version: string, platform?:
   return name.replace(/^[^a-z0-9]+/, '');
 }
 
-/** Where a module archive is stored: one directory per namespace/module/system/version. */
-export function moduleStorageKey(namespace: string, name: string, system: string, version: string, fileFormat: 'zip' | 'tar.gz'): string {
-  return `modules/${namespace}/${name}/${system}/${version}/${name}-${system}-${version}.${fileFormat}`;
-}
-
-/** Where a provider package is stored: one directory per namespace/provider/version. */
-export function providerStorageKey(namespace: string, providerName: string, version: string, filename: string): string {
-  return `providers/${namespace}/${providerName}/${version}/${filename}`;
-}
-
-/** Where the full scan findings of an archive are kept: beside it. */
-export function scanReportKey(archiveKey: string): string {
-  return `${archiveKey}.scan-report.json`;
-}
+/** Storage keys are derived in core, where the server derives the same ones. */
+export { moduleStorageKey, providerStorageKey, scanReportKey } from '@opendepot/core';

@@ -6,8 +6,8 @@
  * matches the recorded checksum and stopping (Stalled) when it does not.
  */
 import { Readable } from 'node:stream';
-import { toCondition, type Informer, type ResourceClient, type ScanSummary, type StorageResolver, type Version } from '@opendepot/core';
-import { IntegrityError, type ArchiveSource, type ArchiveSubject, type Logger, type StorageBackend } from '@opendepot/sdk';
+import { archiveAddress, toCondition, type Informer, type ResourceClient, type ScanSummary, type StorageResolver, type Version } from '@opendepot/core';
+import { InputError, IntegrityError, type ArchiveSource, type ArchiveSubject, type Logger, type StorageBackend } from '@opendepot/sdk';
 import { moduleArchiveSubject } from '../sources/index.ts';
 import { providerArchiveSubject, providerPackageHashes } from '../sources/providers/index.ts';
 import {
@@ -24,7 +24,7 @@ import {
   type ReconcileResult,
 } from '../runtime/index.ts';
 import { fetchAndStore, verifyStored } from './archive-sync.ts';
-import { VERSION_FINALIZER, moduleStorageKey, providerStorageKey, scanReportKey } from './naming.ts';
+import { VERSION_FINALIZER, scanReportKey } from './naming.ts';
 import { describeBlocking, moduleScanners, scanModuleArchive, ScanFailedError, type ScanOutcome, type ScanPolicy } from './scanning.ts';
 
 /** What the Version controller needs. */
@@ -76,12 +76,15 @@ interface ArchivePlace {
 function placeOf(version: Version): ArchivePlace {
   const { spec } = version;
   const namespace = version.metadata.namespace!;
+  // Derived from spec and namespace only: status may have been written by someone else.
+  const address = archiveAddress(namespace, spec);
+  if (!address) throw new InputError(`the Version's spec does not name its ${spec.kind === 'Provider' ? 'provider, version and platform' : 'module and version'}`);
+  const { storageKey, filename } = address;
   if (spec.kind === 'Provider') {
     const p = spec.provider!;
-    const filename = `terraform-provider-${p.name}_${spec.version}_${spec.operatingSystem}_${spec.architecture}.zip`;
     return {
       subject: providerArchiveSubject({ name: p.name, ...(p.namespace && { namespace: p.namespace }), ...(p.source && { source: p.source }), ...(p.registryUrl && { registryUrl: p.registryUrl }) }),
-      storageKey: providerStorageKey(namespace, spec.ownerName, spec.version, filename),
+      storageKey,
       filename,
       os: spec.operatingSystem!,
       arch: spec.architecture!,
@@ -93,9 +96,25 @@ function placeOf(version: Version): ArchivePlace {
       { name: m.name, provider: m.provider, ...(m.repoOwner && { repoOwner: m.repoOwner }), ...(m.repoUrl && { repoUrl: m.repoUrl }), ...(m.source && { source: m.source }) },
       { namespace, ...(m.githubClientConfig && { githubClientConfig: m.githubClientConfig }) },
     ),
-    storageKey: moduleStorageKey(namespace, m.name, m.provider, spec.version, spec.fileFormat),
-    filename: `${m.name}-${m.provider}-${spec.version}.${spec.fileFormat}`,
+    storageKey,
+    filename,
   };
+}
+
+/**
+ * Reports a status that names other stored addresses than the derived ones (an Event); the
+ * caller goes on with the derived ones and its next status write replaces the foreign ones.
+ */
+async function reportForeignKeys(deps: VersionControllerDeps, version: Version, storageKey: string): Promise<void> {
+  const named = version.status?.storageKey;
+  const report = version.status?.scan?.reportKey;
+  const foreign = [
+    ...(named && named !== storageKey ? [`storageKey ${JSON.stringify(named)}`] : []),
+    ...(report && report !== scanReportKey(storageKey) ? [`scan.reportKey ${JSON.stringify(report)}`] : []),
+  ];
+  if (foreign.length === 0) return;
+  deps.logger.warn('ignored stored addresses in a Version status that differ from the derived ones', { version: `${version.metadata.namespace}/${version.metadata.name}`, storageKey, foreign });
+  await deps.events.warning(version, REASONS.StorageKeyIgnored, `the status names ${foreign.join(' and ')}, not the derived ${JSON.stringify(storageKey)}; ignored (keys are derived from spec and namespace only)`);
 }
 
 /** The provider-only status fields: lock-file hashes of the stored package, read back from storage. */
@@ -114,11 +133,12 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
   const fetchOptions = { format: spec.fileFormat, signal, ...(place.os && { os: place.os, arch: place.arch! }) };
   const recorded = status?.checksum;
   const requeue = { requeueAfterMs: deps.verifyIntervalMs };
+  await reportForeignKeys(deps, version, storageKey);
 
   if (recorded && !spec.forceSync) {
-    const found = await verifyStored(storage, status?.storageKey ?? storageKey, recorded, signal);
+    const found = await verifyStored(storage, storageKey, recorded, signal);
     if (found.state === 'ok') {
-      await writeReady(deps, version, { checksum: recorded, size: found.size, storageKey: status?.storageKey ?? storageKey }, 'Verified', `stored archive matches sha256 ${recorded}`);
+      await writeReady(deps, version, { checksum: recorded, size: found.size, storageKey, ...foreignReportFix(version, storageKey) }, 'Verified', `stored archive matches sha256 ${recorded}`);
       return requeue;
     }
     const what = found.state === 'missing' ? 'is missing from storage' : `was changed in storage (sha256 now ${found.actualSha256})`;
@@ -180,7 +200,7 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
   }
   const extra = spec.kind === 'Provider' ? await providerFields(storage, storageKey, info.sha256, signal, stored.protocols, version) : {};
   // Stored unscanned (scanning turned off since): an earlier scan does not describe these bytes.
-  const staleReport = scanSummary === undefined ? version.status?.scan?.reportKey : undefined;
+  const staleReport = scanSummary === undefined && version.status?.scan ? scanReportKey(storageKey) : undefined;
   if (staleReport) await storage.delete(staleReport, { signal });
   await writeReady(
     deps,
@@ -259,12 +279,15 @@ async function reportFailure(deps: VersionControllerDeps, version: Version, err:
   return { requeueAfterMs: deps.verifyIntervalMs };
 }
 
-/** Deletes the stored archive, then lets the Version go. */
+/**
+ * Deletes the stored archive and its scan report at their derived keys, then lets the Version go.
+ * The keys in status are never used: they may name another namespace's objects, or be missing
+ * when the Version is deleted before its status recorded them (which must not orphan the object).
+ */
 async function finalize(deps: VersionControllerDeps, version: Version, signal: AbortSignal): Promise<void> {
   if (!hasFinalizer(version, VERSION_FINALIZER)) return;
-  const key = version.status?.storageKey;
-  const reportKey = version.status?.scan?.reportKey;
-  if (key || reportKey) {
+  const address = archiveAddress(version.metadata.namespace, version.spec);
+  if (address) {
     let storage: StorageBackend | undefined;
     try {
       storage = await deps.storage.resolve(version.spec.storageConfig, 'spec.storageConfig');
@@ -273,16 +296,21 @@ async function finalize(deps: VersionControllerDeps, version: Version, signal: A
       deps.logger.warn('cannot resolve storage of a deleted Version; its archive is left in place', { version: version.metadata.name, err: String(err) });
     }
     if (storage) {
-      // A Version the scan policy refused has a report but no archive.
-      if (reportKey) await storage.delete(reportKey, { signal });
-      if (key) {
-        await storage.delete(key, { signal });
-        await deps.events.normal(version, 'ArchiveDeleted', `deleted the stored archive ${key}`);
-      }
+      await reportForeignKeys(deps, version, address.storageKey);
+      // Deleting a key that holds nothing is a no-op; a refused Version has a report but no archive.
+      await storage.delete(scanReportKey(address.storageKey), { signal });
+      await storage.delete(address.storageKey, { signal });
+      await deps.events.normal(version, 'ArchiveDeleted', `deleted the stored archive ${address.storageKey}`);
     }
   }
   await deps.resource.removeFinalizer(version, VERSION_FINALIZER, { signal });
   deps.status.forget(version.metadata.uid);
+}
+
+/** A status scan summary whose reportKey is foreign gets the derived one. */
+function foreignReportFix(version: Version, storageKey: string): { scan?: ScanSummary } {
+  const scan = version.status?.scan;
+  return scan?.reportKey && scan.reportKey !== scanReportKey(storageKey) ? { scan: { ...scan, reportKey: scanReportKey(storageKey) } } : {};
 }
 
 function splitKey(key: string): [string, string] {

@@ -47,6 +47,8 @@ export const REASONS = {
   ScanBlocked: 'ScanBlocked',
   /** Something this object depends on is not ready yet. */
   DependencyNotReady: 'DependencyNotReady',
+  /** The status named a storage key other than the one derived from spec and namespace; it was ignored. */
+  StorageKeyIgnored: 'StorageKeyIgnored',
 } as const;
 
 /** What to set; `lastTransitionTime` is computed. */

@@ -4,7 +4,7 @@
  */
 import { compareVersions, tryParseVersion, type Module, type Version } from '@opendepot/core';
 import type { ModuleVersionEntry, RegistryInformers } from './types.ts';
-import { versionState } from './version-state.ts';
+import { FOREIGN_KEY_MESSAGE, versionState } from './version-state.ts';
 
 /** A module and its versions, computed once per change and reused by every request. */
 export interface ModuleView {
@@ -124,6 +124,7 @@ export class ModuleCatalog {
         continue;
       }
       const entry: ModuleVersionEntry = { version: parsed.canonical, resource, state: versionState(version) };
+      if (entry.state.kind !== 'ready' && entry.state.foreignStorageKey !== undefined) this.#warnForeignKey(resource, entry.state.foreignStorageKey);
       const existing = versions.get(entry.version);
       // Two Versions for one version should not happen; prefer the servable one, then the name.
       if (existing === undefined || (existing.state.kind !== 'ready' && (entry.state.kind === 'ready' || resource < existing.resource))) {
@@ -191,6 +192,10 @@ export class ModuleCatalog {
     owned?.delete(key);
     if (owned?.size === 0) this.#versionsByOwner.delete(owner);
     this.#views.delete(owner);
+  }
+
+  #warnForeignKey(resource: string, storageKey: string): void {
+    this.#warnOnce(`foreign-key:${resource}:${storageKey}`, { version: resource, storageKey }, FOREIGN_KEY_MESSAGE);
   }
 
   #warnOnce(id: string, details: Record<string, unknown>, message: string): void {

@@ -5,7 +5,7 @@
 import { compareVersions, tryParseVersion, type Version } from '@opendepot/core';
 import { conventionalFilename, mirrorAddressKeys, recordedFilename } from './provider-address.ts';
 import type { ServableArchive, VersionState } from './types.ts';
-import { versionState } from './version-state.ts';
+import { FOREIGN_KEY_MESSAGE, versionState } from './version-state.ts';
 
 /** One platform (OS and architecture) of a provider release: one Version resource. */
 export interface ProviderPlatform {
@@ -95,6 +95,9 @@ export function buildProviderView(namespace: string, type: string, owner: string
       protocols: version.status?.protocols ?? [],
       mirrorKeys: mirrorAddressKeys(version),
     };
+    if (platform.state.kind !== 'ready' && platform.state.foreignStorageKey !== undefined) {
+      warn(`foreign-key:${resource}:${platform.state.foreignStorageKey}`, { version: resource, storageKey: platform.state.foreignStorageKey }, FOREIGN_KEY_MESSAGE);
+    }
     let platforms = byRelease.get(parsed.canonical);
     if (platforms === undefined) byRelease.set(parsed.canonical, (platforms = new Map()));
     const existing = platforms.get(platform.key);

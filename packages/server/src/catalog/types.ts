@@ -7,7 +7,7 @@ export interface RegistryInformers {
   versions: Informer<Version>;
 }
 
-/** A Version the server may serve: Ready, with a recorded checksum, size and storage key. */
+/** A Version the server may serve: Ready, with a recorded checksum and size, and the storage key derived from its spec and namespace. */
 export interface ServableArchive {
   kind: 'ready';
   /** SHA-256 of the stored archive, lowercase hex. */
@@ -24,6 +24,8 @@ export interface UnservableVersion {
   kind: 'syncing' | 'stalled' | 'blocked' | 'removing';
   /** A sentence for the client, e.g. `Stalled: ChecksumMismatch: the stored archive ...`. */
   detail: string;
+  /** A storage key the status names that differs from the derived one (ignored; logged by the catalog). */
+  foreignStorageKey?: string;
 }
 
 /** The state of one Version, from the server's point of view. */

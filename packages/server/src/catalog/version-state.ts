@@ -1,10 +1,13 @@
 /** Decides whether a Version may be served, and if not, how to tell the client why. */
-import type { Version } from '@opendepot/core';
+import { versionStorageKey, type Version } from '@opendepot/core';
 import type { VersionState } from './types.ts';
 
 type Condition = NonNullable<NonNullable<Version['status']>['conditions']>[number];
 
 const SHA256_HEX = /^[a-f0-9]{64}$/;
+
+/** The log line of a Version refused because its status names a foreign storage key. */
+export const FOREIGN_KEY_MESSAGE = 'Version is not served: its status names a storage key that its spec and namespace do not derive';
 
 function condition(version: Version, type: string): Condition | undefined {
   return version.status?.conditions?.find((c) => c.type === type);
@@ -17,12 +20,21 @@ function describe(c: Condition): string {
 /**
  * The state of a Version. Only a Version whose `Ready` condition is True and whose status
  * records the checksum, size and storage key of its archive is servable: that checksum is
- * what the archive route verifies the stored bytes against.
+ * what the archive route verifies the stored bytes against. The key served is the one derived
+ * from spec and namespace; a status naming another key (e.g. another namespace's archive,
+ * written through the status subresource) is refused, never followed.
  */
 export function versionState(version: Version): VersionState {
   const status = version.status;
   if (version.metadata.deletionTimestamp) {
     return { kind: 'removing', detail: 'it is being removed' };
+  }
+  const derivedKey = versionStorageKey(version);
+  if (derivedKey === undefined) {
+    return { kind: 'stalled', detail: 'its spec does not name what its archive is' };
+  }
+  if (typeof status?.storageKey === 'string' && status.storageKey !== '' && status.storageKey !== derivedKey) {
+    return { kind: 'stalled', detail: 'its status names a storage key other than the one its spec derives', foreignStorageKey: status.storageKey };
   }
   if (status?.scan?.blocked === true) {
     return { kind: 'blocked', detail: `the scan policy blocked it (scanner ${status.scan.scanner ?? 'unknown'})` };
@@ -34,14 +46,13 @@ export function versionState(version: Version): VersionState {
     SHA256_HEX.test(status.checksum) &&
     Number.isSafeInteger(status.size) &&
     (status.size ?? -1) >= 0 &&
-    typeof status.storageKey === 'string' &&
-    status.storageKey !== ''
+    status.storageKey === derivedKey
   ) {
     return {
       kind: 'ready',
       checksum: status.checksum,
       size: status.size!,
-      storageKey: status.storageKey,
+      storageKey: derivedKey,
       storageConfig: version.spec.storageConfig,
       fileFormat: version.spec.fileFormat ?? 'zip',
     };

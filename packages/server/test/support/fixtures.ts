@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, type Module, type StorageConfig, type Version } from '@opendepot/core';
+import { createLogger, moduleStorageKey, type Module, type StorageConfig, type Version } from '@opendepot/core';
 import type { StorageBackend } from '@opendepot/sdk';
 import { createRegistryServer, type RegistryServer, type SigningKey } from '../../src/index.ts';
 import { DiskStorage } from './disk-storage.ts';
@@ -43,7 +43,8 @@ export function condition(type: string, status: 'True' | 'False' | 'Unknown', re
 export function versionResource(options: {
   owner: Module;
   version: string;
-  stored?: StoredArchive;
+  /** Present: Ready with this record (without a key: the derived one); absent: still fetching. */
+  stored?: Omit<StoredArchive, 'storageKey'> & { storageKey?: string };
   conditions?: Conditions;
   fileFormat?: 'zip' | 'tar.gz';
   storageConfig?: StorageConfig;
@@ -70,13 +71,19 @@ export function versionResource(options: {
     },
     status: {
       conditions: options.conditions ?? (ready ? [condition('Ready', 'True', 'ArchiveStored', 'stored and verified')] : [condition('Ready', 'False', 'Fetching', 'fetching the archive')]),
-      ...(options.stored ?? {}),
+      ...(options.stored && { storageKey: moduleKey(owner, options.version, options.fileFormat), ...options.stored }),
     },
   };
 }
 
 export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** The key the operator derives for `version` of `owner` (the server serves no other). */
+export function moduleKey(owner: Module, version: string, fileFormat: 'zip' | 'tar.gz' = 'zip'): string {
+  const config = owner.spec.moduleConfig;
+  return moduleStorageKey(owner.metadata.namespace!, config.name, config.provider, version, fileFormat);
 }
 
 /** Stores bytes and returns what the operator would record on the Version. */

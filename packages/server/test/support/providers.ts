@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { StorageConfig, Version } from '@opendepot/core';
+import { providerStorageKey, type StorageConfig, type Version } from '@opendepot/core';
 import type { StorageBackend } from '@opendepot/sdk';
 import { makeProviderZip } from '@opendepot/testbed';
 import { condition, NS } from './fixtures.ts';
@@ -75,14 +75,14 @@ export async function providerPackage(type: string, version: string, os: string,
   }
 }
 
-/** The storage key the operator would use (any key works for the server). */
-export function providerKey(namespace: string, pkg: Pick<ProviderPackage, 'type' | 'version' | 'os' | 'arch'>): string {
-  return `providers/${namespace}/${pkg.type}/${pkg.version}/${pkg.os}_${pkg.arch}.zip`;
+/** The storage key the operator derives (the server serves no other); `owner` is the Provider's name, default the type. */
+export function providerKey(namespace: string, pkg: Pick<ProviderPackage, 'type' | 'version' | 'os' | 'arch'>, owner = pkg.type): string {
+  return providerStorageKey(namespace, owner, pkg.version, `terraform-provider-${pkg.type}_${pkg.version}_${pkg.os}_${pkg.arch}.zip`);
 }
 
 /** Stores a package and returns what the operator would record for it. */
-export async function storeProvider(storage: StorageBackend, namespace: string, pkg: ProviderPackage): Promise<StoredProvider> {
-  const key = providerKey(namespace, pkg);
+export async function storeProvider(storage: StorageBackend, namespace: string, pkg: ProviderPackage, owner?: string): Promise<StoredProvider> {
+  const key = providerKey(namespace, pkg, owner);
   const info = await storage.put(key, (async function* () {
     yield pkg.data;
   })());
