@@ -32,12 +32,14 @@ const packageDir = fileURLToPath(new URL('../..', import.meta.url));
 export interface RegistryEnv {
   cp: ControlPlane;
   namespace: string;
+  /** A second watched namespace, when {@link RegistryEnvOptions.otherNamespace} asked for one. */
+  otherNamespace: string | undefined;
   dir: string;
   storagePath: string;
   /** The running operator (a new one after {@link RegistryEnv.restartOperator}). */
   readonly operator: RunningOperator;
   /** Stops the operator and starts another with `overrides` (instead of the start options' config) over the defaults. */
-  restartOperator(overrides: Record<string, unknown>): Promise<void>;
+  restartOperator(overrides: Record<string, unknown>, meanwhile?: () => Promise<void>): Promise<void>;
   server: RunningServer;
   cliConfig: string;
   caFile: string;
@@ -62,6 +64,8 @@ export interface RegistryEnvOptions {
   verifyIntervalSeconds?: number;
   /** Files to write into the environment's directory first (name → content), e.g. keys. */
   files?: Record<string, string>;
+  /** Also create and watch a second namespace (tests of what one namespace can do to another). */
+  otherNamespace?: boolean;
   /** Extra `server:` configuration, given the environment's directory. */
   serverConfig?: (dir: string) => Record<string, unknown>;
 }
@@ -70,6 +74,8 @@ export interface RegistryEnvOptions {
 export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promise<RegistryEnv> {
   const cp = await useControlPlane();
   const namespace = await freshNamespace(cp, 'e2e');
+  const otherNamespace = options.otherNamespace ? await freshNamespace(cp, 'e2e-other') : undefined;
+  const watched = [namespace, ...(otherNamespace ? [otherNamespace] : [])];
   const dir = await mkdtemp(join(tmpdir(), 'opendepot-e2e-'));
   const storagePath = join(dir, 'storage');
   const certs = await createTestCertificates();
@@ -89,7 +95,7 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
     operator: {
       concurrency: 4,
       leaderElection: { enabled: true, leaseName: `opendepot-${namespace}` },
-      watchNamespaces: [namespace],
+      watchNamespaces: watched,
       verifyIntervalSeconds: options.verifyIntervalSeconds ?? 600,
     },
   };
@@ -108,7 +114,7 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
     });
   let operator = await operatorWith(config);
   const server = await startServer({
-    config: { ...config, operator: { ...config.operator, watchNamespaces: [namespace] } } as HostConfig,
+    config: { ...config, operator: { ...config.operator, watchNamespaces: watched } } as HostConfig,
     kubeconfigPath: cp.kubeconfigPath,
     baseDir: packageDir,
     logger: createLogger({ level: 'debug', name: 'server', destination }),
@@ -121,13 +127,15 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
   return {
     cp,
     namespace,
+    otherNamespace,
     dir,
     storagePath,
     get operator() {
       return operator;
     },
-    async restartOperator(overrides) {
+    async restartOperator(overrides, meanwhile) {
       await operator.stop();
+      await meanwhile?.();
       operator = await operatorWith(configWith(overrides));
     },
     server,
@@ -159,6 +167,7 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
       await server.stop();
       await operator.stop();
       await dropNamespace(cp, namespace);
+      if (otherNamespace) await dropNamespace(cp, otherNamespace);
       await rm(dir, { recursive: true, force: true });
     },
   };
