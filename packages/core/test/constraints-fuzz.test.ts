@@ -18,7 +18,7 @@ async function fuzz(name: string, numRuns: number, property: fc.IProperty<never>
   const started = performance.now();
   const details = await fc.check(property as fc.IAsyncProperty<never>, { seed: SEED, numRuns });
   console.log(`fuzz ${name}: seed ${SEED}, ${details.numRuns} runs, ${details.numSkips} skipped, ${Math.round(performance.now() - started)} ms`);
-  if (details.failed) assert.unreachable(fc.defaultReportMessage(details) ?? `${name} failed`);
+  if (details.failed) assert.unreachable(`${fc.defaultReportMessage(details) ?? `${name} failed`}\n${String((details.errorInstance as Error | undefined)?.stack ?? details.errorInstance)}`);
 }
 
 /** Only an InputError may come out; anything else is a bug (rethrown with the input). */

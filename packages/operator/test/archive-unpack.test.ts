@@ -52,6 +52,28 @@ for (const format of ['tar.gz', 'zip'] as const) {
   });
 }
 
+// Found by the fuzz run (archive-fuzz.test.ts): an empty file made unpacking fail with a RangeError.
+for (const format of ['tar.gz', 'zip'] as const) {
+  test(`a ${format} module with empty files (first in the archive, and later) unpacks them as empty files`, async () => {
+    const entries: TestEntry[] = [{ name: '.gitkeep', content: '' }, { name: 'main.tf', content: 'output "a" { value = 1 }\n' }, { name: 'README.md', content: '' }];
+    const { dir } = await unpack(format === 'zip' ? await zipOf(entries) : await tarGzOf(entries), format);
+    assert.equal(await files(dir), ['.gitkeep', 'README.md', 'main.tf']);
+    assert.is(await readFile(join(dir, '.gitkeep'), 'utf8'), '');
+    assert.is(await readFile(join(dir, 'README.md'), 'utf8'), '');
+  });
+}
+
+test('a corrupt archive is an InputError, as in repacking, never an untyped error', async () => {
+  for (const format of ['tar.gz', 'zip'] as const) {
+    const err = await unpack(Buffer.from('not an archive at all'), format).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(isOpenDepotError(err, 'input'), `${format}: ${String(err)}`);
+    await rm(join(work, 'module'), { recursive: true });
+  }
+});
+
 test('an entry that climbs out of the archive is refused and nothing lands outside the directory', async () => {
   const bytes = await tarGzOf([{ name: 'main.tf', content: 'ok' }, { name: '../../escape.tf', content: 'evil' }]);
   const err = await unpack(bytes, 'tar.gz').then(

@@ -65,7 +65,7 @@ export async function repackArchive(input: AsyncIterable<Uint8Array>, options: R
     const handle = await open(outPath, 'r');
     return { body: handle.createReadStream(), size: written.size, sha256: written.sha256, entries: entries.length, warnings: [...tree.warnings] };
   } catch (err) {
-    throw classify(err, options);
+    throw classifyReadError(err, options);
   } finally {
     await tree?.close().catch(() => undefined);
     // The output file is unlinked here too; the open handle keeps its bytes readable.
@@ -121,7 +121,11 @@ async function* guardUpstream(input: AsyncIterable<Uint8Array>): AsyncGenerator<
   }
 }
 
-function classify(err: unknown, options: RepackOptions): unknown {
+/**
+ * What a failure while reading an archive means: a corrupt archive (InputError) unless it is
+ * already typed, an abort, or trouble on our side of the file system. Unpacking uses it too.
+ */
+export function classifyReadError(err: unknown, options: { from: InputFormat; signal?: AbortSignal }): unknown {
   if (isOpenDepotError(err)) return err;
   if (options.signal?.aborted) return options.signal.reason ?? err;
   // File-system trouble on our side (disk full, permissions) is not the archive's fault.

@@ -4,7 +4,7 @@
  * output does not depend on the upstream's entry order.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { InputError } from '@opendepot/sdk';
 import { printable, resolveLinkTarget } from './entry-path.ts';
 import { formatBytes, type ArchiveLimits } from './limits.ts';
@@ -123,6 +123,8 @@ export class SpooledTree {
 
   /** Streams a file's bytes back from the spool. */
   read(file: TreeFile): Readable {
+    // An empty file has no byte range (end would be before start, which the stream refuses).
+    if (file.size === 0) return Readable.from([]);
     return this.#spool.createReadStream({ start: file.offset, end: file.offset + file.size - 1, autoClose: false });
   }
 

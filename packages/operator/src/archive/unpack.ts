@@ -8,7 +8,7 @@ import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { resolveLimits, type ArchiveLimits } from './limits.ts';
-import { readIntoTree, type InputFormat } from './repack.ts';
+import { classifyReadError, readIntoTree, type InputFormat } from './repack.ts';
 import type { SpooledTree } from './tree.ts';
 
 /** Options of {@link unpackArchive}. */
@@ -42,6 +42,9 @@ export async function unpackArchive(input: AsyncIterable<Uint8Array>, options: U
       if (entry.executable) await chmod(target, 0o700);
     }
     return entries.length;
+  } catch (err) {
+    // A corrupt stored archive is an InputError, as in repacking, not an untyped failure retried forever.
+    throw classifyReadError(err, options);
   } finally {
     await tree?.close().catch(() => undefined);
     await rm(spool, { recursive: true, force: true });
