@@ -20,6 +20,7 @@ let env: RegistryEnv;
 let caPem = '';
 let victimNs = '';
 let ghostNs = '';
+let watchGhost: Record<string, unknown>;
 
 const moduleManifest = (name: string, repoUrl: string) => ({
   apiVersion: 'opendepot.defdev.io/v1alpha1',
@@ -64,10 +65,14 @@ test.before(async () => {
   env = await startRegistryEnv({ otherNamespace: true });
   victimNs = env.namespace;
   ghostNs = env.otherNamespace!;
+  watchGhost = { operator: { watchNamespaces: [ghostNs] } };
   caPem = await readFile(env.caFile, 'utf8');
   const victimRepo = await createGitRepo(join(env.dir, 'victim-repo'), { tags: { 'v1.0.0': moduleFiles('1.0.0', 'the victim namespace') } });
   const ghostRepo = await createGitRepo(join(env.dir, 'ghost-repo'), { tags: { 'v1.0.0': moduleFiles('1.0.0', 'the ghost namespace') } });
   await kubectlOk(['apply', '-n', victimNs, '-f', '-'], JSON.stringify(moduleManifest('shared', victimRepo.url)));
+  await readyVersion(victimNs, 'shared');
+  // The operator watches one namespace at a time (with several it would watch the whole shared control plane).
+  await env.restartOperator(watchGhost);
   await kubectlOk(['apply', '-n', ghostNs, '-f', '-'], JSON.stringify(moduleManifest('ghost', ghostRepo.url)));
   await kubectlOk(['apply', '-n', ghostNs, '-f', '-'], JSON.stringify(moduleManifest('keyless', ghostRepo.url)));
 });
@@ -87,7 +92,7 @@ test('a ghost Version whose status names another namespace\'s archive is not ser
   assert.ok(existsSync(pointerOf(victimKey)));
 
   // With the operator stopped, nothing repairs the status: the server and then the finalizer meet it as patched.
-  await env.restartOperator({}, async () => {
+  await env.restartOperator(watchGhost, async () => {
     const patch = { status: { storageKey: victimKey, checksum: victim.status!.checksum, size: victim.status!.size } };
     await kubectlOk(['patch', 'version', ghost.metadata.name, '-n', ghostNs, '--subresource=status', '--type=merge', '-p', JSON.stringify(patch)]);
     await eventually('the server saw the patched status', async () => ((await getArchive(ghostNs, 'ghost')).status !== 200 ? true : undefined), 10_000).catch(() => undefined);
@@ -117,7 +122,7 @@ test('a Version deleted after its status lost its storage key still deletes its 
   const v = await readyVersion(ghostNs, 'keyless');
   const key = v.status!.storageKey!;
   assert.ok(existsSync(pointerOf(key)));
-  await env.restartOperator({}, async () => {
+  await env.restartOperator(watchGhost, async () => {
     await kubectlOk(['patch', 'version', v.metadata.name, '-n', ghostNs, '--subresource=status', '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/status/storageKey' }])]);
     const patched = JSON.parse(await kubectlOk(['get', 'version', v.metadata.name, '-n', ghostNs, '-o', 'json'])) as VersionObj;
     assert.is(patched.status?.storageKey, undefined);

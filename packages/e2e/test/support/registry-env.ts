@@ -64,7 +64,7 @@ export interface RegistryEnvOptions {
   verifyIntervalSeconds?: number;
   /** Files to write into the environment's directory first (name → content), e.g. keys. */
   files?: Record<string, string>;
-  /** Also create and watch a second namespace (tests of what one namespace can do to another). */
+  /** Also create a second namespace, served too (tests of what one namespace can do to another); the operator watches it after `restartOperator({ operator: { watchNamespaces: [it] } })`. */
   otherNamespace?: boolean;
   /** Extra `server:` configuration, given the environment's directory. */
   serverConfig?: (dir: string) => Record<string, unknown>;
@@ -95,7 +95,8 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
     operator: {
       concurrency: 4,
       leaderElection: { enabled: true, leaseName: `opendepot-${namespace}` },
-      watchNamespaces: watched,
+      // One namespace: with several the operator watches every namespace of the shared control plane.
+      watchNamespaces: [namespace],
       verifyIntervalSeconds: options.verifyIntervalSeconds ?? 600,
     },
   };
