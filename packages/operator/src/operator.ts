@@ -23,16 +23,19 @@ import {
   type Version,
 } from '@opendepot/core';
 import { fileURLToPath } from 'node:url';
-import type { ArchiveSource, Logger } from '@opendepot/sdk';
+import type { ArchiveSource, Logger, StorageBackend } from '@opendepot/sdk';
 import { depotReconciler } from './controllers/depot-controller.ts';
 import { moduleScanStatus, planModule } from './controllers/module-plan.ts';
 import { ownerReconciler } from './controllers/owner-controller.ts';
 import { planProvider, platformStatus } from './controllers/provider-plan.ts';
 import { OWNER_KIND_LABEL } from './controllers/naming.ts';
 import { versionReconciler } from './controllers/version-controller.ts';
-import { Controller, EventRecorder, LeaderElector, StatusWriter, createRuntimeMetrics, operatorReadiness, startHealthServer, type HealthServer } from './runtime/index.ts';
+import { Controller, EventRecorder, LeaderElector, StatusWriter, createRuntimeMetrics, defaultSpoolRoot, openSpool, operatorReadiness, startHealthServer, type HealthServer } from './runtime/index.ts';
 import { createModuleSource, sourceKindFor } from './sources/index.ts';
 import { createProviderSource } from './sources/providers/index.ts';
+
+/** A storage temporary older than this cannot belong to a live leader (the Lease lasts 15 s). */
+const STORAGE_SWEEP_GRACE_MS = 15_000;
 
 /** This package's directory: the first-party plugins are its dependencies, installed beside it. */
 const HOST_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -49,6 +52,8 @@ export interface OperatorOptions {
   logger?: Logger;
   /** Called when leadership is lost: the safe reaction is to exit and let the pod restart. */
   onFatal?: (err: Error) => void;
+  /** Root of the spool directories (downloads, repacks, scans), swept at start. Default: `opendepot-operator-spool` in the OS temp directory. */
+  spoolRoot?: string;
 }
 
 /** A running operator. */
@@ -80,6 +85,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     if (value === undefined) throw new Error(`Secret ${namespace}/${name} has no key ${key}`);
     return Buffer.from(value, 'base64').toString('utf8');
   };
+  // Downloads and repacks spool here; what a killed operator left is removed first.
+  const spool = await openSpool(options.spoolRoot ?? defaultSpoolRoot(), logger);
   const plugins = await startPluginHost(config, { logger, readSecret: (name, key) => readSecret(name, key), hostDir: HOST_DIR, ...(options.baseDir && { baseDir: options.baseDir }) });
   const { storage } = plugins;
 
@@ -90,6 +97,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     hashicorpTrustedKeys: config.operator.providers.hashicorpTrustedKeys,
     allowInsecureHttp: config.operator.providers.allowInsecureHttp,
     ...(config.operator.providers.allowedRegistryHosts && { allowedRegistryHosts: config.operator.providers.allowedRegistryHosts }),
+    tmpDir: spool.dir,
     logger,
   };
   const sourceOf = (kind: 'module' | 'provider', sourceKind: string): ArchiveSource => {
@@ -99,8 +107,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         kind === 'provider'
           ? createProviderSource(sourceKind as 'hashicorp-releases' | 'registry', providerOptions)
           : createModuleSource(sourceKind as 'github' | 'git', {
-              github: { baseUrl: config.operator.github.apiUrl, readSecret: (n, k, ns) => readSecret(n, k, ns).catch(() => undefined), logger },
-              git: { allowFileUrls: config.allowFileUrls, ...(config.operator.allowedGitHosts && { allowedHosts: config.operator.allowedGitHosts }), logger },
+              github: { baseUrl: config.operator.github.apiUrl, readSecret: (n, k, ns) => readSecret(n, k, ns).catch(() => undefined), tmpDir: spool.dir, logger },
+              git: { allowFileUrls: config.allowFileUrls, ...(config.operator.allowedGitHosts && { allowedHosts: config.operator.allowedGitHosts }), tmpDir: spool.dir, logger },
             });
       sources.set(`${kind}:${sourceKind}`, source);
     }
@@ -194,6 +202,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         sourceFor,
         verifyIntervalMs: config.operator.verifyIntervalSeconds * 1000,
         scanning: { scanners: plugins.registry.instances('scanner'), blockSeverities: config.operator.scanning.blockSeverities },
+        spoolDir: spool.dir,
         logger,
       }),
       concurrency,
@@ -202,7 +211,26 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     }),
   ];
 
+  // Leftovers of puts a killed operator left in storage. With leader election, anything a live
+  // (previous) leader writes was touched within the lease duration; without, this is the only writer.
+  const sweepGraceMs = config.operator.leaderElection.enabled ? STORAGE_SWEEP_GRACE_MS : 0;
+  const sweepStorage = async () => {
+    const backends = new Set<StorageBackend>();
+    for (const storageConfig of [undefined, ...versions.list().map((v) => v.spec.storageConfig)]) {
+      // A config that cannot be resolved is reported on its Version.
+      const backend = await storage.resolve(storageConfig).catch(() => undefined);
+      if (backend) backends.add(backend);
+    }
+    for (const backend of backends) {
+      const result = await backend.sweepTemporaries?.({ olderThanMs: sweepGraceMs }).catch((err: unknown) => {
+        logger.warn('sweeping storage temporaries failed; they stay until the next start', { err: String(err) });
+        return undefined;
+      });
+      if (result) logger.info('swept storage temporaries', { removed: result.removed.length });
+    }
+  };
   const startControllers = async () => {
+    void sweepStorage();
     for (const c of controllers) await c.start();
     logger.info('controllers started', { controllers: controllers.map((c) => c.name) });
   };
@@ -246,6 +274,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       await plugins.close();
       await health.close();
       await client.close();
+      await spool.close();
     },
   };
 }

@@ -54,6 +54,11 @@ export function isTmpOf(name: string, file: string): boolean {
   return file.startsWith(`${name}.`) && file.length === name.length + LONGEST_SUFFIX - 1 && file.endsWith('.tmp') && GENERATED.test(file);
 }
 
+/** The key segment a generated blob or temporary file belongs to (`name` of `name.<id>.tmp`), or undefined. */
+export function generatedOwner(file: string): string | undefined {
+  return GENERATED.test(file) ? file.slice(0, file.length - (file.endsWith('.tmp') ? LONGEST_SUFFIX - 1 : LONGEST_SUFFIX)) : undefined;
+}
+
 /** Whether a key segment would look like one of the layout's own files, and so could collide with one. */
 export function looksGenerated(segment: string): boolean {
   return segment.endsWith(POINTER_SUFFIX) || GENERATED.test(segment);

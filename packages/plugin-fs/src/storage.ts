@@ -14,6 +14,8 @@ import {
   type RequestOptions,
   type StorageBackend,
   type StorageCapabilities,
+  type SweepOptions,
+  type SweepResult,
 } from '@opendepot/sdk';
 import { untilAborted } from '@opendepot/sdk';
 import type { FilesystemStorageConfig } from './config.ts';
@@ -21,7 +23,7 @@ import { errnoOf, isFull, isMissing } from './fs-errors.ts';
 import { locate, type KeyLocation } from './keys.ts';
 import { blobName, newId, pointerName, tmpName } from './layout.ts';
 import { parsePointer, readPointer, writePointer, type Pointer } from './pointer.ts';
-import { sweepLeftovers } from './sweep.ts';
+import { sweepLeftovers, sweepTree } from './sweep.ts';
 import { writeNewFile } from './write.ts';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/i;
@@ -85,6 +87,14 @@ export class FilesystemStorage implements StorageBackend {
 
   /** True when the directory is on a read-only mount (set by {@link init}). */
   readOnly = false;
+
+  /** Removes temporary files and unnamed blobs that interrupted writes left anywhere under the root. */
+  async sweepTemporaries(options: SweepOptions): Promise<SweepResult> {
+    if (this.readOnly) return { removed: [] };
+    const removed = await sweepTree(this.root, this.#now(), options.olderThanMs, options.signal);
+    if (removed.length > 0) this.#logger.info('removed leftovers of interrupted writes', { path: this.root, removed });
+    return { removed };
+  }
 
   async put(key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectInfo> {
     const where = this.#locate(key);

@@ -79,6 +79,26 @@ export interface StorageBackend {
   delete(key: string, options?: RequestOptions): Promise<void>;
   /** A short-lived download URL for this object only. Present when `capabilities.presign`. */
   presign?(key: string, options: PresignOptions): Promise<PresignedUrl>;
+  /**
+   * Removes what interrupted puts left behind (temporary files, incomplete multipart uploads)
+   * that have not changed for `olderThanMs`. Hosts call it at start, so a killed process never
+   * leaves partial objects for good. Optional: a backend whose leftovers expire on their own
+   * (e.g. uncommitted Azure blocks) may leave it out.
+   */
+  sweepTemporaries?(options: SweepOptions): Promise<SweepResult>;
   /** Releases connections and timers. */
   close?(): Promise<void>;
+}
+
+/** Options of {@link StorageBackend.sweepTemporaries}. */
+export interface SweepOptions {
+  /** Only leftovers unchanged for at least this long (a live writer keeps touching its own). */
+  olderThanMs: number;
+  signal?: AbortSignal;
+}
+
+/** What {@link StorageBackend.sweepTemporaries} removed. */
+export interface SweepResult {
+  /** Descriptions of what was removed (file paths, upload keys), for the log. */
+  removed: string[];
 }

@@ -111,6 +111,8 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
       kubeconfigPath: cp.kubeconfigPath,
       baseDir: packageDir,
       healthPort: 0,
+      // Its own spool root: the start-up sweep never meets another test's operator.
+      spoolRoot: join(dir, 'spool'),
       logger: createLogger({ level: 'debug', name: 'operator', destination }),
     });
   let operator = await operatorWith(config);

@@ -52,6 +52,8 @@ export interface FetchAndStoreOptions {
    * of storage (a scan policy refusing it). The archive is spooled to disk first only then.
    */
   beforeStore?(archivePath: string): Promise<boolean>;
+  /** Where to spool (the operator's spool directory); default: the OS temp directory. */
+  spoolDir?: string;
 }
 
 /** The outcome of {@link fetchAndStore}. */
@@ -84,7 +86,7 @@ export async function fetchAndStore(
   let spool: string | undefined;
   try {
     if (options.beforeStore) {
-      spool = await mkdtemp(join(tmpdir(), 'opendepot-fetch-'));
+      spool = await mkdtemp(join(options.spoolDir ?? tmpdir(), 'opendepot-fetch-'));
       const archivePath = join(spool, `archive.${options.format}`);
       await pipeline(fetched.body, createWriteStream(archivePath, { flags: 'wx', mode: 0o600 }), ...(options.signal ? [{ signal: options.signal }] : []));
       if (!(await options.beforeStore(archivePath))) return { state: 'refused' };

@@ -53,8 +53,9 @@ export async function scanModuleArchive(
   module: { name: string; version: string },
   policy: ScanPolicy,
   signal?: AbortSignal,
+  spoolDir: string = tmpdir(),
 ): Promise<ScanOutcome> {
-  const work = await mkdtemp(join(tmpdir(), 'opendepot-scan-'));
+  const work = await mkdtemp(join(spoolDir, 'opendepot-scan-'));
   try {
     const dir = join(work, 'module');
     await mkdir(dir);

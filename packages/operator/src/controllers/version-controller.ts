@@ -40,6 +40,8 @@ export interface VersionControllerDeps {
   verifyIntervalMs: number;
   /** Scanner plugins and what their findings block; modules are scanned before they are stored. */
   scanning?: ScanPolicy;
+  /** The operator's spool directory (swept at start); default: the OS temp directory. */
+  spoolDir?: string;
   logger: Logger;
 }
 
@@ -118,9 +120,9 @@ async function reportForeignKeys(deps: VersionControllerDeps, version: Version, 
 }
 
 /** The provider-only status fields: lock-file hashes of the stored package, read back from storage. */
-async function providerFields(storage: StorageBackend, key: string, checksum: string, signal: AbortSignal, fetchedProtocols: string[] | undefined, version: Version) {
+async function providerFields(storage: StorageBackend, key: string, checksum: string, signal: AbortSignal, fetchedProtocols: string[] | undefined, version: Version, spoolDir: string | undefined) {
   const { body } = await storage.get(key, { signal });
-  const hashes = await providerPackageHashes(body, { signal });
+  const hashes = await providerPackageHashes(body, { signal, ...(spoolDir && { tmpDir: spoolDir }) });
   if (hashes.sha256 !== checksum) throw new IntegrityError(`the stored package ${key} changed while its hashes were computed (sha256 ${hashes.sha256}, expected ${checksum})`);
   return { h1: hashes.h1, zh: hashes.zh, protocols: fetchedProtocols ?? version.status?.protocols ?? ['5.0'] };
 }
@@ -130,7 +132,7 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
   const { spec, status } = version;
   const place = placeOf(version);
   const { storageKey } = place;
-  const fetchOptions = { format: spec.fileFormat, signal, ...(place.os && { os: place.os, arch: place.arch! }) };
+  const fetchOptions = { format: spec.fileFormat, signal, ...(place.os && { os: place.os, arch: place.arch! }), ...(deps.spoolDir && { spoolDir: deps.spoolDir }) };
   const recorded = status?.checksum;
   const requeue = { requeueAfterMs: deps.verifyIntervalMs };
   await reportForeignKeys(deps, version, storageKey);
@@ -165,7 +167,7 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
   const beforeStore =
     spec.kind === 'Module' && moduleScanners(deps.scanning).length > 0
       ? async (archivePath: string) => {
-          scan = await scanModuleArchive(archivePath, spec.fileFormat, { name: spec.module!.name, version: spec.version }, deps.scanning!, signal);
+          scan = await scanModuleArchive(archivePath, spec.fileFormat, { name: spec.module!.name, version: spec.version }, deps.scanning!, signal, deps.spoolDir);
           return scan.blocking.length === 0;
         }
       : undefined;
@@ -198,7 +200,7 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
   if (!recorded || recorded !== info.sha256) {
     await deps.events.normal(version, 'ArchiveStored', `stored ${spec.version} (${info.size} bytes, sha256 ${info.sha256})`);
   }
-  const extra = spec.kind === 'Provider' ? await providerFields(storage, storageKey, info.sha256, signal, stored.protocols, version) : {};
+  const extra = spec.kind === 'Provider' ? await providerFields(storage, storageKey, info.sha256, signal, stored.protocols, version, deps.spoolDir) : {};
   // Stored unscanned (scanning turned off since): an earlier scan does not describe these bytes.
   const staleReport = scanSummary === undefined && version.status?.scan ? scanReportKey(storageKey) : undefined;
   if (staleReport) await storage.delete(staleReport, { signal });

@@ -11,3 +11,4 @@ export * from './finalizers.ts';
 export * from './leader-election.ts';
 export * from './metrics.ts';
 export * from './health.ts';
+export * from './spool.ts';
