@@ -74,7 +74,7 @@ export function toContractError(err: unknown, what: string, signal?: AbortSignal
   if (name === 'AccessDenied' || name === 'Forbidden' || status === 403) {
     return new ForbiddenError(message, {
       ...options,
-      hint: 'Check the credentials (credentialsSecretRef, or the ambient AWS credential chain), and that they are granted s3:ListBucket on the bucket and s3:GetObject, s3:PutObject, s3:DeleteObject and s3:AbortMultipartUpload on the prefix.',
+      hint: 'Check the credentials (credentialsSecretRef, or the ambient AWS credential chain), and that they are granted s3:ListBucket and s3:ListBucketMultipartUploads on the bucket and s3:GetObject, s3:PutObject, s3:DeleteObject and s3:AbortMultipartUpload on the prefix.',
     });
   }
   if (name === 'InvalidRange' || status === 416) return new InputError(message, { ...options, field: 'range' });

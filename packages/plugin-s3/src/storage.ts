@@ -10,6 +10,8 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   UploadPartCopyCommand,
@@ -29,6 +31,8 @@ import {
   type RequestOptions,
   type StorageBackend,
   type StorageCapabilities,
+  type SweepOptions,
+  type SweepResult,
 } from '@opendepot/sdk';
 import type { S3StorageConfig } from './config.ts';
 import type { S3CredentialsProvider } from './credentials.ts';
@@ -222,6 +226,51 @@ export class S3Storage implements StorageBackend {
     } catch (err) {
       throw toContractError(err, `delete of ${JSON.stringify(key)}`, options.signal);
     }
+  }
+
+  /**
+   * Removes what killed puts left under the prefix: multipart uploads never completed or aborted
+   * (their parts are billed until then) and uploads of unknown checksum never copied into place,
+   * when they started at least `olderThanMs` ago. A bucket lifecycle rule
+   * (AbortIncompleteMultipartUpload) is still worth having for prefixes no operator starts on.
+   */
+  async sweepTemporaries(options: SweepOptions): Promise<SweepResult> {
+    const cutoff = this.#now() - options.olderThanMs;
+    const request = { ...(options.signal && { abortSignal: options.signal }) };
+    const removed: string[] = [];
+    try {
+      let keyMarker: string | undefined;
+      let uploadIdMarker: string | undefined;
+      for (;;) {
+        const page = await this.client.send(
+          // No Prefix parameter: MinIO lists only the uploads of the one object a prefix names.
+          new ListMultipartUploadsCommand({ Bucket: this.bucket, ...(keyMarker && { KeyMarker: keyMarker }), ...(uploadIdMarker && { UploadIdMarker: uploadIdMarker }) }),
+          request,
+        );
+        for (const upload of page.Uploads ?? []) {
+          if (!upload.Key?.startsWith(this.prefix) || !upload.UploadId || (upload.Initiated?.getTime() ?? 0) > cutoff) continue;
+          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }), request);
+          removed.push(`multipart upload of ${upload.Key}`);
+        }
+        if (!page.IsTruncated) break;
+        keyMarker = page.NextKeyMarker;
+        uploadIdMarker = page.NextUploadIdMarker;
+      }
+      let token: string | undefined;
+      do {
+        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.#keys.uploadKey(''), ...(token && { ContinuationToken: token }) }), request);
+        for (const object of page.Contents ?? []) {
+          if (!object.Key || (object.LastModified?.getTime() ?? 0) > cutoff) continue;
+          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: object.Key }), request);
+          removed.push(object.Key);
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch (err) {
+      throw toContractError(err, `sweeping leftovers of interrupted uploads under ${JSON.stringify(this.prefix)}`, options.signal);
+    }
+    if (removed.length > 0) this.#logger?.info('removed leftovers of interrupted uploads', { bucket: this.bucket, removed });
+    return { removed };
   }
 
   /**
