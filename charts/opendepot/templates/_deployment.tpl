@@ -166,7 +166,7 @@ spec:
         - name: config
           configMap: { name: {{ include "opendepot.fullname" $root }}-config }
         - name: tmp
-          emptyDir: {}
+          emptyDir: { sizeLimit: {{ $values.tmpSizeLimit | quote }} }
         {{- if $root.Values.persistence.enabled }}
         - name: data
           persistentVolumeClaim: { claimName: {{ include "opendepot.claimName" $root }} }

@@ -30,6 +30,9 @@ const intOrPercent = (description: string): Schema => ({
   anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+%$' }],
 });
 
+/** A Kubernetes storage quantity, e.g. 2Gi or 500M. */
+const quantity = (description: string): Schema => str(description, { pattern: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$' });
+
 const resources = (description: string): Schema =>
   obj(description, {
     requests: k8s('Requested cpu and memory.'),
@@ -141,6 +144,7 @@ export function chartValuesSchema(): Schema {
         replicas: int('Replicas; leader election lets one reconcile.', { minimum: 0 }),
         strategy: strategy('Deployment strategy.'),
         resources: resources('Resources of the operator container.'),
+        tmpSizeLimit: quantity('Size limit of the /tmp emptyDir, where the operator spools downloads, repacks and scans.'),
         ...placement(),
       }),
       server: obj('The registry server Deployment, Service and Ingress.', {
@@ -181,6 +185,7 @@ export function chartValuesSchema(): Schema {
           passphrase: bool('The Secret has a passphrase key.'),
         }),
         resources: resources('Resources of the server container.'),
+        tmpSizeLimit: quantity('Size limit of the /tmp emptyDir of the server pods.'),
       }),
       persistence: obj('The ReadWriteMany volume for filesystem storage.', {
         enabled: bool('Mount a volume at mountPath in both pods.'),

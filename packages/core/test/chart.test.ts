@@ -206,6 +206,15 @@ test('both Deployments: no service links, a startup allowance before liveness, r
   assert.equal([tls.startupProbe?.httpGet.scheme, tls.livenessProbe?.httpGet.scheme, tls.readinessProbe?.httpGet.scheme], ['HTTPS', 'HTTPS', 'HTTPS']);
 });
 
+test('/tmp is an emptyDir with a size limit (operator 2Gi, server 512Mi), and the limit is a value', async () => {
+  const tmp = (docs: Doc[], c: 'operator' | 'server') => podSpec(docs, c).volumes?.find((v) => v.name === 'tmp')?.emptyDir as { sizeLimit?: string } | undefined;
+  const docs = await render();
+  assert.equal(tmp(docs, 'operator'), { sizeLimit: '2Gi' });
+  assert.equal(tmp(docs, 'server'), { sizeLimit: '512Mi' });
+  assert.equal(tmp(await render('operator.tmpSizeLimit=5Gi'), 'operator'), { sizeLimit: '5Gi' });
+  assert.match(await renderFails('operator.tmpSizeLimit=lots'), 'tmpSizeLimit');
+});
+
 test('the server PodDisruptionBudget: minAvailable 1 with 2 replicas, none with 1 replica or when disabled', async () => {
   const pdb = find(await render(), 'PodDisruptionBudget', 'opendepot-server');
   assert.is(pdb.spec?.minAvailable, 1);
