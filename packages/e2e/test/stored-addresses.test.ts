@@ -5,7 +5,7 @@
  * Version deleted after its status lost its key still deletes its own object.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { createGitRepo } from '@opendepot/testbed';
@@ -130,6 +130,29 @@ test('a Version deleted after its status lost its storage key still deletes its 
   });
   await moduleGone(ghostNs, 'keyless');
   assert.not.ok(existsSync(pointerOf(key)), 'the archive at the derived key was deleted, not orphaned');
+});
+
+test('a restarted operator removes what a killed one left: storage temporaries and spool directories', async () => {
+  // What a kill -9 leaves (see packages/operator/test/interrupted-writes.test.ts for a real kill):
+  // a temporary file beside an object, a blob no pointer names, and a spool directory of a dead process.
+  const v = await readyVersion(victimNs, 'shared');
+  const dir = join(env.storagePath, v.status!.storageKey!, '..');
+  const name = v.status!.storageKey!.split('/').pop()!;
+  const stale = [`${name}.00000000deadbeef.tmp`, `${name}.00000000deadbeef.blob`];
+  const hourAgo = new Date(Date.now() - 60 * 60 * 1000);
+  for (const file of stale) {
+    await writeFile(join(dir, file), 'partial');
+    await utimes(join(dir, file), hourAgo, hourAgo);
+  }
+  const spoolRoot = join(env.dir, 'spool');
+  const deadSpool = join(spoolRoot, '2147483646-0000dead');
+  await mkdir(join(deadSpool, 'opendepot-fetch-x'), { recursive: true });
+  await writeFile(join(deadSpool, 'opendepot-fetch-x', 'archive.zip'), Buffer.alloc(1024));
+  await env.restartOperator(watchGhost);
+  await eventually('the storage temporaries swept', async () => ((await readdir(dir)).some((f) => stale.includes(f)) ? undefined : true), 30_000);
+  assert.not.ok((await readdir(spoolRoot)).includes('2147483646-0000dead'), 'the dead operator\'s spool is gone');
+  assert.ok(existsSync(pointerOf(v.status!.storageKey!)), 'the object itself stays');
+  assert.is((await getArchive(victimNs, 'shared')).status, 200);
 });
 
 test.run();
