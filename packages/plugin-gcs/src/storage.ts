@@ -17,12 +17,14 @@ import {
   type RequestOptions,
   type StorageBackend,
   type StorageCapabilities,
+  type SweepOptions,
+  type SweepResult,
 } from '@opendepot/sdk';
 import { untilAborted } from '@opendepot/sdk';
 import type { ServiceAccountKey } from './credentials.ts';
 import { openDownload } from './download.ts';
 import { httpStatusOf, toStorageError } from './errors.ts';
-import { ObjectNames } from './names.ts';
+import { ObjectNames, UPLOADS_FOLDER } from './names.ts';
 import { SHA256_METADATA_KEY, storedObjectOf, type StoredObject } from './object-info.ts';
 import { uploadTo, type Uploaded } from './upload.ts';
 
@@ -195,6 +197,30 @@ export class GcsStorage implements StorageBackend {
     const name = this.#names.objectName(key);
     options.signal?.throwIfAborted();
     return (await this.#stat(key, name, options.signal)).info;
+  }
+
+  /**
+   * Removes temporary upload objects that a killed put left under `<prefix>.opendepot-uploads/`
+   * (never copied to their key), when they were created at least `olderThanMs` ago. An unfinished
+   * resumable session holds no object; Google expires it after a week.
+   */
+  async sweepTemporaries(options: SweepOptions): Promise<SweepResult> {
+    const cutoff = Date.now() - options.olderThanMs;
+    const removed: string[] = [];
+    try {
+      const [files] = await untilAborted(this.#bucket.getFiles({ prefix: `${this.#names.prefix}${UPLOADS_FOLDER}/` }), options.signal);
+      for (const file of files) {
+        const created = Date.parse(String(file.metadata.timeCreated ?? file.metadata.updated ?? ''));
+        if (Number.isFinite(created) && created > cutoff) continue;
+        await untilAborted(file.delete({ ignoreNotFound: true }), options.signal);
+        removed.push(file.name);
+      }
+    } catch (err) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw toStorageError(err, `sweeping leftovers of interrupted uploads under ${JSON.stringify(this.#names.prefix)}`);
+    }
+    if (removed.length > 0) this.#log.info('removed leftovers of interrupted uploads', { bucket: this.bucketName, removed });
+    return { removed };
   }
 
   async delete(key: string, options: RequestOptions = {}): Promise<void> {
