@@ -151,14 +151,15 @@ export function parseConstraints(text: string, options: VersionParseOptions = {}
 
   const pieces = text.split(',');
   const items = pieces.map((piece, index) => {
-    const where = pieces.length > 1 ? ` in ${JSON.stringify(text)}` : '';
+    // Only built for an error: quoting the whole text for every piece would be quadratic.
+    const where = () => (pieces.length > 1 ? ` in ${JSON.stringify(text)}` : '');
     const trimmed = piece.trim();
     if (trimmed === '') {
       return fail(
         `Invalid version constraint ${JSON.stringify(text)}: constraint ${index + 1} of ${pieces.length} is empty (stray comma?)`,
       );
     }
-    const problem = (reason: string): never => fail(`Invalid version constraint ${JSON.stringify(trimmed)}${where}: ${reason}`);
+    const problem = (reason: string): never => fail(`Invalid version constraint ${JSON.stringify(trimmed)}${where()}: ${reason}`);
 
     const [, written = '', rest = ''] = PIECE_PATTERN.exec(trimmed) ?? [];
     const strayOperator = OPERATOR_CHARACTERS.exec(rest)?.[0];
