@@ -60,7 +60,7 @@ test('h1 of the bomb: refused at once as a permanent LimitExceeded naming operat
   const ms = performance.now() - began;
   assert.ok(isOpenDepotError(err, 'input'), err.message);
   assert.is(limitReason(err), 'LimitExceeded');
-  assert.is(err.configKey, 'providerZipMaxEntries');
+  assert.is((err as { configKey?: string }).configKey, 'providerZipMaxEntries');
   assert.match(err.message, /65535 entries, more than the limit of 10000.*operator\.limits\.providerZipMaxEntries/);
   // Hashing even one GiB would take seconds; reading the central directory takes far less.
   assert.ok(ms < 20_000, `${ms} ms`);
@@ -115,7 +115,7 @@ test('link bookkeeping is linear: 80,000 links are added and resolved in seconds
   const tree = await SpooledTree.create(join(dir, 'spool'), resolveLimits({ maxEntries: 100_000 }));
   try {
     const began = performance.now();
-    await tree.addFile('docs/target.md', 0o644, [Buffer.from('# target\n')]);
+    await tree.addFile('docs/target.md', 0o644, chunksOf(Buffer.from('# target\n')));
     for (let i = 0; i < 80_000; i++) tree.addLink('symlink', `links/l${i}.md`, '../docs/target.md');
     const entries = tree.finish();
     const seconds = (performance.now() - began) / 1000;
