@@ -179,6 +179,29 @@ test('the zip bomb, four dripping Versions, and another namespace syncing at the
   assert.ok(peakRss < 512 * 1024 * 1024, `peak RSS ${peakRss}`);
 });
 
+test('a module repository with 19,990 symlinks and four tags: every Version Ready, memory bounded', async () => {
+  const files: Record<string, string | { symlink: string }> = { 'main.tf': 'output "x" { value = 1 }\n', 'docs/target.md': '# target\n' };
+  for (let i = 0; i < 19_990; i++) files[`links/l${i}.md`] = { symlink: i % 2 === 0 ? '../docs/target.md' : '../../outside.md' };
+  const tags: Record<string, typeof files> = {};
+  for (const tag of ['v1.0.0', 'v1.1.0', 'v1.2.0', 'v1.3.0']) tags[tag] = { ...files, 'version.txt': `${tag}\n` };
+  const repo = await createGitRepo(join(scratch, 'links'), { tags });
+  const before = peakRss;
+  const began = performance.now();
+  await env.apply({
+    apiVersion: 'opendepot.defdev.io/v1alpha1',
+    kind: 'Module',
+    metadata: { name: 'links' },
+    spec: { moduleConfig: { name: 'links', provider: 'aws', repoUrl: repo.url }, versions: ['1.0.0', '1.1.0', '1.2.0', '1.3.0'].map((version) => ({ version })) },
+  });
+  await eventually('the four Versions are Ready', async () => {
+    const list = await versionsOf('links');
+    return list.length === 4 && list.every((v) => condition(v, 'Ready')?.status === 'True') ? list : undefined;
+  }, 240_000);
+  const seconds = (performance.now() - began) / 1000;
+  figures.push(`19,990-link repo, 4 tags: all Versions Ready in ${seconds.toFixed(1)} s; peak RSS ${(peakRss / 1048576).toFixed(0)} MiB (before ${(before / 1048576).toFixed(0)} MiB)`);
+  assert.ok(peakRss < 512 * 1024 * 1024, `peak RSS ${peakRss}`);
+});
+
 test('with a minimum rate the drip meets, deleting the Provider cancels its work and frees the workers at once', async () => {
   await env.restartOperator({
     operator: {
