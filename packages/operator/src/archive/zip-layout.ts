@@ -5,7 +5,6 @@
  * inflate are counted separately by {@link countInflated}, in case the declared sizes lie.
  */
 import { Buffer } from 'node:buffer';
-import { Transform } from 'node:stream';
 import type yauzl from 'yauzl';
 import { InputError } from '@opendepot/sdk';
 
@@ -81,19 +80,5 @@ export class InflatedCounter {
     if (this.#total > this.#limits.maxUncompressedBytes) {
       throw this.#limits.refuse('maxUncompressedBytes', `the zip archive inflates to more than ${this.#limits.maxUncompressedBytes} bytes, the limit`);
     }
-  }
-
-  /** A pass-through stream that counts (for pipelines). */
-  stream(): Transform {
-    return new Transform({
-      transform: (chunk: Buffer, _encoding, done) => {
-        try {
-          this.add(chunk.byteLength);
-          done(null, chunk);
-        } catch (err) {
-          done(err as Error);
-        }
-      },
-    });
   }
 }
