@@ -14,7 +14,8 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isOpenDepotError } from '@opendepot/sdk';
-import { createGitRepo, createSigningKey, startProviderRegistryStandin, type ProviderRegistryStandin } from '@opendepot/testbed';
+import { createServer as createHttpsServer } from 'node:https';
+import { createGitRepo, createSigningKey, createTestCertificates, startProviderRegistryStandin, type ProviderRegistryStandin } from '@opendepot/testbed';
 import { limitReason } from '../src/limits.ts';
 import { GitArchiveSource, createProviderSource, moduleArchiveSubject, providerArchiveSubject } from '../src/sources/index.ts';
 
@@ -136,6 +137,36 @@ test('one git ls-remote per repository and interval, shared by every Version (an
   await new Promise((r) => setTimeout(r, 300));
   await Promise.all([shortLived.listVersions(sub), shortLived.listVersions(sub)]);
   assert.is(await lsRemotes(), 3);
+});
+
+test('git over https: a remote that drips its answer is cut by http.lowSpeed* (the same limits), a transient failure', async () => {
+  const certs = await createTestCertificates();
+  const caFile = join(scratch, 'ca.pem');
+  await writeFile(caFile, certs.caPem);
+  const server = createHttpsServer({ cert: certs.certPem, key: certs.keyPem }, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-git-upload-pack-advertisement' });
+    res.flushHeaders();
+    const timer = setInterval(() => res.write('0'), 500);
+    res.on('close', () => clearInterval(timer));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/acme/vpc.git`;
+    const source = new GitArchiveSource({ env: { GIT_SSL_CAINFO: caFile }, rate: { idleTimeoutMs: 2_000, minBytesPerSecond: 1024 }, timeoutMs: 120_000 });
+    const began = performance.now();
+    const err = await source.listVersions(moduleArchiveSubject({ name: 'vpc', provider: 'aws', repoUrl: url })).then(
+      () => new Error('listed a dripping remote'),
+      (e: unknown) => e as Error,
+    );
+    const seconds = (performance.now() - began) / 1000;
+    assert.ok(isOpenDepotError(err, 'unavailable'), err.message);
+    assert.match(err.message, /too slow/i);
+    // The command timeout is 120 s; the low-speed limit cuts it after about 2 s.
+    assert.ok(seconds < 60, `${seconds} s`);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
 });
 
 test.run();
