@@ -33,6 +33,7 @@ import { versionReconciler } from './controllers/version-controller.ts';
 import { Controller, EventRecorder, LeaderElector, StatusWriter, createRuntimeMetrics, defaultSpoolRoot, openSpool, operatorReadiness, startHealthServer, type HealthServer } from './runtime/index.ts';
 import { createModuleSource, sourceKindFor } from './sources/index.ts';
 import { createProviderSource } from './sources/providers/index.ts';
+import { DeadlineExceededError, namespaceCap, operatorLimits } from './limits.ts';
 
 /** A storage temporary older than this cannot belong to a live leader (the Lease lasts 15 s). */
 const STORAGE_SWEEP_GRACE_MS = 15_000;
@@ -90,9 +91,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const plugins = await startPluginHost(config, { logger, readSecret: (name, key) => readSecret(name, key), hostDir: HOST_DIR, ...(options.baseDir && { baseDir: options.baseDir }) });
   const { storage } = plugins;
 
+  // Bounds on what an upstream can cost (issue 10 §2).
+  const limits = operatorLimits(config.operator.limits);
+  const rate = { idleTimeoutMs: limits.upstreamIdleTimeoutSeconds * 1000, minBytesPerSecond: limits.upstreamMinBytesPerSecond };
   // One instance per source kind, made on first use.
   const sources = new Map<string, ArchiveSource>();
   const providerOptions = {
+    rate,
     hashicorpReleasesUrl: config.operator.providers.hashicorpReleasesUrl,
     hashicorpTrustedKeys: config.operator.providers.hashicorpTrustedKeys,
     allowInsecureHttp: config.operator.providers.allowInsecureHttp,
@@ -107,8 +112,15 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         kind === 'provider'
           ? createProviderSource(sourceKind as 'hashicorp-releases' | 'registry', providerOptions)
           : createModuleSource(sourceKind as 'github' | 'git', {
-              github: { baseUrl: config.operator.github.apiUrl, readSecret: (n, k, ns) => readSecret(n, k, ns).catch(() => undefined), tmpDir: spool.dir, logger },
-              git: { allowFileUrls: config.allowFileUrls, ...(config.operator.allowedGitHosts && { allowedHosts: config.operator.allowedGitHosts }), tmpDir: spool.dir, logger },
+              github: { baseUrl: config.operator.github.apiUrl, readSecret: (n, k, ns) => readSecret(n, k, ns).catch(() => undefined), rate, tmpDir: spool.dir, logger },
+              git: {
+                allowFileUrls: config.allowFileUrls,
+                ...(config.operator.allowedGitHosts && { allowedHosts: config.operator.allowedGitHosts }),
+                rate,
+                tagsCacheMs: limits.gitTagsCacheSeconds * 1000,
+                tmpDir: spool.dir,
+                logger,
+              },
             });
       sources.set(`${kind}:${sourceKind}`, source);
     }
@@ -130,6 +142,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const events = new EventRecorder({ client, component: 'opendepot-operator', logger: kubeLog });
   const metrics = createRuntimeMetrics();
   const concurrency = config.operator.concurrency;
+  // Every controller: a deadline per reconcile, and one namespace cannot hold every worker.
+  const bounded = {
+    maxPerNamespace: namespaceCap(limits, concurrency),
+    timeoutMs: limits.reconcileTimeoutSeconds * 1000,
+    timeoutReason: () => new DeadlineExceededError(limits.reconcileTimeoutSeconds),
+  };
 
   const controllers = [
     new Controller<Module>({
@@ -149,6 +167,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       // A Version's progress changes its owner's status.
       watches: [{ informer: versions as never, map: ownerOf('Module') }],
       concurrency,
+      ...bounded,
       metrics,
       logger: kubeLog,
     }),
@@ -168,6 +187,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       ),
       watches: [{ informer: versions as never, map: ownerOf('Provider') }],
       concurrency,
+      ...bounded,
       metrics,
       logger: kubeLog,
     }),
@@ -187,6 +207,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         concurrency,
       }),
       concurrency: Math.max(1, Math.floor(concurrency / 2)),
+      ...bounded,
+      maxPerNamespace: namespaceCap(limits, Math.max(1, Math.floor(concurrency / 2))),
       metrics,
       logger: kubeLog,
     }),
@@ -203,9 +225,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         verifyIntervalMs: config.operator.verifyIntervalSeconds * 1000,
         scanning: { scanners: plugins.registry.instances('scanner'), blockSeverities: config.operator.scanning.blockSeverities },
         spoolDir: spool.dir,
+        providerZipLimits: { maxEntries: limits.providerZipMaxEntries, maxUncompressedBytes: limits.providerZipMaxUncompressedBytes },
         logger,
       }),
       concurrency,
+      ...bounded,
       metrics,
       logger: kubeLog,
     }),

@@ -23,3 +23,4 @@ export * from './npm-registry-standin.ts';
 export * from './images.ts';
 export * from './host-process.ts';
 export * from './service-links.ts';
+export * from './zip-bomb.ts';

@@ -30,6 +30,8 @@ export interface StandinPlatform {
   arch: string;
   /** Exact zip size, for big-artifact tests (packages above 32 MiB are kept on disk). */
   size?: number;
+  /** Serve exactly these bytes as the zip (signed like any other), e.g. a hostile zip. */
+  bytes?: Buffer;
 }
 
 /** How a stand-in is down: connections refused, or every request answered 503. */
@@ -178,7 +180,9 @@ export async function buildReleaseFiles(
   for (const p of platforms) {
     const filename = `terraform-provider-${type}_${version}_${p.os}_${p.arch}.zip`;
     const options = { name: type, version, os: p.os, arch: p.arch, ...(p.size !== undefined ? { size: p.size } : {}) };
-    if (p.size !== undefined && p.size > BIG) {
+    if (p.bytes) {
+      zips.set(`${p.os}_${p.arch}`, { filename, file: { bytes: p.bytes, sha256: sha256Of(p.bytes) } });
+    } else if (p.size !== undefined && p.size > BIG) {
       if (workDir) workDir.dir ??= await mkdtemp(join(tmpdir(), 'opendepot-standin-'));
       const path = join(workDir?.dir ?? tmpdir(), filename);
       const written = await writeProviderZip(path, options);

@@ -68,12 +68,32 @@ export interface OperatorConfig {
     /** Accept http:// upstreams (local stand-ins only). Default false. */
     allowInsecureHttp: boolean;
   };
+  /** Bounds on every cost an upstream controls (issue 10 §2). */
+  limits: OperatorLimitsConfig;
   /** What the scanner plugins' findings do. Modules are scanned when a scanner plugin is loaded. */
   scanning: {
     /** Findings of these severities keep a module out of the registry (Stalled, ScanBlocked). Default: none (report only). */
     blockSeverities: Array<'UNKNOWN' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL'>;
   };
   [key: string]: unknown;
+}
+
+/** `operator.limits`: bounds on every cost an upstream controls. */
+export interface OperatorLimitsConfig {
+  /** A reconcile is aborted (and retried with backoff) after this long. Default 900. */
+  reconcileTimeoutSeconds: number;
+  /** An upstream body (HTTP or git over https) that sends nothing for this long is cut. Default 60. */
+  upstreamIdleTimeoutSeconds: number;
+  /** An upstream body slower than this on average over an idle-timeout window is cut. Default 1024. */
+  upstreamMinBytesPerSecond: number;
+  /** Entries a provider zip may have, checked before hashing. Default 10000. */
+  providerZipMaxEntries: number;
+  /** Uncompressed bytes of a provider zip (declared and inflated). Default 4 GiB. */
+  providerZipMaxUncompressedBytes: number;
+  /** Keys of one namespace a controller reconciles at once. Default: concurrency - 1 (at least 1). */
+  maxInFlightPerNamespace?: number;
+  /** How long one `git ls-remote` of a repository is shared by all its Versions. Default 60. */
+  gitTagsCacheSeconds: number;
 }
 
 /** The whole configuration, after defaults. */
@@ -156,6 +176,19 @@ export const hostConfigSchema = {
             allowInsecureHttp: { type: 'boolean', default: false },
           },
         },
+        limits: {
+          type: 'object',
+          default: {},
+          properties: {
+            reconcileTimeoutSeconds: { type: 'integer', minimum: 10, maximum: 86400, default: 900 },
+            upstreamIdleTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
+            upstreamMinBytesPerSecond: { type: 'integer', minimum: 1, maximum: 1073741824, default: 1024 },
+            providerZipMaxEntries: { type: 'integer', minimum: 1, maximum: 1000000, default: 10000 },
+            providerZipMaxUncompressedBytes: { type: 'integer', minimum: 1, maximum: 1099511627776, default: 4294967296 },
+            maxInFlightPerNamespace: { type: 'integer', minimum: 1, maximum: 256 },
+            gitTagsCacheSeconds: { type: 'integer', minimum: 0, maximum: 86400, default: 60 },
+          },
+        },
         scanning: {
           type: 'object',
           default: {},
@@ -177,4 +210,4 @@ export const hostConfigSchema = {
  * Sections whose unknown keys are reported as warnings (likely typos). The top level is not
  * among them: it may be a Helm values file with many other keys.
  */
-export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [['server'], ['server', 'tls'], ['server', 'gpg'], ['operator'], ['operator', 'leaderElection'], ['operator', 'github'], ['operator', 'providers'], ['operator', 'scanning']];
+export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [['server'], ['server', 'tls'], ['server', 'gpg'], ['operator'], ['operator', 'leaderElection'], ['operator', 'github'], ['operator', 'providers'], ['operator', 'scanning'], ['operator', 'limits']];

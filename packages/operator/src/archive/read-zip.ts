@@ -5,6 +5,7 @@ import { InputError } from '@opendepot/sdk';
 import { printable, safeEntryPath, type TopLevelStripper } from './entry-path.ts';
 import { formatBytes, type ArchiveLimits } from './limits.ts';
 import type { SpooledTree } from './tree.ts';
+import { readCheckedEntries } from './zip-layout.ts';
 
 // yauzl exports this, but its type definitions do not declare it.
 const getFileNameLowLevel = (yauzl as unknown as {
@@ -29,10 +30,13 @@ export async function readZip(
   // decodeStrings off: yauzl would reject unsafe names with its own terse message; ours is clearer.
   const zip = await yauzl.openPromise(zipPath, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true });
   try {
-    if (zip.entryCount > limits.maxEntries) {
-      throw new InputError(`the archive has ${zip.entryCount} entries, more than the limit of ${limits.maxEntries}`);
-    }
-    for await (const entry of zip.eachEntry()) {
+    // Count, overlap and declared size are refused before any entry is inflated; the tree counts real bytes.
+    const entries = await readCheckedEntries(
+      zip,
+      { maxEntries: limits.maxEntries, maxUncompressedBytes: limits.maxTotalBytes, refuse: (_limit, message) => new InputError(message) },
+      signal,
+    );
+    for (const entry of entries) {
       signal?.throwIfAborted();
       await readEntry(zip, entry, tree, stripper, limits);
     }

@@ -4,6 +4,7 @@
  * output does not depend on the upstream's entry order.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { Buffer } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { InputError } from '@opendepot/sdk';
 import { printable, resolveLinkTarget } from './entry-path.ts';
@@ -36,6 +37,7 @@ interface PendingLink {
 
 // Symlinks to symlinks are followed this far, which also ends any cycle.
 const MAX_LINK_HOPS = 16;
+const SPOOL_READ_CHUNK = 64 * 1024;
 
 /** Collects the entries of one archive, enforcing the limits as bytes arrive. */
 export class SpooledTree {
@@ -43,6 +45,8 @@ export class SpooledTree {
   readonly #limits: ArchiveLimits;
   readonly #entries = new Map<string, TreeEntry>();
   readonly #links: PendingLink[] = [];
+  /** Paths of #links, so the duplicate check stays linear (a scan of #links was quadratic). */
+  readonly #linkPaths = new Set<string>();
   readonly #warnings: string[] = [];
   #spoolSize = 0;
   #totalBytes = 0;
@@ -100,6 +104,7 @@ export class SpooledTree {
   addLink(kind: 'symlink' | 'hardlink', path: string, target: string): void {
     this.#claim(path);
     this.#links.push({ kind, path, target });
+    this.#linkPaths.add(path);
   }
 
   /** Resolves the links and returns every entry, parents included, in a fixed order. */
@@ -121,11 +126,26 @@ export class SpooledTree {
     return [...this.#entries.values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   }
 
-  /** Streams a file's bytes back from the spool. */
+  /**
+   * Streams a file's bytes back from the spool. Positional reads, not `FileHandle.createReadStream`:
+   * each of those leaves a listener on the shared handle, which kept every stream of a
+   * 20,000-link archive alive.
+   */
   read(file: TreeFile): Readable {
-    // An empty file has no byte range (end would be before start, which the stream refuses).
-    if (file.size === 0) return Readable.from([]);
-    return this.#spool.createReadStream({ start: file.offset, end: file.offset + file.size - 1, autoClose: false });
+    const spool = this.#spool;
+    return Readable.from(
+      (async function* () {
+        const end = file.offset + file.size;
+        for (let position = file.offset; position < end; ) {
+          const length = Math.min(SPOOL_READ_CHUNK, end - position);
+          const { bytesRead, buffer } = await spool.read(Buffer.allocUnsafe(length), 0, length, position);
+          if (bytesRead === 0) throw new Error(`the spool file ended before ${end} bytes`);
+          position += bytesRead;
+          yield buffer.subarray(0, bytesRead);
+        }
+      })(),
+      { objectMode: false },
+    );
   }
 
   /** Closes the spool file (the caller removes its directory). */
@@ -138,7 +158,7 @@ export class SpooledTree {
     if (this.#entryCount > this.#limits.maxEntries) {
       throw new InputError(`the archive has more than ${this.#limits.maxEntries} entries, the limit`);
     }
-    if (this.#entries.has(path) || this.#links.some((l) => l.path === path)) {
+    if (this.#entries.has(path) || this.#linkPaths.has(path)) {
       throw new InputError(`archive entry "${printable(path)}" appears more than once`);
     }
   }

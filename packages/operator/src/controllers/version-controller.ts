@@ -9,7 +9,8 @@ import { Readable } from 'node:stream';
 import { archiveAddress, toCondition, type Informer, type ResourceClient, type ScanSummary, type StorageResolver, type Version } from '@opendepot/core';
 import { InputError, IntegrityError, type ArchiveSource, type ArchiveSubject, type Logger, type StorageBackend } from '@opendepot/sdk';
 import { moduleArchiveSubject } from '../sources/index.ts';
-import { providerArchiveSubject, providerPackageHashes } from '../sources/providers/index.ts';
+import { providerArchiveSubject, providerPackageHashes, type ProviderZipLimits } from '../sources/providers/index.ts';
+import { limitReason } from '../limits.ts';
 import {
   EventRecorder,
   REASONS,
@@ -42,6 +43,8 @@ export interface VersionControllerDeps {
   scanning?: ScanPolicy;
   /** The operator's spool directory (swept at start); default: the OS temp directory. */
   spoolDir?: string;
+  /** Caps of a provider zip, checked from its central directory before it is hashed (operator.limits). */
+  providerZipLimits?: ProviderZipLimits;
   logger: Logger;
 }
 
@@ -61,6 +64,8 @@ export function versionReconciler(deps: VersionControllerDeps) {
     try {
       return await syncVersion(deps, version, signal);
     } catch (err) {
+      // Cancelled because the Version is being deleted: nothing to report, it is finalized next.
+      if (signal.aborted && err === signal.reason && !limitReason(err)) throw err;
       return reportFailure(deps, version, err);
     }
   };
@@ -120,9 +125,9 @@ async function reportForeignKeys(deps: VersionControllerDeps, version: Version, 
 }
 
 /** The provider-only status fields: lock-file hashes of the stored package, read back from storage. */
-async function providerFields(storage: StorageBackend, key: string, checksum: string, signal: AbortSignal, fetchedProtocols: string[] | undefined, version: Version, spoolDir: string | undefined) {
+async function providerFields(storage: StorageBackend, key: string, checksum: string, signal: AbortSignal, fetchedProtocols: string[] | undefined, version: Version, deps: Pick<VersionControllerDeps, 'spoolDir' | 'providerZipLimits'>) {
   const { body } = await storage.get(key, { signal });
-  const hashes = await providerPackageHashes(body, { signal, ...(spoolDir && { tmpDir: spoolDir }) });
+  const hashes = await providerPackageHashes(body, { signal, ...(deps.spoolDir && { tmpDir: deps.spoolDir }), ...(deps.providerZipLimits && { limits: deps.providerZipLimits }) });
   if (hashes.sha256 !== checksum) throw new IntegrityError(`the stored package ${key} changed while its hashes were computed (sha256 ${hashes.sha256}, expected ${checksum})`);
   return { h1: hashes.h1, zh: hashes.zh, protocols: fetchedProtocols ?? version.status?.protocols ?? ['5.0'] };
 }
@@ -200,7 +205,7 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
   if (!recorded || recorded !== info.sha256) {
     await deps.events.normal(version, 'ArchiveStored', `stored ${spec.version} (${info.size} bytes, sha256 ${info.sha256})`);
   }
-  const extra = spec.kind === 'Provider' ? await providerFields(storage, storageKey, info.sha256, signal, stored.protocols, version, deps.spoolDir) : {};
+  const extra = spec.kind === 'Provider' ? await providerFields(storage, storageKey, info.sha256, signal, stored.protocols, version, deps) : {};
   // Stored unscanned (scanning turned off since): an earlier scan does not describe these bytes.
   const staleReport = scanSummary === undefined && version.status?.scan ? scanReportKey(storageKey) : undefined;
   if (staleReport) await storage.delete(staleReport, { signal });
@@ -253,7 +258,10 @@ async function clearForceSync(deps: VersionControllerDeps, version: Version, sig
 /** Records a failed sync: transient ones are retried by the queue (rethrown), others stall. */
 async function reportFailure(deps: VersionControllerDeps, version: Version, err: unknown): Promise<ReconcileResult> {
   const condition = toCondition(err);
-  const reason = err instanceof ScanFailedError
+  const limited = limitReason(err);
+  const reason = limited
+    ? limited
+    : err instanceof ScanFailedError
     ? REASONS.ScanFailed
     : condition.transient
     ? condition.retryAfterMs !== undefined
@@ -266,6 +274,16 @@ async function reportFailure(deps: VersionControllerDeps, version: Version, err:
         : condition.reason;
   await deps.events.warning(version, reason, condition.message);
   const stillServed = Boolean(version.status?.checksum) && version.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  if (condition.transient && limited && !stillServed) {
+    // An upstream too slow or a reconcile past its deadline: Stalled says so at once, and the
+    // queue still retries with backoff (a transient cause may go away).
+    await deps.status.write(version, {
+      conditions: markStalled(version.status?.conditions, { reason, message: `${condition.message} (retrying with backoff)` }),
+      synced: false,
+      syncStatus: condition.message,
+    });
+    throw err;
+  }
   if (condition.transient) {
     // A Version already stored keeps being served while its re-verification is retried.
     if (!stillServed) {

@@ -6,6 +6,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { keyOf, objectKey, silentLogger, type BackoffOptions, type Informer, type KubeLogger, type KubeObject } from '@opendepot/core';
+import { CancelledError } from '../limits.ts';
 import type { RuntimeMetrics } from './metrics.ts';
 import { WorkQueue, type ShutdownOptions, type WorkResult } from './work-queue.ts';
 
@@ -36,6 +37,11 @@ export interface ControllerOptions<T extends KubeObject> {
    */
   updatePredicate?: (obj: T, old: T) => boolean;
   concurrency?: number;
+  /** Keys of one namespace reconciled at once (see {@link WorkQueue}). Default: no cap. */
+  maxPerNamespace?: number;
+  /** Deadline of one reconcile; past it the reconcile's signal aborts with `timeoutReason()`. */
+  timeoutMs?: number;
+  timeoutReason?: () => unknown;
   backoff?: BackoffOptions;
   metrics?: RuntimeMetrics;
   logger?: KubeLogger;
@@ -87,6 +93,9 @@ export class Controller<T extends KubeObject> {
     this.queue = new WorkQueue({
       concurrency: options.concurrency,
       backoff: options.backoff,
+      ...(options.maxPerNamespace !== undefined && { maxPerNamespace: options.maxPerNamespace }),
+      ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+      ...(options.timeoutReason && { timeoutReason: options.timeoutReason }),
       handler: (key, signal) => options.reconcile(key, signal),
       hooks: {
         onSuccess: (key, ms, result) => {
@@ -116,13 +125,20 @@ export class Controller<T extends KubeObject> {
     const { informer, watches = [] } = this.#options;
     await Promise.all([informer.start(), ...watches.map((w) => w.informer.start())]);
     const enqueue = (obj: KubeObject) => this.queue.add(objectKey(obj));
+    // Work for an object being deleted is pointless (a dripping upstream would hold a worker):
+    // abort it, and the key runs again at once to finalize.
+    const cancel = (obj: KubeObject) => this.queue.cancel(objectKey(obj), new CancelledError(`${obj.kind ?? 'object'} ${objectKey(obj)} is being deleted`));
     const predicate = this.#options.updatePredicate ?? specOrMetadataChanged;
     this.#unsubscribe.push(
       informer.on('add', enqueue),
       informer.on('update', (obj, old) => {
+        if (obj.metadata.deletionTimestamp && !old?.metadata.deletionTimestamp) cancel(obj);
         if (old === undefined || predicate(obj, old)) enqueue(obj);
       }),
-      informer.on('delete', enqueue),
+      informer.on('delete', (obj) => {
+        cancel(obj);
+        enqueue(obj);
+      }),
     );
     for (const watch of watches) {
       const mapped = (obj: KubeObject) => {

@@ -6,7 +6,10 @@
  * - a failed key is retried after a capped, jittered exponential backoff that grows per key and
  *   resets when the key succeeds; an error's `retryAfterMs` (a rate limit) is honoured;
  * - `addAfter` schedules a key for later (requeue-after), keeping the earliest of two schedules;
- * - `shutdown` stops taking work and lets running keys finish, aborting them after a grace time.
+ * - `shutdown` stops taking work and lets running keys finish, aborting them after a grace time;
+ * - fair across namespaces (the part of a key before `/`): waiting keys are taken round-robin by
+ *   namespace, and one namespace runs at most `maxPerNamespace` keys, so it cannot hold every worker;
+ * - every run has a deadline (`timeoutMs`), and `cancel` aborts a running key (its object was deleted).
  */
 import { backoffDelay, type BackoffOptions } from '@opendepot/core';
 
@@ -33,6 +36,12 @@ export interface WorkQueueOptions {
   /** Per-key retry delays. Default 1 s doubling up to 5 min, ±10 %. */
   backoff?: BackoffOptions;
   hooks?: WorkQueueHooks;
+  /** Keys of one namespace running at once. Default: `concurrency` (no cap). */
+  maxPerNamespace?: number;
+  /** A run is aborted through its signal after this long (then retried with backoff). Default: none. */
+  timeoutMs?: number;
+  /** The abort reason of a run past its deadline (thrown by a handler that honours its signal). */
+  timeoutReason?: () => unknown;
 }
 
 /** Options of {@link WorkQueue.shutdown}. */
@@ -51,8 +60,19 @@ export class WorkQueue {
   readonly #concurrency: number;
   readonly #backoff: BackoffOptions;
   readonly #hooks: WorkQueueHooks;
-  /** Keys waiting to run, in order (a Set keeps insertion order and de-duplicates). */
-  readonly #queued = new Set<string>();
+  /**
+   * Keys waiting to run, by namespace; each Set keeps insertion order and de-duplicates, and the
+   * Map's order is the round-robin order of namespaces (a served namespace moves to the back).
+   */
+  readonly #queued = new Map<string, Set<string>>();
+  #queuedCount = 0;
+  /** Running keys per namespace. */
+  readonly #runningPerNamespace = new Map<string, number>();
+  /** Running keys whose run was cancelled (not a failure: no backoff). */
+  readonly #cancelled = new Set<string>();
+  readonly #maxPerNamespace: number;
+  readonly #timeoutMs: number | undefined;
+  readonly #timeoutReason: () => unknown;
   /** Keys running now, with the abort controller of their handler. */
   readonly #running = new Map<string, AbortController>();
   /** Keys added while they were running: they run once more when they finish. */
@@ -70,6 +90,9 @@ export class WorkQueue {
     this.#concurrency = Math.max(1, options.concurrency ?? 4);
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#hooks = options.hooks ?? {};
+    this.#maxPerNamespace = Math.max(1, Math.min(this.#concurrency, options.maxPerNamespace ?? this.#concurrency));
+    this.#timeoutMs = options.timeoutMs;
+    this.#timeoutReason = options.timeoutReason ?? (() => new Error(`the work did not finish within ${options.timeoutMs} ms`));
   }
 
   /** Queues `key` to run as soon as a worker is free. */
@@ -79,8 +102,25 @@ export class WorkQueue {
       this.#dirty.add(key);
       return;
     }
-    this.#queued.add(key);
+    const namespace = namespaceOf(key);
+    let keys = this.#queued.get(namespace);
+    if (!keys) this.#queued.set(namespace, (keys = new Set()));
+    if (!keys.has(key)) {
+      keys.add(key);
+      this.#queuedCount++;
+    }
     this.#pump();
+  }
+
+  /**
+   * Aborts the running handler of `key` with `reason` (e.g. its object is being deleted), freeing
+   * its worker as soon as the handler honours the signal. Not counted as a failure.
+   */
+  cancel(key: string, reason: unknown): void {
+    const controller = this.#running.get(key);
+    if (!controller || controller.signal.aborted) return;
+    this.#cancelled.add(key);
+    controller.abort(reason);
   }
 
   /** Queues `key` after `delayMs`; an earlier schedule of the same key wins. */
@@ -101,7 +141,7 @@ export class WorkQueue {
 
   /** Keys waiting for a worker (not running, not scheduled for later). */
   get depth(): number {
-    return this.#queued.size;
+    return this.#queuedCount;
   }
 
   /** Keys running now. */
@@ -121,7 +161,7 @@ export class WorkQueue {
 
   /** Resolves when no key is waiting or running (scheduled keys do not count). */
   idle(): Promise<void> {
-    if (this.#queued.size === 0 && this.#running.size === 0) return Promise.resolve();
+    if (this.#queuedCount === 0 && this.#running.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -135,22 +175,41 @@ export class WorkQueue {
     for (const { timer } of this.#delayed.values()) clearTimeout(timer);
     this.#delayed.clear();
     this.#dirty.clear();
-    if (!this.#draining) this.#queued.clear();
+    if (!this.#draining) this.#clearQueued();
     const grace = setTimeout(() => {
-      this.#queued.clear();
+      this.#clearQueued();
       for (const controller of this.#running.values()) controller.abort(new Error('work queue shut down'));
     }, options.timeoutMs ?? 30_000);
     await this.idle();
     clearTimeout(grace);
   }
 
+  #clearQueued(): void {
+    this.#queued.clear();
+    this.#queuedCount = 0;
+  }
+
+  /** The next key: from the first namespace in round-robin order that is under its cap. */
+  #take(): string | undefined {
+    for (const [namespace, keys] of this.#queued) {
+      if ((this.#runningPerNamespace.get(namespace) ?? 0) >= this.#maxPerNamespace) continue;
+      const key = keys.values().next().value as string;
+      keys.delete(key);
+      this.#queuedCount--;
+      this.#queued.delete(namespace);
+      if (keys.size > 0) this.#queued.set(namespace, keys); // to the back of the round
+      return key;
+    }
+    return undefined;
+  }
+
   #pump(): void {
-    while (this.#running.size < this.#concurrency && this.#queued.size > 0) {
-      const key = this.#queued.values().next().value as string;
-      this.#queued.delete(key);
+    while (this.#running.size < this.#concurrency && this.#queuedCount > 0) {
+      const key = this.#take();
+      if (key === undefined) break; // every namespace with waiting keys is at its cap
       void this.#run(key);
     }
-    if (this.#queued.size === 0 && this.#running.size === 0) {
+    if (this.#queuedCount === 0 && this.#running.size === 0) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
   }
@@ -158,6 +217,10 @@ export class WorkQueue {
   async #run(key: string): Promise<void> {
     const controller = new AbortController();
     this.#running.set(key, controller);
+    const namespace = namespaceOf(key);
+    this.#runningPerNamespace.set(namespace, (this.#runningPerNamespace.get(namespace) ?? 0) + 1);
+    const deadline = this.#timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(this.#timeoutReason()), this.#timeoutMs);
+    deadline?.unref();
     // This run decides when the key runs next; an older schedule is obsolete.
     const scheduled = this.#delayed.get(key);
     if (scheduled) {
@@ -171,17 +234,33 @@ export class WorkQueue {
       this.#hooks.onSuccess?.(key, performance.now() - began, result);
       if (result?.requeueAfterMs !== undefined && result.requeueAfterMs >= 0) this.addAfter(key, result.requeueAfterMs);
     } catch (err) {
+      if (this.#cancelled.has(key)) {
+        // Cancelled (its object is going away): run again at once, without a failure or backoff.
+        this.#dirty.add(key);
+        return;
+      }
       const attempt = (this.#failures.get(key) ?? 0) + 1;
       this.#failures.set(key, attempt);
       const delay = retryDelay(err, attempt, this.#backoff);
       this.#hooks.onFailure?.(key, err, performance.now() - began, delay, attempt);
       this.addAfter(key, delay);
     } finally {
+      clearTimeout(deadline);
+      this.#cancelled.delete(key);
       this.#running.delete(key);
+      const left = (this.#runningPerNamespace.get(namespace) ?? 1) - 1;
+      if (left > 0) this.#runningPerNamespace.set(namespace, left);
+      else this.#runningPerNamespace.delete(namespace);
       if (this.#dirty.delete(key)) this.add(key);
       this.#pump();
     }
   }
+}
+
+/** The namespace of a `namespace/name` key ('' for a key without one). */
+function namespaceOf(key: string): string {
+  const at = key.indexOf('/');
+  return at < 0 ? '' : key.slice(0, at);
 }
 
 /** The wait before retry `attempt`: the error's own `retryAfterMs` when it has one, else backoff. */

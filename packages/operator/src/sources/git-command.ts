@@ -3,8 +3,11 @@
  * transports, no system config or templates, a timeout, and errors mapped to the contract's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { NotFoundError, UnauthenticatedError, UnavailableError } from '@opendepot/sdk';
+import { InputError, NotFoundError, UnauthenticatedError, UnavailableError } from '@opendepot/sdk';
 
 /** How git is run. */
 export interface GitRunOptions {
@@ -18,19 +21,36 @@ export interface GitRunOptions {
   env?: Record<string, string>;
   cwd?: string;
   signal?: AbortSignal;
+  /** Cut an http(s) transfer slower than `bytesPerSecond` for `seconds` (git's http.lowSpeed*). */
+  lowSpeed?: { bytesPerSecond: number; seconds: number };
 }
 
 const MAX_STDERR = 64 * 1024;
 const MAX_STDOUT = 16 * 1024 * 1024;
 
-/** The environment git runs with. */
+/**
+ * The only variables git inherits. Everything else could reconfigure it: HOME and XDG_CONFIG_HOME
+ * (a ~/.gitconfig `insteadOf` redirecting a remote, credential helpers), GIT_* (GIT_DIR,
+ * GIT_CONFIG_PARAMETERS), and the proxy variables (traffic sent through a host nobody chose).
+ */
+const INHERITED_ENV = ['PATH', 'TMPDIR', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'GIT_SSH_COMMAND', 'GIT_SSH'];
+
+let emptyHome: string | undefined;
+
+/** An empty directory made once per process: git's HOME, so no user configuration is found. */
+export function gitHome(): string {
+  emptyHome ??= mkdtempSync(join(tmpdir(), 'opendepot-git-home-'));
+  return emptyHome;
+}
+
+/** The environment git runs with: a clean one, plus the caller's `env` (e.g. an ssh key). */
 export function gitEnv(options: Pick<GitRunOptions, 'allowFile' | 'env'>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  // Inherited GIT_* variables (GIT_DIR, GIT_CONFIG_PARAMETERS...) could redirect or reconfigure git.
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('GIT_') || key === 'GIT_SSH_COMMAND' || key === 'GIT_SSH') env[key] = value;
-  }
+  for (const key of INHERITED_ENV) if (process.env[key] !== undefined) env[key] = process.env[key];
   Object.assign(env, options.env);
+  env.HOME = gitHome();
+  env.XDG_CONFIG_HOME = gitHome();
+  env.GIT_CONFIG_GLOBAL = '/dev/null';
   env.GIT_TERMINAL_PROMPT = '0';
   env.GIT_ALLOW_PROTOCOL = options.allowFile ? 'https:ssh:file' : 'https:ssh';
   env.GIT_CONFIG_NOSYSTEM = '1';
@@ -49,7 +69,15 @@ export function gitConfigArgs(allowFile: boolean): string[] {
     '-c', `protocol.file.allow=${allowFile ? 'always' : 'never'}`,
     '-c', 'core.hooksPath=/dev/null',
     '-c', 'credential.interactive=never',
+    // An empty value clears the list of credential helpers.
+    '-c', 'credential.helper=',
   ];
+}
+
+/** `-c` settings that cut a slow or stalled http(s) transfer (ssh is bounded by the command timeout). */
+export function gitLowSpeedArgs(lowSpeed: GitRunOptions['lowSpeed']): string[] {
+  if (!lowSpeed) return [];
+  return ['-c', `http.lowSpeedLimit=${Math.max(1, Math.floor(lowSpeed.bytesPerSecond))}`, '-c', `http.lowSpeedTime=${Math.max(1, Math.ceil(lowSpeed.seconds))}`];
 }
 
 /** A git command that failed. */
@@ -75,7 +103,7 @@ interface Started {
 }
 
 function start(args: string[], options: GitRunOptions): Started {
-  const child = spawn(options.git, [...gitConfigArgs(options.allowFile), ...args], {
+  const child = spawn(options.git, [...gitConfigArgs(options.allowFile), ...gitLowSpeedArgs(options.lowSpeed), ...args], {
     cwd: options.cwd,
     env: gitEnv(options),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -136,16 +164,18 @@ export function streamGit(args: string[], options: GitRunOptions): { stdout: Rea
 }
 
 /**
- * Maps a failed git command about `remote` (already redacted) to a contract error: unknown
- * repository or ref → NotFoundError, refused credentials → UnauthenticatedError, anything else
- * (network, timeouts, server errors) → UnavailableError.
+ * Maps a failed git command about `remote` (already redacted) to a contract error: network,
+ * timeouts and server errors → UnavailableError (retried); unknown repository or ref →
+ * NotFoundError; refused credentials → UnauthenticatedError; anything else (e.g. "invalid path"
+ * in the upstream's tree) → InputError, which is permanent: retrying the same content cannot help.
  */
 export function gitError(err: unknown, what: string): unknown {
   if (!(err instanceof GitCommandError)) return err;
   const detail = lastLines(err.stderr);
   const message = `${what} failed${detail ? `: ${detail}` : ''}`;
   if (err.timedOut) return new UnavailableError(`${what} timed out`, { cause: err });
-  if (/could not resolve host|timed out|connection (refused|reset|closed)|network is unreachable|temporary failure|early eof|hung up unexpectedly|rpc failed|\b5\d\d\b|ssl|tls|gnutls/i.test(err.stderr)) {
+  if (err.exitCode === null) return new UnavailableError(`${what} was killed`, { cause: err });
+  if (/could not resolve host|timed out|too slow|(could( not|n.t)|failed to|unable to) connect|connection (refused|reset|closed)|network is unreachable|temporary failure|early eof|hung up unexpectedly|rpc failed|\b5\d\d\b|\b429\b|ssl|tls|gnutls|cannot allocate|out of memory|no space left/i.test(err.stderr)) {
     return new UnavailableError(message, { cause: err });
   }
   if (/authentication failed|could not read (username|password)|permission denied|terminal prompts disabled|\b40[13]\b/i.test(err.stderr)) {
@@ -154,7 +184,7 @@ export function gitError(err: unknown, what: string): unknown {
   if (/not found|does not appear to be a git repository|does not exist|couldn't find remote ref|no such (file|repository)/i.test(err.stderr)) {
     return new NotFoundError(message, { cause: err });
   }
-  return new UnavailableError(message, { cause: err });
+  return new InputError(message, { cause: err, hint: 'git refused what the remote holds; fix the repository or the tag, then touch the resource to retry' });
 }
 
 function lastLines(text: string): string {

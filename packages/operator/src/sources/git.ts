@@ -21,6 +21,8 @@ import {
 import { repackArchive, type ArchiveLimits, type RepackedArchive } from '../archive/index.ts';
 import { gitError, runGit, streamGit, type GitRunOptions } from './git-command.ts';
 import { checkGitRemote, type GitRemote, type GitRemotePolicy } from './git-remote.ts';
+import { SharedTagLists } from './git-tags-cache.ts';
+import { DEFAULT_UPSTREAM_RATE, type UpstreamRate } from './upstream-rate.ts';
 import { moduleArchiveFilename, redactUrl, subjectSettings } from './subject.ts';
 import { isCanonicalVersion, tagCandidates, versionsFromTags } from './versions.ts';
 
@@ -36,15 +38,21 @@ export interface GitSourceOptions extends GitRemotePolicy {
   limits?: Partial<ArchiveLimits>;
   /** Where clones and archives are kept while working; default: the OS temp directory. */
   tmpDir?: string;
+  /** Cut an https transfer slower than this (git's http.lowSpeedLimit/lowSpeedTime; operator.limits). */
+  rate?: UpstreamRate;
+  /** How long one `ls-remote` answer is shared by all callers for the repository (default 60 s; 0: never). */
+  tagsCacheMs?: number;
   logger?: Logger;
 }
 
 /** Versions and archives from a git remote. */
 export class GitArchiveSource implements ArchiveSource {
   readonly #options: GitSourceOptions;
+  readonly #tagLists: SharedTagLists;
 
   constructor(options: GitSourceOptions = {}) {
     this.#options = options;
+    this.#tagLists = new SharedTagLists(options.tagsCacheMs ?? 60_000);
   }
 
   /** Tags `v<semver>` or `<semver>` of the remote, ascending (peeled `^{}` lines folded in). */
@@ -110,10 +118,16 @@ export class GitArchiveSource implements ArchiveSource {
     return repacked.value;
   }
 
-  async #tags(remote: GitRemote, signal: AbortSignal | undefined): Promise<Set<string>> {
+  /** The remote's tags, from one `ls-remote` shared by every caller for a while. */
+  #tags(remote: GitRemote, signal: AbortSignal | undefined): Promise<Set<string>> {
+    // Not tied to one caller's signal: others share the answer (git's timeout bounds it).
+    return this.#tagLists.get(remote.url, () => this.#listTags(remote), signal);
+  }
+
+  async #listTags(remote: GitRemote): Promise<Set<string>> {
     let out: string;
     try {
-      out = await runGit(['ls-remote', '--tags', '--', remote.url], this.#runOptions(remote, signal));
+      out = await runGit(['ls-remote', '--tags', '--', remote.url], this.#runOptions(remote, undefined));
     } catch (err) {
       throw gitError(err, `listing the tags of ${redactUrl(remote.url)}`);
     }
@@ -139,6 +153,12 @@ export class GitArchiveSource implements ArchiveSource {
       timeoutMs: this.#options.timeoutMs ?? 300_000,
       ...(this.#options.env ? { env: this.#options.env } : {}),
       ...(signal ? { signal } : {}),
+      lowSpeed: lowSpeedOf(this.#options.rate ?? DEFAULT_UPSTREAM_RATE),
     };
   }
+}
+
+/** git's http.lowSpeed* settings for a rate: the same idle window and minimum rate as HTTP bodies. */
+function lowSpeedOf(rate: UpstreamRate): { bytesPerSecond: number; seconds: number } {
+  return { bytesPerSecond: rate.minBytesPerSecond, seconds: rate.idleTimeoutMs / 1000 };
 }

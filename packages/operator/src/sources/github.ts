@@ -19,6 +19,7 @@ import { githubError, statusOf } from './github-errors.ts';
 import { githubRepoOf, type GithubRepo } from './github-repo.ts';
 import { moduleArchiveFilename, subjectSettings } from './subject.ts';
 import { isCanonicalVersion, tagCandidates, versionsFromTags } from './versions.ts';
+import { DEFAULT_UPSTREAM_RATE, RateWatch, metered, type UpstreamRate } from './upstream-rate.ts';
 
 /** Options of {@link GithubArchiveSource}. */
 export interface GithubSourceOptions {
@@ -38,6 +39,8 @@ export interface GithubSourceOptions {
   downloadTimeoutMs?: number;
   /** Limits of the upstream archive. */
   limits?: Partial<ArchiveLimits>;
+  /** Idle timeout and minimum rate of an archive download (operator.limits). */
+  rate?: UpstreamRate;
   /** Where archives are spooled while repacked; default: the OS temp directory. */
   tmpDir?: string;
   userAgent?: string;
@@ -93,7 +96,9 @@ export class GithubArchiveSource implements ArchiveSource {
     const client = await this.#client(subject);
     const tried: string[] = [];
     for (const tag of tagCandidates(version)) {
-      const signal = withTimeout(options.signal, this.#options.downloadTimeoutMs ?? 600_000);
+      // The rate watch cuts an archive that idles or drips (and tears its connection down).
+      const watch = new RateWatch(this.#options.rate ?? DEFAULT_UPSTREAM_RATE, `the ${kind} of ${repo.owner}/${repo.repo} at ${tag}`);
+      const signal = AbortSignal.any([withTimeout(options.signal, this.#options.downloadTimeoutMs ?? 600_000), watch.signal]);
       let body: AsyncIterable<Uint8Array>;
       try {
         const response = await client.request('GET /repos/{owner}/{repo}/{archive_format}/{ref}', {
@@ -103,8 +108,11 @@ export class GithubArchiveSource implements ArchiveSource {
           // Keep the body a stream: archives can be large.
           request: { signal, parseSuccessResponseBody: false },
         });
-        body = response.data as unknown as AsyncIterable<Uint8Array>;
+        watch.restart();
+        body = metered(response.data as unknown as AsyncIterable<Uint8Array>, watch);
       } catch (err) {
+        watch.stop();
+        if (watch.signal.aborted) throw watch.signal.reason;
         if (statusOf(err) === 404) {
           tried.push(tag);
           continue;

@@ -13,6 +13,8 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import { InputError } from '@opendepot/sdk';
+import { InflatedCounter, readCheckedEntries, type ZipLayoutLimits } from '../../archive/zip-layout.ts';
+import { DEFAULT_OPERATOR_LIMITS, LimitExceededError } from '../../limits.ts';
 
 /** The hashes of one provider package. */
 export interface ProviderPackageHashes {
@@ -26,13 +28,30 @@ export interface ProviderPackageHashes {
   size: number;
 }
 
+/** Caps of a provider package, checked from its central directory before any entry is hashed. */
+export interface ProviderZipLimits {
+  /** Default {@link DEFAULT_OPERATOR_LIMITS}.providerZipMaxEntries. */
+  maxEntries?: number;
+  /** Default {@link DEFAULT_OPERATOR_LIMITS}.providerZipMaxUncompressedBytes. */
+  maxUncompressedBytes?: number;
+}
+
+function layoutLimits(limits: ProviderZipLimits = {}): ZipLayoutLimits {
+  return {
+    maxEntries: limits.maxEntries ?? DEFAULT_OPERATOR_LIMITS.providerZipMaxEntries,
+    maxUncompressedBytes: limits.maxUncompressedBytes ?? DEFAULT_OPERATOR_LIMITS.providerZipMaxUncompressedBytes,
+    refuse: (limit, message) =>
+      new LimitExceededError(`the provider package is refused: ${message}`, limit === 'maxEntries' ? 'providerZipMaxEntries' : 'providerZipMaxUncompressedBytes'),
+  };
+}
+
 /**
  * Computes `h1:` and `zh:` of a provider package while it streams. The zip is spooled to a
  * temporary file (its central directory is at the end), read entry by entry, then removed.
  */
 export async function providerPackageHashes(
   zip: AsyncIterable<Uint8Array>,
-  options: { tmpDir?: string; signal?: AbortSignal } = {},
+  options: { tmpDir?: string; signal?: AbortSignal; limits?: ProviderZipLimits } = {},
 ): Promise<ProviderPackageHashes> {
   const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'opendepot-provider-hash-'));
   try {
@@ -48,14 +67,14 @@ export async function providerPackageHashes(
     });
     await pipeline(zip, hashing, createWriteStream(path, { flags: 'wx', mode: 0o600 }), options.signal ? { signal: options.signal } : {});
     const sha256 = whole.digest('hex');
-    return { h1: await hashZipFile(path, options.signal), zh: `zh:${sha256}`, sha256, size };
+    return { h1: await hashZipFile(path, options.signal, options.limits), zh: `zh:${sha256}`, sha256, size };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
 /** `dirhash.HashZip(path, dirhash.Hash1)`. */
-export async function hashZipFile(path: string, signal?: AbortSignal): Promise<string> {
+export async function hashZipFile(path: string, signal?: AbortSignal, limits?: ProviderZipLimits): Promise<string> {
   let zip: yauzl.ZipFile;
   try {
     // Raw names: Go hashes the bytes of each name as stored, whatever the encoding flag says.
@@ -67,13 +86,17 @@ export async function hashZipFile(path: string, signal?: AbortSignal): Promise<s
     // Go keeps the last entry of a duplicated name (a map), yet lists the name once per entry.
     const names: Buffer[] = [];
     const hashes = new Map<string, string>();
-    for await (const entry of zip.eachEntry()) {
+    // Every limit is checked on the central directory before a single entry is inflated.
+    const layout = layoutLimits(limits);
+    const entries = await readCheckedEntries(zip, layout, signal);
+    const inflated = new InflatedCounter(layout);
+    for (const entry of entries) {
       signal?.throwIfAborted();
       const name = Buffer.from(entry.fileNameRaw);
       if (name.includes(0x0a)) throw new InputError('the provider package has a file name with a newline, which dirhash refuses');
       if (entry.isEncrypted()) throw new InputError(`the provider package entry ${JSON.stringify(name.toString('utf8'))} is encrypted`);
       names.push(name);
-      hashes.set(name.toString('latin1'), await hashEntry(zip, entry));
+      hashes.set(name.toString('latin1'), await hashEntry(zip, entry, inflated, signal));
     }
     names.sort(Buffer.compare); // Go's sort.Strings: byte order
     const summary = createHash('sha256');
@@ -88,11 +111,15 @@ export async function hashZipFile(path: string, signal?: AbortSignal): Promise<s
   }
 }
 
-async function hashEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<string> {
+async function hashEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, inflated: InflatedCounter, signal: AbortSignal | undefined): Promise<string> {
   const stream = await zip.openReadStreamPromise(entry);
   const hash = createHash('sha256');
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) hash.update(chunk);
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      signal?.throwIfAborted();
+      inflated.add(chunk.byteLength);
+      hash.update(chunk);
+    }
   } finally {
     stream.destroy();
   }

@@ -12,6 +12,7 @@ import {
   isOpenDepotError,
 } from '@opendepot/sdk';
 import { redactUrl } from '../subject.ts';
+import { DEFAULT_UPSTREAM_RATE, RateWatch, metered, type UpstreamRate } from '../upstream-rate.ts';
 
 /** How the provider sources talk HTTP. */
 export interface HttpPolicy {
@@ -20,6 +21,8 @@ export interface HttpPolicy {
   /** Timeout of one JSON or small-file request, and of a download until its headers arrive. */
   requestTimeoutMs: number;
   userAgent: string;
+  /** Idle timeout and minimum rate of a download's body (default {@link DEFAULT_UPSTREAM_RATE}). */
+  rate?: UpstreamRate;
 }
 
 /** A response body read whole, with the URL it finally came from (after redirects). */
@@ -93,24 +96,35 @@ export async function getJson(url: URL, what: string, policy: HttpPolicy, signal
   }
 }
 
-/** GETs `url` for streaming. The timeout covers the wait for headers only; the body may take as long as it needs. */
+/**
+ * GETs `url` for streaming. The timeout covers the wait for headers; the body may take as long as
+ * it needs while it keeps the minimum rate (`policy.rate`), and is cut when it idles or drips.
+ */
 export async function openDownload(url: URL, what: string, policy: HttpPolicy, signal?: AbortSignal): Promise<OpenedDownload> {
   const headers = new AbortController();
   const timer = setTimeout(() => headers.abort(new DOMException(`no answer within ${policy.requestTimeoutMs} ms`, 'TimeoutError')), policy.requestTimeoutMs);
+  const watch = new RateWatch(policy.rate ?? DEFAULT_UPSTREAM_RATE, `${what}: ${redactUrl(url.toString())}`);
   try {
-    const combined = signal ? AbortSignal.any([signal, headers.signal]) : headers.signal;
+    const combined = AbortSignal.any([...(signal ? [signal] : []), headers.signal, watch.signal]);
     const response = await request(url, what, policy, combined, signal);
+    watch.restart();
     // A Content-Length of an encoded (compressed) answer counts other bytes than fetch yields.
     const encoded = (response.headers.get('content-encoding') ?? 'identity').toLowerCase() !== 'identity';
     const length = encoded ? Number.NaN : Number(response.headers.get('content-length') ?? Number.NaN);
     const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
     return {
-      body: errorsMapped(body, what, url, policy, signal),
+      body: metered(errorsMapped(body, what, url, policy, signal), watch),
       size: Number.isSafeInteger(length) && length >= 0 ? length : undefined,
       url: new URL(response.url || url.toString()),
       // While the body is being read the stream is locked and its reader cancels it instead.
-      cancel: () => void body.cancel().catch(() => undefined),
+      cancel: () => {
+        watch.stop();
+        void body.cancel().catch(() => undefined);
+      },
     };
+  } catch (err) {
+    watch.stop();
+    throw err;
   } finally {
     clearTimeout(timer);
   }

@@ -13,7 +13,7 @@ export { HashicorpReleasesSource } from './hashicorp.ts';
 export { RegistryProviderSource } from './registry.ts';
 export { HASHICORP_RELEASES_URL, type ProviderSourceOptions } from './options.ts';
 export { providerArchiveSubject, providerArchiveFilename, type ProviderSourceConfig, type ProviderSourceKind } from './subject.ts';
-export { providerPackageHashes, hashZipFile, type ProviderPackageHashes } from './hashes.ts';
+export { providerPackageHashes, hashZipFile, type ProviderPackageHashes, type ProviderZipLimits } from './hashes.ts';
 export { parseShasums } from './shasums.ts';
 
 /** Makes the provider source of `kind`. */

@@ -1,6 +1,7 @@
 /** Configuration of the provider archive sources. */
 import type { Logger } from '@opendepot/sdk';
 import type { HttpPolicy } from './http.ts';
+import type { UpstreamRate } from '../upstream-rate.ts';
 
 /** Options of the provider sources (both kinds read the same object). */
 export interface ProviderSourceOptions {
@@ -17,6 +18,8 @@ export interface ProviderSourceOptions {
   logger?: Logger;
   /** Timeout of one API call or small file, and of a download until its headers arrive (default 30 s). */
   requestTimeoutMs?: number;
+  /** Idle timeout and minimum rate of a package download (operator.limits). */
+  rate?: UpstreamRate;
 }
 
 /** Default HashiCorp Releases API. */
@@ -28,5 +31,6 @@ export function httpPolicyOf(options: ProviderSourceOptions): HttpPolicy {
     allowInsecureHttp: options.allowInsecureHttp === true,
     requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
     userAgent: 'opendepot-operator',
+    ...(options.rate && { rate: options.rate }),
   };
 }
