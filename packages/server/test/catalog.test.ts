@@ -99,10 +99,10 @@ test('versionState: Ready with checksum, size and key is servable', () => {
 
 test('versionState: never servable without a checksum, while stalled, blocked or being removed', () => {
   const noChecksum = versionResource({ owner, version: '1.0.0', conditions: [condition('Ready', 'True', 'ArchiveStored')] });
-  assert.equal(versionState(noChecksum), { kind: 'syncing', detail: 'it is still being synced (no checksum is recorded yet)' });
+  assert.equal(versionState(noChecksum), { kind: 'syncing', detail: 'it is still being synced', reason: 'ChecksumNotRecorded' });
 
   const stalled = versionResource({ owner, version: '1.0.0', conditions: [condition('Ready', 'False', 'Failed'), condition('Stalled', 'True', 'SourceChanged', 'upstream archive changed')] });
-  assert.equal(versionState(stalled), { kind: 'stalled', detail: 'it is stalled (SourceChanged: upstream archive changed)' });
+  assert.equal(versionState(stalled), { kind: 'stalled', detail: 'it is stalled', reason: 'SourceChanged', message: 'SourceChanged: upstream archive changed' });
 
   const blocked = versionResource({ owner, version: '1.0.0', stored: stored(1) });
   blocked.status!.scan = { scanner: 'trivy', blocked: true };
@@ -113,7 +113,7 @@ test('versionState: never servable without a checksum, while stalled, blocked or
   assert.equal(versionState(removing).kind, 'removing');
 
   const fresh = versionResource({ owner, version: '1.0.0', conditions: [] });
-  assert.equal(versionState(fresh), { kind: 'syncing', detail: 'it is still being synced' });
+  assert.equal(versionState(fresh), { kind: 'syncing', detail: 'it is still being synced', reason: 'Progressing' });
 });
 
 test.run();
