@@ -435,4 +435,21 @@ test('metrics count requests by route and status and the bytes served', async ()
   });
 });
 
+test('/metrics is served on the metrics port only: the registry port answers 404, the metrics port nothing but /metrics', async () => {
+  await withRegistry(async (r) => {
+    assert.is.not(new URL(r.metricsUrl).port, new URL(r.url).port);
+    const onPublic = await fetch(`${r.url}/metrics`);
+    assert.is(onPublic.status, 404);
+    assert.not.match(await onPublic.text(), 'opendepot_server');
+    const onMetrics = await fetch(`${r.metricsUrl}/metrics`);
+    assert.is(onMetrics.status, 200);
+    assert.match(await onMetrics.text(), 'opendepot_server_http_requests_total');
+    for (const path of ['/healthz', '/.well-known/terraform.json', `/opendepot/modules/v1/${NS}/x/aws/versions`]) {
+      const res = await fetch(`${r.metricsUrl}${path}`);
+      assert.is(res.status, 404, path);
+      await res.arrayBuffer();
+    }
+  });
+});
+
 test.run();

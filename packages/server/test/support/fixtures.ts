@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Module, type StorageConfig, type Version } from '@opendepot/core';
 import type { StorageBackend } from '@opendepot/sdk';
-import { createRegistryServer, type RegistryServer, type SigningKey } from '../../src/index.ts';
+import { createRegistryServer, type ListenOptions, type RegistryServer, type SigningKey } from '../../src/index.ts';
 import { DiskStorage } from './disk-storage.ts';
 import { MemoryInformer } from './memory-informer.ts';
 
@@ -108,6 +108,7 @@ export async function startTestRegistry(
     signingKey?: SigningKey;
     defaultPresign?: NonNullable<StorageConfig['presign']>;
     publicUrl?: string;
+    limits?: ListenOptions['limits'];
   } = {},
 ): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'opendepot-server-'));
@@ -125,7 +126,7 @@ export async function startTestRegistry(
     ...(options.defaultPresign && { defaultPresign: options.defaultPresign }),
     ...(options.publicUrl && { publicUrl: options.publicUrl }),
   });
-  const listening = await registry.listen({ port: 0, host: '127.0.0.1', closeGraceMs: 100 });
+  const listening = await registry.listen({ port: 0, host: '127.0.0.1', closeGraceMs: 100, ...(options.limits && { limits: options.limits }) });
   const metricsListening = await registry.listenMetrics({ port: 0, host: '127.0.0.1', closeGraceMs: 100 });
   return {
     url: listening.url,
