@@ -73,6 +73,7 @@ interface Doc {
     ingressClassName?: string;
     tls?: { secretName: string; hosts: string[] }[];
     rules?: { host: string; http: { paths: { path: string; pathType: string; backend: { service: { name: string; port: { name: string } } } }[] } }[];
+    type?: string;
     ports?: { name: string; port: number; targetPort: string | number }[];
     endpoints?: { port: string; path: string; scheme?: string; interval?: string }[];
     podSelector?: { matchLabels: Labels };
