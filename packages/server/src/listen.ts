@@ -56,7 +56,11 @@ export async function listen(handler: RequestListener, options: ListenOptions): 
     connectionsCheckingInterval: 1000,
   };
   const server: Server = options.tls
-    ? createHttpsServer({ ...httpOptions, cert: await readFile(options.tls.certFile), key: await readFile(options.tls.keyFile) }, handler)
+    ? createHttpsServer(
+        // A TLS handshake that never finishes gets no longer than headers would (Node's default is 120 s).
+        { ...httpOptions, handshakeTimeout: httpOptions.headersTimeout!, cert: await readFile(options.tls.certFile), key: await readFile(options.tls.keyFile) },
+        handler,
+      )
     : createHttpServer(httpOptions, handler);
   // Connections over the cap are closed as soon as they are accepted.
   server.maxConnections = limits.maxConnections;

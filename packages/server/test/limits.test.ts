@@ -8,7 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestCertificates } from '@opendepot/testbed';
 import type { ListenOptions } from '../src/index.ts';
+import { listen } from '../src/listen.ts';
 import { moduleResource, NS, startTestRegistry, store, versionResource, type TestRegistry } from './support/fixtures.ts';
 
 const SLACK_MS = 15_000;
@@ -62,6 +67,23 @@ test('a request whose headers never finish is closed after headersTimeoutSeconds
     clearInterval(dribble);
     assert.ok(after >= 900 && after < 1000 + SLACK_MS, `closed after ${after} ms`);
   });
+});
+
+test('over HTTPS, a connection that never finishes its TLS handshake is closed after headersTimeoutSeconds too', async () => {
+  const certs = await createTestCertificates();
+  const dir = await mkdtemp(join(tmpdir(), 'opendepot-limits-'));
+  await writeFile(join(dir, 'cert.pem'), certs.certPem);
+  await writeFile(join(dir, 'key.pem'), certs.keyPem);
+  const server = await listen((_req, res) => res.end('ok'), { port: 0, host: '127.0.0.1', tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') }, limits: { headersTimeoutSeconds: 1 }, closeGraceMs: 100 });
+  try {
+    const socket = await open(server.url);
+    // Plain TCP: no ClientHello ever comes.
+    const after = await closedAfter(socket, 1000 + SLACK_MS);
+    assert.ok(after >= 900 && after < 1000 + SLACK_MS, `closed after ${after} ms`);
+  } finally {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('an idle keep-alive connection is closed after keepAliveTimeoutSeconds', async () => {
