@@ -83,11 +83,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     limits: config.server.limits,
     ...(config.server.tls && { tls: config.server.tls }),
   });
-  const metrics = await registry.listenMetrics({
-    port: config.server.metricsPort,
-    host: config.server.host,
-    ...(config.server.tls && { tls: config.server.tls }),
-  });
+  const metrics = await registry
+    .listenMetrics({
+      port: config.server.metricsPort,
+      host: config.server.host,
+      ...(config.server.tls && { tls: config.server.tls }),
+    })
+    .catch(async (err: unknown) => {
+      // e.g. the metrics port is taken: do not leave the registry port open behind the error.
+      await listening.close();
+      throw err;
+    });
   const synced = Promise.all([modules.start(), versions.start()]).then(() => logger.info('caches synced; serving', { url: listening.url }));
   return {
     registry,
