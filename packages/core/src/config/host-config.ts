@@ -34,7 +34,7 @@ export interface ServerLimits {
   requestTimeoutSeconds: number;
   /** How long an idle keep-alive connection stays open. Default 5. */
   keepAliveTimeoutSeconds: number;
-  /** Open connections at most (the metrics port counts apart). Default 256: with ~0.35 MiB held per stalled download, a replica stays inside the chart's 256Mi. */
+  /** Open connections at most (the metrics port counts apart); more are closed when accepted. Default 256 (measured inside the chart's 256Mi: server README). */
   maxConnections: number;
   /** A connection that accepts no bytes (or sends none) for this long is closed. Default 30. */
   sendIdleTimeoutSeconds: number;
