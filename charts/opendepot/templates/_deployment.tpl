@@ -121,8 +121,11 @@ spec:
           resources: {{- toYaml $values.resources | nindent 12 }}
           ports:
             # The operator serves /healthz, /readyz and /metrics on 8081 (OPENDEPOT_HEALTH_PORT);
-            # the server serves them, and the registry, on server.port.
+            # the server serves the registry, /healthz and /readyz on server.port, /metrics on server.metricsPort.
             - { name: http, containerPort: {{ if $isServer }}{{ $root.Values.server.port }}{{ else }}8081{{ end }} }
+            {{- if $isServer }}
+            - { name: metrics, containerPort: {{ $root.Values.server.metricsPort }} }
+            {{- end }}
           # Up to 60 s (30 × 2 s) to start before liveness counts; a slow start is never killed.
           startupProbe:
             httpGet: { path: /healthz, port: http, scheme: {{ $scheme }} }

@@ -65,10 +65,11 @@ const placement = (): Record<string, Schema> => ({
   topologySpreadConstraints: k8sList('Full TopologySpreadConstraints, added as given.'),
 });
 
-const networkPolicyFor = (what: string): Schema =>
+const networkPolicyFor = (what: string, extra: Record<string, Schema> = {}): Schema =>
   obj(`NetworkPolicy of the ${what}.`, {
     from: k8sList(`NetworkPolicyPeers allowed to reach the ${what}; empty: from anywhere.`),
     egress: k8sList('NetworkPolicyEgressRules; empty leaves egress open, otherwise only these are allowed.'),
+    ...extra,
   });
 
 // As packages/operator/src/install-plugins.ts accepts them.
@@ -120,7 +121,7 @@ export function chartValuesSchema(): Schema {
       config: {
         ...helmConfigSchema(),
         description:
-          "The operator's and the server's configuration file (packages/core/src/config/host-config.ts). The chart sets namespace, server.port, server.host, server.tls, server.gpg and server.presign from its other values, and pluginsDir when pluginInstall.packages is set.",
+          "The operator's and the server's configuration file (packages/core/src/config/host-config.ts). The chart sets namespace, server.port, server.metricsPort, server.host, server.tls, server.gpg and server.presign from its other values, and pluginsDir when pluginInstall.packages is set.",
       },
       pluginInstall: obj('Third-party plugins installed into an emptyDir by an init container at pod start.', {
         registry: { type: 'string', description: 'npm registry URL; empty means https://registry.npmjs.org/.', pattern: '^(https?://\\S+)?$' },
@@ -150,6 +151,7 @@ export function chartValuesSchema(): Schema {
       server: obj('The registry server Deployment, Service and Ingress.', {
         replicas: int('Replicas.', { minimum: 0 }),
         port: int('Container port of the registry.', { minimum: 1, maximum: 65535 }),
+        metricsPort: int('Container port of /metrics (config server.metricsPort); never the registry port.', { minimum: 1, maximum: 65535 }),
         strategy: strategy('Deployment strategy.'),
         preStopSleepSeconds: int('Seconds a stopping pod keeps serving before SIGTERM; 0 for none.', { minimum: 0, maximum: 300 }),
         podDisruptionBudget: obj('PodDisruptionBudget, rendered only with more than one replica.', {
@@ -209,7 +211,7 @@ export function chartValuesSchema(): Schema {
       }),
       networkPolicy: obj('NetworkPolicies for both pods.', {
         enabled: bool('Render the NetworkPolicies.'),
-        server: networkPolicyFor('server (its port)'),
+        server: networkPolicyFor('server (its port)', { metricsFrom: k8sList('NetworkPolicyPeers allowed to reach the server metrics port; empty: from anywhere.') }),
         operator: networkPolicyFor('operator (its health and metrics port 8081)'),
       }),
     }),

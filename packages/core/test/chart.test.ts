@@ -40,6 +40,7 @@ interface Container {
   readinessProbe?: Probe;
   lifecycle?: { preStop?: { sleep?: { seconds: number } } };
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  ports?: { name: string; containerPort: number }[];
 }
 
 interface PodSpec {
@@ -72,11 +73,12 @@ interface Doc {
     ingressClassName?: string;
     tls?: { secretName: string; hosts: string[] }[];
     rules?: { host: string; http: { paths: { path: string; pathType: string; backend: { service: { name: string; port: { name: string } } } }[] } }[];
+    type?: string;
     ports?: { name: string; port: number; targetPort: string | number }[];
     endpoints?: { port: string; path: string; scheme?: string; interval?: string }[];
     podSelector?: { matchLabels: Labels };
     policyTypes?: string[];
-    ingress?: { ports: { port: number }[]; from?: object[] }[];
+    ingress?: { ports: { port: number; protocol?: string }[]; from?: object[] }[];
     egress?: object[];
   };
 }
@@ -139,6 +141,10 @@ test('the chart renders the five CRDs, both workloads, and a read-only server ro
   const config = docs.find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '';
   assert.match(config, /namespace: chart-/);
   assert.match(config, /@opendepot\/plugin-fs/);
+  // /metrics on a port of its own; the limits are the configuration's defaults.
+  const parsed = parseConfig(config, { env: {} }).config;
+  assert.is(parsed.server.metricsPort, 9090);
+  assert.equal(parsed.server.limits, { headersTimeoutSeconds: 10, requestTimeoutSeconds: 30, keepAliveTimeoutSeconds: 5, maxConnections: 256, sendIdleTimeoutSeconds: 30 });
 });
 
 test('examples/scanning/values.yaml renders a configuration the operator accepts: trivy loaded, HIGH and CRITICAL blocked', async () => {
@@ -251,7 +257,8 @@ test('Ingress, ServiceMonitor and NetworkPolicy render only when enabled', async
   assert.is(rule?.host, 'registry.example.com');
   assert.equal(rule?.http.paths[0], { path: '/', pathType: 'Prefix', backend: { service: { name: 'opendepot-server', port: { name: 'http' } } } });
 
-  // The operator's /metrics is on its health port, behind a Service of its own; the server's on its port.
+  // Each /metrics is behind a ClusterIP Service of its own: the operator's on its health port,
+  // the server's on its metrics port. The registry's Service (and so the Ingress) never carries it.
   const metricsService = find(docs, 'Service', 'opendepot-operator-metrics');
   assert.equal(metricsService.spec?.ports, [{ name: 'metrics', port: 8081, targetPort: 'http' }]);
   const operatorMonitor = find(docs, 'ServiceMonitor', 'opendepot-operator');
@@ -259,16 +266,25 @@ test('Ingress, ServiceMonitor and NetworkPolicy render only when enabled', async
   assert.equal(operatorMonitor.spec?.endpoints, [{ port: 'metrics', path: '/metrics' }]);
   assert.is(operatorMonitor.spec?.selector?.matchLabels['app.kubernetes.io/component'], 'operator');
   assert.is(metricsService.metadata.labels?.['app.kubernetes.io/component'], 'operator');
+  const serverMetricsService = find(docs, 'Service', 'opendepot-server-metrics');
+  assert.equal(serverMetricsService.spec?.ports, [{ name: 'metrics', port: 9090, targetPort: 'metrics' }]);
+  assert.is(serverMetricsService.spec?.type, 'ClusterIP');
   const serverMonitor = find(docs, 'ServiceMonitor', 'opendepot-server');
-  assert.equal(serverMonitor.spec?.endpoints, [{ port: 'http', path: '/metrics' }]);
-  assert.is(find(docs, 'Service', 'opendepot-server').metadata.labels?.['app.kubernetes.io/component'], 'server');
+  assert.equal(serverMonitor.spec?.endpoints, [{ port: 'metrics', path: '/metrics' }]);
+  const registryService = find(docs, 'Service', 'opendepot-server');
+  assert.is(registryService.metadata.labels?.['app.kubernetes.io/component'], 'server');
+  assert.equal(registryService.spec?.ports, [{ name: 'http', port: 443, targetPort: 'http' }]);
+  assert.equal(find(docs, 'Deployment', 'opendepot-server').spec?.template?.spec.containers[0]?.ports, [
+    { name: 'http', containerPort: 8080 },
+    { name: 'metrics', containerPort: 9090 },
+  ]);
   const tlsMonitor = find(await render('metrics.serviceMonitor.enabled=true', 'server.tls.secretName=tls', 'metrics.serviceMonitor.tlsConfig.insecureSkipVerify=true'), 'ServiceMonitor', 'opendepot-server');
-  assert.equal(tlsMonitor.spec?.endpoints, [{ port: 'http', path: '/metrics', scheme: 'https', tlsConfig: { insecureSkipVerify: true } }]);
+  assert.equal(tlsMonitor.spec?.endpoints, [{ port: 'metrics', path: '/metrics', scheme: 'https', tlsConfig: { insecureSkipVerify: true } }]);
 
-  // Ingress only to each pod's own port; egress open unless rules are given.
+  // Ingress only to each pod's own ports; egress open unless rules are given.
   const serverPolicy = find(docs, 'NetworkPolicy', 'opendepot-server');
   assert.equal(serverPolicy.spec?.policyTypes, ['Ingress']);
-  assert.equal(serverPolicy.spec?.ingress, [{ ports: [{ protocol: 'TCP', port: 8080 }] }]);
+  assert.equal(serverPolicy.spec?.ingress, [{ ports: [{ protocol: 'TCP', port: 8080 }] }, { ports: [{ protocol: 'TCP', port: 9090 }] }]);
   assert.is(serverPolicy.spec?.podSelector?.matchLabels['app.kubernetes.io/component'], 'server');
   const operatorPolicy = find(docs, 'NetworkPolicy', 'opendepot-operator');
   assert.equal(operatorPolicy.spec?.ingress, [{ ports: [{ protocol: 'TCP', port: 8081 }] }]);
@@ -277,6 +293,7 @@ test('Ingress, ServiceMonitor and NetworkPolicy render only when enabled', async
   const peers = await render(
     'networkPolicy.enabled=true',
     'networkPolicy.server.from[0].namespaceSelector.matchLabels.team=edge',
+    'networkPolicy.server.metricsFrom[0].namespaceSelector.matchLabels.team=monitoring',
     'networkPolicy.operator.egress[0].ports[0].port=443',
   );
   const from = find(peers, 'NetworkPolicy', 'opendepot-server').spec?.ingress?.[0]?.from;
@@ -284,6 +301,7 @@ test('Ingress, ServiceMonitor and NetworkPolicy render only when enabled', async
     { namespaceSelector: { matchLabels: { team: 'edge' } } },
     { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'opendepot', 'app.kubernetes.io/instance': 'opendepot', 'app.kubernetes.io/component': 'test' } } },
   ]);
+  assert.equal(find(peers, 'NetworkPolicy', 'opendepot-server').spec?.ingress?.[1], { ports: [{ protocol: 'TCP', port: 9090 }], from: [{ namespaceSelector: { matchLabels: { team: 'monitoring' } } }] });
   const restricted = find(peers, 'NetworkPolicy', 'opendepot-operator');
   assert.equal(restricted.spec?.policyTypes, ['Ingress', 'Egress']);
   assert.equal(restricted.spec?.egress, [{ ports: [{ port: 443 }] }]);

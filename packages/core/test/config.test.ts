@@ -24,6 +24,9 @@ function configError(fn: () => unknown): ConfigError {
   throw new Error('unreachable');
 }
 
+/** `server.limits` defaults: timeouts in seconds, the connection cap. */
+const SERVER_LIMITS = { headersTimeoutSeconds: 10, requestTimeoutSeconds: 30, keepAliveTimeoutSeconds: 5, maxConnections: 256, sendIdleTimeoutSeconds: 30 };
+
 const VALUES = `
 # a Helm values file: chart keys the host does not know are fine
 image: { repository: ghcr.io/opendepot/server, tag: 0.1.0 }
@@ -54,7 +57,7 @@ test('a values file, with defaults filled in', () => {
   assert.is(config.namespace, 'opendepot-system');
   assert.equal(config.plugins[1], { package: '@opendepot/plugin-trivy', config: { severity: ['HIGH', 'CRITICAL'] } });
   assert.equal(config.defaultStorageConfig, { filesystem: { path: '/data/opendepot' }, presign: { enabled: false } });
-  assert.equal(config.server, { port: 9443, host: '0.0.0.0', tls: { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' } });
+  assert.equal(config.server, { port: 9443, host: '0.0.0.0', metricsPort: 9090, limits: SERVER_LIMITS, tls: { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' } });
   assert.equal(config.operator, { concurrency: 8, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false }, limits: { reconcileTimeoutSeconds: 900, upstreamIdleTimeoutSeconds: 60, upstreamMinBytesPerSecond: 1024, providerZipMaxEntries: 10000, providerZipMaxUncompressedBytes: 4294967296, gitTagsCacheSeconds: 60 }, scanning: { blockSeverities: [] } });
   assert.is(config.allowFileUrls, false);
   assert.equal(config.image, { repository: 'ghcr.io/opendepot/server', tag: '0.1.0' }, 'unknown top-level keys are kept');
@@ -67,7 +70,7 @@ test('no file at all: every default', () => {
     logLevel: 'info',
     plugins: [],
     allowFileUrls: false,
-    server: { port: 8080, host: '0.0.0.0' },
+    server: { port: 8080, host: '0.0.0.0', metricsPort: 9090, limits: SERVER_LIMITS },
     operator: { concurrency: 4, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false }, limits: { reconcileTimeoutSeconds: 900, upstreamIdleTimeoutSeconds: 60, upstreamMinBytesPerSecond: 1024, providerZipMaxEntries: 10000, providerZipMaxUncompressedBytes: 4294967296, gitTagsCacheSeconds: 60 }, scanning: { blockSeverities: [] } },
   });
   assert.equal(parseConfig('', { env: noEnv }).config.plugins, [], 'an empty file is all defaults');
@@ -185,7 +188,7 @@ test('malformed YAML names the file and the line', () => {
 test('likely typos in known sections are warnings', () => {
   const { warnings } = parseConfig('server:\n  prot: 80\noperator:\n  leaderElection: { enable: false }\n', { file: 'v.yaml', env: noEnv });
   assert.equal(warnings, [
-    'v.yaml: server.prot is not a known field and is ignored (known in server: port, host, publicUrl, presign, tls, gpg)',
+    'v.yaml: server.prot is not a known field and is ignored (known in server: port, host, metricsPort, limits, publicUrl, presign, tls, gpg)',
     'v.yaml: operator.leaderElection.enable is not a known field and is ignored (known in operator.leaderElection: enabled, leaseName)',
   ]);
 });

@@ -29,7 +29,7 @@ async function start(host: 'server' | 'operator', port: number): Promise<{ proc:
       '  - package: "@opendepot/plugin-fs"',
       'defaultStorageConfig:',
       `  filesystem: { path: ${data} }`,
-      `server: { host: 127.0.0.1, port: ${port} }`,
+      `server: { host: 127.0.0.1, port: ${port}, metricsPort: ${await freePort()} }`,
       `operator: { leaderElection: { enabled: true, leaseName: hostproc-${ns} }, watchNamespaces: [${ns}] }`,
     ].join('\n'),
   );

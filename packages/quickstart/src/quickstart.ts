@@ -224,6 +224,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       defaultStorageConfig: { filesystem: { path: storagePath } },
       server: {
         port,
+        metricsPort: 0, // any free port: a fixed one could be taken on a developer's machine
         host: '127.0.0.1',
         tls: { certFile: join(dir, 'tls', 'cert.pem'), keyFile: join(dir, 'tls', 'key.pem') },
         gpg: { privateKeyFile: join(dir, 'gpg', 'private-key.asc') },

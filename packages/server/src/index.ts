@@ -15,7 +15,6 @@ export type { MirrorArchive, MirrorView } from './catalog/mirror-view.ts';
 export { mirrorAddressKeys, RELEASES_MIRROR_HOSTS } from './catalog/provider-address.ts';
 export { loadSigningKey, signingKeyOf, type SigningKey } from './signing/signing-key.ts';
 export { ShasumsSigner, type SignedShasums } from './signing/shasums-signer.ts';
-export { decideRange, type RangeDecision } from './archive/byte-range.ts';
 export type { ModuleVersionEntry, RegistryInformers, ServableArchive, UnservableVersion, VersionState } from './catalog/types.ts';
 export { versionState } from './catalog/version-state.ts';
 export { DEFAULT_SERVICES, PROVIDERS_V1_PATH, type ServiceDocument } from './routes/discovery.ts';

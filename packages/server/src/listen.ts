@@ -1,8 +1,24 @@
-/** Binds a request handler to a port, over HTTPS when certificate files are given. */
+/**
+ * Binds a request handler to a port, over HTTPS when certificate files are given, with explicit
+ * limits on what one client may hold: header, request and keep-alive timeouts, a connection cap,
+ * and an idle timeout that cuts a response whose client stopped reading.
+ */
 import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { hostConfigSchema, type ServerLimits } from '@opendepot/core';
+
+const LIMIT_FIELDS = hostConfigSchema.properties.server.properties.limits.properties;
+
+/** `server.limits` as the configuration defaults them (one source: the schema). */
+export const DEFAULT_LIMITS: Readonly<ServerLimits> = {
+  headersTimeoutSeconds: LIMIT_FIELDS.headersTimeoutSeconds.default,
+  requestTimeoutSeconds: LIMIT_FIELDS.requestTimeoutSeconds.default,
+  keepAliveTimeoutSeconds: LIMIT_FIELDS.keepAliveTimeoutSeconds.default,
+  maxConnections: LIMIT_FIELDS.maxConnections.default,
+  sendIdleTimeoutSeconds: LIMIT_FIELDS.sendIdleTimeoutSeconds.default,
+};
 
 /** Where and how to listen. */
 export interface ListenOptions {
@@ -14,6 +30,8 @@ export interface ListenOptions {
   tls?: { certFile: string; keyFile: string };
   /** How long `close()` lets running requests (downloads) finish before cutting them. Default 10 s. */
   closeGraceMs?: number;
+  /** Timeouts and the connection cap; unset fields take {@link DEFAULT_LIMITS}. */
+  limits?: Partial<ServerLimits>;
 }
 
 /** A listening server. */
@@ -27,9 +45,29 @@ export interface ListeningServer {
 
 /** Starts listening; resolves once the port is bound. */
 export async function listen(handler: RequestListener, options: ListenOptions): Promise<ListeningServer> {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const requestTimeout = limits.requestTimeoutSeconds * 1000;
+  const httpOptions: ServerOptions = {
+    requestTimeout,
+    // Node refuses a headers timeout longer than the request timeout.
+    headersTimeout: Math.min(limits.headersTimeoutSeconds * 1000, requestTimeout),
+    keepAliveTimeout: limits.keepAliveTimeoutSeconds * 1000,
+    // Node checks the two timeouts above only this often (its default, 30 s, would stretch them).
+    connectionsCheckingInterval: 1000,
+  };
   const server: Server = options.tls
-    ? createHttpsServer({ cert: await readFile(options.tls.certFile), key: await readFile(options.tls.keyFile) }, handler)
-    : createHttpServer(handler);
+    ? createHttpsServer(
+        // A TLS handshake that never finishes gets no longer than headers would (Node's default is 120 s).
+        { ...httpOptions, handshakeTimeout: httpOptions.headersTimeout!, cert: await readFile(options.tls.certFile), key: await readFile(options.tls.keyFile) },
+        handler,
+      )
+    : createHttpServer(httpOptions, handler);
+  // Connections over the cap are closed as soon as they are accepted.
+  server.maxConnections = limits.maxConnections;
+  // Socket inactivity, reads and writes alike: a client that stops reading a download leaves the
+  // socket's buffer full and nothing moves, so Node destroys the socket after this long. The
+  // response's 'close' then destroys the storage stream and releases its descriptor.
+  server.setTimeout(limits.sendIdleTimeoutSeconds * 1000);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, name: 'opendepot-server' });
   for (const warning of warnings) logger.warn(warning);
   const server = await startServer({ config, baseDir, logger });
-  logger.info('server listening', { config: file, url: server.listening.url });
+  logger.info('server listening', { config: file, url: server.listening.url, metricsUrl: server.metrics.url });
   const stop = (signal: string) => {
     logger.info('stopping', { signal });
     void server.stop().then(() => process.exit(0));

@@ -15,7 +15,7 @@ import { listen, type ListenOptions, type ListeningServer } from './listen.ts';
 import { accessLog } from './observability/access-log.ts';
 import { createMetrics, type ServerMetrics } from './observability/metrics.ts';
 import { DEFAULT_SERVICES, discoveryRoutes, type ServiceDocument } from './routes/discovery.ts';
-import { healthRoutes } from './routes/health.ts';
+import { healthRoutes, metricsRoutes } from './routes/health.ts';
 import { mirrorRoutes } from './routes/mirror.ts';
 import { moduleRoutes } from './routes/modules.ts';
 import { providerRoutes } from './routes/providers.ts';
@@ -44,6 +44,11 @@ export interface RegistryServerOptions {
   logger?: Logger;
   /** The discovery document; default {@link DEFAULT_SERVICES}. */
   services?: ServiceDocument;
+  /**
+   * `server.publicUrl`: the base of every absolute URL the server writes. Unset, those URLs are
+   * relative; the request's `Host` (or `X-Forwarded-Host`) is never used, so it cannot be forged into them.
+   */
+  publicUrl?: string;
   /** Trust `X-Forwarded-*` from a reverse proxy for the client address. Default false. */
   trustProxy?: boolean;
   /** Also export process and Node.js runtime metrics. Default true. */
@@ -61,6 +66,8 @@ export interface RegistryServer {
   metrics: ServerMetrics;
   /** Listens on a port, over HTTPS when `tls` names certificate files. */
   listen(options: ListenOptions): Promise<ListeningServer>;
+  /** Serves `/metrics` (and nothing else) on a port of its own; the registry's port answers 404 for it. */
+  listenMetrics(options: ListenOptions): Promise<ListeningServer>;
   /** Stops following the informers. */
   dispose(): void;
 }
@@ -99,16 +106,22 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   app.use(readOnly());
   // Later protocols (login) are more routers mounted here.
   const archives = { resolveStorage: options.resolveStorage, log, metrics, ...(options.defaultPresign && { defaultPresign: options.defaultPresign }) };
-  for (const router of [healthRoutes(readiness, metrics.registry), discoveryRoutes(options.services ?? DEFAULT_SERVICES)]) app.use(router.routes());
+  for (const router of [healthRoutes(readiness), discoveryRoutes(options.services ?? DEFAULT_SERVICES)]) app.use(router.routes());
   // Below this gate, nothing is answered before the caches have synced (503, not a false 404).
   app.use(untilSynced(readiness));
   for (const router of [
     moduleRoutes({ catalog, ...archives }),
-    providerRoutes({ catalog: providers, signer, ...archives }),
+    providerRoutes({ catalog: providers, signer, ...archives, ...(options.publicUrl && { publicUrl: options.publicUrl }) }),
     mirrorRoutes({ catalog: providers }),
   ]) {
     app.use(router.routes());
   }
+
+  const metricsApp = new Koa();
+  metricsApp.use(securityHeaders());
+  metricsApp.use(errorHandler(log));
+  metricsApp.use(readOnly());
+  metricsApp.use(metricsRoutes(metrics.registry).routes());
 
   return {
     app,
@@ -116,6 +129,7 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
     providers,
     metrics,
     listen: (listenOptions) => listen(app.callback(), listenOptions),
+    listenMetrics: (listenOptions) => listen(metricsApp.callback(), listenOptions),
     dispose: () => {
       catalog.dispose();
       providers.dispose();

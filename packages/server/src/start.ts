@@ -40,6 +40,8 @@ export interface StartServerOptions {
 export interface RunningServer {
   readonly registry: RegistryServer;
   readonly listening: ListeningServer;
+  /** The `/metrics` listener (`server.metricsPort`). */
+  readonly metrics: ListeningServer;
   /** Resolves once every informer holds its first list (what /readyz reports). */
   readonly synced: Promise<void>;
   stop(): Promise<void>;
@@ -73,19 +75,33 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     logger,
     ...(signingKey && { signingKey }),
     ...(config.server.presign && { defaultPresign: config.server.presign }),
+    ...(config.server.publicUrl && { publicUrl: config.server.publicUrl }),
   });
   const listening = await registry.listen({
     port: config.server.port,
     host: config.server.host,
+    limits: config.server.limits,
     ...(config.server.tls && { tls: config.server.tls }),
   });
+  const metrics = await registry
+    .listenMetrics({
+      port: config.server.metricsPort,
+      host: config.server.host,
+      ...(config.server.tls && { tls: config.server.tls }),
+    })
+    .catch(async (err: unknown) => {
+      // e.g. the metrics port is taken: do not leave the registry port open behind the error.
+      await listening.close();
+      throw err;
+    });
   const synced = Promise.all([modules.start(), versions.start()]).then(() => logger.info('caches synced; serving', { url: listening.url }));
   return {
     registry,
     listening,
+    metrics,
     synced,
     async stop() {
-      await listening.close();
+      await Promise.all([listening.close(), metrics.close()]);
       registry.dispose();
       modules.stop();
       versions.stop();

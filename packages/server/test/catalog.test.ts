@@ -102,7 +102,7 @@ test('versionState: a status naming a key its spec does not derive (another name
   const theirs = moduleResource({ name: 'a', namespace: 'team-a' });
   const foreign = { ...stored(7), storageKey: moduleKey(theirs, '1.0.0') };
   const state = versionState(versionResource({ owner, version: '1.0.0', stored: foreign }));
-  assert.equal(state, { kind: 'stalled', detail: 'its status names a storage key other than the one its spec derives', foreignStorageKey: 'modules/team-a/a/aws/1.0.0/a-aws-1.0.0.zip' });
+  assert.equal(state, { kind: 'stalled', detail: 'its status names a storage key other than the one its spec derives', reason: 'StorageKeyMismatch', foreignStorageKey: 'modules/team-a/a/aws/1.0.0/a-aws-1.0.0.zip' });
 });
 
 test('the catalog does not list a Version whose status names a foreign key, and logs it once', () => {
@@ -120,10 +120,10 @@ test('the catalog does not list a Version whose status names a foreign key, and 
 
 test('versionState: never servable without a checksum, while stalled, blocked or being removed', () => {
   const noChecksum = versionResource({ owner, version: '1.0.0', conditions: [condition('Ready', 'True', 'ArchiveStored')] });
-  assert.equal(versionState(noChecksum), { kind: 'syncing', detail: 'it is still being synced (no checksum is recorded yet)' });
+  assert.equal(versionState(noChecksum), { kind: 'syncing', detail: 'it is still being synced', reason: 'ChecksumNotRecorded' });
 
   const stalled = versionResource({ owner, version: '1.0.0', conditions: [condition('Ready', 'False', 'Failed'), condition('Stalled', 'True', 'SourceChanged', 'upstream archive changed')] });
-  assert.equal(versionState(stalled), { kind: 'stalled', detail: 'it is stalled (SourceChanged: upstream archive changed)' });
+  assert.equal(versionState(stalled), { kind: 'stalled', detail: 'it is stalled', reason: 'SourceChanged', message: 'SourceChanged: upstream archive changed' });
 
   const blocked = versionResource({ owner, version: '1.0.0', stored: stored(1) });
   blocked.status!.scan = { scanner: 'trivy', blocked: true };
@@ -134,7 +134,7 @@ test('versionState: never servable without a checksum, while stalled, blocked or
   assert.equal(versionState(removing).kind, 'removing');
 
   const fresh = versionResource({ owner, version: '1.0.0', conditions: [] });
-  assert.equal(versionState(fresh), { kind: 'syncing', detail: 'it is still being synced' });
+  assert.equal(versionState(fresh), { kind: 'syncing', detail: 'it is still being synced', reason: 'Progressing' });
 });
 
 test.run();

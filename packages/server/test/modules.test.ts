@@ -171,13 +171,48 @@ test('a version still syncing is a 503 with Retry-After saying so; a stalled one
     const syncing = await fetch(`${base(r)}/1.3.0/download`);
     assert.is(syncing.status, 503);
     assert.is(syncing.headers.get('retry-after'), '10');
-    assert.match(((await syncing.json()) as { errors: string[] }).errors[0]!, 'version 1.3.0 is not available yet: it is still being synced (Fetching: downloading the archive)');
+    assert.match(((await syncing.json()) as { errors: string[] }).errors[0]!, 'version 1.3.0 is not available yet: it is still being synced (reason: Fetching)');
     const stalled = await fetch(`${base(r)}/1.4.0/download`);
     assert.is(stalled.status, 409);
-    assert.match(((await stalled.json()) as { errors: string[] }).errors[0]!, 'version 1.4.0 is not available: it is stalled (ChecksumMismatch: the upstream archive changed)');
+    assert.match(((await stalled.json()) as { errors: string[] }).errors[0]!, 'version 1.4.0 is not available: it is stalled (reason: ChecksumMismatch)');
     const archive = await fetch(`${base(r)}/1.3.0/archive.zip`);
     assert.is(archive.status, 503);
     await archive.arrayBuffer();
+  });
+});
+
+test('attack: condition messages (internal URLs, TLS errors, port probes) never reach a client; the log has them', async () => {
+  await withRegistry(async (r) => {
+    r.modules.put(eks);
+    const secrets = [
+      'https://10.96.0.17:6443/internal/repo.git',
+      'x509: certificate signed by unknown authority',
+      'connect ECONNREFUSED 10.0.0.5:5432',
+      'tls: first record does not look like a TLS handshake',
+    ];
+    const versions: [string, ReturnType<typeof condition>[]][] = [
+      ['1.5.0', [condition('Ready', 'False', 'UpstreamUnavailable', `fetching ${secrets[0]}: ${secrets[1]}`)]],
+      ['1.6.0', [condition('Ready', 'False', 'UpstreamUnavailable', secrets[2]), condition('Stalled', 'True', 'InvalidInput', secrets[3])]],
+      // A reason that is not a plain code is not repeated either.
+      ['1.7.0', [condition('Ready', 'False', 'Failed', 'x'), condition('Stalled', 'True', 'Failed:10.0.0.5', secrets[2])]],
+    ];
+    for (const [version, conditions] of versions) r.versions.put(versionResource({ owner: eks, version, conditions }));
+    const bodies: string[] = [];
+    for (const [version] of versions) {
+      for (const path of ['download', 'archive.zip']) {
+        const res = await fetch(`${base(r)}/${version}/${path}`);
+        assert.ok(res.status === 503 || res.status === 409, `${version}/${path}: ${res.status}`);
+        bodies.push(await res.text());
+      }
+    }
+    const all = bodies.join('\n');
+    for (const secret of [...secrets, '10.96.0.17', '10.0.0.5', 'x509', 'ECONNREFUSED', 'tls:']) assert.not.match(all, secret, secret);
+    assert.match(bodies[0]!, 'version 1.5.0 is not available yet: it is still being synced (reason: UpstreamUnavailable)"]}');
+    assert.match(bodies[2]!, 'version 1.6.0 is not available: it is stalled (reason: InvalidInput)');
+    assert.match(bodies[4]!, 'version 1.7.0 is not available: it is stalled (reason: Stalled)');
+    // The operator's words are still where the platform team looks.
+    const logged = JSON.stringify(r.logs.filter((l) => l.msg === 'version not served'));
+    for (const secret of secrets) assert.match(logged, JSON.stringify(secret).slice(1, -1), secret);
   });
 });
 
@@ -229,7 +264,7 @@ test('a tampered object (same size) is cut off before its last bytes: the client
     assert.is(outcome, 'rejected: terminated');
 
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const metrics = await (await fetch(`${r.url}/metrics`)).text();
+    const metrics = await (await fetch(`${r.metricsUrl}/metrics`)).text();
     assert.match(metrics, /opendepot_server_archive_verification_failures_total 2/);
     const aborted = r.logs.find((l) => l.msg === 'request' && l.outcome === 'checksum-mismatch');
     assert.ok(aborted, `the access log records the aborted download: ${JSON.stringify(r.logs.filter((l) => l.msg === 'request'))}`);
@@ -390,13 +425,30 @@ test('metrics count requests by route and status and the bytes served', async ()
     await (await fetch(`${base(r)}/1.0.0/archive.zip`)).arrayBuffer();
     await (await fetch(`${base(r)}/9.0.0/download`)).arrayBuffer();
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const res = await fetch(`${r.url}/metrics`);
+    const res = await fetch(`${r.metricsUrl}/metrics`);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
     const text = await res.text();
     assert.match(text, /opendepot_server_http_requests_total\{route="modules.versions",method="GET",status="200"\} 1/);
     assert.match(text, /opendepot_server_http_requests_total\{route="modules.download",method="GET",status="404"\} 1/);
     assert.match(text, new RegExp(`opendepot_server_response_bytes_total\\{route="modules.archive"\\} ${archives.get('1.0.0')!.length}`));
     assert.match(text, /opendepot_server_http_request_duration_seconds_bucket\{le="0.005",route="modules.versions",method="GET",status="200"\}/);
+  });
+});
+
+test('/metrics is served on the metrics port only: the registry port answers 404, the metrics port nothing but /metrics', async () => {
+  await withRegistry(async (r) => {
+    assert.is.not(new URL(r.metricsUrl).port, new URL(r.url).port);
+    const onPublic = await fetch(`${r.url}/metrics`);
+    assert.is(onPublic.status, 404);
+    assert.not.match(await onPublic.text(), 'opendepot_server');
+    const onMetrics = await fetch(`${r.metricsUrl}/metrics`);
+    assert.is(onMetrics.status, 200);
+    assert.match(await onMetrics.text(), 'opendepot_server_http_requests_total');
+    for (const path of ['/healthz', '/.well-known/terraform.json', `/opendepot/modules/v1/${NS}/x/aws/versions`]) {
+      const res = await fetch(`${r.metricsUrl}${path}`);
+      assert.is(res.status, 404, path);
+      await res.arrayBuffer();
+    }
   });
 });
 

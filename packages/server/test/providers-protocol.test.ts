@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NO_SIGNING_KEY_MESSAGE, signingKeyOf, type SigningKey } from '../src/index.ts';
 import { condition, moduleResource, NS, startTestRegistry, type TestRegistry } from './support/fixtures.ts';
+import { rawRequest } from './support/http.ts';
 import { providerKey, providerPackage, providerVersionResource, storeProvider, type ProviderPackage } from './support/providers.ts';
 
 let key: SigningKey;
@@ -28,9 +29,9 @@ function pkg(version: string, platform: string): ProviderPackage {
   return packages.get(`${version}/${platform}`)!;
 }
 
-async function withRegistry(run: (r: TestRegistry) => Promise<void>, options: { signingKey?: SigningKey | null } = {}): Promise<void> {
+async function withRegistry(run: (r: TestRegistry) => Promise<void>, options: { signingKey?: SigningKey | null; publicUrl?: string } = {}): Promise<void> {
   const signingKey = options.signingKey === null ? undefined : (options.signingKey ?? key);
-  const r = await startTestRegistry(signingKey ? { signingKey } : {});
+  const r = await startTestRegistry({ ...(signingKey && { signingKey }), ...(options.publicUrl && { publicUrl: options.publicUrl }) });
   try {
     await run(r);
   } finally {
@@ -123,7 +124,7 @@ test('download answers the exact metadata: echoes os/arch, the shasum, relative 
       shasum: p.checksum,
       signing_keys: {
         gpg_public_keys: [
-          { key_id: key.keyId, ascii_armor: key.armoredPublicKey, trust_signature: '', source: 'OpenDepot', source_url: `${r.url}/opendepot/providers/v1/signing-key.asc` },
+          { key_id: key.keyId, ascii_armor: key.armoredPublicKey, trust_signature: '', source: 'OpenDepot', source_url: '../../../../../signing-key.asc' },
         ],
       },
     });
@@ -138,10 +139,48 @@ test('download answers the exact metadata: echoes os/arch, the shasum, relative 
     const sig = await fetch(new URL(body.shasums_signature_url as string, url));
     assert.is(sig.status, 200);
     assert.ok(await signatureVerifies(Buffer.from(expectedSums), new Uint8Array(await sig.arrayBuffer()), (body.signing_keys as { gpg_public_keys: { ascii_armor: string }[] }).gpg_public_keys[0]!.ascii_armor));
-    // The public key is also served on its own.
-    const asc = await fetch(`${r.url}/opendepot/providers/v1/signing-key.asc`);
+    // The public key is also served on its own, where source_url points.
+    const keyUrl = new URL('../../../../../signing-key.asc', url);
+    assert.is(keyUrl.href, `${r.url}/opendepot/providers/v1/signing-key.asc`);
+    const asc = await fetch(keyUrl);
     assert.is(await asc.text(), key.armoredPublicKey);
   });
+});
+
+test('attack: a forged Host or X-Forwarded-Host is never reflected; absolute URLs come from server.publicUrl only', async () => {
+  const forged = { Host: 'evil.example:666', 'X-Forwarded-Host': 'evil-forwarded.example', 'X-Forwarded-Proto': 'gopher' };
+  const answers = async (r: TestRegistry): Promise<string[]> => {
+    const texts: string[] = [];
+    for (const url of [
+      `${base(r)}/1.0.0/download/linux/amd64`,
+      `${base(r)}/versions`,
+      `${base(r)}/9.9.9/download/linux/amd64`,
+      `${r.url}/.well-known/terraform.json`,
+      `${r.url}/no/such/path`,
+    ]) {
+      const res = await rawRequest(url, { headers: forged });
+      texts.push(`${res.status} ${JSON.stringify(res.headers)} ${res.body.toString()}`);
+    }
+    return texts;
+  };
+  const sourceUrlOf = (text: string) => (JSON.parse(text.slice(text.indexOf('} {') + 2)) as { signing_keys: { gpg_public_keys: { source_url: string }[] } }).signing_keys.gpg_public_keys[0]!.source_url;
+
+  await withRegistry(async (r) => {
+    await putReady(r, pkg('1.0.0', 'linux_amd64'));
+    const texts = await answers(r);
+    assert.match(texts[0]!, /^200 /);
+    for (const text of texts) assert.not.match(text, /evil|gopher/, text);
+    assert.is(sourceUrlOf(texts[0]!), '../../../../../signing-key.asc');
+  });
+  await withRegistry(
+    async (r) => {
+      await putReady(r, pkg('1.0.0', 'linux_amd64'));
+      const texts = await answers(r);
+      for (const text of texts) assert.not.match(text, /evil|gopher/, text);
+      assert.is(sourceUrlOf(texts[0]!), 'https://registry.example.com/prefix/opendepot/providers/v1/signing-key.asc');
+    },
+    { publicUrl: 'https://registry.example.com/prefix/' },
+  );
 });
 
 test('download: an unknown version or platform is a 404, a platform still syncing a 503, a stalled one a 409', async () => {
@@ -166,10 +205,12 @@ test('download: an unknown version or platform is a 404, a platform still syncin
     const syncing = await fetch(`${base(r)}/1.0.0/download/linux/arm64`);
     assert.is(syncing.status, 503);
     assert.is(syncing.headers.get('retry-after'), '10');
-    assert.match(await errorOf(syncing), 'for linux_arm64 is not available yet: it is still being synced');
+    assert.match(await errorOf(syncing), 'for linux_arm64 is not available yet: it is still being synced (reason: ');
     const stalled = await fetch(`${base(r)}/1.0.0/download/darwin/arm64`);
     assert.is(stalled.status, 409);
-    assert.match(await errorOf(stalled), 'it is stalled (SignatureInvalid: the upstream signature does not verify)');
+    const stalledError = await errorOf(stalled);
+    assert.match(stalledError, 'it is stalled (reason: SignatureInvalid)');
+    assert.not.match(stalledError, 'the upstream signature does not verify', 'the condition message is for the log only');
   });
 });
 
@@ -205,7 +246,7 @@ test('SHA256SUMS.sig is a binary detached signature of exactly those bytes, comp
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const again = new Uint8Array(await (await fetch(`${base(r)}/1.0.0/SHA256SUMS.sig`)).arrayBuffer());
     assert.equal(again, first, 'the cached signature is served again');
-    const counter = async () => Number(/opendepot_server_shasums_signatures_total (\d+)/.exec(await (await fetch(`${r.url}/metrics`)).text())?.[1]);
+    const counter = async () => Number(/opendepot_server_shasums_signatures_total (\d+)/.exec(await (await fetch(`${r.metricsUrl}/metrics`)).text())?.[1]);
     assert.is(await counter(), 1);
     // Another platform turning Ready changes the content: a new signature over the new content.
     await putReady(r, pkg('1.0.0', 'darwin_arm64'));

@@ -26,6 +26,7 @@ export const ENV_MAPPINGS: readonly EnvMapping[] = [
   { name: 'OPENDEPOT_DEFAULT_STORAGE_CONFIG', path: ['defaultStorageConfig'], type: 'yaml', description: 'default storageConfig, as JSON or YAML' },
   { name: 'OPENDEPOT_SERVER_PORT', path: ['server', 'port'], type: 'integer', description: 'server listening port' },
   { name: 'OPENDEPOT_SERVER_HOST', path: ['server', 'host'], type: 'string', description: 'server listening address' },
+  { name: 'OPENDEPOT_SERVER_METRICS_PORT', path: ['server', 'metricsPort'], type: 'integer', description: 'port of the server\'s /metrics' },
   { name: 'OPENDEPOT_SERVER_PUBLIC_URL', path: ['server', 'publicUrl'], type: 'string', description: 'URL clients reach the registry at' },
   { name: 'OPENDEPOT_SERVER_TLS_CERT_FILE', path: ['server', 'tls', 'certFile'], type: 'string', description: 'PEM certificate file' },
   { name: 'OPENDEPOT_SERVER_TLS_KEY_FILE', path: ['server', 'tls', 'keyFile'], type: 'string', description: 'PEM private key file' },

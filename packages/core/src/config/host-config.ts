@@ -22,14 +22,38 @@ export interface GpgConfig {
   passphraseFile?: string;
 }
 
+/**
+ * `server.limits`: what one client may cost the server. Timeouts are in seconds. A connection
+ * over `maxConnections` is closed at once; a response whose socket takes no bytes for
+ * `sendIdleTimeoutSeconds` (a client that stopped reading) is cut, freeing its storage stream.
+ */
+export interface ServerLimits {
+  /** Time to receive a request's headers. Default 10. */
+  headersTimeoutSeconds: number;
+  /** Time to receive a whole request (GET/HEAD: its headers). Default 30. */
+  requestTimeoutSeconds: number;
+  /** How long an idle keep-alive connection stays open. Default 5. */
+  keepAliveTimeoutSeconds: number;
+  /** Open connections at most (the metrics port counts apart); more are closed when accepted. Default 256 (measured inside the chart's 256Mi: server README). */
+  maxConnections: number;
+  /** A connection that accepts no bytes (or sends none) for this long is closed. Default 30. */
+  sendIdleTimeoutSeconds: number;
+}
+
 /** `server:`, read by the registry server. */
 export interface ServerConfig {
   /** Listening port; 0 picks a free one. Default 8080. */
   port: number;
   /** Listening address. Default `0.0.0.0`. */
   host: string;
-  /** The URL clients reach the registry at, e.g. `https://registry.example.com`, when behind a proxy. */
+  /** Port of `/metrics` (never served on `port`), same address and TLS; 0 picks a free one. Default 9090. */
+  metricsPort: number;
+  /**
+   * The URL clients reach the registry at, e.g. `https://registry.example.com`. The only base of
+   * absolute URLs the server writes; unset, it writes relative ones (never the request's `Host`).
+   */
   publicUrl?: string;
+  limits: ServerLimits;
   /** Presign settings for archives whose storageConfig (and Depot) set none: the chart-wide default. */
   presign?: PresignConfig;
   /** Serve HTTPS with this certificate; unset means plain HTTP (TLS terminated in front). */
@@ -131,6 +155,18 @@ export const hostConfigSchema = {
       properties: {
         port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
         host: { type: 'string', minLength: 1, default: '0.0.0.0' },
+        metricsPort: { type: 'integer', minimum: 0, maximum: 65535, default: 9090 },
+        limits: {
+          type: 'object',
+          default: {},
+          properties: {
+            headersTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: 10 },
+            requestTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: 30 },
+            keepAliveTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: 5 },
+            maxConnections: { type: 'integer', minimum: 1, maximum: 1000000, default: 256 },
+            sendIdleTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: 30 },
+          },
+        },
         publicUrl: { type: 'string', pattern: '^https?://[^\\s/]+(/[^\\s]*)?$' },
         presign: presignSchema.json,
         tls: {
@@ -210,4 +246,4 @@ export const hostConfigSchema = {
  * Sections whose unknown keys are reported as warnings (likely typos). The top level is not
  * among them: it may be a Helm values file with many other keys.
  */
-export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [['server'], ['server', 'tls'], ['server', 'gpg'], ['operator'], ['operator', 'leaderElection'], ['operator', 'github'], ['operator', 'providers'], ['operator', 'scanning'], ['operator', 'limits']];
+export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [['server'], ['server', 'limits'], ['server', 'tls'], ['server', 'gpg'], ['operator'], ['operator', 'leaderElection'], ['operator', 'github'], ['operator', 'providers'], ['operator', 'scanning'], ['operator', 'limits']];

@@ -91,7 +91,7 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
     allowFileUrls: true,
     plugins: [{ package: '@opendepot/plugin-fs' }],
     defaultStorageConfig: { filesystem: { path: storagePath } },
-    server: { port: 0, host: '127.0.0.1', tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') }, ...options.serverConfig?.(dir) },
+    server: { port: 0, metricsPort: 0, host: '127.0.0.1', tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') }, ...options.serverConfig?.(dir) },
     operator: {
       concurrency: 4,
       leaderElection: { enabled: true, leaseName: `opendepot-${namespace}` },

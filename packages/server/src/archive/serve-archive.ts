@@ -1,7 +1,8 @@
 /**
  * Serves one stored archive: a redirect to a pre-signed URL when the storage config asks for
- * it, otherwise a proxied stream that is hashed on the way and cut off on a mismatch (or, where
- * the route allows ranges, one byte range of it).
+ * it, otherwise a proxied stream that is hashed on the way and cut off on a mismatch. `Range` is
+ * ignored (RFC 9110 allows it; `Accept-Ranges: none` says so): a part cannot be checked against
+ * the whole archive's checksum, so only the whole, verified body is ever sent.
  */
 import { pipeline, type Readable } from 'node:stream';
 import { PRESIGN_DEFAULTS, type PresignConfig, type StorageConfig } from '@opendepot/core';
@@ -10,10 +11,7 @@ import type { Context } from 'koa';
 import type { ServableArchive } from '../catalog/types.ts';
 import type { RequestState } from '../observability/access-log.ts';
 import type { ServerMetrics } from '../observability/metrics.ts';
-import { sendError } from '../http/errors.ts';
-import { decideRange, type RangeDecision } from './byte-range.ts';
 import { durationSeconds } from './duration.ts';
-import { createLengthCheckingStream } from './length-check.ts';
 import { ArchiveMismatchError, createVerifyingStream } from './verify-stream.ts';
 
 /**
@@ -41,12 +39,6 @@ export interface ArchiveTarget {
   filename: string;
   /** `namespace/name` of the Version resource, for logs and messages. */
   resource: string;
-  /**
-   * Answer single-range `Range` requests with 206. A range cannot be checked against the
-   * whole-archive checksum, so it is only for routes whose clients verify what they assemble
-   * (provider packages: the client checks the zip against the signed SHA256SUMS). Default false.
-   */
-  ranges?: boolean;
 }
 
 const CONTENT_TYPES = { zip: 'application/zip', 'tar.gz': 'application/gzip' } as const;
@@ -59,15 +51,10 @@ export async function serveArchive(ctx: Context, deps: ArchiveServerDeps, target
   const etag = `"${archive.checksum}"`;
   ctx.set('ETag', etag);
   ctx.set('Cache-Control', 'private, no-cache');
-  ctx.set('Accept-Ranges', target.ranges === true ? 'bytes' : 'none');
+  ctx.set('Accept-Ranges', 'none');
   ctx.set('Repr-Digest', `sha-256=:${Buffer.from(archive.checksum, 'hex').toString('base64')}:`);
   if (ctx.get('If-None-Match').includes(etag)) {
     ctx.status = 304;
-    return;
-  }
-  const range = target.ranges === true && ctx.method === 'GET' ? decideRange(ctx.get('Range'), archive.size, etag, ctx.get('If-Range')) : FULL;
-  if (range.kind === 'unsatisfiable') {
-    sendError(ctx, 416, `the requested range is not satisfiable: ${target.label} has ${archive.size} bytes`, { 'Content-Range': `bytes */${archive.size}` });
     return;
   }
   ctx.type = CONTENT_TYPES[archive.fileFormat];
@@ -85,7 +72,7 @@ export async function serveArchive(ctx: Context, deps: ArchiveServerDeps, target
   ctx.res.once('close', () => aborter.abort());
   let opened: Opened;
   try {
-    opened = await backend.get(archive.storageKey, { signal: aborter.signal, ...(range.kind === 'partial' && { range: { start: range.start, end: range.end } }) });
+    opened = await backend.get(archive.storageKey, { signal: aborter.signal });
   } catch (err) {
     throw storageError(deps, target, err);
   }
@@ -107,11 +94,8 @@ export async function serveArchive(ctx: Context, deps: ArchiveServerDeps, target
       retryAfterMs: 30_000,
     });
   }
-  if (range.kind === 'partial') streamRange(ctx, deps, target, opened, range, aborter.signal);
-  else streamVerified(ctx, deps, target, opened, aborter.signal);
+  streamVerified(ctx, deps, target, opened, aborter.signal);
 }
-
-const FULL: RangeDecision = { kind: 'full' };
 
 /** The whole archive, hashed on the way; a mismatch destroys the response before its last chunk. */
 function streamVerified(ctx: Context, deps: ArchiveServerDeps, target: ArchiveTarget, { body }: Opened, signal: AbortSignal): void {
@@ -145,28 +129,6 @@ function streamVerified(ctx: Context, deps: ArchiveServerDeps, target: ArchiveTa
   ctx.body = verifier;
   // Set after the body: koa drops a Content-Length set before a stream body.
   ctx.length = archive.size;
-}
-
-/**
- * One byte range of a Ready Version's archive. It cannot be hashed whole, so only its length is
- * checked; the client verifies the assembled file against the signed checksum.
- */
-function streamRange(ctx: Context, deps: ArchiveServerDeps, target: ArchiveTarget, { body }: Opened, range: { start: number; end: number }, signal: AbortSignal): void {
-  const state = ctx.state as RequestState;
-  state.bytesSent = 0;
-  const length = range.end - range.start + 1;
-  const counter = createLengthCheckingStream(length, {
-    onPush: (n) => (state.bytesSent! += n),
-    onComplete: () => (state.outcome = 'range'),
-  });
-  pipeline(body, counter, (err) => {
-    if (err === undefined || err === null) return;
-    reportStreamError(deps, target, state, signal, err);
-  });
-  ctx.status = 206;
-  ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${target.archive.size}`);
-  ctx.body = counter;
-  ctx.length = length;
 }
 
 function reportStreamError(deps: ArchiveServerDeps, target: ArchiveTarget, state: RequestState, signal: AbortSignal, err: Error): void {
@@ -215,7 +177,8 @@ async function redirectToPresigned(ctx: Context, deps: ArchiveServerDeps, target
     return false;
   }
   deps.log.error('pre-signing failed and fallbackToProxy is false', { archive: target.label, reason });
-  throw new UnavailableError(`cannot make a download URL for ${target.label}: ${reason}`, {
+  // The backend's reason (endpoints, credentials trouble) is in the log above, not in the answer.
+  throw new UnavailableError(`cannot make a download URL for ${target.label}`, {
     hint: 'presign.fallbackToProxy is false, so the server does not proxy it.',
   });
 }

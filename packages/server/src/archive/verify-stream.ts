@@ -55,6 +55,10 @@ export function createVerifyingStream(expected: ExpectedContent, hooks: VerifyHo
     callback(err);
   };
   return new Transform({
+    // No queue on either side (the held chunk is the one buffer): a stalled client then pins
+    // the fewest chunks, which is what bounds memory under many never-read downloads.
+    readableHighWaterMark: 0,
+    writableHighWaterMark: 0,
     transform(this: Transform, chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
       seen += chunk.length;
       // Too long is known before the end: stop without sending any more of it.

@@ -22,10 +22,17 @@ export interface ServableArchive {
 export interface UnservableVersion {
   /** `syncing`: the operator is still working on it; `stalled`: it needs a change; `blocked`: the scan policy refused it; `removing`: it is being deleted. */
   kind: 'syncing' | 'stalled' | 'blocked' | 'removing';
-  /** A sentence for the client, e.g. `Stalled: ChecksumMismatch: the stored archive ...`. */
+  /** The server's own words for the client, e.g. `it is stalled`: never text from the operator or an upstream. */
   detail: string;
   /** A storage key the status names that differs from the derived one (ignored; logged by the catalog). */
   foreignStorageKey?: string;
+  /**
+   * A stable CamelCase code clients may see, e.g. `ChecksumMismatch`: the condition's reason when
+   * it is one, otherwise a code of the server's.
+   */
+  reason: string;
+  /** The condition's message (upstream errors, internal URLs): for the server's log only, never a response. */
+  message?: string;
 }
 
 /** The state of one Version, from the server's point of view. */

@@ -13,8 +13,14 @@ function condition(version: Version, type: string): Condition | undefined {
   return version.status?.conditions?.find((c) => c.type === type);
 }
 
-function describe(c: Condition): string {
-  return c.message ? `${c.reason}: ${c.message}` : c.reason;
+// A reason is a CamelCase code (the CRD's pattern also allows ',' and ':'); anything else is not shown.
+const PUBLIC_REASON = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+/** What a client may be told of a condition (its reason code) and what only the log gets (its message). */
+function explain(c: Condition, fallback: string): { reason: string; message?: string } {
+  const reason = PUBLIC_REASON.test(c.reason) ? c.reason : fallback;
+  const message = [c.reason, c.message].filter((s) => s !== undefined && s !== '').join(': ');
+  return message === '' ? { reason } : { reason, message };
 }
 
 /**
@@ -27,17 +33,17 @@ function describe(c: Condition): string {
 export function versionState(version: Version): VersionState {
   const status = version.status;
   if (version.metadata.deletionTimestamp) {
-    return { kind: 'removing', detail: 'it is being removed' };
+    return { kind: 'removing', detail: 'it is being removed', reason: 'Deleting' };
   }
   const derivedKey = versionStorageKey(version);
   if (derivedKey === undefined) {
-    return { kind: 'stalled', detail: 'its spec does not name what its archive is' };
+    return { kind: 'stalled', detail: 'its spec does not name what its archive is', reason: 'InvalidSpec' };
   }
   if (typeof status?.storageKey === 'string' && status.storageKey !== '' && status.storageKey !== derivedKey) {
-    return { kind: 'stalled', detail: 'its status names a storage key other than the one its spec derives', foreignStorageKey: status.storageKey };
+    return { kind: 'stalled', detail: 'its status names a storage key other than the one its spec derives', reason: 'StorageKeyMismatch', foreignStorageKey: status.storageKey };
   }
   if (status?.scan?.blocked === true) {
-    return { kind: 'blocked', detail: `the scan policy blocked it (scanner ${status.scan.scanner ?? 'unknown'})` };
+    return { kind: 'blocked', detail: 'the scan policy blocked it', reason: 'ScanBlocked', message: `scanner ${status.scan.scanner ?? 'unknown'}` };
   }
   const ready = condition(version, 'Ready');
   if (
@@ -59,12 +65,12 @@ export function versionState(version: Version): VersionState {
   }
   const stalled = condition(version, 'Stalled');
   if (stalled?.status === 'True') {
-    return { kind: 'stalled', detail: `it is stalled (${describe(stalled)})` };
+    return { kind: 'stalled', detail: 'it is stalled', ...explain(stalled, 'Stalled') };
   }
   if (ready?.status === 'True') {
     // Ready without a complete record would be an operator bug; never serve unverifiable bytes.
-    return { kind: 'syncing', detail: 'it is still being synced (no checksum is recorded yet)' };
+    return { kind: 'syncing', detail: 'it is still being synced', reason: 'ChecksumNotRecorded' };
   }
   const progress = ready ?? condition(version, 'Reconciling');
-  return { kind: 'syncing', detail: progress ? `it is still being synced (${describe(progress)})` : 'it is still being synced' };
+  return { kind: 'syncing', detail: 'it is still being synced', ...(progress ? explain(progress, 'Progressing') : { reason: 'Progressing' }) };
 }

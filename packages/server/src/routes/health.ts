@@ -1,4 +1,4 @@
-/** Liveness, readiness and metrics endpoints. */
+/** Liveness and readiness endpoints (registry port) and metrics (its own port). */
 import Router from '@koa/router';
 import type { Registry } from 'prom-client';
 
@@ -10,10 +10,9 @@ export interface ReadinessCheck {
 
 /**
  * `/healthz`: the process answers. `/readyz`: every check passes (the server answers from its
- * informer caches, so it is not ready before each has loaded its first list). `/metrics`:
- * Prometheus text.
+ * informer caches, so it is not ready before each has loaded its first list).
  */
-export function healthRoutes(checks: readonly ReadinessCheck[], registry: Registry): Router {
+export function healthRoutes(checks: readonly ReadinessCheck[]): Router {
   const router = new Router();
   router.get('healthz', '/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
@@ -25,6 +24,15 @@ export function healthRoutes(checks: readonly ReadinessCheck[], registry: Regist
     ctx.status = waiting.length === 0 ? 200 : 503;
     ctx.body = waiting.length === 0 ? { status: 'ready' } : { status: 'not ready', waitingFor: waiting };
   });
+  return router;
+}
+
+/**
+ * `/metrics`: Prometheus text. Mounted on the metrics port only: process figures and per-route
+ * counters are for the platform's Prometheus, not for every client of the registry.
+ */
+export function metricsRoutes(registry: Registry): Router {
+  const router = new Router();
   router.get('metrics', '/metrics', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.type = registry.contentType;

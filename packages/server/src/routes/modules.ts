@@ -4,11 +4,12 @@
  */
 import Router from '@koa/router';
 import { tryParseVersion } from '@opendepot/core';
-import { ConflictError, NotFoundError, UnavailableError } from '@opendepot/sdk';
+import { NotFoundError, type Logger } from '@opendepot/sdk';
 import type { Context } from 'koa';
 import { serveArchive, type ArchiveServerDeps } from '../archive/serve-archive.ts';
 import type { ModuleCatalog, ModuleView } from '../catalog/module-catalog.ts';
-import type { ModuleVersionEntry, ServableArchive, UnservableVersion } from '../catalog/types.ts';
+import type { ModuleVersionEntry, ServableArchive } from '../catalog/types.ts';
+import { notServableError } from '../http/not-servable.ts';
 
 /** Where modules.v1 is served; discovery advertises it. */
 export const MODULES_V1_PATH = '/opendepot/modules/v1/';
@@ -16,7 +17,6 @@ export const MODULES_V1_PATH = '/opendepot/modules/v1/';
 /** The archive file name per stored format: the suffix is what makes go-getter unpack it. */
 export const ARCHIVE_FILES = { zip: 'archive.zip', 'tar.gz': 'archive.tar.gz' } as const;
 
-const RETRY_SYNCING_SECONDS = 10;
 const LISTED_VERSIONS_IN_ERRORS = 20;
 
 /** What the module routes read. */
@@ -45,7 +45,7 @@ export function moduleRoutes(deps: ModuleRoutesDeps): Router {
   router.get('modules.download', '/:namespace/:name/:system/:version/download', (ctx) => {
     const params = ctx.params as unknown as AddressParams & { version: string };
     const view = findModule(deps.catalog, params);
-    const { archive } = servableVersion(view, params.version);
+    const { archive } = servableVersion(view, params.version, deps.log);
     // Relative to this URL (both clients resolve "./" against the download endpoint), so it
     // survives any reverse-proxy prefix. ?checksum= makes go-getter verify the archive too.
     const location = `./${ARCHIVE_FILES[archive.fileFormat]}?checksum=sha256:${archive.checksum}`;
@@ -64,7 +64,7 @@ export function moduleRoutes(deps: ModuleRoutesDeps): Router {
   router.get('modules.archive', '/:namespace/:name/:system/:version/:file', async (ctx) => {
     const params = ctx.params as unknown as AddressParams & { version: string; file: string };
     const view = findModule(deps.catalog, params);
-    const { entry, archive } = servableVersion(view, params.version);
+    const { entry, archive } = servableVersion(view, params.version, deps.log);
     const expected = ARCHIVE_FILES[archive.fileFormat];
     if (params.file !== expected) {
       throw new NotFoundError(`module ${view.address} version ${entry.version} is stored as ${archive.fileFormat}: its archive is ${expected}`);
@@ -97,23 +97,14 @@ function findModule(catalog: ModuleCatalog, params: AddressParams): ModuleView {
   return view;
 }
 
-function servableVersion(view: ModuleView, requested: string): { entry: ModuleVersionEntry; archive: ServableArchive } {
+function servableVersion(view: ModuleView, requested: string, log: Logger): { entry: ModuleVersionEntry; archive: ServableArchive } {
   const parsed = tryParseVersion(requested);
   const entry = typeof parsed === 'string' ? undefined : view.versions.get(parsed.canonical);
   if (entry === undefined) {
     throw new NotFoundError(`module ${view.address} has no version ${requested}; ${describeAvailable(view)}`);
   }
-  if (entry.state.kind !== 'ready') throw notServable(view, entry, entry.state);
+  if (entry.state.kind !== 'ready') throw notServableError(`module ${view.address} version ${entry.version}`, entry.resource, entry.state, log);
   return { entry, archive: entry.state };
-}
-
-function notServable(view: ModuleView, entry: ModuleVersionEntry, state: UnservableVersion): Error {
-  const subject = `module ${view.address} version ${entry.version}`;
-  if (state.kind === 'syncing') {
-    return new UnavailableError(`${subject} is not available yet: ${state.detail}`, { retryAfterMs: RETRY_SYNCING_SECONDS * 1000 });
-  }
-  // Not transient: a 409, a 4xx other than 404, whose body tofu and terraform show after "resp:".
-  return new ConflictError(`${subject} is not available: ${state.detail}`);
 }
 
 function describeAvailable(view: ModuleView): string {

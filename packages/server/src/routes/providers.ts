@@ -6,18 +6,18 @@
  * - `:namespace/:type/versions`
  * - `:namespace/:type/:version/download/:os/:arch` (JSON; its URLs are relative to it)
  * - `:namespace/:type/:version/SHA256SUMS` and `SHA256SUMS.sig`
- * - `:namespace/:type/:version/<filename>.zip` (the package; Range supported)
+ * - `:namespace/:type/:version/<filename>.zip` (the package, whole and verified; Range is ignored)
  * - `signing-key.asc` (the public key, for people and `gpg --import`)
  */
 import Router from '@koa/router';
 import { tryParseVersion } from '@opendepot/core';
-import { ConflictError, NotFoundError, UnavailableError, type Logger } from '@opendepot/sdk';
+import { NotFoundError, type Logger } from '@opendepot/sdk';
 import type { Context } from 'koa';
 import { serveArchive, type ArchiveServerDeps } from '../archive/serve-archive.ts';
 import type { ProviderCatalog } from '../catalog/provider-catalog.ts';
 import type { ProviderPlatform, ProviderRelease, ProviderView, ReadyPlatform } from '../catalog/provider-view.ts';
-import type { UnservableVersion } from '../catalog/types.ts';
 import { sendError } from '../http/errors.ts';
+import { notServableError } from '../http/not-servable.ts';
 import { shasumsDigest, type ShasumsSigner, type SignedShasums } from '../signing/shasums-signer.ts';
 import { PROVIDERS_V1_PATH } from './discovery.ts';
 
@@ -28,7 +28,6 @@ export const SIGNING_KEY_FILE = 'signing-key.asc';
 export const NO_SIGNING_KEY_MESSAGE =
   'no signing key configured: set server.gpg.privateKeyFile (the chart mounts the Secret named by server.gpg.secretName at /etc/opendepot/gpg); the registry never serves an unsigned provider package list';
 
-const RETRY_SYNCING_SECONDS = 10;
 const LISTED_IN_ERRORS = 20;
 
 /** What the provider routes read. */
@@ -36,6 +35,8 @@ export interface ProviderRoutesDeps extends ArchiveServerDeps {
   catalog: ProviderCatalog;
   /** Signs `SHA256SUMS`; undefined when no key is configured (then signed answers are 500s). */
   signer: ShasumsSigner | undefined;
+  /** `server.publicUrl`, the base of the absolute `source_url`; unset, it is relative. */
+  publicUrl?: string;
 }
 
 interface AddressParams {
@@ -49,6 +50,9 @@ export function providerRoutes(deps: ProviderRoutesDeps): Router {
   const router = new Router({ prefix: PROVIDERS_V1_PATH.slice(0, -1) });
   const { catalog, signer, log } = deps;
   const requireSigner = signerGuard(signer, log);
+  // From configuration only: a URL built from the request's Host would echo whatever a client forged.
+  const keySourceUrl =
+    deps.publicUrl === undefined ? `../../../../../${SIGNING_KEY_FILE}` : `${deps.publicUrl.replace(/\/+$/, '')}${PROVIDERS_V1_PATH}${SIGNING_KEY_FILE}`;
 
   router.get('providers.signingKey', `/${SIGNING_KEY_FILE}`, (ctx) => {
     if (signer === undefined) throw new NotFoundError(NO_SIGNING_KEY_MESSAGE);
@@ -68,7 +72,7 @@ export function providerRoutes(deps: ProviderRoutesDeps): Router {
     const params = ctx.params as unknown as AddressParams & { os: string; arch: string };
     const view = findProvider(catalog, params);
     const release = findRelease(view, params.version);
-    const platform = servable(view, release, findPlatform(view, release, `${params.os}_${params.arch}`.toLowerCase()));
+    const platform = servable(view, release, findPlatform(view, release, `${params.os}_${params.arch}`.toLowerCase()), log);
     const active = requireSigner(ctx);
     if (active === undefined) return;
     const sums = active.document(release.shasums, scopeOf(view, release));
@@ -93,7 +97,7 @@ export function providerRoutes(deps: ProviderRoutesDeps): Router {
             ascii_armor: active.key.armoredPublicKey,
             trust_signature: '',
             source: 'OpenDepot',
-            source_url: `${ctx.protocol}://${ctx.host}${PROVIDERS_V1_PATH}${SIGNING_KEY_FILE}`,
+            source_url: keySourceUrl, // no client reads it (protocol.md)
           },
         ],
       },
@@ -135,13 +139,12 @@ export function providerRoutes(deps: ProviderRoutesDeps): Router {
     if (found === undefined) {
       throw new NotFoundError(`provider ${view.address} version ${release.version} has no package ${filename}; ${describePackages(release)}`);
     }
-    const platform = servable(view, release, found);
+    const platform = servable(view, release, found, log);
     await serveArchive(ctx, deps, {
       archive: platform.state,
       label: `${view.address} ${release.version} ${platform.key}`,
       filename: platform.filename,
       resource: platform.resource,
-      ranges: true,
     });
   });
 
@@ -210,16 +213,9 @@ function findPlatform(view: ProviderView, release: ProviderRelease, key: string)
   return platform;
 }
 
-function servable(view: ProviderView, release: ProviderRelease, platform: ProviderPlatform): ReadyPlatform {
+function servable(view: ProviderView, release: ProviderRelease, platform: ProviderPlatform, log: Logger): ReadyPlatform {
   if (platform.state.kind === 'ready') return platform as ReadyPlatform;
-  throw notServable(`provider ${view.address} version ${release.version} for ${platform.key}`, platform.state);
-}
-
-function notServable(subject: string, state: UnservableVersion): Error {
-  if (state.kind === 'syncing') {
-    return new UnavailableError(`${subject} is not available yet: ${state.detail}`, { retryAfterMs: RETRY_SYNCING_SECONDS * 1000 });
-  }
-  return new ConflictError(`${subject} is not available: ${state.detail}`);
+  throw notServableError(`provider ${view.address} version ${release.version} for ${platform.key}`, platform.resource, platform.state, log);
 }
 
 function describeAvailable(view: ProviderView): string {

@@ -16,6 +16,8 @@ export class DiskStorage implements StorageBackend {
   readonly reads: string[] = [];
   /** The range of each `get`, in order (undefined: the whole object). */
   readonly ranges: (GetOptions['range'] | undefined)[] = [];
+  /** `get` streams not yet closed (each holds a file descriptor). */
+  openStreams = 0;
   /** Read buffer size of `get` streams; Node's default (64 KiB) when unset. */
   readonly highWaterMark: number | undefined;
 
@@ -58,6 +60,8 @@ export class DiskStorage implements StorageBackend {
       ...(options.range && { start: options.range.start, ...(options.range.end !== undefined && { end: options.range.end }) }),
       ...(this.highWaterMark !== undefined && { highWaterMark: this.highWaterMark }),
     });
+    this.openStreams++;
+    body.once('close', () => this.openStreams--);
     return { body, info };
   }
 

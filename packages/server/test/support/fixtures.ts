@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, moduleStorageKey, type Module, type StorageConfig, type Version } from '@opendepot/core';
 import type { StorageBackend } from '@opendepot/sdk';
-import { createRegistryServer, type RegistryServer, type SigningKey } from '../../src/index.ts';
+import { createRegistryServer, type ListenOptions, type RegistryServer, type SigningKey } from '../../src/index.ts';
 import { DiskStorage } from './disk-storage.ts';
 import { MemoryInformer } from './memory-informer.ts';
 
@@ -97,6 +97,8 @@ export async function store(storage: StorageBackend, key: string, data: Uint8Arr
 /** A server on 127.0.0.1 over HTTP, answering from in-memory informers and a real disk storage. */
 export interface TestRegistry {
   url: string;
+  /** Base URL of the metrics listener (`/metrics` is not on {@link TestRegistry.url}). */
+  metricsUrl: string;
   registry: RegistryServer;
   modules: MemoryInformer<Module>;
   versions: MemoryInformer<Version>;
@@ -112,6 +114,8 @@ export async function startTestRegistry(
     resolveStorage?: (storage: DiskStorage) => (config: StorageConfig | undefined) => Promise<StorageBackend>;
     signingKey?: SigningKey;
     defaultPresign?: NonNullable<StorageConfig['presign']>;
+    publicUrl?: string;
+    limits?: ListenOptions['limits'];
   } = {},
 ): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'opendepot-server-'));
@@ -127,10 +131,13 @@ export async function startTestRegistry(
     defaultMetrics: false,
     ...(options.signingKey && { signingKey: options.signingKey }),
     ...(options.defaultPresign && { defaultPresign: options.defaultPresign }),
+    ...(options.publicUrl && { publicUrl: options.publicUrl }),
   });
-  const listening = await registry.listen({ port: 0, host: '127.0.0.1', closeGraceMs: 100 });
+  const listening = await registry.listen({ port: 0, host: '127.0.0.1', closeGraceMs: 100, ...(options.limits && { limits: options.limits }) });
+  const metricsListening = await registry.listenMetrics({ port: 0, host: '127.0.0.1', closeGraceMs: 100 });
   return {
     url: listening.url,
+    metricsUrl: metricsListening.url,
     registry,
     modules,
     versions,
@@ -138,7 +145,7 @@ export async function startTestRegistry(
     logs,
     async close() {
       registry.dispose();
-      await listening.close();
+      await Promise.all([listening.close(), metricsListening.close()]);
       await rm(dir, { recursive: true, force: true });
     },
   };
