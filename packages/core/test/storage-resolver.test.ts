@@ -122,7 +122,8 @@ test('a profile naming no installed plugin, or with a config the plugin refuses,
     } catch (err) {
       return err as Error & { hint?: string };
     }
-    return assert.unreachable('a profile over a missing plugin was accepted');
+    assert.unreachable('a profile over a missing plugin was accepted');
+    throw new Error('unreachable');
   })();
   assert.match(s3.message, /^storage\.profiles\.aws\.s3: no storage plugin named "s3" is installed \(installed storage plugins: fixturefs\)/);
   assert.match(s3.hint ?? '', /Add @opendepot\/plugin-s3 to plugins:/);

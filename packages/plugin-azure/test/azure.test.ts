@@ -295,7 +295,7 @@ test('an accountUrl that is not an Azure blob host nor allowed is refused before
     }
     // Workload identity (no Secret): refused before a token is asked for, too.
     const { credentialsSecretRef: _, ...ambient } = env.config({ accountUrl: foreignUrl });
-    await expectCode(plugin.create(ambient, spying), 'input', 'workload identity to a foreign host');
+    await expectCode(Promise.resolve(plugin.create(ambient, spying)), 'input', 'workload identity to a foreign host');
     assert.throws(() => new AzureBlobStorage({ accountUrl: foreignUrl, accountName, container: 'c1c', auth: { kind: 'shared-key', accountKey } }), /allowedEndpointHosts/);
     // Azure's own hosts need no allowlist, but only over https.
     assert.throws(() => new AzureBlobStorage({ accountUrl: 'http://acct.blob.core.windows.net', accountName, container: 'c1c', auth: { kind: 'shared-key', accountKey } }), /allowedEndpointHosts/);
