@@ -221,7 +221,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       namespace: NAMESPACE,
       allowFileUrls: true, // the examples come from local git repositories
       plugins: [{ package: '@opendepot/plugin-fs' }],
-      defaultStorageConfig: { filesystem: { path: storagePath } },
+      // Storage is platform policy: one filesystem profile, which the example manifests use.
+      storage: { defaultProfile: 'default', profiles: { default: { filesystem: { path: storagePath } } } },
       server: {
         port,
         host: '127.0.0.1',
