@@ -118,6 +118,28 @@ test("a Module's own accountUrl, endpoint or Secret is refused naming the field;
   assert.ok(reasons.every((e) => (e.count ?? 1) <= 2), `refused once, not retried: ${JSON.stringify(reasons)}`);
 });
 
+test('a Version made directly with a foreign endpoint is refused by the Version controller too, naming the field', async () => {
+  await env.apply({
+    apiVersion: 'opendepot.defdev.io/v1alpha1',
+    kind: 'Version',
+    metadata: { name: 'direct-steal-1.0.0' },
+    spec: {
+      kind: 'Module',
+      ownerName: 'direct-steal',
+      version: '1.0.0',
+      fileFormat: 'zip',
+      module: { name: 'direct-steal', provider: 'aws', repoUrl: 'https://github.com/my-org/terraform-aws-eks' },
+      storageConfig: { s3: { bucket: 'my-org-opendepot-modules', region: 'us-west-2', endpoint: `http://127.0.0.2:${attacker.port}` } },
+    },
+  });
+  const condition = await eventually('Version direct-steal-1.0.0 Stalled', async () =>
+    (await env.get<Obj>('version', 'direct-steal-1.0.0')).status?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True'),
+  );
+  assert.is(condition.reason, 'InvalidSpec', condition.message);
+  assert.ok(condition.message.startsWith('spec.storageConfig.s3.endpoint'), condition.message);
+  assert.is(attacker.connections(), 0, 'no connection reached the foreign host');
+});
+
 test('a filesystem path outside the root is refused naming the field; nothing is written there', async () => {
   const outside = join(env.dir, 'outside');
   await mkdir(outside);
