@@ -275,6 +275,7 @@ test('configuration problems: shorthand and profiles together, several backends,
     ['defaultStorageConfig', 'storage.profiles.two', 'storage.profiles.none', 'storage.profiles.Bad_Name', 'storage.defaultProfile'],
   );
   assert.equal(storageSettingsProblems({ defaultStorageConfig: { filesystem: { path: '/data' } }, storage: { defaultProfile: 'default' } }), []);
+  assert.equal(storageSettingsProblems({ defaultStorageConfig: { profile: 'aws' } }).map((p) => p.path), ['defaultStorageConfig.profile', 'defaultStorageConfig']);
 });
 
 test.run();

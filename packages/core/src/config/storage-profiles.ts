@@ -84,6 +84,14 @@ export function storageSettingsProblems(config: { storage?: StorageSettings; def
       message: 'is the shorthand for a single storage profile and cannot be combined with storage.profiles; move it into storage.profiles (and name it in storage.defaultProfile)',
     });
   }
+  if (isObject(config.defaultStorageConfig) && config.defaultStorageConfig.profile !== undefined) {
+    problems.push({ path: 'defaultStorageConfig.profile', message: 'the shorthand is itself the default profile and names no other; to pick one of storage.profiles, set storage.defaultProfile' });
+  }
+  if (isObject(config.defaultStorageConfig)) {
+    const shorthand = config.defaultStorageConfig;
+    const backends = Object.keys(shorthand).filter((k) => !PROFILE_KEYS.has(k) && k !== 'profile' && shorthand[k] !== undefined);
+    if (backends.length !== 1) problems.push({ path: 'defaultStorageConfig', message: `names ${backends.length === 0 ? 'no storage backend' : `${backends.length} storage backends (${backends.join(', ')})`}; it needs exactly one` });
+  }
   for (const name of named) {
     const path = joinFieldPath('storage.profiles', name);
     if (!new RegExp(PROFILE_NAME_PATTERN).test(name) || name.length > 63) {
