@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ensureTool, kubectl, useControlPlane } from '@opendepot/testbed';
-import { parseConfig } from '../src/index.ts';
+import { matchesTenantGlobs, parseConfig } from '../src/index.ts';
 import { CHART_SCHEMA_PATH, renderChartValuesSchema } from '../scripts/chart-values-schema.ts';
 // The init container's command line is install-plugins.js's: checked with its own parser.
 import { parseArgs as parseInstallPluginsArgs } from '../../operator/src/install-plugins.ts';
@@ -154,6 +154,21 @@ test('examples/scanning/values.yaml renders a configuration the operator accepts
   assert.equal(config.operator.scanning.blockSeverities, ['CRITICAL', 'HIGH']);
   const operator = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'opendepot-operator') as unknown as { spec: { template: { spec: { containers: { resources: { limits: { memory: string } } }[] } } } };
   assert.is(operator.spec.template.spec.containers[0]!.resources.limits.memory, '768Mi');
+});
+
+test('storage profiles: the default renders one filesystem profile; examples/storage/values.yaml swaps it for an S3 profile', async () => {
+  const byDefault = parseConfig((await render()).find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '', { env: {} }).config;
+  assert.equal(byDefault.storage, { defaultProfile: 'default', profiles: { default: { filesystem: { path: '/data/opendepot' } } } });
+  assert.is(byDefault.defaultStorageConfig, undefined);
+  const docs = await renderWith([fileURLToPath(new URL('../../../examples/storage/values.yaml', import.meta.url))]);
+  const { config } = parseConfig(docs.find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '', { env: {} });
+  assert.equal(Object.keys(config.storage.profiles ?? {}), ['aws'], 'default: null drops the filesystem profile');
+  assert.is(config.storage.defaultProfile, 'aws');
+  // The announcement's Module storageConfig (gitops/, depot.yaml) is allowed by the profile's globs.
+  const aws = config.storage.profiles!.aws!;
+  assert.ok(matchesTenantGlobs('my-org-opendepot-modules', aws.tenantSettable!.bucket!) && matchesTenantGlobs('opendepot-registry', aws.tenantSettable!.bucket!));
+  assert.ok(matchesTenantGlobs('us-west-2', aws.tenantSettable!.region!));
+  assert.not.ok(matchesTenantGlobs('someone-elses-bucket', aws.tenantSettable!.bucket!));
 });
 
 test('values.schema.json is exactly what the generator writes', async () => {

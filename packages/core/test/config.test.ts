@@ -69,6 +69,7 @@ test('no file at all: every default', () => {
   assert.equal(config, {
     logLevel: 'info',
     plugins: [],
+    storage: {},
     allowFileUrls: false,
     server: { port: 8080, host: '0.0.0.0', metricsPort: 9090, limits: SERVER_LIMITS },
     operator: { concurrency: 4, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false }, limits: { reconcileTimeoutSeconds: 900, upstreamIdleTimeoutSeconds: 60, upstreamMinBytesPerSecond: 1024, providerZipMaxEntries: 10000, providerZipMaxUncompressedBytes: 4294967296, gitTagsCacheSeconds: 60 }, scanning: { blockSeverities: [] } },
@@ -144,6 +145,50 @@ test('defaultStorageConfig is checked against the storageConfig schema', () => {
   const err = configError(() => parseConfig('defaultStorageConfig:\n  filesystem: { path: relative }\n  presign: { ttl: soon }\n', { file: 'v.yaml', env: noEnv }));
   assert.match(err.message, /defaultStorageConfig\.filesystem\.path: must match the pattern \^\/, not "relative"/);
   assert.match(err.message, /defaultStorageConfig\.presign\.ttl: must match the pattern/);
+});
+
+const PROFILES = `
+storage:
+  defaultProfile: aws
+  profiles:
+    aws:
+      s3: { bucket: my-org-modules, region: us-west-2, credentialsSecretRef: { name: opendepot-s3 } }
+      presign: { enabled: true, ttl: 15m }
+      tenantSettable:
+        bucket: ["my-org-*"]
+        region: [us-west-2]
+    shared:
+      filesystem: { path: /data/opendepot }
+`;
+
+test('storage profiles parse with their tenant-settable globs and presign defaults', () => {
+  const { config, warnings } = parseConfig(PROFILES, { file: 'v.yaml', env: noEnv });
+  assert.is(config.storage.defaultProfile, 'aws');
+  assert.equal(config.storage.profiles?.aws?.tenantSettable, { bucket: ['my-org-*'], region: ['us-west-2'] });
+  assert.equal(config.storage.profiles?.aws?.presign, { enabled: true, ttl: '15m' });
+  assert.equal(warnings, []);
+  assert.equal(parseConfig(undefined, { env: noEnv }).config.storage, {}, 'no storage unless configured');
+});
+
+test('a tenant-settable field that says where credentials go is refused at start, naming it and the fix', () => {
+  for (const field of ['endpoint', 'accountUrl', 'credentialsSecretRef', 'forcePathStyle', 'allowedEndpointHosts', 'root', 'tokenUrl', 'apiEndpoint', 'keySecretRef']) {
+    const text = PROFILES.replace('region: [us-west-2]', `region: [us-west-2]\n        ${field}: ["*"]`);
+    const err = configError(() => parseConfig(text, { file: 'v.yaml', env: noEnv }));
+    assert.is(err.field, `storage.profiles.aws.tenantSettable.${field}`, field);
+    assert.match(err.message, `storage.profiles.aws.tenantSettable.${field}: ${field} says where credentials are sent (or is a credential) and can never be tenant-settable; remove it from tenantSettable and set its value in the profile itself`);
+  }
+});
+
+test('storage profiles: shorthand and profiles together, several backends, an unknown default, bad globs', () => {
+  const both = configError(() => parseConfig(`${PROFILES}defaultStorageConfig:\n  filesystem: { path: /data }\n`, { env: noEnv }));
+  assert.is(both.field, 'defaultStorageConfig');
+  assert.match(both.message, /cannot be combined with storage\.profiles/);
+  const two = configError(() => parseConfig('storage:\n  profiles:\n    x: { s3: { bucket: b, region: r }, gcs: { bucket: b } }\n', { env: noEnv }));
+  assert.match(two.message, /storage\.profiles\.x: names 2 storage backends \(s3, gcs\); a profile has exactly one/);
+  const unknown = configError(() => parseConfig(PROFILES.replace('defaultProfile: aws', 'defaultProfile: gcp'), { env: noEnv }));
+  assert.match(unknown.message, /storage\.defaultProfile: names the profile "gcp", which storage\.profiles does not define \(defined: aws, shared\)/);
+  const globs = configError(() => parseConfig(PROFILES.replace('bucket: ["my-org-*"]', 'bucket: "my-org-*"'), { env: noEnv }));
+  assert.match(globs.message, /storage\.profiles\.aws\.tenantSettable\.bucket: must be an array/);
 });
 
 test('bad values from the environment name the variable', () => {

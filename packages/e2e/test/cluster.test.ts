@@ -46,6 +46,12 @@ let minio: Minio | undefined;
 let dav: RunningWebDav | undefined;
 let npm: NpmRegistryStandin | undefined;
 let githubValues: object;
+/**
+ * Storage profiles added as the tests bring backends up (storage is platform policy). An install
+ * names only the profiles whose plugins it loads: a profile over a missing plugin stops start-up.
+ */
+const storageProfiles: Record<string, unknown> = {};
+const profilesOf = (...names: string[]) => ({ storage: { profiles: Object.fromEntries(names.map((n) => [n, storageProfiles[n]])) } });
 
 const moduleFiles = (name: string, version: string, extra: RepoFiles = {}): RepoFiles => ({
   'main.tf': `output "version" {\n  value = "${name} ${version}"\n}\n`,
@@ -240,15 +246,16 @@ test('(c) MinIO storage with presigned downloads', async () => {
     `--from-literal=AWS_SECRET_ACCESS_KEY=${minio.secretAccessKey}`,
   ]);
   assert.is(secret.code, 0, secret.stderr);
-  await env.install(githubValues, { config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-s3' }] } });
+  // The platform's profile holds MinIO's endpoint and Secret; teams name the bucket and region.
+  storageProfiles.minio = {
+    s3: { bucket: 'opendepot', region: minio.region, endpoint: minio.endpoint, forcePathStyle: true, credentialsSecretRef: { name: 'minio-credentials' }, allowedEndpointHosts: [new URL(minio.endpoint).hostname] },
+    tenantSettable: { bucket: ['opendepot'], region: [minio.region] },
+  };
+  await env.install(githubValues, { config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-s3' }], ...profilesOf('minio') } });
   addRepo('bucket', ['2.0.0', '2.1.0']);
   await env.apply(
-    moduleManifest('bucket', ['2.0.0', '2.1.0'], {
-      storageConfig: {
-        s3: { bucket: 'opendepot', region: minio.region, endpoint: minio.endpoint, forcePathStyle: true, credentialsSecretRef: { name: 'minio-credentials' } },
-        presign: { enabled: true, ttl: '5m' },
-      },
-    }),
+    // The announcement's shape: bucket and region, the rest from the profile.
+    moduleManifest('bucket', ['2.0.0', '2.1.0'], { storageConfig: { s3: { bucket: 'opendepot', region: minio.region }, presign: { enabled: true, ttl: '5m' } } }),
   );
   await untilModuleReady('bucket');
   // The archive route answers with a redirect to a presigned MinIO URL, which tofu follows.
@@ -268,12 +275,13 @@ test('(d) a third-party plugin named only in Helm values is installed at pod sta
   dav = await startWebDavServer({ host: NODE_IP });
   npm = await startNpmRegistryStandin({ host: NODE_IP, packages: ['examples/storage-plugin', 'packages/sdk'] });
   const plugin = npm.package('@opendepot-example/storage-webdav');
+  storageProfiles.webdav = { webdav: { url: `${dav.url}registry/` } };
   await env.install(githubValues, {
     pluginInstall: { registry: npm.url, packages: [{ name: plugin.name, version: plugin.version, integrity: plugin.integrity }] },
-    config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-s3' }, { package: plugin.name }] },
+    config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-s3' }, { package: plugin.name }], ...profilesOf('minio', 'webdav') },
   });
   addRepo('dns', ['3.0.0']);
-  await env.apply(moduleManifest('dns', ['3.0.0'], { storageConfig: { webdav: { url: `${dav.url}registry/` } } }));
+  await env.apply(moduleManifest('dns', ['3.0.0'], { storageConfig: { profile: 'webdav' } }));
   await untilModuleReady('dns');
   await assertInstalled('dns', '3.0.0', '3.0.0');
   const stored = await readdir(dav.root, { recursive: true });
@@ -321,7 +329,7 @@ test('(e) helm upgrade to a new image tag keeps serving: no failed request durin
     }
   })();
   const before = new Set((await podsOf('server')).map((p) => p.metadata.name));
-  const upgraded = await env.install(githubValues, { config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-s3' }] }, image: { tag: 'test-b' } });
+  const upgraded = await env.install(githubValues, { config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-s3' }], ...profilesOf('minio') }, image: { tag: 'test-b' } });
   // The load goes on until the old pods have finished terminating (preStop, graceful stop), and a little after.
   await until(env, 'the old server pods to be gone', async () => (await podsOf('server')).every((p) => !before.has(p.metadata.name)), 120_000);
   await new Promise((r) => setTimeout(r, 2_000));

@@ -55,6 +55,17 @@ test.before(async () => {
   for (const v of ['5.79.0', '5.80.0', '5.81.0', '6.0.0']) await releases.addRelease('terraform-provider-aws', v, { platforms });
   env = await startRegistryEnv({
     config: {
+      // The platform's S3 profile for the announcement's storageConfig (bucket opendepot-registry in
+      // us-west-2); this test checks what the Depot creates, so its endpoint is a closed local port.
+      plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-s3' }],
+      storage: {
+        profiles: {
+          aws: {
+            s3: { bucket: 'opendepot-registry', region: 'us-west-2', endpoint: 'http://127.0.0.1:9', forcePathStyle: true, allowedEndpointHosts: ['127.0.0.1'] },
+            tenantSettable: { bucket: ['opendepot-*'], region: ['us-west-2'] },
+          },
+        },
+      },
       operator: {
         github: { apiUrl: github.url },
         providers: { hashicorpReleasesUrl: releases.url, hashicorpTrustedKeys: [key.publicKeyArmored], allowInsecureHttp: true },

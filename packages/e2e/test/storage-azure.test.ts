@@ -34,16 +34,18 @@ let env: RegistryEnv;
 /** The registry's CA and Azurite's: tofu talks to both over HTTPS. */
 let caBundle: string;
 
-/** `storageConfig` with Azurite as the account, credentials from `secret`. */
+/** The account as the announcement's Azure storageConfig spells it. */
+const account = () => ({ accountName: azurite.accountName, accountUrl: azurite.accountUrl, subscriptionID: '00000000-0000-4000-8000-000000000000', resourceGroup: 'opendepot-e2e' });
+
+/** A platform profile with Azurite as the account, credentials from `secret`, and Azurite's host allowed. */
+const profile = (secret: string) => ({
+  azureBlob: { ...account(), container: CONTAINER, credentialsSecretRef: { name: secret }, allowedEndpointHosts: [new URL(azurite.accountUrl).hostname] },
+});
+
+/** A Module's `storageConfig`: a profile, plus the announcement's account fields (equal to the profile's). */
 const storageConfig = (secret: string, presign: Record<string, unknown>) => ({
-  azureBlob: {
-    accountName: azurite.accountName,
-    accountUrl: azurite.accountUrl,
-    subscriptionID: '00000000-0000-4000-8000-000000000000',
-    resourceGroup: 'opendepot-e2e',
-    container: CONTAINER,
-    credentialsSecretRef: { name: secret },
-  },
+  profile: secret === 'azure-storage' ? 'azurite' : 'azurite-sas',
+  azureBlob: account(),
   presign,
 });
 
@@ -86,7 +88,12 @@ test.before(async () => {
   container = service.getContainerClient(CONTAINER);
   await container.create();
 
-  env = await startRegistryEnv({ config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-azure' }] } });
+  env = await startRegistryEnv({
+    config: {
+      plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-azure' }],
+      storage: { profiles: { azurite: profile('azure-storage'), 'azurite-sas': profile('azure-storage-sas') } },
+    },
+  });
   caBundle = join(env.dir, 'ca-bundle.pem');
   await writeFile(caBundle, (await readFile(env.caFile, 'utf8')) + certs.caPem);
 

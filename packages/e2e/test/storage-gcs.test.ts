@@ -49,9 +49,15 @@ const serviceAccount = {
 let gcs: FakeGcs;
 let env: RegistryEnv;
 
-/** `storageConfig` with fake-gcs-server as the endpoint; credentials from `secret`, if any. */
-const storageConfig = (secret: string | undefined, presign: Record<string, unknown>) => ({
+/** A platform profile with fake-gcs-server as the endpoint; credentials from `secret`, if any. */
+const profile = (secret: string | undefined) => ({
   gcs: { bucket: BUCKET, prefix: PREFIX, endpoint: gcs.url, ...(secret !== undefined && { credentialsSecretRef: { name: secret } }) },
+});
+
+/** A Module's `storageConfig`: the profile with (`signed`) or without a service account key, and the announcement's bucket. */
+const storageConfig = (secret: string | undefined, presign: Record<string, unknown>) => ({
+  profile: secret === undefined ? 'fake-gcs-anonymous' : 'fake-gcs',
+  gcs: { bucket: BUCKET },
   presign,
 });
 
@@ -105,7 +111,12 @@ let caPem = '';
 
 test.before(async () => {
   gcs = await startFakeGcs({ buckets: [BUCKET], logRequests: true });
-  env = await startRegistryEnv({ config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-gcs' }] } });
+  env = await startRegistryEnv({
+    config: {
+      plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-gcs' }],
+      storage: { profiles: { 'fake-gcs': profile('gcs-service-account'), 'fake-gcs-anonymous': profile(undefined) } },
+    },
+  });
   caPem = await readFile(env.caFile, 'utf8');
   await env.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'gcs-service-account' }, type: 'Opaque', stringData: { 'credentials.json': JSON.stringify(serviceAccount) } });
   const repo = await createGitRepo(join(env.dir, 'gcs-repo'), { tags: Object.fromEntries(VERSIONS.map((v) => [`v${v}`, moduleFiles(v, 'Google Cloud Storage')])) });

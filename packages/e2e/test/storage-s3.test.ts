@@ -20,6 +20,8 @@ const VERSIONS = ['1.1.0', '1.2.0', '1.2.5', '1.3.0'];
 const BUCKET = 'opendepot-e2e';
 const PREFIX = 'archives/';
 const SECRET = 'minio-credentials';
+/** A bucket a team picks itself, which the platform's profile allows by pattern. */
+const TEAM_BUCKET = 'opendepot-e2e-team';
 
 
 
@@ -28,7 +30,16 @@ let env: RegistryEnv;
 /** Reads MinIO directly, with the same plugin, to check what the operator stored. */
 let direct: S3Storage;
 
-const s3Config = () => ({ bucket: BUCKET, region: minio.region, prefix: PREFIX, endpoint: minio.endpoint, forcePathStyle: true, credentialsSecretRef: { name: SECRET } });
+/** The platform's profile: MinIO's endpoint, its Secret, and the one host credentials may go to. */
+const s3Config = () => ({
+  bucket: BUCKET,
+  region: minio.region,
+  prefix: PREFIX,
+  endpoint: minio.endpoint,
+  forcePathStyle: true,
+  credentialsSecretRef: { name: SECRET },
+  allowedEndpointHosts: [new URL(minio.endpoint).hostname],
+});
 
 const moduleManifest = (name: string, repoUrl: string, storageConfig: Record<string, unknown>) => ({
   apiVersion: 'opendepot.defdev.io/v1alpha1',
@@ -56,8 +67,14 @@ async function assertInstalled(run: ClientRun, module: string): Promise<void> {
 }
 
 test.before(async () => {
-  minio = await startMinio({ buckets: [BUCKET] });
-  env = await startRegistryEnv({ config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-s3' }] } });
+  minio = await startMinio({ buckets: [BUCKET, TEAM_BUCKET] });
+  env = await startRegistryEnv({
+    config: {
+      plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-s3' }],
+      // Storage is platform policy: teams may pick an opendepot-* bucket in MinIO's region, nothing else.
+      storage: { profiles: { minio: { s3: s3Config(), presign: { enabled: true, ttl: '5m' }, tenantSettable: { bucket: ['opendepot-*'], region: [minio.region] } } } },
+    },
+  });
   const created = await env.kubectl([
     'create', 'secret', 'generic', SECRET, '-n', env.namespace,
     `--from-literal=AWS_ACCESS_KEY_ID=${minio.accessKeyId}`,
@@ -68,8 +85,11 @@ test.before(async () => {
 
   const repo = await createGitRepo(join(env.dir, 's3-repo'), { tags: Object.fromEntries(VERSIONS.map((v) => [`v${v}`, moduleFiles(v, 'S3 (MinIO)')])) });
   await env.apply(
-    moduleManifest('presigned', repo.url, { s3: s3Config(), presign: { enabled: true, ttl: '5m' } }),
-    moduleManifest('proxied', repo.url, { s3: s3Config(), presign: { enabled: false } }),
+    // The profile's presign default (on, 5 minutes) applies.
+    moduleManifest('presigned', repo.url, { profile: 'minio' }),
+    // The announcement's shape: bucket and region only, the rest from the profile.
+    moduleManifest('proxied', repo.url, { s3: { bucket: BUCKET, region: minio.region }, presign: { enabled: false } }),
+    moduleManifest('team-bucket', repo.url, { s3: { bucket: TEAM_BUCKET, region: minio.region }, presign: { enabled: false } }),
     // plugin-fs has no presigned URLs, and this Module forbids proxying.
     moduleManifest('unsignable', repo.url, { filesystem: { path: env.storagePath }, presign: { enabled: true, fallbackToProxy: false } }),
   );
@@ -81,11 +101,13 @@ test.after(async () => {
   await minio?.stop();
 });
 
-test("the plugin's config schema is exactly the CRD's s3 block", () => {
+test("the plugin's config schema is the CRD's s3 block plus the platform-only allowedEndpointHosts", () => {
   const crd = s3Schema.json as { properties: Record<string, Record<string, unknown>>; required?: string[] };
   const ours = configSchema as { properties: Record<string, Record<string, unknown>>; required?: string[] };
-  assert.equal(Object.keys(ours.properties), Object.keys(crd.properties));
-  assert.equal(ours.required, crd.required);
+  assert.equal(Object.keys(ours.properties), [...Object.keys(crd.properties), 'allowedEndpointHosts']);
+  // The CRD requires nothing (the profile supplies it); the merged config needs bucket and region.
+  assert.equal(crd.required, undefined);
+  assert.equal(ours.required, ['bucket', 'region']);
   for (const [name, p] of Object.entries(crd.properties)) {
     const mine = ours.properties[name]!;
     for (const keyword of ['type', 'pattern', 'maxLength', 'required']) assert.equal(mine[keyword], p[keyword], `${name}.${keyword}`);
@@ -97,7 +119,7 @@ test("the plugin's config schema is exactly the CRD's s3 block", () => {
 });
 
 test('the Modules become Ready with 4/4 synced; each S3 archive is an object in MinIO with its checksum as metadata', async () => {
-  for (const name of ['presigned', 'proxied', 'unsignable']) {
+  for (const name of ['presigned', 'proxied', 'unsignable', 'team-bucket']) {
     const module = await eventually(`Module ${name} Ready`, async () => {
       const m = await env.get<Obj>('module', name);
       return ready(m) ? m : undefined;
@@ -117,6 +139,9 @@ test('the Modules become Ready with 4/4 synced; each S3 archive is an object in 
     }
   }
   assert.equal(keys.filter((k) => !k.startsWith(PREFIX) || k.startsWith(`${PREFIX}.uploads/`)), [], 'nothing outside the prefix, no upload left');
+  // The team's bucket holds its 4 archives, under the profile's prefix.
+  const teamKeys = (await minio.listObjects(TEAM_BUCKET)).filter((k) => k.endsWith('.zip'));
+  assert.equal(teamKeys.sort(), (await versionsOf('team-bucket')).map((v) => `${PREFIX}${v.status!.storageKey!}`).sort());
 });
 
 test('presign on: tofu init gets 1.2.5 for "~> 1.2.0" through a 307 to a presigned MinIO URL', async () => {

@@ -3,7 +3,7 @@
  * `@opendepot-example/storage-webdav` (examples/storage-plugin, written only against
  * `@opendepot/sdk`) from configuration by its package name; a Module stored with it on a real
  * WebDAV server (the `webdav-server` package, in its own process) becomes Ready, and the real
- * `tofu init` downloads from it. A bad `storageConfig.webdav` stalls its Module, naming the field.
+ * `tofu init` downloads from it. A `storageConfig.webdav.url` other than its storage profile's stalls its Module, naming the field.
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
@@ -56,11 +56,18 @@ const moduleObject = (name: string, storageConfig: Record<string, unknown>) => (
 test.before(async () => {
   dav = await startWebDavServer();
   proxy = await startFaultyProxy(dav.url); // passes everything through, and records what it saw
-  env = await startRegistryEnv({ config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: PLUGIN }] } });
+  env = await startRegistryEnv({
+    config: {
+      plugins: [{ package: '@opendepot/plugin-fs' }, { package: PLUGIN }],
+      // A third-party backend is a storage profile like any other; its url is the platform's.
+      storage: { profiles: { webdav: { webdav: { url: `${proxy.url}registry/` } } } },
+    },
+  });
   repoUrl = (await createGitRepo(join(env.dir, 'vpc-repo'), { tags: Object.fromEntries(VERSIONS.map((v) => [`v${v}`, moduleFiles(v)])) })).url;
   await env.apply(
     moduleObject('vpc', { webdav: { url: `${proxy.url}registry/` } }),
-    moduleObject('misconfigured', { webdav: { requestTimeoutSeconds: 5 } }),
+    // A url of its own: where the plugin would send requests (and credentials) is not the resource's to say.
+    moduleObject('misconfigured', { webdav: { url: 'http://127.0.0.1:9/elsewhere/' } }),
   );
 });
 
@@ -119,7 +126,7 @@ test('tofu init installs 1.2.5 for "~> 1.2.0", downloaded from the WebDAV server
   assert.ok(downloads.some((r) => r.includes('1.2.5')), `the server read 1.2.5 from WebDAV; requests seen: ${proxy.seen.slice(before).join(', ')}`);
 });
 
-test('a Module whose webdav config lacks url is Stalled, with a message naming the field', async () => {
+test('a Module whose webdav config names its own url is Stalled, with a message naming the field', async () => {
   const stalled = await eventually('Module misconfigured Stalled', async () => {
     const m = await env.get<Obj>('module', 'misconfigured');
     return m.status?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');

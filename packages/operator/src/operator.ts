@@ -10,16 +10,20 @@ import {
   createInformer,
   createKubeClient,
   createLogger,
-
+  defaultStorageReference,
+  moduleStorageConfig,
+  providerStorageConfig,
   resourceClient,
   startPluginHost,
   type HostConfig,
   type KubeClient,
   type KubeObject,
   kubeLoggerOf,
+  toCondition,
   type Depot,
   type Module,
   type Provider,
+  type StorageConfig,
   type Version,
 } from '@opendepot/core';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +94,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const spool = await openSpool(options.spoolRoot ?? defaultSpoolRoot(), logger);
   const plugins = await startPluginHost(config, { logger, readSecret: (name, key) => readSecret(name, key), hostDir: HOST_DIR, ...(options.baseDir && { baseDir: options.baseDir }) });
   const { storage } = plugins;
+  // What a Version gets when its owner (and Depot) name no storage: the default profile, by name.
+  const defaultStorage = defaultStorageReference(config);
+  // An owner's storage is checked against the profiles before any Version exists: a refused
+  // field stalls the owner with a message naming it, and no request is made.
+  const checkStorage = (own: StorageConfig | undefined, nestedIn: 'moduleConfig' | 'providerConfig', topLevel: boolean): void => {
+    try {
+      storage.check(own ?? defaultStorage, own === undefined || topLevel ? 'spec.storageConfig' : `spec.${nestedIn}.storageConfig`);
+    } catch (err) {
+      throw new Error(toCondition(err).message, { cause: err });
+    }
+  };
 
   // Bounds on what an upstream can cost (issue 10 §2).
   const limits = operatorLimits(config.operator.limits);
@@ -159,7 +174,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           informer: modules,
           resource: moduleResource,
           status: new StatusWriter(moduleResource),
-          plan: (m, owned) => planModule(m, owned, config.defaultStorageConfig),
+          plan: (m, owned) => {
+            checkStorage(moduleStorageConfig(m.spec), 'moduleConfig', m.spec.storageConfig !== undefined);
+            return planModule(m, owned, defaultStorage);
+          },
           extraStatus: (m, relevant) => moduleScanStatus(m, relevant),
         },
         { versions, versionResource, events },
@@ -180,7 +198,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           informer: providers,
           resource: providerResource,
           status: new StatusWriter(providerResource),
-          plan: (p, owned) => planProvider(p, owned, config.defaultStorageConfig),
+          plan: (p, owned) => {
+            checkStorage(providerStorageConfig(p.spec), 'providerConfig', p.spec.storageConfig !== undefined);
+            return planProvider(p, owned, defaultStorage);
+          },
           extraStatus: (p, relevant, wanted) => ({ platforms: platformStatus(p, relevant, wanted) }),
         },
         { versions, versionResource, events },

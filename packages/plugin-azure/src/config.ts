@@ -27,6 +27,11 @@ export interface AzureBlobStorageConfig {
   container?: string;
   /** Secret with credentials; unset means workload identity or managed identity. */
   credentialsSecretRef?: { name: string };
+  /**
+   * Hosts besides Azure's blob service hosts that `accountUrl` may name (a host name, `host:port`
+   * or `*.suffix`): credentials go nowhere else. Set by the platform in a storage profile.
+   */
+  allowedEndpointHosts?: string[];
 }
 
 /**
@@ -85,6 +90,12 @@ export const configSchema: JsonSchema = {
           maxLength: 253,
         },
       },
+    },
+    allowedEndpointHosts: {
+      type: 'array',
+      description:
+        'Hosts accountUrl may name besides Azure blob service hosts (*.blob.core.windows.net and the sovereign clouds\' blob hosts, https only): a host name (any port), host:port, or *.suffix, e.g. a custom domain, private endpoint or emulator. Credentials go nowhere else; set by the platform in a storage profile, never by resources. Default: none.',
+      items: { type: 'string', minLength: 1, maxLength: 253 },
     },
   },
 };

@@ -3,13 +3,15 @@
  * `storageConfig.azureBlob`.
  * @packageDocumentation
  */
-import { definePlugin, InputError, PLUGIN_API_VERSION, type Logger } from '@opendepot/sdk';
+import { definePlugin, PLUGIN_API_VERSION, type Logger } from '@opendepot/sdk';
 import { configSchema, DEFAULT_CONTAINER, type AzureBlobStorageConfig } from './config.ts';
 import { resolveAuth } from './credentials.ts';
+import { checkAccountUrl } from './hosts.ts';
 import { AzureBlobStorage } from './storage.ts';
 
 export { AzureBlobStorage, type AzureBlobStorageOptions } from './storage.ts';
 export { configSchema, DEFAULT_CONTAINER, SECRET_KEYS, type AzureBlobStorageConfig } from './config.ts';
+export { AZURE_BLOB_DOMAINS, checkAccountUrl, hostAllowed, isAzureBlobHost } from './hosts.ts';
 export { parseConnectionString, resolveAuth, type AzureAuth, type ConnectionString, type ResolvedAuth } from './credentials.ts';
 
 /** The plugin: `kind: storage`, `name: azureBlob`. */
@@ -19,12 +21,8 @@ export default definePlugin({
   apiVersion: PLUGIN_API_VERSION,
   configSchema,
   async create(config: AzureBlobStorageConfig, context) {
-    let url: URL;
-    try {
-      url = new URL(config.accountUrl);
-    } catch (err) {
-      throw new InputError(`accountUrl ${JSON.stringify(config.accountUrl)} is not a URL`, { field: 'accountUrl', cause: err });
-    }
+    // Before any Secret is read or token requested: credentials go only to Azure or allowed hosts.
+    const url = checkAccountUrl(config.accountUrl, config.allowedEndpointHosts ?? [], context.configPath);
     warnOnAccountMismatch(url, config.accountName, context.logger);
     const { auth, source } = await resolveAuth(config, context);
     const container = config.container ?? DEFAULT_CONTAINER;
@@ -32,6 +30,7 @@ export default definePlugin({
       accountUrl: config.accountUrl,
       accountName: config.accountName,
       container,
+      ...(config.allowedEndpointHosts !== undefined && { allowedEndpointHosts: config.allowedEndpointHosts }),
       auth,
       logger: context.logger,
       now: () => context.clock.now(),

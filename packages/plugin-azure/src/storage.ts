@@ -25,6 +25,7 @@ import {
 } from '@opendepot/sdk';
 import type { AzureAuth } from './credentials.ts';
 import { statusOf, toStorageError, type Operation } from './errors.ts';
+import { checkAccountUrl } from './hosts.ts';
 import { blobNameOf, normalisePrefix } from './keys.ts';
 import { sharedKeySigner, userDelegationSigner, type SasSigner } from './presign.ts';
 import { uploadBlocks } from './upload.ts';
@@ -47,6 +48,8 @@ export interface AzureBlobStorageOptions {
   accountName: string;
   /** An existing container. */
   container: string;
+  /** Hosts besides Azure's blob hosts that `accountUrl` may name (see hosts.ts). Default: none. */
+  allowedEndpointHosts?: readonly string[];
   auth: AzureAuth;
   /** Keys are stored under this blob name prefix, e.g. `opendepot/`. Default: none. */
   prefix?: string;
@@ -80,6 +83,7 @@ export class AzureBlobStorage implements StorageBackend {
 
   constructor(options: AzureBlobStorageOptions) {
     const accountUrl = options.accountUrl.replace(/\/+$/, '');
+    checkAccountUrl(accountUrl, options.allowedEndpointHosts ?? [], 'azureBlob');
     this.#prefix = normalisePrefix(options.prefix);
     this.#containerName = options.container;
     this.#now = options.now ?? Date.now;

@@ -7,7 +7,9 @@
 import { azureBlobSchema } from '@opendepot/core';
 import { isOpenDepotError, isPlugin, PLUGIN_API_VERSION, type ObjectInfo, type StorageBackend } from '@opendepot/sdk';
 import { collectBytes, expectCode } from '@opendepot/sdk/testkit';
-import { freePort } from '@opendepot/testbed';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import { createTestCertificates, freePort, trustCaInProcess } from '@opendepot/testbed';
 import { AccountSASPermissions, AccountSASResourceTypes, AccountSASServices, generateAccountSASQueryParameters, SASProtocol, StorageSharedKeyCredential } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
 import { test } from 'uvu';
@@ -64,8 +66,11 @@ test('default export: a branded storage plugin named azureBlob, for this plugin 
 test("the config schema has exactly the CRD's azureBlob fields, required fields and constraints", () => {
   const crd = azureBlobSchema.json as { properties: Record<string, Record<string, unknown>>; required: string[] };
   const ours = configSchema as { properties: Record<string, Record<string, unknown>>; required: string[]; additionalProperties: unknown };
-  assert.equal(Object.keys(ours.properties).sort(), Object.keys(crd.properties).sort());
-  assert.equal([...ours.required].sort(), [...crd.required].sort());
+  // Plus allowedEndpointHosts, which only the platform sets (storage profiles), so it is not in the CRD.
+  assert.equal(Object.keys(ours.properties).sort(), [...Object.keys(crd.properties), 'allowedEndpointHosts'].sort());
+  // The CRD requires nothing: a resource's storage profile supplies what it leaves out.
+  assert.equal(crd.required, undefined);
+  assert.equal([...ours.required].sort(), ['accountName', 'accountUrl', 'resourceGroup', 'subscriptionID']);
   assert.is(ours.additionalProperties, false);
   const constraints = (p: Record<string, unknown>) => ({ type: p.type, pattern: p.pattern, minLength: p.minLength, maxLength: p.maxLength, required: p.required });
   for (const [name, crdProperty] of Object.entries(crd.properties)) {
@@ -168,7 +173,7 @@ test('Entra ID credentials: requests carry a bearer token and presign makes a us
       return { token: entraToken(), expiresOnTimestamp: Date.now() + 3600_000 };
     },
   };
-  const storage = new AzureBlobStorage({ accountUrl, accountName, container: env.container.containerName, auth: { kind: 'token', credential } });
+  const storage = new AzureBlobStorage({ accountUrl, accountName, container: env.container.containerName, auth: { kind: 'token', credential }, allowedEndpointHosts: ['127.0.0.1'] });
   assert.ok(storage.capabilities.presign);
   await storage.put('entra/module.zip', body('via entra id'));
   assert.ok(tokens > 0, 'the token credential was used');
@@ -210,14 +215,14 @@ test('a writer whose staged blocks another writer’s commit discarded is refuse
 });
 
 test('keys live under the prefix; bad keys and ranges are input errors', async () => {
-  const storage = new AzureBlobStorage({ accountUrl, accountName, container: env.container.containerName, auth: { kind: 'shared-key', accountKey }, prefix: 'opendepot' });
+  const storage = new AzureBlobStorage({ accountUrl, accountName, container: env.container.containerName, auth: { kind: 'shared-key', accountKey }, prefix: 'opendepot', allowedEndpointHosts: ['127.0.0.1'] });
   await storage.put('modules/a/1.0.0.zip', body('1'));
   const names: string[] = [];
   for await (const blob of env.container.listBlobsFlat()) names.push(blob.name);
   assert.equal(names, ['opendepot/modules/a/1.0.0.zip']);
   for (const bad of ['trailing.', 'a/b./c', 'tab\there', 'back\\slash']) await expectCode(storage.stat(bad), 'input', `stat(${JSON.stringify(bad)})`);
   await expectCode(storage.get('modules/a/1.0.0.zip', { range: { start: 5 } }), 'input', 'a range past the end');
-  assert.throws(() => new AzureBlobStorage({ accountUrl, accountName, container: 'x', auth: { kind: 'shared-key', accountKey }, prefix: '../up' }), /prefix/);
+  assert.throws(() => new AzureBlobStorage({ accountUrl, accountName, container: 'x', auth: { kind: 'shared-key', accountKey }, prefix: '../up', allowedEndpointHosts: ['127.0.0.1'] }), /prefix/);
 });
 
 test('a missing container: get and stat are not_found naming it, put is unavailable with a hint to create it', async () => {
@@ -237,10 +242,100 @@ test('an unreachable account is unavailable (transient), not a crash', async () 
     accountName,
     container: 'c1c',
     auth: { kind: 'shared-key', accountKey },
+    allowedEndpointHosts: ['127.0.0.1'],
     pipeline: { retryOptions: { maxTries: 1 } },
   });
   await expectCode(storage.stat('x.zip'), 'unavailable', 'stat');
   await expectCode(storage.put('x.zip', body('x')), 'unavailable', 'put');
+});
+
+/** A TCP listener on 127.0.0.2 that counts connections: the foreign host of the attacks. */
+async function foreignListener(): Promise<{ port: number; connections: () => number; close(): Promise<void> }> {
+  let count = 0;
+  const server: TcpServer = createTcpServer((socket) => {
+    count++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.2', resolve));
+  return { port: (server.address() as { port: number }).port, connections: () => count, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+test('an accountUrl that is not an Azure blob host nor allowed is refused before a Secret is read or a connection made', async () => {
+  const foreign = await foreignListener();
+  try {
+    const read: string[] = [];
+    const sas = generateAccountSASQueryParameters(
+      { expiresOn: new Date(Date.now() + 3600_000), permissions: AccountSASPermissions.parse('rl'), resourceTypes: AccountSASResourceTypes.parse('sco').toString(), services: AccountSASServices.parse('b').toString(), protocol: SASProtocol.HttpsAndHttp },
+      new StorageSharedKeyCredential(accountName, accountKey),
+    ).toString();
+    const secrets = {
+      'azure-storage': { AZURE_STORAGE_CONNECTION_STRING: connectionString },
+      'azure-sas': { AZURE_STORAGE_CONNECTION_STRING: `BlobEndpoint=${accountUrl};SharedAccessSignature=${sas}` },
+      'azure-sp': { AZURE_CLIENT_ID: 'c', AZURE_TENANT_ID: 't', AZURE_CLIENT_SECRET: 's' },
+    };
+    const context = pluginContext(secrets);
+    const spying = { ...context, readSecret: async (name: string, key: string) => (read.push(`${name}/${key}`), context.readSecret!(name, key)) };
+    const foreignUrl = `https://127.0.0.2:${foreign.port}/${accountName}`;
+    for (const secret of ['azure-storage', 'azure-sas', 'azure-sp']) {
+      for (const allowed of [undefined, ['127.0.0.1'], [`127.0.0.2:${foreign.port + 1}`], ['*.blob.core.windows.net']]) {
+        const attack = env.config({ accountUrl: foreignUrl, credentialsSecretRef: { name: secret } });
+        if (allowed === undefined) delete attack.allowedEndpointHosts;
+        else attack.allowedEndpointHosts = allowed;
+        try {
+          await plugin.create(attack, spying);
+        } catch (err) {
+          assert.ok(isOpenDepotError(err, 'input'), String(err));
+          assert.is((err as { field?: string }).field, 'accountUrl');
+          assert.match((err as Error).message, 'storageConfig.azureBlob.accountUrl');
+          assert.match((err as { hint?: string }).hint ?? '', 'allowedEndpointHosts');
+          continue;
+        }
+        assert.unreachable(`create accepted ${foreignUrl} (allowed: ${JSON.stringify(allowed)})`);
+      }
+    }
+    // Workload identity (no Secret): refused before a token is asked for, too.
+    const { credentialsSecretRef: _, ...ambient } = env.config({ accountUrl: foreignUrl });
+    await expectCode(Promise.resolve(plugin.create(ambient, spying)), 'input', 'workload identity to a foreign host');
+    assert.throws(() => new AzureBlobStorage({ accountUrl: foreignUrl, accountName, container: 'c1c', auth: { kind: 'shared-key', accountKey } }), /allowedEndpointHosts/);
+    // Azure's own hosts need no allowlist, but only over https.
+    assert.throws(() => new AzureBlobStorage({ accountUrl: 'http://acct.blob.core.windows.net', accountName, container: 'c1c', auth: { kind: 'shared-key', accountKey } }), /allowedEndpointHosts/);
+    new AzureBlobStorage({ accountUrl: 'https://acct.blob.core.usgovcloudapi.net', accountName, container: 'c1c', auth: { kind: 'shared-key', accountKey } });
+    assert.equal(read, [], 'no Secret was read');
+    assert.is(foreign.connections(), 0, 'nothing connected to the foreign host');
+  } finally {
+    await foreign.close();
+  }
+});
+
+test('a redirect from the allowed host to another host is not followed: no credentials reach it', async () => {
+  const foreign = await foreignListener();
+  // A CA of its own name: two CAs with one subject would confuse chain building with Azurite's.
+  const certs = await createTestCertificates({ commonName: 'OpenDepot redirect test CA' });
+  trustCaInProcess(certs.caPem);
+  const redirects: string[] = [];
+  const redirector = createHttpsServer({ key: certs.keyPem, cert: certs.certPem }, (req, res) => {
+    redirects.push(`${req.method} ${req.url}`);
+    res.writeHead(307, { Location: `https://127.0.0.2:${foreign.port}${req.url}` }).end();
+  });
+  await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (redirector.address() as { port: number }).port;
+    const storage = new AzureBlobStorage({
+      accountUrl: `https://127.0.0.1:${port}/${accountName}`,
+      accountName,
+      container: 'c1c',
+      auth: { kind: 'shared-key', accountKey },
+      allowedEndpointHosts: [`127.0.0.1:${port}`],
+      pipeline: { retryOptions: { maxTries: 1 } },
+    });
+    await storage.stat('x.zip').catch(() => undefined);
+    await storage.put('x.zip', body('x')).catch(() => undefined);
+    assert.ok(redirects.length > 0, 'the allowed host was asked');
+    assert.is(foreign.connections(), 0, 'the redirect target was never contacted');
+  } finally {
+    redirector.close();
+    await foreign.close();
+  }
 });
 
 test('parseConnectionString keeps = inside values and strips a leading ? from the SAS', () => {

@@ -64,6 +64,8 @@ export async function startAzureTestEnv(options: { oauth?: boolean } = {}): Prom
       resourceGroup: 'opendepot-tests',
       container: name,
       credentialsSecretRef: { name: 'azure-storage' },
+      // The platform names Azurite's host; nothing else gets the credentials.
+      allowedEndpointHosts: [new URL(azurite.accountUrl).hostname],
       ...overrides,
     }),
     stop: () => azurite.stop(),

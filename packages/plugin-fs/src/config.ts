@@ -5,6 +5,11 @@ import type { JsonSchema } from '@opendepot/sdk';
 export interface FilesystemStorageConfig {
   /** Absolute path of the directory objects are stored under. */
   path: string;
+  /**
+   * The directory `path` must stay inside, symlinks resolved: set by the platform (the storage
+   * profile), so a resource's `path` cannot point anywhere else. Default: `path` itself.
+   */
+  root?: string;
 }
 
 /** JSON Schema (draft-07) of {@link FilesystemStorageConfig}; the host validates config against it. */
@@ -20,6 +25,14 @@ export const configSchema: JsonSchema = {
     path: {
       type: 'string',
       description: 'Absolute path of the directory objects are stored under, e.g. /data/opendepot. Created at start-up if missing; must be writable.',
+      pattern: '^/',
+      minLength: 1,
+      maxLength: 4096,
+    },
+    root: {
+      type: 'string',
+      description:
+        'Absolute directory that path must be inside (symlinks are resolved first); set by the platform in a storage profile, never by resources. Default: path itself.',
       pattern: '^/',
       minLength: 1,
       maxLength: 4096,

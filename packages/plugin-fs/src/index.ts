@@ -23,6 +23,8 @@ export default definePlugin({
       storage = new FilesystemStorage(config, { logger: context.logger, now: () => context.clock.now() });
       await storage.init();
     } catch (err) {
+      // Outside the root is the platform's boundary: its own message and hint.
+      if (err instanceof InputError && err.field === 'path') throw new InputError(err.message, { field, cause: err, ...(err.hint !== undefined && { hint: err.hint }) });
       throw new InputError(`filesystem storage cannot use ${JSON.stringify(config?.path)}: ${(err as Error).message}`, {
         field,
         cause: err,

@@ -1,7 +1,7 @@
 /** The filesystem StorageBackend. The file layout and why it is atomic: see layout.ts. */
 import { constants } from 'node:fs';
-import { access, mkdir, open, readFile, rename, rm, stat as statPath } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { access, mkdir, open, readFile, realpath, rename, rm, stat as statPath } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import {
   ConflictError,
   InputError,
@@ -53,6 +53,8 @@ export class FilesystemStorage implements StorageBackend {
   readonly capabilities: StorageCapabilities = { presign: false };
   /** The storage directory, absolute and normalised. */
   readonly root: string;
+  /** The directory {@link root} must be inside (config `root`, default `path`), absolute and normalised. */
+  readonly boundary: string;
   readonly #logger: Logger;
   readonly #now: () => number;
 
@@ -61,6 +63,11 @@ export class FilesystemStorage implements StorageBackend {
       throw new InputError(`the storage path must be an absolute directory, got ${JSON.stringify(config?.path)}`, { field: 'path' });
     }
     this.root = resolve(config.path);
+    if (config.root !== undefined && (typeof config.root !== 'string' || !isAbsolute(config.root))) {
+      throw new InputError(`the storage root must be an absolute directory, got ${JSON.stringify(config.root)}`, { field: 'root' });
+    }
+    this.boundary = resolve(config.root ?? config.path);
+    if (!inside(this.boundary, this.root)) throw outsideRoot(this.root, this.boundary);
     this.#logger = options.logger ?? silent;
     this.#now = options.now ?? Date.now;
   }
@@ -70,9 +77,13 @@ export class FilesystemStorage implements StorageBackend {
    * one on a read-only mount: the server mounts the shared volume read-only and only reads.
    */
   async init(): Promise<this> {
+    // Symlinks are followed before anything is created, and again after: nothing is made or
+    // used outside the root, wherever a link on the way points.
+    await this.#checkInsideRoot();
     await mkdir(this.root, { recursive: true }).catch((err: unknown) => {
       if (errnoOf(err) !== 'EROFS') throw err;
     });
+    await this.#checkInsideRoot();
     if (!(await statPath(this.root)).isDirectory()) throw new Error(`${this.root} is not a directory`);
     try {
       await access(this.root, constants.R_OK | constants.W_OK | constants.X_OK);
@@ -83,6 +94,11 @@ export class FilesystemStorage implements StorageBackend {
       this.#logger.info('filesystem storage is on a read-only mount: it serves stored objects, writes fail', { path: this.root });
     }
     return this;
+  }
+
+  async #checkInsideRoot(): Promise<void> {
+    const [root, path] = await Promise.all([realPathSoFar(this.boundary), realPathSoFar(this.root)]);
+    if (!inside(root, path)) throw outsideRoot(this.root, this.boundary, path);
   }
 
   /** True when the directory is on a read-only mount (set by {@link init}). */
@@ -259,4 +275,32 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** Whether `path` is `root` or below it (both absolute and normalised). */
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/** The real path of the deepest existing ancestor of `path`, with the rest of `path` appended. */
+async function realPathSoFar(path: string): Promise<string> {
+  const rest: string[] = [];
+  let at = path;
+  for (;;) {
+    try {
+      return join(await realpath(at), ...rest.reverse());
+    } catch (err) {
+      if (!isMissing(err) || dirname(at) === at) throw err;
+      rest.push(basename(at));
+      at = dirname(at);
+    }
+  }
+}
+
+function outsideRoot(path: string, root: string, real?: string): InputError {
+  return new InputError(`the storage path ${path}${real !== undefined && real !== path ? ` (really ${real})` : ''} is outside the storage root ${root}`, {
+    field: 'path',
+    hint: 'Use a path inside the root the storage profile sets (storage.profiles.<name>.filesystem.root in the Helm values, default: the profile\'s path).',
+  });
 }

@@ -1,5 +1,5 @@
 /** The package as the host loads it: a branded storage plugin named `filesystem`. */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isOpenDepotError, isPlugin, PLUGIN_API_VERSION } from '@opendepot/sdk';
 import { test } from 'uvu';
@@ -25,7 +25,7 @@ test('the config schema is draft-07, requires an absolute path and documents eve
   assert.is(configSchema.additionalProperties, false);
   assert.type(configSchema.description, 'string');
   const properties = configSchema.properties as Record<string, { type: string; description?: string; pattern?: string }>;
-  assert.equal(Object.keys(properties), ['path']);
+  assert.equal(Object.keys(properties), ['path', 'root']);
   for (const p of Object.values(properties)) assert.ok((p.description ?? '').length > 20);
   assert.is(properties.path!.type, 'string');
   assert.ok(new RegExp(properties.path!.pattern!).test('/data/opendepot'));
@@ -57,6 +57,37 @@ test('create fails with an input error naming the config path when the directory
     }
     assert.unreachable(`create accepted ${path}`);
   }
+});
+
+test('a path outside the root is refused and nothing is created there, symlinks included', async () => {
+  const root = join(await dirs.make(), 'root');
+  const outside = await dirs.make();
+  await mkdir(root);
+  // A link inside the root that points out of it: the real path decides, not the spelling.
+  await symlink(outside, join(root, 'escape'));
+  const cases = [outside, join(root, '..', 'sibling'), join(root, 'escape'), join(root, 'escape', 'deeper', 'dir')];
+  for (const path of cases) {
+    try {
+      await plugin.create({ path, root }, pluginContext(recordingLogger()));
+    } catch (err) {
+      assert.ok(isOpenDepotError(err, 'input'), String(err));
+      assert.is((err as { field?: string }).field, 'storageConfig.filesystem.path');
+      assert.match((err as Error).message, /is outside the storage root/);
+      assert.match((err as Error).message, root);
+      continue;
+    }
+    assert.unreachable(`create accepted ${path} outside ${root}`);
+  }
+  assert.equal(await readdir(outside), [], 'nothing was created outside the root');
+});
+
+test('a path inside the root is used; the root defaults to the path itself', async () => {
+  const root = await dirs.make();
+  const storage = (await plugin.create({ path: join(root, 'team-a', 'modules'), root }, pluginContext())) as FilesystemStorage;
+  assert.is(storage.root, join(root, 'team-a', 'modules'));
+  assert.is(storage.boundary, root);
+  const alone = (await plugin.create({ path: root }, pluginContext())) as FilesystemStorage;
+  assert.is(alone.boundary, root);
 });
 
 test.run();

@@ -21,6 +21,11 @@ export interface S3StorageConfig {
   forcePathStyle?: boolean;
   /** Secret with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (and optionally `AWS_SESSION_TOKEN`). */
   credentialsSecretRef?: S3CredentialsSecretRef;
+  /**
+   * Hosts besides AWS's own S3 hosts that `endpoint` may name (a host name, `host:port`, or
+   * `*.suffix`): credentials are sent nowhere else. Set by the platform in a storage profile.
+   */
+  allowedEndpointHosts?: string[];
 }
 
 /** The Secret keys the plugin reads when `credentialsSecretRef` is set. */
@@ -84,6 +89,12 @@ export const configSchema: JsonSchema = {
           maxLength: 253,
         },
       },
+    },
+    allowedEndpointHosts: {
+      type: 'array',
+      description:
+        "Hosts endpoint may name besides AWS's own S3 hosts: a host name (any port), host:port, or *.suffix. Credentials and signed requests go nowhere else; set by the platform in a storage profile, never by resources. Default: none (AWS only).",
+      items: { type: 'string', minLength: 1, maxLength: 253 },
     },
   },
 };

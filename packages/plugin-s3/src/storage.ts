@@ -36,6 +36,7 @@ import {
 } from '@opendepot/sdk';
 import type { S3StorageConfig } from './config.ts';
 import type { S3CredentialsProvider } from './credentials.ts';
+import { checkEndpoint, guardRequestHosts } from './hosts.ts';
 import { KeyMapper } from './keys.ts';
 import { MAX_PARTS, multipartUpload } from './multipart.ts';
 import { toContractError } from './s3-errors.ts';
@@ -107,6 +108,8 @@ export class S3Storage implements StorageBackend {
     this.#copyPartSize = options.copyPartBytes ?? 512 * MiB;
     if (this.#partSize < 5 * MiB) throw new RangeError('partSizeBytes must be at least 5 MiB (S3 minimum part size)');
     if (this.#copyPartSize < 5 * MiB || this.#copyPartSize > 5 * GiB) throw new RangeError('copyPartBytes must be between 5 MiB and 5 GiB');
+    const allowed = config.allowedEndpointHosts ?? [];
+    checkEndpoint(config.endpoint, allowed, 's3');
     this.client = new S3Client({
       region: config.region,
       ...(config.endpoint !== undefined && { endpoint: config.endpoint }),
@@ -114,6 +117,7 @@ export class S3Storage implements StorageBackend {
       ...(options.credentials !== undefined && { credentials: options.credentials }),
       ...options.clientConfig,
     });
+    guardRequestHosts(this.client, { endpoint: config.endpoint, bucket: config.bucket, allowed });
   }
 
   /** The configured prefix, normalised (empty, or ending in `/`). */

@@ -4,6 +4,7 @@
  * prefix, credentials from a Secret, and how failures map to the contract's errors.
  */
 import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { CreateMultipartUploadCommand, AbortMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { isOpenDepotError, isPlugin, PLUGIN_API_VERSION, type StorageBackend } from '@opendepot/sdk';
@@ -61,7 +62,7 @@ test('default export: a branded storage plugin named s3 whose schema is the CRD 
   assert.is(plugin.configSchema, configSchema);
   assert.is(configSchema.additionalProperties, false);
   assert.equal(configSchema.required, ['bucket', 'region']);
-  assert.equal(Object.keys(configSchema.properties as object), ['bucket', 'region', 'prefix', 'endpoint', 'forcePathStyle', 'credentialsSecretRef']);
+  assert.equal(Object.keys(configSchema.properties as object), ['bucket', 'region', 'prefix', 'endpoint', 'forcePathStyle', 'credentialsSecretRef', 'allowedEndpointHosts']);
 });
 
 test('the README documents every field: its table is the one generated from the schema', async () => {
@@ -249,6 +250,57 @@ test('a missing bucket or an unreachable endpoint is unavailable (transient) at 
   const down = await rejection(plugin.create({ ...config, endpoint: `http://127.0.0.1:${port}` }, pluginContext({ secrets })), 'no endpoint');
   assert.ok(isOpenDepotError(down, 'unavailable'), `${down.name}: ${down.message}`);
   assert.ok((down as { transient?: boolean }).transient);
+});
+
+/** A local HTTP server that counts what reaches it: the foreign host of the attacks. */
+async function listener(): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
+  const requests: string[] = [];
+  const server: Server = createHttpServer((req, res) => {
+    requests.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
+    res.statusCode = 200;
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.2', resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.2:${port}`, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+test('an endpoint neither AWS nor allowed is refused before any Secret is read or request sent', async () => {
+  const foreign = await listener();
+  try {
+    const read: string[] = [];
+    const context = pluginContext({ secrets });
+    const spying = { ...context, readSecret: async (name: string, key: string) => (read.push(`${name}/${key}`), context.readSecret!(name, key)) };
+    for (const allowedEndpointHosts of [undefined, [], [new URL(minio.endpoint).hostname], ['127.0.0.2:1'], ['*.example.com']]) {
+      const { allowedEndpointHosts: _, ...rest } = config;
+      const attack = { ...rest, endpoint: foreign.url, ...(allowedEndpointHosts !== undefined && { allowedEndpointHosts }) };
+      const err = await rejection(plugin.create(attack, spying), `endpoint ${foreign.url} with allowedEndpointHosts ${JSON.stringify(allowedEndpointHosts)}`);
+      assert.ok(isOpenDepotError(err, 'input'), `${err.name}: ${err.message}`);
+      assert.is(err.field, 'endpoint');
+      assert.match(err.message, 'allowedEndpointHosts');
+      assert.match(err.hint ?? '', 'storage.profiles');
+    }
+    // AWS's own hosts need no allowlist; plain http to them does.
+    assert.throws(() => new S3Storage({ bucket: 'b1b', region: 'us-west-2', endpoint: 'http://s3.us-west-2.amazonaws.com' }), /allowedEndpointHosts/);
+    new S3Storage({ bucket: 'b1b', region: 'us-west-2', endpoint: 'https://s3.us-west-2.amazonaws.com' }).client.destroy();
+    assert.equal(read, [], 'no Secret was read');
+    assert.equal(foreign.requests, [], 'no request reached the foreign host');
+  } finally {
+    await foreign.close();
+  }
+});
+
+test('a signed request to any host but the configured endpoint is stopped just before it leaves', async () => {
+  const foreign = await listener();
+  try {
+    // The config names MinIO (allowed); the client is then pointed elsewhere underneath it.
+    const s = tuned({ clientConfig: { endpoint: foreign.url } });
+    const err = await rejection(s.stat('anything'), 'stat through a redirected client');
+    assert.match(err.message, /refusing to send an S3 request to 127\.0\.0\.2/);
+    assert.equal(foreign.requests, [], 'no request reached the foreign host');
+  } finally {
+    await foreign.close();
+  }
 });
 
 test('get and stat of missing objects are not_found; a range past the end is an input error', async () => {

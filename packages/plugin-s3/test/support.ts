@@ -50,6 +50,8 @@ export function minioConfig(minio: Minio, bucket: string, prefix?: string): S3St
     endpoint: minio.endpoint,
     forcePathStyle: true,
     credentialsSecretRef: { name: SECRET_NAME },
+    // The platform names MinIO's host; nothing else gets the credentials.
+    allowedEndpointHosts: [new URL(minio.endpoint).hostname],
     ...(prefix !== undefined && { prefix }),
   };
 }

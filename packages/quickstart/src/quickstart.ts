@@ -221,7 +221,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       namespace: NAMESPACE,
       allowFileUrls: true, // the examples come from local git repositories
       plugins: [{ package: '@opendepot/plugin-fs' }],
-      defaultStorageConfig: { filesystem: { path: storagePath } },
+      // Storage is platform policy: one filesystem profile, which the example manifests use.
+      storage: { defaultProfile: 'default', profiles: { default: { filesystem: { path: storagePath } } } },
       server: {
         port,
         metricsPort: 0, // any free port: a fixed one could be taken on a developer's machine

@@ -3,7 +3,7 @@ import { createLogger } from '@opendepot/core';
 import type { Logger } from '@opendepot/sdk';
 import type { PresignConfig } from '@opendepot/core';
 import Koa from 'koa';
-import type { ResolveStorage } from './archive/serve-archive.ts';
+import type { PresignOf, ResolveStorage } from './archive/serve-archive.ts';
 import { ArchiveMismatchError } from './archive/verify-stream.ts';
 import { ModuleCatalog } from './catalog/module-catalog.ts';
 import { ProviderCatalog } from './catalog/provider-catalog.ts';
@@ -38,8 +38,10 @@ export interface RegistryServerOptions {
    * served); versions, packages and the network mirror work regardless.
    */
   signingKey?: SigningKey;
-  /** The chart-wide presign settings, used when an archive's storageConfig sets none. */
+  /** The chart-wide presign settings, used when an archive's storageConfig (and its storage profile) set none. */
   defaultPresign?: PresignConfig;
+  /** The presign settings of a `storageConfig`: its own, else its storage profile's (core's `StorageResolver.check`). */
+  presignOf?: PresignOf;
   /** Structured logger; default: core's JSON logger (secrets redacted) to stdout at `info`. */
   logger?: Logger;
   /** The discovery document; default {@link DEFAULT_SERVICES}. */
@@ -105,7 +107,7 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   app.use(errorHandler(log));
   app.use(readOnly());
   // Later protocols (login) are more routers mounted here.
-  const archives = { resolveStorage: options.resolveStorage, log, metrics, ...(options.defaultPresign && { defaultPresign: options.defaultPresign }) };
+  const archives = { resolveStorage: options.resolveStorage, log, metrics, ...(options.defaultPresign && { defaultPresign: options.defaultPresign }), ...(options.presignOf && { presignOf: options.presignOf }) };
   for (const router of [healthRoutes(readiness), discoveryRoutes(options.services ?? DEFAULT_SERVICES)]) app.use(router.routes());
   // Below this gate, nothing is answered before the caches have synced (503, not a false 404).
   app.use(untilSynced(readiness));

@@ -72,6 +72,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const registry = createRegistryServer({
     informers: { modules, versions },
     resolveStorage: (c, where) => storage.resolve(c, where),
+    // The backend was resolved (so checked) before any redirect is considered.
+    presignOf: (c) => storage.check(c, 'spec.storageConfig').presign,
     logger,
     ...(signingKey && { signingKey }),
     ...(config.server.presign && { defaultPresign: config.server.presign }),

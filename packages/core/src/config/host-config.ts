@@ -5,6 +5,7 @@
 import { presignSchema, storageConfigSchema, type PresignConfig, type StorageConfig } from '../crds/storage.ts';
 import { LOG_LEVELS, type LogLevel } from '../logging/logger.ts';
 import { pluginEntrySchema, type PluginEntry } from '../plugins/entry.ts';
+import type { StorageSettings } from './storage-profiles.ts';
 
 /** TLS for the server's listener. */
 export interface TlsConfig {
@@ -130,7 +131,12 @@ export interface HostConfig {
   pluginsDir?: string;
   /** The plugins to load; any that fails stops start-up. Default none. */
   plugins: PluginEntry[];
-  /** Storage for resources that set no `storageConfig` (and whose Depot sets none). */
+  /**
+   * Named storage profiles: the only places backends, endpoints and credentials come from. A
+   * resource picks one (`storageConfig.profile`) and may set only its tenant-settable fields.
+   */
+  storage: StorageSettings;
+  /** Shorthand for one profile named `default` with nothing tenant-settable (when `storage.profiles` is unset). */
   defaultStorageConfig?: StorageConfig;
   /** Accept `file://` repository URLs (local development and tests only). Default false. */
   allowFileUrls: boolean;
@@ -147,6 +153,28 @@ export const hostConfigSchema = {
     namespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
     pluginsDir: { type: 'string', minLength: 1 },
     plugins: { type: 'array', items: pluginEntrySchema, default: [] },
+    storage: {
+      type: 'object',
+      default: {},
+      properties: {
+        defaultProfile: { type: 'string', minLength: 1, maxLength: 63 },
+        profiles: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object',
+            properties: {
+              presign: presignSchema.json,
+              tenantSettable: {
+                type: 'object',
+                additionalProperties: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1, maxLength: 1024 } },
+              },
+            },
+            // The one backend key: its config is checked against the plugin's schema at start.
+            additionalProperties: { type: 'object' },
+          },
+        },
+      },
+    },
     defaultStorageConfig: storageConfigSchema.json,
     allowFileUrls: { type: 'boolean', default: false },
     server: {
@@ -246,4 +274,4 @@ export const hostConfigSchema = {
  * Sections whose unknown keys are reported as warnings (likely typos). The top level is not
  * among them: it may be a Helm values file with many other keys.
  */
-export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [['server'], ['server', 'limits'], ['server', 'tls'], ['server', 'gpg'], ['operator'], ['operator', 'leaderElection'], ['operator', 'github'], ['operator', 'providers'], ['operator', 'scanning'], ['operator', 'limits']];
+export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [['storage'], ['server'], ['server', 'limits'], ['server', 'tls'], ['server', 'gpg'], ['operator'], ['operator', 'leaderElection'], ['operator', 'github'], ['operator', 'providers'], ['operator', 'scanning'], ['operator', 'limits']];

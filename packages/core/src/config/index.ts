@@ -6,3 +6,4 @@ export * from './load-config.ts';
 export * from './json-schema.ts';
 export * from './field-path.ts';
 export * from './usage.ts';
+export * from './storage-profiles.ts';

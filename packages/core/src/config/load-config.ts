@@ -8,6 +8,7 @@ import { readEnv } from './env.ts';
 import { joinFieldPath } from './field-path.ts';
 import { hostConfigSchema, WARN_UNKNOWN_KEYS_IN, type HostConfig } from './host-config.ts';
 import { createSchemaValidator, type SchemaProblem } from './json-schema.ts';
+import { storageSettingsProblems } from './storage-profiles.ts';
 
 /** The variable naming the configuration file when `--config` is not given. */
 export const CONFIG_FILE_ENV = 'OPENDEPOT_CONFIG';
@@ -96,6 +97,7 @@ export function parseConfig(text: string | undefined, options: ParseConfigOption
   const problems = [...check.problems];
   if (problems.length === 0) {
     check.value.plugins.forEach((entry: PluginEntry, i) => problems.push(...checkPluginEntry(entry, `plugins[${i}]`)));
+    problems.push(...storageSettingsProblems(check.value));
   }
   if (problems.length > 0) {
     const sourceOf = (p: SchemaProblem): string | undefined => envSource(p.path, overrides.sources);
@@ -139,7 +141,7 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(over)) {
     const existing = out[key];
-    out[key] = isPlainObject(existing) && isPlainObject(value) && key !== 'defaultStorageConfig' ? deepMerge(existing, value) : value;
+    out[key] = isPlainObject(existing) && isPlainObject(value) && key !== 'defaultStorageConfig' && key !== 'profiles' ? deepMerge(existing, value) : value;
   }
   return out;
 }

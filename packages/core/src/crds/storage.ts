@@ -3,7 +3,11 @@ import { secretRef } from './common.ts';
 import { DURATION_PATTERN, HTTP_URL_PATTERN, HTTPS_URL_PATTERN } from './patterns.ts';
 import { boolean, extensibleObject, object, string, type Static } from './schema.ts';
 
-/** Storage backends with a typed schema in the CRDs; any other key names a storage plugin. */
+/**
+ * Storage backends with a typed schema in the CRDs; any other key names a storage plugin. No
+ * backend field is required here: the storage profile supplies what a resource leaves out, and
+ * the merged config is checked against the plugin's schema.
+ */
 export const FIRST_PARTY_STORAGE_KEYS = ['s3', 'azureBlob', 'gcs', 'filesystem'] as const;
 
 /** Defaults the operator and server apply when `presign` leaves a field out. */
@@ -26,7 +30,6 @@ export const s3Schema = object(
       'opendepot',
     ),
   },
-  { required: ['bucket', 'region'] },
 );
 
 /** Azure Blob Storage. */
@@ -50,7 +53,6 @@ export const azureBlobSchema = object(
       'opendepot',
     ),
   },
-  { required: ['accountName', 'accountUrl', 'subscriptionID', 'resourceGroup'] },
 );
 
 /** Google Cloud Storage. */
@@ -68,7 +70,6 @@ export const gcsSchema = object(
       'opendepot',
     ),
   },
-  { required: ['bucket'] },
 );
 
 /** A directory on a volume shared by the operator and the server. */
@@ -77,7 +78,6 @@ export const filesystemSchema = object(
   {
     path: string('Absolute path of the directory inside the containers, e.g. /data/opendepot.', { pattern: '^/', maxLength: 4096 }),
   },
-  { required: ['path'] },
 );
 
 /** Pre-signed download URLs. */
@@ -97,8 +97,12 @@ export const presignSchema = object(
 
 /** `storageConfig`, with the first-party backends typed and room for plugin keys. */
 export const storageConfigSchema = extensibleObject(
-  'Where archives are stored: exactly one backend key (s3, azureBlob, gcs, filesystem, or the name of an installed storage plugin whose config is an object), plus optional presign settings. A plugin key is validated against that plugin\'s config schema when the resource is reconciled.',
+  'Where archives are stored: a storage profile the platform configured (profile), and/or one backend key (s3, azureBlob, gcs, filesystem, or the name of an installed storage plugin whose config is an object), plus optional presign settings. The profile supplies endpoints, accounts and credentials; a resource may only set the fields its profile lets tenants set (e.g. a bucket from an allowlist), to the same values as the profile or to allowed ones. A plugin key is validated against that plugin\'s config schema when the resource is reconciled.',
   {
+    profile: string('Name of a storage profile from the Helm values (storage.profiles). Unset: the default profile, or the only profile of the backend named here.', {
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+      maxLength: 63,
+    }),
     s3: s3Schema,
     azureBlob: azureBlobSchema,
     gcs: gcsSchema,
@@ -109,9 +113,9 @@ export const storageConfigSchema = extensibleObject(
     rules: [
       {
         // Plugin keys are invisible to CEL field access, but size() counts every key.
-        rule: "size(dyn(self)) == (has(self.presign) ? 2 : 1)",
+        rule: 'has(self.profile) ? size(dyn(self)) <= (has(self.presign) ? 3 : 2) : size(dyn(self)) == (has(self.presign) ? 2 : 1)',
         message:
-          'exactly one storage backend must be set: s3, azureBlob, gcs, filesystem, or the key of an installed storage plugin (presign is not a backend)',
+          'set a storage profile, or exactly one storage backend (s3, azureBlob, gcs, filesystem, or the key of an installed storage plugin), or both; at most one backend (presign is not a backend)',
       },
     ],
   },
@@ -139,7 +143,7 @@ export interface SelectedStorageBackend {
  * insists on exactly one; this re-checks, because configs also come from Helm values and merges.
  */
 export function selectStorageBackend(config: StorageConfig): SelectedStorageBackend {
-  const keys = Object.keys(config).filter((k) => k !== 'presign' && config[k] !== undefined);
+  const keys = Object.keys(config).filter((k) => k !== 'presign' && k !== 'profile' && config[k] !== undefined);
   if (keys.length !== 1) {
     throw new Error(`storageConfig must name exactly one storage backend, found ${keys.length === 0 ? 'none' : keys.join(', ')}`);
   }

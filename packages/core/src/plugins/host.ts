@@ -51,6 +51,7 @@ export async function startPluginHost(config: HostConfig, options: PluginHostOpt
     signal: shutdown.signal,
     // Storage plugins read credentials from Secrets too (credentialsSecretRef).
     ...(options.readSecret && { readSecret: options.readSecret }),
+    ...(config.storage && { storage: config.storage }),
     ...(config.defaultStorageConfig && { defaultStorageConfig: config.defaultStorageConfig }),
   });
   container.register(TOKENS.storageResolver, storage, { dispose: () => storage.close() });

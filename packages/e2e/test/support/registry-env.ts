@@ -90,7 +90,8 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
     namespace,
     allowFileUrls: true,
     plugins: [{ package: '@opendepot/plugin-fs' }],
-    defaultStorageConfig: { filesystem: { path: storagePath } },
+    // Storage is platform policy: one filesystem profile, the default; tests add profiles.
+    storage: { defaultProfile: 'default', profiles: { default: { filesystem: { path: storagePath } } } },
     server: { port: 0, metricsPort: 0, host: '127.0.0.1', tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') }, ...options.serverConfig?.(dir) },
     operator: {
       concurrency: 4,

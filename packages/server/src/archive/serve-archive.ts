@@ -21,11 +21,16 @@ import { ArchiveMismatchError, createVerifyingStream } from './verify-stream.ts'
  */
 export type ResolveStorage = (config: StorageConfig | undefined, where?: string) => Promise<StorageBackend>;
 
+/** The presign settings a `storageConfig` resolves to: its own, else its storage profile's. */
+export type PresignOf = (config: StorageConfig) => PresignConfig | undefined;
+
 /** What {@link serveArchive} needs besides the request. */
 export interface ArchiveServerDeps {
   resolveStorage: ResolveStorage;
-  /** The chart-wide presign settings, for archives whose storageConfig sets none. */
+  /** The chart-wide presign settings, for archives whose storageConfig (and profile) set none. */
   defaultPresign?: PresignConfig;
+  /** Adds the storage profile's presign defaults; unset: only the storageConfig's own. */
+  presignOf?: PresignOf;
   log: Logger;
   metrics: ServerMetrics;
 }
@@ -151,8 +156,8 @@ async function openBackend(deps: ArchiveServerDeps, target: ArchiveTarget): Prom
 
 /** Redirects to a pre-signed URL when the config enables it; false means "proxy it instead". */
 async function redirectToPresigned(ctx: Context, deps: ArchiveServerDeps, target: ArchiveTarget, backend: StorageBackend): Promise<boolean> {
-  // Precedence: the resource's own storageConfig (a Module's, a Provider's, or its Depot's global), then the chart's default.
-  const presign = target.archive.storageConfig.presign ?? deps.defaultPresign;
+  // Precedence: the resource's own storageConfig (a Module's, a Provider's, or its Depot's global), its storage profile, then the chart's default.
+  const presign = (deps.presignOf ? deps.presignOf(target.archive.storageConfig) : target.archive.storageConfig.presign) ?? deps.defaultPresign;
   if (presign?.enabled !== true) return false;
   const fallbackToProxy = presign.fallbackToProxy ?? PRESIGN_DEFAULTS.fallbackToProxy;
   let reason: string;
