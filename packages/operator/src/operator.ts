@@ -31,6 +31,7 @@ import { planProvider, platformStatus } from './controllers/provider-plan.ts';
 import { OWNER_KIND_LABEL } from './controllers/naming.ts';
 import { versionReconciler } from './controllers/version-controller.ts';
 import { Controller, EventRecorder, LeaderElector, StatusWriter, createRuntimeMetrics, operatorReadiness, startHealthServer, type HealthServer } from './runtime/index.ts';
+import { Egress } from './sources/egress.ts';
 import { createModuleSource, sourceKindFor } from './sources/index.ts';
 import { createProviderSource } from './sources/providers/index.ts';
 
@@ -85,11 +86,15 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   // One instance per source kind, made on first use.
   const sources = new Map<string, ArchiveSource>();
+  // One egress policy (and connection pool) for every source: non-public addresses refused unless allowed.
+  const egress = new Egress(config.operator.egress);
   const providerOptions = {
     hashicorpReleasesUrl: config.operator.providers.hashicorpReleasesUrl,
     hashicorpTrustedKeys: config.operator.providers.hashicorpTrustedKeys,
     allowInsecureHttp: config.operator.providers.allowInsecureHttp,
     ...(config.operator.providers.allowedRegistryHosts && { allowedRegistryHosts: config.operator.providers.allowedRegistryHosts }),
+    ...(config.operator.providers.allowedDownloadHosts && { allowedDownloadHosts: config.operator.providers.allowedDownloadHosts }),
+    egress,
     logger,
   };
   const sourceOf = (kind: 'module' | 'provider', sourceKind: string): ArchiveSource => {
@@ -99,8 +104,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         kind === 'provider'
           ? createProviderSource(sourceKind as 'hashicorp-releases' | 'registry', providerOptions)
           : createModuleSource(sourceKind as 'github' | 'git', {
-              github: { baseUrl: config.operator.github.apiUrl, readSecret: (n, k, ns) => readSecret(n, k, ns).catch(() => undefined), logger },
-              git: { allowFileUrls: config.allowFileUrls, ...(config.operator.allowedGitHosts && { allowedHosts: config.operator.allowedGitHosts }), logger },
+              github: {
+                baseUrl: config.operator.github.apiUrl,
+                ...(config.operator.allowedGitHosts && { allowedHosts: config.operator.allowedGitHosts }),
+                egress,
+                readSecret: (n, k, ns) => readSecret(n, k, ns).catch(() => undefined),
+                logger,
+              },
+              git: { allowFileUrls: config.allowFileUrls, ...(config.operator.allowedGitHosts && { allowedHosts: config.operator.allowedGitHosts }), egress, logger },
             });
       sources.set(`${kind}:${sourceKind}`, source);
     }
@@ -243,6 +254,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       depots.stop();
       versions.stop();
       await Promise.allSettled([...sources.values()].map((s) => s.close?.()));
+      await egress.close();
       await plugins.close();
       await health.close();
       await client.close();
