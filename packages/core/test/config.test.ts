@@ -55,7 +55,7 @@ test('a values file, with defaults filled in', () => {
   assert.equal(config.plugins[1], { package: '@opendepot/plugin-trivy', config: { severity: ['HIGH', 'CRITICAL'] } });
   assert.equal(config.defaultStorageConfig, { filesystem: { path: '/data/opendepot' }, presign: { enabled: false } });
   assert.equal(config.server, { port: 9443, host: '0.0.0.0', tls: { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' } });
-  assert.equal(config.operator, { concurrency: 8, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false }, scanning: { blockSeverities: [] } });
+  assert.equal(config.operator, { concurrency: 8, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, egress: { allowPrivateNetworks: false, allowedPrivateCidrs: [] }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false }, scanning: { blockSeverities: [] } });
   assert.is(config.allowFileUrls, false);
   assert.equal(config.image, { repository: 'ghcr.io/opendepot/server', tag: '0.1.0' }, 'unknown top-level keys are kept');
   assert.equal(warnings, []);
@@ -68,7 +68,7 @@ test('no file at all: every default', () => {
     plugins: [],
     allowFileUrls: false,
     server: { port: 8080, host: '0.0.0.0' },
-    operator: { concurrency: 4, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false }, scanning: { blockSeverities: [] } },
+    operator: { concurrency: 4, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, egress: { allowPrivateNetworks: false, allowedPrivateCidrs: [] }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false }, scanning: { blockSeverities: [] } },
   });
   assert.equal(parseConfig('', { env: noEnv }).config.plugins, [], 'an empty file is all defaults');
   assert.equal(parseConfig('# only a comment\n', { env: noEnv }).config.logLevel, 'info');

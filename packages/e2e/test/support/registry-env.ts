@@ -91,6 +91,8 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
       leaderElection: { enabled: true, leaseName: `opendepot-${namespace}` },
       watchNamespaces: [namespace],
       verifyIntervalSeconds: options.verifyIntervalSeconds ?? 600,
+      // The upstream stand-ins are on loopback, which the operator refuses unless allowed.
+      egress: { allowedPrivateCidrs: ['127.0.0.0/8', '::1/128'] },
     },
   };
   const configWith = (overrides: Record<string, unknown>) => parseConfig(stringify(deepMerge(base, overrides)), { baseDir: packageDir }).config;
