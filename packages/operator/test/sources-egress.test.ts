@@ -2,7 +2,10 @@
 // upstreams. Names such as registry.test resolve to 127.0.0.1 through the policy's lookup, so the
 // host allowlists are checked on names while every request lands on this machine; each test
 // asserts that the server of a refused host received nothing.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -240,6 +243,24 @@ test('git: a remote whose host resolves to a non-public address is refused befor
     (e: Error) => e,
   );
   assert.match(String(ran?.message), /ENOENT/);
+});
+
+test('git over https runs pinned to the checked address, without following redirects', async () => {
+  // A stand-in git binary that records the configuration it was given through the environment.
+  const dir = await mkdtemp(join(tmpdir(), 'opendepot-egress-git-'));
+  try {
+    const record = join(dir, 'env.txt');
+    const fakeGit = join(dir, 'git');
+    await writeFile(fakeGit, `#!/bin/sh\nenv | grep '^GIT_CONFIG_' | sort > '${record}'\nexit 0\n`, { mode: 0o755 });
+    const git = new GitArchiveSource({ egress: LOOPBACK, git: fakeGit });
+    await git.listVersions(moduleArchiveSubject({ name: 'vpc', provider: 'aws', repoUrl: 'https://git.test:8443/acme/vpc.git' }));
+    const env = await readFile(record, 'utf8');
+    assert.match(env, /GIT_CONFIG_KEY_0=http\.curloptResolve\nGIT_CONFIG_KEY_1=http\.followRedirects/);
+    assert.match(env, /GIT_CONFIG_VALUE_0=git\.test:8443:127\.0\.0\.1\n/);
+    assert.match(env, /GIT_CONFIG_VALUE_1=false\n/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
