@@ -61,22 +61,9 @@ spec:
       topologySpreadConstraints: {{- toYaml . | nindent 8 }}
       {{- end }}
       securityContext: {{- toYaml $root.Values.podSecurityContext | nindent 8 }}
-      {{- $chown := and $root.Values.persistence.enabled $root.Values.persistence.initChown }}
-      {{- if or $chown $plugins }}
+      {{- /* No root step: the data volume is handed to group 65532 by the kubelet (fsGroup). */}}
+      {{- if $plugins }}
       initContainers:
-        {{- if $chown }}
-        - name: chown-data
-          image: {{ include "opendepot.image" $root }}
-          imagePullPolicy: {{ $root.Values.image.pullPolicy }}
-          command: [chown, -R, "65532:65532", {{ $root.Values.persistence.mountPath | quote }}]
-          securityContext:
-            runAsNonRoot: false
-            runAsUser: 0
-            capabilities: { drop: [ALL], add: [CHOWN] }
-          volumeMounts:
-            - { name: data, mountPath: {{ $root.Values.persistence.mountPath | quote }} }
-        {{- end }}
-        {{- if $plugins }}
         # Installs pluginInstall.packages (each pinned by its integrity) into the plugins emptyDir;
         # a mismatching integrity fails the pod here, naming the package.
         - name: install-plugins
@@ -102,7 +89,6 @@ spec:
           volumeMounts:
             - { name: plugins, mountPath: {{ include "opendepot.pluginsDir" $root }} }
             - { name: tmp, mountPath: /tmp }
-        {{- end }}
       {{- end }}
       containers:
         - name: {{ $component }}

@@ -195,11 +195,18 @@ export function chartValuesSchema(): Schema {
         size: { type: ['string', 'integer'], description: 'Requested size, e.g. 20Gi.' },
         mountPath: str('Mount path in the containers.', { pattern: '^/' }),
         existingClaim: str('Use this PersistentVolumeClaim instead of creating one.'),
-        initChown: bool('Run a root init container that hands the volume to 65532.'),
         keepOnUninstall: bool('Keep the claim the chart created (the stored data) on helm uninstall.'),
       }),
       podSecurityContext: k8s('PodSecurityContext of every pod.'),
-      securityContext: k8s('SecurityContext of every container (but chown-data).'),
+      securityContext: k8s('SecurityContext of every container.'),
+      rbac: obj('RBAC of the operator.', {
+        secretNamespaces: {
+          type: 'array',
+          description: 'Namespaces the operator may read Secrets in (a Role and RoleBinding in each); empty: the release namespace only.',
+          items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
+          uniqueItems: true,
+        },
+      }),
       metrics: obj('Prometheus scraping.', {
         serviceMonitor: obj('Prometheus Operator ServiceMonitors for the operator and the server.', {
           enabled: bool('Render the ServiceMonitors (and the operator metrics Service).'),
@@ -211,6 +218,19 @@ export function chartValuesSchema(): Schema {
       }),
       networkPolicy: obj('NetworkPolicies for both pods.', {
         enabled: bool('Render the NetworkPolicies.'),
+        egress: obj('Restricted egress for both pods (with networkPolicy.enabled).', {
+          restrict: bool('Allow only DNS, the API server, egress.storage and (operator) public HTTPS and ssh.'),
+          dns: k8sList('NetworkPolicyPeers DNS (port 53) may go to; empty: any address.'),
+          apiServer: obj('The Kubernetes API server as the pods reach it.', {
+            to: k8sList('NetworkPolicyPeers of the API server; empty: any address on its ports.'),
+            ports: { type: 'array', description: 'Its ports (443 for the Service, 6443 for the endpoints behind it).', items: { type: 'integer', minimum: 1, maximum: 65535 } },
+          }),
+          internet: obj("The operator's sources: public addresses only.", {
+            ports: { type: 'array', description: 'Ports allowed to public addresses (443 for https, 22 for git over ssh).', items: { type: 'integer', minimum: 1, maximum: 65535 } },
+            except: { type: 'array', description: 'Ranges left out of 0.0.0.0/0 (the non-public ones).', items: { type: 'string', pattern: '^[0-9.]+/[0-9]{1,2}$' } },
+          }),
+          storage: k8sList('NetworkPolicyEgressRules for the storage backend, for both pods.'),
+        }),
         server: networkPolicyFor('server (its port)', { metricsFrom: k8sList('NetworkPolicyPeers allowed to reach the server metrics port; empty: from anywhere.') }),
         operator: networkPolicyFor('operator (its health and metrics port 8081)'),
       }),

@@ -28,13 +28,23 @@ interface Probe {
   failureThreshold: number;
 }
 
+interface SecurityContext {
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  privileged?: boolean;
+  readOnlyRootFilesystem?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  seccompProfile?: { type: string };
+  capabilities?: { drop?: string[]; add?: string[] };
+}
+
 interface Container {
   name: string;
   image: string;
   command?: string[];
   args?: string[];
   env?: { name: string; value?: string }[];
-  securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
+  securityContext?: SecurityContext;
   startupProbe?: Probe;
   livenessProbe?: Probe;
   readinessProbe?: Probe;
@@ -47,7 +57,7 @@ interface PodSpec {
   enableServiceLinks?: boolean;
   restartPolicy?: string;
   automountServiceAccountToken?: boolean;
-  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+  securityContext?: SecurityContext & { fsGroup?: number; fsGroupChangePolicy?: string };
   initContainers?: Container[];
   containers: Container[];
   volumes?: { name: string; emptyDir?: object }[];
@@ -59,7 +69,7 @@ type Labels = Record<string, string>;
 interface Doc {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; labels?: Labels; annotations?: Labels };
+  metadata: { name: string; namespace?: string; labels?: Labels; annotations?: Labels };
   rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
   data?: Record<string, string>;
   // The union of the spec fields the tests read, over the kinds they read them from.
@@ -423,16 +433,119 @@ test('helm lint --strict passes with every optional piece enabled', async () => 
   assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
 });
 
+/** Asserts `spec` and its containers meet Pod Security "restricted" (the fields it checks). */
+function assertRestricted(what: string, spec: PodSpec): void {
+  const pod = spec.securityContext ?? {};
+  for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
+    const c = container.securityContext ?? {};
+    const name = `${what} container ${container.name}`;
+    assert.ok(c.runAsNonRoot ?? pod.runAsNonRoot, `${name}: runAsNonRoot`);
+    assert.is.not(c.runAsUser ?? pod.runAsUser, 0, `${name}: runs as root`);
+    assert.is((c.seccompProfile ?? pod.seccompProfile)?.type, 'RuntimeDefault', `${name}: seccompProfile`);
+    assert.is(c.allowPrivilegeEscalation, false, `${name}: allowPrivilegeEscalation`);
+    assert.ok(c.capabilities?.drop?.includes('ALL'), `${name}: drops ALL capabilities`);
+    assert.equal(c.capabilities?.add ?? [], [], `${name}: adds capabilities`);
+    assert.not.ok(c.privileged, `${name}: privileged`);
+  }
+}
+
+test('Pod Security "restricted": no root init container; fsGroup hands the volume over; every pod and container qualifies', async () => {
+  const docs = await render();
+  for (const component of ['operator', 'server'] as const) {
+    const spec = podSpec(docs, component);
+    assert.is(spec.initContainers, undefined, `${component}: no init container by default (the chown-data one is gone)`);
+    assert.is(spec.securityContext?.fsGroup, 65532);
+    assert.is(spec.securityContext?.fsGroupChangePolicy, 'OnRootMismatch');
+    assertRestricted(component, spec);
+  }
+  assertRestricted('helm test', find(docs, 'Pod', 'opendepot-test-discovery').spec as PodSpec);
+  // With the plugin installer too, and whatever the pod-level context: the containers carry their own.
+  const plugins = await render(
+    'pluginInstall.packages[0].name=p',
+    'pluginInstall.packages[0].version=1.0.0',
+    `pluginInstall.packages[0].integrity=sha512-${Buffer.alloc(64).toString('base64')}`,
+  );
+  for (const component of ['operator', 'server'] as const) assertRestricted(`${component} with pluginInstall`, podSpec(plugins, component));
+  // The removed switch is refused by the schema rather than silently ignored.
+  assert.match(await renderFails('persistence.initChown=true'), /initChown/);
+});
+
+test('the operator reads Secrets only in the namespaces the chart names, never cluster-wide', async () => {
+  const docs = await render();
+  const clusterRules = docs.filter((d) => d.kind === 'ClusterRole').flatMap((d) => d.rules ?? []);
+  assert.not.ok(clusterRules.some((r) => r.resources.includes('secrets')), 'a ClusterRole grants Secrets');
+  const secretRoles = (list: Doc[]) => list.filter((d) => d.kind === 'Role' && d.rules?.some((r) => r.resources.includes('secrets')) && d.metadata.name === 'opendepot-operator-secrets');
+  assert.equal(secretRoles(docs).map((d) => d.metadata.namespace), [ns], 'default: the release namespace');
+  assert.equal(secretRoles(docs)[0]?.rules, [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
+  const binding = docs.find((d) => d.kind === 'RoleBinding' && d.metadata.name === 'opendepot-operator-secrets') as unknown as { metadata: { namespace: string }; subjects: Array<{ name: string; namespace: string }> };
+  assert.is(binding.metadata.namespace, ns);
+  assert.equal(binding.subjects, [{ kind: 'ServiceAccount', name: 'opendepot-operator', namespace: ns }]);
+  const named = await render('rbac.secretNamespaces[0]=team-a', 'rbac.secretNamespaces[1]=team-b');
+  assert.equal(secretRoles(named).map((d) => d.metadata.namespace), ['team-a', 'team-b']);
+  const bindings = named.filter((d) => d.kind === 'RoleBinding' && d.metadata.name === 'opendepot-operator-secrets');
+  assert.equal(bindings.map((d) => d.metadata.namespace), ['team-a', 'team-b']);
+  assert.match(await renderFails('rbac.secretNamespaces[0]=Not_A_Namespace'), /secretNamespaces/);
+});
+
+test('egress defaults: the configuration allows GitHub, HashiCorp and the public registries, and no private address', async () => {
+  const config = parseConfig(find(await render(), 'ConfigMap', 'opendepot-config').data?.['config.yaml'] ?? '').config;
+  assert.equal(config.operator.allowedGitHosts, ['github.com', 'api.github.com', 'codeload.github.com']);
+  assert.equal(config.operator.providers.allowedRegistryHosts, ['registry.terraform.io', 'registry.opentofu.org']);
+  assert.equal(config.operator.providers.allowedDownloadHosts, [
+    'releases.hashicorp.com',
+    'api.releases.hashicorp.com',
+    'github.com',
+    'objects.githubusercontent.com',
+    'release-assets.githubusercontent.com',
+  ]);
+  assert.equal(config.operator.egress, { allowPrivateNetworks: false, allowedPrivateCidrs: [] });
+  assert.match(await renderFails('config.operator.egress.allowedPrivateCidrs[0]=10.0.0.0'), /allowedPrivateCidrs/);
+});
+
+test('networkPolicy.egress.restrict: DNS, the API server and storage for both pods; public HTTPS and ssh for the operator only', async () => {
+  const docs = await render('networkPolicy.enabled=true', 'networkPolicy.egress.restrict=true', 'networkPolicy.egress.storage[0].to[0].ipBlock.cidr=10.30.0.0/16', 'networkPolicy.egress.storage[0].ports[0].port=9000');
+  const dns = { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] };
+  const api = { ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] };
+  const storage = { to: [{ ipBlock: { cidr: '10.30.0.0/16' } }], ports: [{ port: 9000 }] };
+  const internet = {
+    to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '127.0.0.0/8'] } }],
+    ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 22 }],
+  };
+  const operator = find(docs, 'NetworkPolicy', 'opendepot-operator');
+  assert.equal(operator.spec?.policyTypes, ['Ingress', 'Egress']);
+  assert.equal(operator.spec?.egress, [dns, api, internet, storage]);
+  const server = find(docs, 'NetworkPolicy', 'opendepot-server');
+  assert.equal(server.spec?.egress, [dns, api, storage], 'the server reaches no upstream');
+  // Peers for DNS and the API server, and a component's own rules added last.
+  const tight = await render(
+    'networkPolicy.enabled=true',
+    'networkPolicy.egress.restrict=true',
+    'networkPolicy.egress.dns[0].namespaceSelector.matchLabels.name=kube-system',
+    'networkPolicy.egress.apiServer.to[0].ipBlock.cidr=10.0.0.10/32',
+    'networkPolicy.operator.egress[0].ports[0].port=8443',
+  );
+  const rules = find(tight, 'NetworkPolicy', 'opendepot-operator').spec?.egress as Array<{ to?: unknown; ports?: unknown }>;
+  assert.equal(rules[0]?.to, [{ namespaceSelector: { matchLabels: { name: 'kube-system' } } }]);
+  assert.equal(rules[1]?.to, [{ ipBlock: { cidr: '10.0.0.10/32' } }]);
+  assert.equal(rules.at(-1), { ports: [{ port: 8443 }] });
+  // Off by default: egress stays open.
+  assert.is(find(await render('networkPolicy.enabled=true'), 'NetworkPolicy', 'opendepot-server').spec?.egress, undefined);
+});
+
 test('the real API server accepts every rendered object (server-side dry run)', async () => {
   const cp = await useControlPlane();
   const created = await kubectl(cp, ['create', 'namespace', ns]);
   assert.is(created.code, 0, created.stderr);
+  // Its PodSecurity admission enforces "restricted" here: the test pod is checked, the Deployments warned about.
+  const labeled = await kubectl(cp, ['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted']);
+  assert.is(labeled.code, 0, labeled.stderr);
   const { stdout } = await run(helm, ['template', 'opendepot', chart, '--namespace', ns, '--set', 'server.tls.secretName=tls', '--set', 'server.gpg.secretName=gpg']);
   const applied = await kubectl(cp, ['apply', '-n', ns, '--dry-run=server', '-f', '-'], { input: stdout });
   assert.is(applied.code, 0, applied.stderr);
   assert.match(applied.stdout, /deployment\.apps\/opendepot-server created \(server dry run\)/);
   assert.match(applied.stdout, /poddisruptionbudget\.policy\/opendepot-server created \(server dry run\)/);
   assert.match(applied.stdout, /pod\/opendepot-test-discovery created \(server dry run\)/);
+  assert.not.match(applied.stderr, /PodSecurity/, applied.stderr);
   // The optional pieces (the ServiceMonitor needs the Prometheus Operator's CRD, which this API
   // server lacks: it is checked rendered only, above).
   const optional = await run(helm, [
@@ -441,12 +554,14 @@ test('the real API server accepts every rendered object (server-side dry run)', 
     '--set', 'server.ingress.tls[0].secretName=registry-tls', '--set', 'server.ingress.tls[0].hosts[0]=registry.example.com',
     '--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.server.from[0].namespaceSelector.matchLabels.team=edge',
     '--set', 'networkPolicy.operator.egress[0].ports[0].port=443',
+    '--set', 'networkPolicy.egress.restrict=true', '--set', 'networkPolicy.egress.storage[0].to[0].ipBlock.cidr=10.30.0.0/16',
     '--set', 'pluginInstall.packages[0].name=@example/opendepot-plugin-webdav', '--set', 'pluginInstall.packages[0].version=1.2.0',
     '--set', `pluginInstall.packages[0].integrity=sha512-${Buffer.alloc(64).toString('base64')}`,
     '--set', 'server.replicas=3', '--set', 'server.podDisruptionBudget.maxUnavailable=1',
   ]);
   const appliedOptional = await kubectl(cp, ['apply', '-n', ns, '--dry-run=server', '-f', '-'], { input: optional.stdout });
   assert.is(appliedOptional.code, 0, appliedOptional.stderr);
+  assert.not.match(appliedOptional.stderr, /PodSecurity/, appliedOptional.stderr);
   for (const object of ['ingress.networking.k8s.io/opendepot-server', 'networkpolicy.networking.k8s.io/opendepot-server', 'networkpolicy.networking.k8s.io/opendepot-operator', 'poddisruptionbudget.policy/opendepot-server', 'deployment.apps/opendepot-operator']) {
     assert.ok(appliedOptional.stdout.includes(`${object} created (server dry run)`), `${object} not applied:\n${appliedOptional.stdout}`);
   }

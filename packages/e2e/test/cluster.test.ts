@@ -2,7 +2,8 @@
  * `helm install` on a real node, as users do it: the image built from the repository's Dockerfile,
  * imported into a real kubelet's containerd, and `charts/opendepot` installed with the real helm.
  * In order, on one cluster:
- *   (a) default values: filesystem storage on a PVC, a Module applied with kubectl reaches Ready,
+ *   (a) default values in a namespace enforcing Pod Security "restricted" (a privileged pod is
+ *       refused there): filesystem storage on a PVC made writable by fsGroup, no root step, a Module applied with kubectl reaches Ready,
  *       tofu installs it through the Service; a pod started after the Service exists (service
  *       links injected) still starts;
  *   (c) MinIO storage with presigned downloads;
@@ -14,7 +15,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import {
@@ -32,9 +33,10 @@ import {
   type RepoFiles,
 } from '@opendepot/testbed';
 import { test } from 'uvu';
+import { stringify } from 'yaml';
 import * as assert from 'uvu/assert';
 import { startWebDavServer, type RunningWebDav } from '../../../examples/storage-plugin/test/support/webdav.ts';
-import { HOST, NAMESPACE, RELEASE, startClusterEnv, until, type ClusterEnv } from './support/cluster-env.ts';
+import { HOST, NAMESPACE, POD_SECURITY_LABEL, RELEASE, startClusterEnv, until, type ClusterEnv } from './support/cluster-env.ts';
 import { ready, type Obj } from './support/resources.ts';
 
 const TEAM = 'platform';
@@ -159,7 +161,8 @@ test.before(async () => {
   env = await startClusterEnv();
   caPem = await readFile(env.caFile, 'utf8');
   github = await startGithubStandin({ host: NODE_IP });
-  githubValues = { config: { operator: { github: { apiUrl: github.url } } } };
+  // The stand-in is on the node's private address, which the operator refuses unless allowed.
+  githubValues = { config: { operator: { github: { apiUrl: github.url }, egress: { allowedPrivateCidrs: [`${NODE_IP}/32`] } } } };
   const ns = await env.kubectl(['create', 'namespace', TEAM]);
   assert.is(ns.code, 0, ns.stderr);
 });
@@ -173,7 +176,26 @@ test.after(async () => {
   await npm?.close();
 });
 
+test('(a) the install namespace enforces Pod Security "restricted": the API server refuses a privileged pod there', async () => {
+  const ns = await env.kubectl(['get', 'namespace', NAMESPACE, '-o', `jsonpath={.metadata.labels.${POD_SECURITY_LABEL.replace(/\./g, '\\.')}}`]);
+  assert.is(ns.stdout, 'restricted', ns.stderr);
+  // So that the install below cannot pass vacuously: what restricted forbids is refused here.
+  const privileged = stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'privileged-probe', namespace: NAMESPACE },
+    spec: { containers: [{ name: 'c', image: `${TEST_IMAGE_REPOSITORY}:${TEST_IMAGE_TAGS.default}`, securityContext: { privileged: true, runAsUser: 0 } }] },
+  });
+  const refused = await env.kubectl(['apply', '--dry-run=server', '-f', '-'], privileged);
+  assert.is.not(refused.code, 0, 'a privileged pod was admitted');
+  assert.match(refused.stderr, /violates PodSecurity "restricted:latest"/);
+  assert.match(refused.stderr, /privileged/);
+});
+
 test('(a) helm install with default values; a Module applied with kubectl reaches Ready; tofu installs it through the Service', async () => {
+  const pvDir = join(env.cluster.dir, 'pv-data');
+  const fresh = await stat(pvDir);
+  assert.ok(fresh.uid === 0 && fresh.gid === 0 && (fresh.mode & 0o777) === 0o755, 'the volume starts as root\'s, not writable by 65532');
   const installed = await env.install(githubValues);
   figures['helm install --wait ms'] = String(installed.ms);
   for (const component of ['operator', 'server']) {
@@ -184,12 +206,22 @@ test('(a) helm install with default values; a Module applied with kubectl reache
   const server = (await podsOf('server'))[0]!;
   const spec = await env.get<{ spec: { enableServiceLinks?: boolean } }>('pod', server.metadata.name);
   assert.is(spec.spec.enableServiceLinks, false);
+  // No root step: no init container at all with default values.
+  for (const component of ['operator', 'server']) {
+    for (const pod of await podsOf(component)) assert.is((pod.spec as { initContainers?: unknown[] }).initContainers, undefined, `${component} has init containers`);
+  }
 
   addRepo('vpc', ['1.0.0', '1.1.0', '1.1.3', '1.2.0']);
   await env.apply(moduleManifest('vpc', ['1.0.0', '1.1.0', '1.1.3', '1.2.0']));
   await untilModuleReady('vpc');
   assert.is((await moduleOf('vpc')).status?.latestVersion, '1.2.0');
   await assertInstalled('vpc', '~> 1.1.0', '1.1.3');
+  // The operator (uid 65532) wrote the archives: the kubelet handed the volume to group 65532.
+  const volume = await stat(pvDir);
+  assert.is(volume.gid, 65532, 'fsGroup owns the volume');
+  const written = (await readdir(pvDir, { recursive: true })).filter((f) => f.endsWith('.blob'));
+  assert.ok(written.length >= 4, `archives on the volume: ${written.join(', ')}`);
+  for (const file of written) assert.is((await stat(join(pvDir, file))).uid, 65532, `${file} written by uid 65532`);
   await recordMemory('(a)');
 });
 
@@ -207,7 +239,7 @@ test('(a) a pod of the image started after the Service exists (service links on)
       serviceAccountName: `${RELEASE}-server`,
       // The Kubernetes default: OPENDEPOT_SERVER_PORT=tcp://<cluster IP>:443 and friends are injected.
       enableServiceLinks: true,
-      securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 },
+      securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
       containers: [
         {
           name: 'server',

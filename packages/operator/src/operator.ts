@@ -35,6 +35,7 @@ import { planProvider, platformStatus } from './controllers/provider-plan.ts';
 import { OWNER_KIND_LABEL } from './controllers/naming.ts';
 import { versionReconciler } from './controllers/version-controller.ts';
 import { Controller, EventRecorder, LeaderElector, StatusWriter, createRuntimeMetrics, defaultSpoolRoot, openSpool, operatorReadiness, startHealthServer, type HealthServer } from './runtime/index.ts';
+import { Egress } from './sources/egress.ts';
 import { createModuleSource, sourceKindFor } from './sources/index.ts';
 import { createProviderSource } from './sources/providers/index.ts';
 import { DeadlineExceededError, namespaceCap, operatorLimits } from './limits.ts';
@@ -111,6 +112,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const rate = { idleTimeoutMs: limits.upstreamIdleTimeoutSeconds * 1000, minBytesPerSecond: limits.upstreamMinBytesPerSecond };
   // One instance per source kind, made on first use.
   const sources = new Map<string, ArchiveSource>();
+  // One egress policy (and connection pool) for every source: non-public addresses refused unless allowed.
+  const egress = new Egress(config.operator.egress);
   const providerOptions = {
     rate,
     hashicorpReleasesUrl: config.operator.providers.hashicorpReleasesUrl,
@@ -118,6 +121,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     allowInsecureHttp: config.operator.providers.allowInsecureHttp,
     ...(config.operator.providers.allowedRegistryHosts && { allowedRegistryHosts: config.operator.providers.allowedRegistryHosts }),
     tmpDir: spool.dir,
+    ...(config.operator.providers.allowedDownloadHosts && { allowedDownloadHosts: config.operator.providers.allowedDownloadHosts }),
+    egress,
     logger,
   };
   const sourceOf = (kind: 'module' | 'provider', sourceKind: string): ArchiveSource => {
@@ -127,10 +132,19 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         kind === 'provider'
           ? createProviderSource(sourceKind as 'hashicorp-releases' | 'registry', providerOptions)
           : createModuleSource(sourceKind as 'github' | 'git', {
-              github: { baseUrl: config.operator.github.apiUrl, readSecret: (n, k, ns) => readSecret(n, k, ns).catch(() => undefined), rate, tmpDir: spool.dir, logger },
+              github: {
+                baseUrl: config.operator.github.apiUrl,
+                ...(config.operator.allowedGitHosts && { allowedHosts: config.operator.allowedGitHosts }),
+                egress,
+                readSecret: (n, k, ns) => readSecret(n, k, ns).catch(() => undefined),
+                rate,
+                tmpDir: spool.dir,
+                logger,
+              },
               git: {
                 allowFileUrls: config.allowFileUrls,
                 ...(config.operator.allowedGitHosts && { allowedHosts: config.operator.allowedGitHosts }),
+                egress,
                 rate,
                 tagsCacheMs: limits.gitTagsCacheSeconds * 1000,
                 tmpDir: spool.dir,
@@ -316,6 +330,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       depots.stop();
       versions.stop();
       await Promise.allSettled([...sources.values()].map((s) => s.close?.()));
+      await egress.close();
       await plugins.close();
       await health.close();
       await client.close();

@@ -258,7 +258,7 @@ test('writeProviderZip: a big package of an exact size, hashed while it streams 
   const registry = await startProviderRegistryStandin({ signingKey: key });
   try {
     await registry.addProvider('acme', 'big', '1.0.0', [{ os: 'linux', arch: 'amd64', size }]);
-    const fetched = await createProviderSource('registry', { allowInsecureHttp: true }).fetch(
+    const fetched = await createProviderSource('registry', { allowInsecureHttp: true, egress: { allowedPrivateCidrs: ['127.0.0.0/8', '::1/128'] } }).fetch(
       providerArchiveSubject({ name: 'big', namespace: 'acme', source: 'registry', registryUrl: registry.url }),
       '1.0.0',
       { os: 'linux', arch: 'amd64' },

@@ -22,7 +22,7 @@ let source: ArchiveSource;
 const stable: string[] = [];
 
 const sourceWith = (options: ProviderSourceOptions = {}) =>
-  createProviderSource('hashicorp-releases', { hashicorpReleasesUrl: standin.url, hashicorpTrustedKeys: [key.publicKeyArmored], allowInsecureHttp: true, ...options });
+  createProviderSource('hashicorp-releases', { hashicorpReleasesUrl: standin.url, hashicorpTrustedKeys: [key.publicKeyArmored], allowInsecureHttp: true, egress: { allowedPrivateCidrs: ['127.0.0.0/8', '::1/128'] }, ...options });
 const requestsSince = (mark: number) => standin.requests.slice(mark).map((r) => r.url);
 
 test.before(async () => {
@@ -201,6 +201,7 @@ test('a key that has expired since it signed still verifies, with a warning (tof
       hashicorpReleasesUrl: expiring.url,
       hashicorpTrustedKeys: [shortLived.publicKeyArmored],
       allowInsecureHttp: true,
+      egress: { allowedPrivateCidrs: ['127.0.0.0/8', '::1/128'] },
       logger,
     }).fetch(subject, '1.0.0', { os: 'linux', arch: 'amd64' });
     assert.is(sha256(await readBody(fetched.body)), fetched.expectedSha256);

@@ -20,7 +20,9 @@ let standin: ProviderRegistryStandin;
 let source: ArchiveSource;
 let subject: ReturnType<typeof providerArchiveSubject>;
 
-const sourceWith = (options: ProviderSourceOptions = {}) => createProviderSource('registry', { allowInsecureHttp: true, ...options });
+const sourceWith = (options: ProviderSourceOptions = {}) => createProviderSource('registry', { allowInsecureHttp: true, ...LOOPBACK, ...options });
+// The stand-in is on loopback, which the sources refuse unless allowed.
+const LOOPBACK = { egress: { allowedPrivateCidrs: ['127.0.0.0/8', '::1/128'] } };
 const requestsSince = (mark: number) => standin.requests.slice(mark).map((r) => r.url);
 
 test.before(async () => {

@@ -27,7 +27,7 @@ let standin: GithubStandin;
 const subject = moduleArchiveSubject({ name: REPO, provider: 'aws', repoUrl: `https://github.com/${OWNER}/${REPO}` });
 
 function source(options: GithubSourceOptions = {}, target: GithubStandin = standin): GithubArchiveSource {
-  return new GithubArchiveSource({ baseUrl: target.url, retries: 1, retryBaseMs: 1, ...options });
+  return new GithubArchiveSource({ baseUrl: target.url, retries: 1, retryBaseMs: 1, egress: { allowedPrivateCidrs: ['127.0.0.0/8', '::1/128'] }, ...options });
 }
 
 async function failure(promise: Promise<unknown>): Promise<Error & { code?: string }> {
@@ -155,7 +155,7 @@ test('5xx answers are retried briefly, then become UnavailableError', async () =
 
 test('an unreachable GitHub is an UnavailableError that says so', async () => {
   const closed = await freePort();
-  const err = await failure(new GithubArchiveSource({ baseUrl: `http://127.0.0.1:${closed}`, retries: 0 }).listVersions(subject));
+  const err = await failure(new GithubArchiveSource({ baseUrl: `http://127.0.0.1:${closed}`, retries: 0, egress: { allowedPrivateCidrs: ['127.0.0.0/8', '::1/128'] } }).listVersions(subject));
   assert.ok(isOpenDepotError(err, 'unavailable'), err.message);
   assert.match(err.message, /could not reach GitHub for the releases of acme\/terraform-aws-vpc: .*ECONNREFUSED/);
 });
@@ -303,7 +303,7 @@ test('the source is also an archive-source plugin', async () => {
   assert.is(githubArchiveSourcePlugin.name, 'github');
   const lines: string[] = [];
   const plugin = await githubArchiveSourcePlugin.create(
-    { baseUrl: standin.url },
+    { baseUrl: standin.url, egress: { allowedPrivateCidrs: ['127.0.0.0/8'] } },
     { logger: capturingLogger(lines), signal: new AbortController().signal, clock: { now: () => Date.now() }, configPath: 'plugins[0].config' },
   );
   assert.ok((await plugin.listVersions(subject)).length > 200);

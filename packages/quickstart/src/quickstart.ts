@@ -233,6 +233,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       operator: {
         leaderElection: { enabled: true, leaseName: 'opendepot-operator' },
         verifyIntervalSeconds: 60,
+        // The quickstart's upstreams (its HashiCorp Releases stand-in, local git repositories) are its own, on loopback.
+        egress: { allowedPrivateCidrs: ['127.0.0.0/8', '::1/128'] },
         providers: { hashicorpReleasesUrl: upstream.releases.url, hashicorpTrustedKeys: [upstream.publisher.publicKeyArmored], allowInsecureHttp: true },
       },
     };

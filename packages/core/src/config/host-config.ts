@@ -80,8 +80,18 @@ export interface OperatorConfig {
   verifyIntervalSeconds: number;
   /** The GitHub API the `github` source calls; another base URL for GitHub Enterprise or a local stand-in. */
   github: { apiUrl: string };
-  /** Hosts git remotes may be on (`*` for any). Unset: any host over https/ssh. */
+  /**
+   * Hosts git remotes may be on, and hosts the GitHub API's redirects may lead to (exact names, or
+   * `*.example.com`). Unset: any host over https/ssh. The chart sets GitHub's hosts.
+   */
   allowedGitHosts?: string[];
+  /** Which addresses the operator connects to upstream (checked on the connection itself, after DNS). */
+  egress: {
+    /** Connect to loopback, private (RFC 1918, ULA), link-local (cloud metadata), CGNAT, unspecified and multicast addresses. Default false. */
+    allowPrivateNetworks: boolean;
+    /** Such ranges allowed anyway, e.g. `[10.20.0.0/16]` for an internal git server, `[127.0.0.0/8]` for local stand-ins. Default none. */
+    allowedPrivateCidrs: string[];
+  };
   /** Where provider releases come from and which publisher keys are trusted. */
   providers: {
     /** The HashiCorp Releases API. Default https://api.releases.hashicorp.com */
@@ -90,6 +100,12 @@ export interface OperatorConfig {
     hashicorpTrustedKeys: string[];
     /** Hosts an upstream provider registry may be on. Unset: any https host. */
     allowedRegistryHosts?: string[];
+    /**
+     * Hosts the URLs an upstream hands back may be on (download_url, shasums_url,
+     * shasums_signature_url, the Releases API's build URLs) and every redirect of a provider
+     * download, besides allowedRegistryHosts and the Releases API's own host. Unset: any https host.
+     */
+    allowedDownloadHosts?: string[];
     /** Accept http:// upstreams (local stand-ins only). Default false. */
     allowInsecureHttp: boolean;
   };
@@ -230,6 +246,18 @@ export const hostConfigSchema = {
           properties: { apiUrl: { type: 'string', pattern: '^https?://\\S+$', default: 'https://api.github.com' } },
         },
         allowedGitHosts: { type: 'array', items: { type: 'string', minLength: 1 } },
+        egress: {
+          type: 'object',
+          default: {},
+          properties: {
+            allowPrivateNetworks: { type: 'boolean', default: false },
+            allowedPrivateCidrs: {
+              type: 'array',
+              items: { type: 'string', pattern: '^([0-9.]+|[0-9A-Fa-f:.]+)/[0-9]{1,3}$' },
+              default: [],
+            },
+          },
+        },
         providers: {
           type: 'object',
           default: {},
@@ -237,6 +265,7 @@ export const hostConfigSchema = {
             hashicorpReleasesUrl: { type: 'string', pattern: '^https?://\\S+$', default: 'https://api.releases.hashicorp.com' },
             hashicorpTrustedKeys: { type: 'array', items: { type: 'string', pattern: '-----BEGIN PGP PUBLIC KEY BLOCK-----' }, default: [] },
             allowedRegistryHosts: { type: 'array', items: { type: 'string', minLength: 1 } },
+            allowedDownloadHosts: { type: 'array', items: { type: 'string', minLength: 1 } },
             allowInsecureHttp: { type: 'boolean', default: false },
           },
         },
@@ -274,4 +303,4 @@ export const hostConfigSchema = {
  * Sections whose unknown keys are reported as warnings (likely typos). The top level is not
  * among them: it may be a Helm values file with many other keys.
  */
-export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [['storage'], ['server'], ['server', 'limits'], ['server', 'tls'], ['server', 'gpg'], ['operator'], ['operator', 'leaderElection'], ['operator', 'github'], ['operator', 'providers'], ['operator', 'scanning'], ['operator', 'limits']];
+export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [['storage'], ['server'], ['server', 'limits'], ['server', 'tls'], ['server', 'gpg'], ['operator'], ['operator', 'leaderElection'], ['operator', 'github'], ['operator', 'egress'], ['operator', 'providers'], ['operator', 'scanning'], ['operator', 'limits']];

@@ -5,7 +5,7 @@
  * (a NodePort), with the real tofu.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -36,6 +36,8 @@ export const HOST = 'opendepot.test';
 /** The release name; with it the chart names the Service `opendepot-server`, the name whose service links once broke start-up. */
 export const RELEASE = 'opendepot';
 export const NAMESPACE = 'opendepot';
+/** The label that makes the API server enforce a Pod Security level in a namespace. */
+export const POD_SECURITY_LABEL = 'pod-security.kubernetes.io/enforce';
 
 /** The cluster with OpenDepot's images on its node. */
 export interface ClusterEnv {
@@ -95,8 +97,16 @@ export async function startClusterEnv(): Promise<ClusterEnv> {
     return r;
   };
   await must(['create', 'namespace', NAMESPACE]);
+  // The chart must run under Pod Security "restricted": the real API server's PodSecurity
+  // admission (on by default) enforces it in the install namespace.
+  await must(['label', 'namespace', NAMESPACE, `${POD_SECURITY_LABEL}=restricted`, 'pod-security.kubernetes.io/enforce-version=latest']);
   await must(['create', 'secret', 'tls', 'opendepot-tls', '-n', NAMESPACE, `--cert=${join(dir, 'tls.crt')}`, `--key=${join(dir, 'tls.key')}`]);
-  // The chart's ReadWriteMany claim binds to a hostPath volume on the node, as a NFS or CSI one would.
+  // The chart's ReadWriteMany claim binds to a local volume on the node, as a NFS or CSI one would.
+  // Its directory is root's (0755), as a fresh volume is: only the pods' fsGroup makes it writable
+  // for uid 65532 (a local volume honours fsGroup; a hostPath one would not).
+  const pvDir = join(cluster.dir, 'pv-data');
+  await mkdir(pvDir, { recursive: true, mode: 0o755 });
+  await chown(pvDir, 0, 0);
   await must(['apply', '-f', '-'], stringify({
     apiVersion: 'v1',
     kind: 'PersistentVolume',
@@ -105,7 +115,8 @@ export async function startClusterEnv(): Promise<ClusterEnv> {
       capacity: { storage: '20Gi' },
       accessModes: ['ReadWriteMany'],
       persistentVolumeReclaimPolicy: 'Retain',
-      hostPath: { path: join(cluster.dir, 'pv-data'), type: 'DirectoryOrCreate' },
+      local: { path: pvDir },
+      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [cluster.nodeName] }] }] } },
     },
   }));
 

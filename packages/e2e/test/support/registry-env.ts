@@ -99,6 +99,8 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
       // One namespace: with several the operator watches every namespace of the shared control plane.
       watchNamespaces: [namespace],
       verifyIntervalSeconds: options.verifyIntervalSeconds ?? 600,
+      // The upstream stand-ins are on loopback, which the operator refuses unless allowed.
+      egress: { allowedPrivateCidrs: ['127.0.0.0/8', '::1/128'] },
     },
   };
   const configWith = (overrides: Record<string, unknown>) => parseConfig(stringify(deepMerge(base, overrides)), { baseDir: packageDir }).config;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import {
   InputError,
   NotFoundError,
+  UnavailableError,
   isOpenDepotError,
   type ArchiveSource,
   type ArchiveSubject,
@@ -19,6 +20,7 @@ import {
   type UpstreamVersion,
 } from '@opendepot/sdk';
 import { repackArchive, type ArchiveLimits, type RepackedArchive } from '../archive/index.ts';
+import { Egress, type EgressOptions } from './egress.ts';
 import { gitError, runGit, streamGit, type GitRunOptions } from './git-command.ts';
 import { checkGitRemote, type GitRemote, type GitRemotePolicy } from './git-remote.ts';
 import { SharedTagLists } from './git-tags-cache.ts';
@@ -42,6 +44,8 @@ export interface GitSourceOptions extends GitRemotePolicy {
   rate?: UpstreamRate;
   /** How long one `ls-remote` answer is shared by all callers for the repository (default 60 s; 0: never). */
   tagsCacheMs?: number;
+  /** Address policy (private and loopback ranges refused unless allowed); an {@link Egress} to share it. */
+  egress?: Egress | EgressOptions;
   logger?: Logger;
 }
 
@@ -49,10 +53,12 @@ export interface GitSourceOptions extends GitRemotePolicy {
 export class GitArchiveSource implements ArchiveSource {
   readonly #options: GitSourceOptions;
   readonly #tagLists: SharedTagLists;
+  readonly #egress: Egress;
 
   constructor(options: GitSourceOptions = {}) {
     this.#options = options;
     this.#tagLists = new SharedTagLists(options.tagsCacheMs ?? 60_000);
+    this.#egress = options.egress instanceof Egress ? options.egress : new Egress(options.egress);
   }
 
   /** Tags `v<semver>` or `<semver>` of the remote, ascending (peeled `^{}` lines folded in). */
@@ -75,7 +81,7 @@ export class GitArchiveSource implements ArchiveSource {
     const dir = await mkdtemp(join(this.#options.tmpDir ?? tmpdir(), 'opendepot-git-'));
     try {
       const repo = join(dir, 'repo.git');
-      const run = this.#runOptions(remote, options.signal);
+      const run = this.#runOptions(remote, options.signal, await this.#pinned(remote));
       const what = `fetching tag ${tag} from ${redactUrl(remote.url)}`;
       // An empty template: nothing from the machine's git templates (hooks) lands in the clone.
       await runGit(['init', '--quiet', '--bare', '--template=', repo], run).catch((err: unknown) => Promise.reject(gitError(err, 'git init')));
@@ -127,7 +133,7 @@ export class GitArchiveSource implements ArchiveSource {
   async #listTags(remote: GitRemote): Promise<Set<string>> {
     let out: string;
     try {
-      out = await runGit(['ls-remote', '--tags', '--', remote.url], this.#runOptions(remote, undefined));
+      out = await runGit(['ls-remote', '--tags', '--', remote.url], this.#runOptions(remote, undefined, await this.#pinned(remote)));
     } catch (err) {
       throw gitError(err, `listing the tags of ${redactUrl(remote.url)}`);
     }
@@ -146,12 +152,40 @@ export class GitArchiveSource implements ArchiveSource {
     return checkGitRemote(url, this.#options);
   }
 
-  #runOptions(remote: GitRemote, signal: AbortSignal | undefined): GitRunOptions {
+  /**
+   * Resolves the remote's host and refuses a non-public address (unless allowed). For https, git
+   * is then pinned to the checked address (curl's resolve list) and follows no redirect, so
+   * neither a second DNS answer nor a redirect can lead it elsewhere. ssh remotes are checked
+   * here but not pinned: ssh resolves the name again itself (a DNS rebinding window remains).
+   */
+  async #pinned(remote: GitRemote): Promise<Record<string, string>> {
+    if (remote.protocol === 'file' || remote.host === undefined) return {};
+    let result: Array<{ address: string; family: number }>;
+    try {
+      result = await this.#egress.resolve(remote.host, 'spec.moduleConfig.repoUrl');
+    } catch (err) {
+      if (isOpenDepotError(err)) throw err;
+      throw new UnavailableError(`could not resolve the host of ${redactUrl(remote.url)}: ${(err as Error).message}`, { cause: err });
+    }
+    if (remote.protocol !== 'https') return {};
+    const port = new URL(remote.url).port || '443';
+    const addresses = result.map(({ address, family }) => (family === 6 ? `[${address}]` : address)).join(',');
+    return {
+      GIT_CONFIG_COUNT: '2',
+      GIT_CONFIG_KEY_0: 'http.curloptResolve',
+      GIT_CONFIG_VALUE_0: `${remote.host}:${port}:${addresses}`,
+      GIT_CONFIG_KEY_1: 'http.followRedirects',
+      GIT_CONFIG_VALUE_1: 'false',
+    };
+  }
+
+  #runOptions(remote: GitRemote, signal: AbortSignal | undefined, pinned: Record<string, string> = {}): GitRunOptions {
+    const env = { ...this.#options.env, ...pinned };
     return {
       git: this.#options.git ?? 'git',
       allowFile: remote.protocol === 'file',
       timeoutMs: this.#options.timeoutMs ?? 300_000,
-      ...(this.#options.env ? { env: this.#options.env } : {}),
+      ...(Object.keys(env).length > 0 ? { env } : {}),
       ...(signal ? { signal } : {}),
       lowSpeed: lowSpeedOf(this.#options.rate ?? DEFAULT_UPSTREAM_RATE),
     };

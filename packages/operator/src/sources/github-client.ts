@@ -42,6 +42,8 @@ export interface GithubClientOptions {
   userAgent: string;
   retries: number;
   retryBaseMs: number;
+  /** The fetch every request (and every redirect) goes through: the egress guard's. */
+  fetch?: typeof fetch;
   logger?: Logger;
 }
 
@@ -111,7 +113,7 @@ export class GithubClients {
   }
 
   #build(credentials: GithubCredentials | undefined): GithubClient {
-    const { baseUrl, userAgent, retries, retryBaseMs, logger } = this.#options;
+    const { baseUrl, userAgent, retries, retryBaseMs, logger, fetch } = this.#options;
     const auth =
       credentials === undefined
         ? {}
@@ -122,6 +124,7 @@ export class GithubClients {
       baseUrl,
       userAgent,
       ...auth,
+      ...(fetch ? { request: { fetch } } : {}),
       // Octokit's own log lines name requests, never credentials.
       log: {
         debug: (message: string) => logger?.debug(message),

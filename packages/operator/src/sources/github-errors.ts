@@ -46,6 +46,8 @@ export function rateLimitWaitMs(headers: Record<string, string | number | undefi
 export function githubError(err: unknown, what: string, signal?: AbortSignal): unknown {
   if (isOpenDepotError(err)) return err;
   if (signal?.aborted) return signal.reason ?? err;
+  // A refusal of the egress policy, wrapped by octokit as a status-500 RequestError.
+  if (isOpenDepotError(err instanceof Error ? err.cause : undefined)) return (err as Error).cause;
   if (!isRequestError(err)) {
     const message = err instanceof Error ? err.message : String(err);
     return new UnavailableError(`calling GitHub for ${what} failed: ${message}`, { cause: err });

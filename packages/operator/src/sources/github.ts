@@ -14,6 +14,7 @@ import {
   type UpstreamVersion,
 } from '@opendepot/sdk';
 import { repackArchive, type ArchiveLimits } from '../archive/index.ts';
+import { Egress, checkHost, hostOfUrl, type EgressOptions } from './egress.ts';
 import { GithubClients, type GithubClient, type SecretReader } from './github-client.ts';
 import { githubError, statusOf } from './github-errors.ts';
 import { githubRepoOf, type GithubRepo } from './github-repo.ts';
@@ -27,6 +28,13 @@ export interface GithubSourceOptions {
   baseUrl?: string;
   /** Which upstream archive to download: `tarball` (default; streams) or `zipball`. */
   upstreamArchive?: 'tarball' | 'zipball';
+  /**
+   * Hosts the API's redirects (archive downloads go to codeload.github.com) may lead to, besides
+   * the API's own host: `operator.allowedGitHosts`. Unset: any https host.
+   */
+  allowedHosts?: readonly string[];
+  /** Address policy (private and loopback ranges refused unless allowed); an {@link Egress} to share its connections. */
+  egress?: Egress | EgressOptions;
   /** Reads GitHub credentials from Secrets, for modules with `useAuthenticatedClient`. */
   readSecret?: SecretReader;
   /** Quick retries of 5xx answers inside one call (default 2); longer waits are the queue's job. */
@@ -59,12 +67,22 @@ export class GithubArchiveSource implements ArchiveSource {
   constructor(options: GithubSourceOptions = {}) {
     this.#options = options;
     this.#baseUrl = (options.baseUrl ?? GITHUB_API_URL).replace(/\/+$/, '');
+    const egress = options.egress instanceof Egress ? options.egress : new Egress(options.egress);
+    // http:// only when the configured API itself is (a local stand-in).
+    const schemes = new URL(this.#baseUrl).protocol === 'http:' ? ['https:', 'http:'] : ['https:'];
+    const rule = { allowlists: [{ key: 'operator.allowedGitHosts', hosts: options.allowedHosts }], alsoAllowed: hostOfUrl(this.#baseUrl) };
+    const guarded = egress.fetch((url, from) => {
+      const what = from ? `GitHub's redirect from ${from.host}` : 'a GitHub request';
+      if (!schemes.includes(url.protocol)) throw new InputError(`${what} to ${url.protocol}// is refused: only https:// is allowed`);
+      checkHost(url, rule, what);
+    });
     this.#clients = new GithubClients(
       {
         baseUrl: this.#baseUrl,
         userAgent: options.userAgent ?? 'opendepot-operator',
         retries: options.retries ?? 2,
         retryBaseMs: options.retryBaseMs ?? 500,
+        fetch: guarded,
         ...(options.logger ? { logger: options.logger } : {}),
       },
       options.readSecret,

@@ -4,6 +4,7 @@ export { DEFAULT_GITHUB_SECRET, GITHUB_SECRET_KEYS, type GithubCredentials, type
 export { parseGithubUrl, githubRepoOf, type GithubRepo } from './github-repo.ts';
 export { rateLimitWaitMs } from './github-errors.ts';
 export { GitArchiveSource, type GitSourceOptions } from './git.ts';
+export { Egress, checkHost, parseCidr, type EgressOptions, type HostAllowlist, type HostRule } from './egress.ts';
 export { checkGitRemote, hostMatches, type GitRemote, type GitRemotePolicy } from './git-remote.ts';
 export { createModuleSource, sourceKindFor, type ModuleSourcesOptions } from './select.ts';
 export {

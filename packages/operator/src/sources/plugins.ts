@@ -20,6 +20,16 @@ const limitsSchema: JsonSchema = {
   },
 };
 
+const egressSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Which addresses the source connects to: non-public ones (loopback, private, link-local...) are refused unless allowed.',
+  properties: {
+    allowPrivateNetworks: { type: 'boolean', description: 'Connect to any non-public address. Default false.' },
+    allowedPrivateCidrs: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Non-public ranges allowed anyway, e.g. 10.20.0.0/16.' },
+  },
+};
+
 /** Config of the `github` plugin: {@link GithubSourceOptions} without the callbacks. */
 export type GithubPluginConfig = Omit<GithubSourceOptions, 'readSecret' | 'logger'>;
 /** Config of the `git` plugin: {@link GitSourceOptions} without the logger. */
@@ -43,6 +53,8 @@ export const githubArchiveSourcePlugin = definePlugin({
       tmpDir: { type: 'string', description: 'Spool directory. Default: the OS temp directory.' },
       userAgent: { type: 'string' },
       limits: limitsSchema,
+      allowedHosts: { type: 'array', items: { type: 'string', minLength: 1 }, description: "When set, hosts the API's redirects may lead to besides its own (exact, or *.example.com)." },
+      egress: egressSchema,
     },
   },
   create: (config: GithubPluginConfig, context: PluginContext) =>
@@ -65,6 +77,7 @@ export const gitArchiveSourcePlugin = definePlugin({
       env: { type: 'object', additionalProperties: { type: 'string' }, description: 'Extra environment for git, e.g. GIT_SSH_COMMAND.' },
       tmpDir: { type: 'string', description: 'Work directory. Default: the OS temp directory.' },
       limits: limitsSchema,
+      egress: egressSchema,
     },
   },
   create: (config: GitPluginConfig, context: PluginContext) => new GitArchiveSource({ ...config, logger: context.logger }),

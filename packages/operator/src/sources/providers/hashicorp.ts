@@ -19,10 +19,11 @@ import {
   type ListOptions,
   type UpstreamVersion,
 } from '@opendepot/sdk';
+import { checkHost, hostOfUrl, type HostRule } from '../egress.ts';
 import { redactUrl } from '../subject.ts';
 import { isCanonicalVersion } from '../versions.ts';
 import { checkedUrl, getJson, getSmall, openDownload, type HttpPolicy } from './http.ts';
-import { HASHICORP_RELEASES_URL, httpPolicyOf, type ProviderSourceOptions } from './options.ts';
+import { HASHICORP_RELEASES_URL, downloadRule, httpPolicyOf, type ProviderSourceOptions } from './options.ts';
 import { checksumFor } from './shasums.ts';
 import { fetchSignedSums, fileName, missingAsUnavailable } from './signed-sums.ts';
 import { readTrustedKeys, type TrustedKey } from './signature.ts';
@@ -52,11 +53,15 @@ export class HashicorpReleasesSource implements ArchiveSource {
   readonly #options: ProviderSourceOptions;
   readonly #policy: HttpPolicy;
   readonly #base: string;
+  /** Where the release's build and SHA256SUMS URLs (and every redirect) may point. */
+  readonly #downloads: HostRule;
   #keys: Promise<TrustedKey[]> | undefined;
 
   constructor(options: ProviderSourceOptions = {}) {
     this.#options = options;
-    this.#policy = httpPolicyOf(options);
+    // The configured Releases API's own host is always allowed; what it hands back must be on allowedDownloadHosts.
+    this.#downloads = downloadRule(options, [], hostOfUrl(options.hashicorpReleasesUrl ?? HASHICORP_RELEASES_URL));
+    this.#policy = httpPolicyOf(options, this.#downloads);
     const base = checkedUrl(options.hashicorpReleasesUrl ?? HASHICORP_RELEASES_URL, this.#policy, 'hashicorpReleasesUrl');
     this.#base = base.toString().replace(/\/+$/, '');
   }
@@ -109,10 +114,11 @@ export class HashicorpReleasesSource implements ArchiveSource {
     }
     if (release.shasumsUrl === undefined) throw new IntegrityError(`release ${product} ${version} lists no SHA256SUMS (url_shasums); an unverifiable release is not stored`);
 
-    const zipUrl = checkedUrl(build.url, this.#policy, `the build URL of ${product} ${version} ${os}_${arch}`);
-    const shasumsUrl = checkedUrl(release.shasumsUrl, this.#policy, `url_shasums of ${product} ${version}`);
+    const handedBack = (url: string, what: string) => checkHost(checkedUrl(url, this.#policy, what), this.#downloads, what);
+    const zipUrl = handedBack(build.url, `the build URL of ${product} ${version} ${os}_${arch}`);
+    const shasumsUrl = handedBack(release.shasumsUrl, `url_shasums of ${product} ${version}`);
     const signatureUrls = orderSignatures(
-      release.signatureUrls.map((u) => checkedUrl(u, this.#policy, `url_shasums_signatures of ${product} ${version}`)),
+      release.signatureUrls.map((u) => handedBack(u, `url_shasums_signatures of ${product} ${version}`)),
       keys,
     );
     const signed = await fetchSignedSums({

@@ -23,6 +23,8 @@ export interface HttpPolicy {
   userAgent: string;
   /** Idle timeout and minimum rate of a download's body (default {@link DEFAULT_UPSTREAM_RATE}). */
   rate?: UpstreamRate;
+  /** The fetch requests go through (the egress guard's, which checks every hop); default: the global fetch. */
+  fetch?: typeof fetch;
 }
 
 /** A response body read whole, with the URL it finally came from (after redirects). */
@@ -142,7 +144,7 @@ async function request(url: URL, what: string, policy: HttpPolicy, combined: Abo
   let response: Response;
   try {
     // No credentials: upstream artefacts are public, and a redirect must never carry any.
-    response = await fetch(url, { headers: { 'user-agent': policy.userAgent, accept: '*/*' }, redirect: 'follow', signal: combined });
+    response = await (policy.fetch ?? fetch)(url, { headers: { 'user-agent': policy.userAgent, accept: '*/*' }, redirect: 'follow', signal: combined });
   } catch (err) {
     throw failure(err, what, url, policy, signal);
   }

@@ -18,11 +18,12 @@ import {
   type UpstreamVersion,
 } from '@opendepot/sdk';
 import { PROVIDER_DEFAULTS } from '@opendepot/core';
+import { checkHost, type HostRule } from '../egress.ts';
 import { hostMatches } from '../git-remote.ts';
 import { redactUrl } from '../subject.ts';
 import { isCanonicalVersion } from '../versions.ts';
 import { checkedUrl, getJson, openDownload, type HttpPolicy } from './http.ts';
-import { httpPolicyOf, type ProviderSourceOptions } from './options.ts';
+import { REGISTRY_HOSTS_KEY, downloadRule, httpPolicyOf, type ProviderSourceOptions } from './options.ts';
 import { checksumFor } from './shasums.ts';
 import { fetchSignedSums, missingAsUnavailable } from './signed-sums.ts';
 import { readTrustedKeys } from './signature.ts';
@@ -49,11 +50,14 @@ interface PackageMeta {
 export class RegistryProviderSource implements ArchiveSource {
   readonly #options: ProviderSourceOptions;
   readonly #policy: HttpPolicy;
+  /** Where URLs the registry hands back may point: a download host or an allowed registry. */
+  readonly #downloads: HostRule;
   readonly #discovered = new Map<string, { base: URL; expires: number }>();
 
   constructor(options: ProviderSourceOptions = {}) {
     this.#options = options;
-    this.#policy = httpPolicyOf(options);
+    this.#downloads = downloadRule(options, [{ key: REGISTRY_HOSTS_KEY, hosts: options.allowedRegistryHosts }]);
+    this.#policy = httpPolicyOf(options, { ...this.#downloads, field: FIELD });
   }
 
   /** The registry's versions of `<namespace>/<type>` that are canonical semver, ascending. */
@@ -154,7 +158,7 @@ export class RegistryProviderSource implements ArchiveSource {
       } catch {
         throw bad(`"${key}" is not a URL`);
       }
-      return checkedUrl(resolved, this.#policy, `${key} of ${what}`);
+      return checkHost(checkedUrl(resolved, this.#policy, `${key} of ${what}`), this.#downloads, `${key} of ${what}`);
     };
     const shasum = str('shasum').toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(shasum)) throw bad('"shasum" is not 64 hex digits');
@@ -211,7 +215,7 @@ export class RegistryProviderSource implements ArchiveSource {
     if (allowed && !allowed.some((pattern) => hostMatches(host, pattern))) {
       throw new InputError(`registry host ${host} is not in allowedRegistryHosts (${allowed.join(', ') || 'empty'})`, {
         field: FIELD,
-        hint: "add it to allowedRegistryHosts in the operator's configuration",
+        hint: `add it to ${REGISTRY_HOSTS_KEY} in the operator's configuration`,
       });
     }
     return url;
