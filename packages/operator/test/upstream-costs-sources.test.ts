@@ -19,6 +19,9 @@ import { createGitRepo, createSigningKey, createTestCertificates, startProviderR
 import { limitReason } from '../src/limits.ts';
 import { GitArchiveSource, createProviderSource, moduleArchiveSubject, providerArchiveSubject } from '../src/sources/index.ts';
 
+/** The drip servers are on loopback, which the operator's egress policy refuses unless allowed. */
+const LOOPBACK = { egress: { allowedPrivateCidrs: ['127.0.0.0/8', '::1/128'] } };
+
 let scratch = '';
 let standin: ProviderRegistryStandin;
 let drip: Server;
@@ -79,7 +82,7 @@ const subject = () => providerArchiveSubject({ name: 'drip', namespace: 'acme', 
 
 test('a provider download dripping one byte every 500 ms is cut by the minimum rate, with a reason naming the key', async () => {
   mode = { kind: 'drip', everyMs: 500 };
-  const source = createProviderSource('registry', { allowInsecureHttp: true, rate: { idleTimeoutMs: 2_000, minBytesPerSecond: 1024 } });
+  const source = createProviderSource('registry', { allowInsecureHttp: true, ...LOOPBACK, rate: { idleTimeoutMs: 2_000, minBytesPerSecond: 1024 } });
   const began = performance.now();
   const fetched = await source.fetch(subject(), '1.0.0', { os: 'linux', arch: 'amd64' });
   const err = (await drain(fetched.body, 60_000)) as Error;
@@ -92,7 +95,7 @@ test('a provider download dripping one byte every 500 ms is cut by the minimum r
 
 test('a provider download that sends headers and then nothing is cut by the idle timeout', async () => {
   mode = { kind: 'silent' };
-  const source = createProviderSource('registry', { allowInsecureHttp: true, rate: { idleTimeoutMs: 1_500, minBytesPerSecond: 1 } });
+  const source = createProviderSource('registry', { allowInsecureHttp: true, ...LOOPBACK, rate: { idleTimeoutMs: 1_500, minBytesPerSecond: 1 } });
   const fetched = await source.fetch(subject(), '1.0.0', { os: 'linux', arch: 'amd64' });
   const err = (await drain(fetched.body, 60_000)) as Error;
   assert.is(limitReason(err), 'UpstreamTooSlow', String(err));
@@ -101,7 +104,7 @@ test('a provider download that sends headers and then nothing is cut by the idle
 
 test('the caller aborting (its object deleted) ends a dripping download at once', async () => {
   mode = { kind: 'drip', everyMs: 500 };
-  const source = createProviderSource('registry', { allowInsecureHttp: true });
+  const source = createProviderSource('registry', { allowInsecureHttp: true, ...LOOPBACK });
   const owner = new AbortController();
   const fetched = await source.fetch(subject(), '1.0.0', { os: 'linux', arch: 'amd64', signal: owner.signal });
   const reason = new Error('deleted');
@@ -152,7 +155,7 @@ test('git over https: a remote that drips its answer is cut by http.lowSpeed* (t
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/acme/vpc.git`;
-    const source = new GitArchiveSource({ env: { GIT_SSL_CAINFO: caFile }, rate: { idleTimeoutMs: 2_000, minBytesPerSecond: 1024 }, timeoutMs: 120_000 });
+    const source = new GitArchiveSource({ ...LOOPBACK, env: { GIT_SSL_CAINFO: caFile }, rate: { idleTimeoutMs: 2_000, minBytesPerSecond: 1024 }, timeoutMs: 120_000 });
     const began = performance.now();
     const err = await source.listVersions(moduleArchiveSubject({ name: 'vpc', provider: 'aws', repoUrl: url })).then(
       () => new Error('listed a dripping remote'),

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { createTestCertificates } from '@opendepot/testbed';
 import type { ListenOptions } from '../src/index.ts';
 import { listen } from '../src/listen.ts';
-import { moduleResource, NS, startTestRegistry, store, versionResource, type TestRegistry } from './support/fixtures.ts';
+import { moduleKey, moduleResource, NS, startTestRegistry, store, versionResource, type TestRegistry } from './support/fixtures.ts';
 
 const SLACK_MS = 15_000;
 
@@ -122,7 +122,7 @@ test('attack: clients that never read a download are cut after sendIdleTimeoutSe
     const owner = moduleResource({ name: 'big' });
     r.modules.put(owner);
     const data = randomBytes(32 * 1024 * 1024);
-    r.versions.put(versionResource({ owner, version: '1.0.0', stored: await store(r.storage, `modules/${NS}/big/1.0.0.zip`, data) }));
+    r.versions.put(versionResource({ owner, version: '1.0.0', stored: await store(r.storage, moduleKey(owner, '1.0.0'), data) }));
     const url = `${r.url}/opendepot/modules/v1/${NS}/big/aws/1.0.0/archive.zip`;
     const clients = await Promise.all(Array.from({ length: 20 }, () => open(url)));
     for (const socket of clients) {

@@ -107,10 +107,16 @@ function start(args: string[], options: GitRunOptions): Started {
     cwd: options.cwd,
     env: gitEnv(options),
     stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: options.timeoutMs,
     killSignal: 'SIGKILL',
     ...(options.signal ? { signal: options.signal } : {}),
   });
+  // Our own timer, not spawn's `timeout`: Node leaves that one running (for its full length) when
+  // the spawn itself fails, which kept a process alive for minutes after git was not found.
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, options.timeoutMs);
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
@@ -118,11 +124,15 @@ function start(args: string[], options: GitRunOptions): Started {
   });
   const name = args.find((a) => !a.startsWith('-') && a !== 'git') ?? 'command';
   const done = new Promise<void>((resolve, reject) => {
-    child.on('error', (err) => reject(options.signal?.aborted ? options.signal.reason : err));
-    child.on('close', (code, signal) => {
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(options.signal?.aborted ? options.signal.reason : err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
       if (options.signal?.aborted) reject(options.signal.reason);
       else if (code === 0) resolve();
-      else reject(new GitCommandError(name, code, redactText(stderr.trim()), signal === 'SIGKILL' && code === null));
+      else reject(new GitCommandError(name, code, redactText(stderr.trim()), timedOut));
     });
   });
   return { child, done };
