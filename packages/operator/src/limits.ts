@@ -2,25 +2,11 @@
  * Bounds on every cost an upstream controls (issue 10 §2): the `operator.limits` configuration,
  * its defaults, and the errors that say which limit was hit and which key raises it.
  */
+import type { OperatorLimitsConfig } from '@opendepot/core';
 import { InputError, UnavailableError } from '@opendepot/sdk';
 
-/** `operator.limits` after defaults (see host-config.ts for the schema). */
-export interface OperatorLimits {
-  /** A reconcile is aborted after this long, and retried with backoff. */
-  reconcileTimeoutSeconds: number;
-  /** An upstream body (HTTP or git) that sends nothing for this long is cut. */
-  upstreamIdleTimeoutSeconds: number;
-  /** An upstream body slower than this on average over one idle-timeout window is cut. */
-  upstreamMinBytesPerSecond: number;
-  /** Entries a provider zip may have (checked from its central directory, before any hashing). */
-  providerZipMaxEntries: number;
-  /** Uncompressed bytes of all entries of a provider zip (declared, and as inflated). */
-  providerZipMaxUncompressedBytes: number;
-  /** Keys of one namespace a controller runs at once; unset: concurrency - 1 (at least 1). */
-  maxInFlightPerNamespace?: number;
-  /** How long one `git ls-remote` answer is shared by every Version of the repository. */
-  gitTagsCacheSeconds: number;
-}
+/** `operator.limits` after defaults: the host configuration's own shape (its schema and docs are in core). */
+export type OperatorLimits = OperatorLimitsConfig;
 
 /** The defaults: generous for real upstreams (the AWS provider unzips to under 1 GiB). */
 export const DEFAULT_OPERATOR_LIMITS: Readonly<OperatorLimits> = Object.freeze({

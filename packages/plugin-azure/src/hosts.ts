@@ -5,7 +5,7 @@
  * is read or a token requested. The SDK follows no cross-origin redirect and drops the
  * Authorization header on the ones it follows.
  */
-import { InputError } from '@opendepot/sdk';
+import { InputError, hostAllowed } from '@opendepot/sdk';
 
 /** Blob service domains of Azure's clouds (public, China, US Government, Germany) and DNS-zone endpoints. */
 export const AZURE_BLOB_DOMAINS = ['.blob.core.windows.net', '.blob.core.chinacloudapi.cn', '.blob.core.usgovcloudapi.net', '.blob.core.cloudapi.de', '.blob.storage.azure.net'] as const;
@@ -14,22 +14,6 @@ export const AZURE_BLOB_DOMAINS = ['.blob.core.windows.net', '.blob.core.chinacl
 export function isAzureBlobHost(hostname: string): boolean {
   const host = hostname.toLowerCase();
   return AZURE_BLOB_DOMAINS.some((domain) => host.endsWith(domain) && host.length > domain.length);
-}
-
-/**
- * Whether `url`'s host is in `allowed`: entries are a host name (any port), `host:port`, or
- * `*.suffix` (any host below the suffix). Case-insensitive.
- */
-export function hostAllowed(url: URL, allowed: readonly string[]): boolean {
-  const hostname = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  return allowed.some((entry) => {
-    const e = entry.trim().toLowerCase();
-    if (e.startsWith('*.')) return hostname.endsWith(e.slice(1));
-    const at = e.lastIndexOf(':');
-    if (at > 0 && /^\d+$/.test(e.slice(at + 1)) && !e.slice(0, at).includes(':')) return hostname === e.slice(0, at) && port === e.slice(at + 1);
-    return hostname === e.replace(/^\[|\]$/g, '');
-  });
 }
 
 /** Refuses an `accountUrl` that is neither an https Azure blob host nor allowed; the error's field is `accountUrl`. */

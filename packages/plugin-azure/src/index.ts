@@ -11,7 +11,7 @@ import { AzureBlobStorage } from './storage.ts';
 
 export { AzureBlobStorage, type AzureBlobStorageOptions } from './storage.ts';
 export { configSchema, DEFAULT_CONTAINER, SECRET_KEYS, type AzureBlobStorageConfig } from './config.ts';
-export { AZURE_BLOB_DOMAINS, checkAccountUrl, hostAllowed, isAzureBlobHost } from './hosts.ts';
+export { AZURE_BLOB_DOMAINS, checkAccountUrl, isAzureBlobHost } from './hosts.ts';
 export { parseConnectionString, resolveAuth, type AzureAuth, type ConnectionString, type ResolvedAuth } from './credentials.ts';
 
 /** The plugin: `kind: storage`, `name: azureBlob`. */

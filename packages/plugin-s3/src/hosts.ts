@@ -4,30 +4,13 @@
  * request is checked again just before it leaves (after signing), so a signed request, its key
  * id or session token never reach a host the platform did not name.
  */
-import { InputError } from '@opendepot/sdk';
+import { InputError, hostAllowed } from '@opendepot/sdk';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 /** Whether `hostname` is one of AWS's (commercial, China and GovCloud partitions are all under these). */
 export function isAwsHost(hostname: string): boolean {
   const host = hostname.toLowerCase();
   return host === 'amazonaws.com' || host.endsWith('.amazonaws.com') || host.endsWith('.amazonaws.com.cn');
-}
-
-/**
- * Whether `url`'s host is in `allowed`: entries are a host name (any port), `host:port`, or
- * `*.suffix` (any host below the suffix). Case-insensitive.
- */
-export function hostAllowed(url: URL, allowed: readonly string[]): boolean {
-  const hostname = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  return allowed.some((entry) => {
-    const e = entry.trim().toLowerCase();
-    if (e.startsWith('*.')) return hostname.endsWith(e.slice(1));
-    const at = e.lastIndexOf(':');
-    // `host:port`, but not a bare IPv6 address.
-    if (at > 0 && /^\d+$/.test(e.slice(at + 1)) && !e.slice(0, at).includes(':')) return hostname === e.slice(0, at) && port === e.slice(at + 1);
-    return hostname === e.replace(/^\[|\]$/g, '');
-  });
 }
 
 /**

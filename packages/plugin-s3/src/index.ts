@@ -11,7 +11,7 @@ import { S3Storage } from './storage.ts';
 
 export { S3Storage, MAX_PRESIGN_TTL_SECONDS, type S3StorageOptions } from './storage.ts';
 export { configSchema, SECRET_KEYS, type S3StorageConfig, type S3CredentialsSecretRef } from './config.ts';
-export { checkEndpoint, hostAllowed, isAwsHost } from './hosts.ts';
+export { checkEndpoint, isAwsHost } from './hosts.ts';
 export { secretCredentials, SECRET_REFRESH_MS, type S3Credentials, type S3CredentialsProvider } from './credentials.ts';
 
 /** The plugin: `kind: storage`, `name: s3`. */

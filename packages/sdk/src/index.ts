@@ -11,3 +11,4 @@ export type * from './scanner.ts';
 export type * from './auth.ts';
 export * from './plugin.ts';
 export * from './abort.ts';
+export * from './hosts.ts';
