@@ -11,13 +11,8 @@ import { createSigningKey, startHashicorpReleasesStandin, type HashicorpReleases
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, HOST, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
+import { type Condition } from './support/resources.ts';
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
 interface Obj {
   metadata: { name: string };
   spec: { version?: string; operatingSystem?: string; architecture?: string };

@@ -15,21 +15,11 @@ import * as assert from 'uvu/assert';
 import { startFaultyProxy, type FaultyProxy } from '../../../examples/storage-plugin/test/support/proxy.ts';
 import { startWebDavServer, type RunningWebDav } from '../../../examples/storage-plugin/test/support/webdav.ts';
 import { eventually, HOST, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
+import { type Condition, type Obj } from './support/resources.ts';
 
 const PLUGIN = '@opendepot-example/storage-webdav';
 const VERSIONS = ['1.1.0', '1.2.0', '1.2.5', '1.3.0'];
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
-interface Obj {
-  metadata: { name: string };
-  spec: Record<string, unknown> & { version?: string };
-  status?: { conditions?: Condition[]; checksum?: string; size?: number; storageKey?: string; progress?: string };
-}
 
 const moduleFiles = (version: string): RepoFiles => ({
   'main.tf': `output "version" {\n  value = "${version}"\n}\n`,

@@ -29,13 +29,8 @@ import {
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
+import { type Condition } from './support/resources.ts';
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
 interface Obj {
   metadata: { name: string };
   status?: { conditions?: Condition[] };

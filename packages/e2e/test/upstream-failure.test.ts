@@ -7,13 +7,8 @@ import { startGithubStandin, type GithubStandin } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
+import { type Condition } from './support/resources.ts';
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
 interface Obj {
   status?: { conditions?: Condition[] };
 }
