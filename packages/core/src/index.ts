@@ -7,3 +7,4 @@ export * from './config/index.ts';
 export * from './logging/index.ts';
 export * from './errors/index.ts';
 export * from './k8s/index.ts';
+export * from './auth/index.ts';
