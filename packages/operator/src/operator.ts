@@ -1,8 +1,8 @@
 /**
  * Assembles the operator: configuration, plugins and the storage resolver, the Kubernetes
- * client and informers, the Module and Version controllers, leader election and the probe and
- * metrics endpoint. `startOperator` is what both the container entry point and the local
- * quickstart call.
+ * client and informers, the Module, Provider, Depot, Version and GroupBinding controllers,
+ * leader election and the probe and metrics endpoint. `startOperator` is what both the container
+ * entry point and the local quickstart call.
  */
 import {
   RESOURCES,
@@ -21,6 +21,7 @@ import {
   kubeLoggerOf,
   toCondition,
   type Depot,
+  type GroupBinding,
   type Module,
   type Provider,
   type StorageConfig,
@@ -29,6 +30,7 @@ import {
 import { fileURLToPath } from 'node:url';
 import type { ArchiveSource, Logger, StorageBackend } from '@opendepot/sdk';
 import { depotReconciler } from './controllers/depot-controller.ts';
+import { groupBindingReconciler } from './controllers/groupbinding-controller.ts';
 import { moduleScanStatus, planModule } from './controllers/module-plan.ts';
 import { ownerReconciler } from './controllers/owner-controller.ts';
 import { planProvider, platformStatus } from './controllers/provider-plan.ts';
@@ -164,10 +166,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const providers = createInformer<Provider>(client, RESOURCES.provider, informerOptions);
   const depots = createInformer<Depot>(client, RESOURCES.depot, informerOptions);
   const versions = createInformer<Version>(client, RESOURCES.version, informerOptions);
+  const groupBindings = createInformer<GroupBinding>(client, RESOURCES.groupBinding, informerOptions);
   const moduleResource = resourceClient<Module>(client, RESOURCES.module, { fieldManager: 'opendepot-operator' });
   const depotResource = resourceClient<Depot>(client, RESOURCES.depot, { fieldManager: 'opendepot-operator' });
   const providerResource = resourceClient<Provider>(client, RESOURCES.provider, { fieldManager: 'opendepot-operator' });
   const versionResource = resourceClient<Version>(client, RESOURCES.version, { fieldManager: 'opendepot-operator' });
+  const groupBindingResource = resourceClient<GroupBinding>(client, RESOURCES.groupBinding, { fieldManager: 'opendepot-operator' });
   const events = new EventRecorder({ client, component: 'opendepot-operator', logger: kubeLog });
   const metrics = createRuntimeMetrics();
   const concurrency = config.operator.concurrency;
@@ -268,6 +272,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       metrics,
       logger: kubeLog,
     }),
+    // Compiling an expression takes microseconds and calls nothing upstream: one worker is plenty.
+    new Controller<GroupBinding>({
+      name: 'groupbinding',
+      informer: groupBindings,
+      reconcile: groupBindingReconciler({ groupBindings, status: new StatusWriter(groupBindingResource), events }),
+      concurrency: 1,
+      ...bounded,
+      maxPerNamespace: 1,
+      metrics,
+      logger: kubeLog,
+    }),
   ];
 
   // Leftovers of puts a killed operator left in storage. With leader election, anything a live
@@ -294,7 +309,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     logger.info('controllers started', { controllers: controllers.map((c) => c.name) });
   };
   let elector: LeaderElector | undefined;
-  await Promise.all([modules.start(), providers.start(), depots.start(), versions.start()]);
+  await Promise.all([modules.start(), providers.start(), depots.start(), versions.start(), groupBindings.start()]);
   if (config.operator.leaderElection.enabled) {
     elector = new LeaderElector({
       client,
@@ -315,7 +330,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   }
   const health = await startHealthServer({
     port: options.healthPort ?? 8081,
-    ready: operatorReadiness([modules, providers, depots, versions] as never, elector),
+    ready: operatorReadiness([modules, providers, depots, versions, groupBindings] as never, elector),
     registry: metrics.registry,
   });
 
@@ -329,6 +344,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       providers.stop();
       depots.stop();
       versions.stop();
+      groupBindings.stop();
       await Promise.allSettled([...sources.values()].map((s) => s.close?.()));
       await egress.close();
       await plugins.close();
