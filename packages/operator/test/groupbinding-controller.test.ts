@@ -120,11 +120,11 @@ test('hostile expressions get Ready=False, InvalidExpression, the message and a 
   assert.match(again.ready.message, /assignments \(=\) are not allowed/);
 });
 
-test('invalid globs: Ready=False with InvalidResourcePattern naming the field; fixed, Ready', async () => {
-  await bindings.create(groupBinding('globs', '"aws-platform-team" in groups', ['terraform-aws-*', '{a,b}'], ['[aws']));
+test('globs the schema lets through but the controller refuses: Ready=False with InvalidResourcePattern naming the field; fixed, Ready', async () => {
+  await bindings.create(groupBinding('globs', '"aws-platform-team" in groups', ['terraform-aws-*', '*a*a*a*a*a*a*a*a*a'], ['[aws']));
   const { ready } = await readyCondition('globs', (c) => c.status === 'False', 'Ready=False');
   assert.is(ready.reason, 'InvalidResourcePattern');
-  assert.match(ready.message, /^spec\.moduleResources\[1\]: "\{a,b\}": the character "\{" is not allowed/);
+  assert.match(ready.message, /^spec\.moduleResources\[1\]: "\*a\*a\*a\*a\*a\*a\*a\*a\*a": at most 8 \* wildcards are allowed in one glob/);
   await bindings.patch(ns, 'globs', { spec: { moduleResources: ['terraform-aws-*', 'terraform-[ab]-*'] } });
   const next = await readyCondition('globs', (c) => c.status === 'False' && c.message.includes('providerResources'), 'the provider glob reported');
   assert.match(next.ready.message, /^spec\.providerResources\[0\]: "\[aws": a \[ class is not closed/);
@@ -132,7 +132,7 @@ test('invalid globs: Ready=False with InvalidResourcePattern naming the field; f
   await readyCondition('globs', (c) => c.status === 'True', 'Ready=True');
 });
 
-test("the CRD's schema refuses an empty expression, a blank one, a missing one and an empty glob, naming the field", async () => {
+test("the CRD's schema refuses an empty, blank, missing or too long expression and an empty or brace glob, naming the field", async () => {
   const refused = async (object: GroupBinding): Promise<string> => {
     try {
       await bindings.create(object);
@@ -146,6 +146,7 @@ test("the CRD's schema refuses an empty expression, a blank one, a missing one a
   assert.match(await refused(groupBinding('blank', ' \t ')), /expression must not be empty or only whitespace/);
   assert.match(await refused({ ...groupBinding('missing', 'x'), spec: { moduleResources: ['*'] } as never }), /spec\.expression: Required value/);
   assert.match(await refused(groupBinding('empty-glob', 'true', [''])), /spec\.moduleResources\[0\].*should be at least 1 chars long/s);
+  assert.match(await refused(groupBinding('brace-glob', 'true', ['terraform-{aws,gcp}-*'])), /spec\.moduleResources\[0\].*should match/s);
   assert.match(await refused(groupBinding('too-long', `"${'a'.repeat(5000)}" in groups`)), /spec\.expression.*Too long/is);
 });
 

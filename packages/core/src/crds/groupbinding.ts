@@ -1,12 +1,17 @@
 /** The GroupBinding kind: which OIDC principals may read which modules and providers. */
 import { conditionsSchema } from './common.ts';
+import { RESOURCE_GLOB_PATTERN } from './patterns.ts';
 import { ageColumn, type KindDefinition, type Resource } from './resource.ts';
 import { array, integer, object, string, type Static } from './schema.ts';
 
 const resourceGlobs = (what: string) =>
   array(
     `Glob patterns over the names of the ${what} in this namespace that the matched principals may read, e.g. terraform-aws-* or *. Empty grants none.`,
-    string('A glob pattern (* and ? wildcards, [] classes).', { minLength: 1, maxLength: 253 }),
+    string('A glob pattern over names: letters, digits, . _ - and the wildcards * and ? and [...] classes (at most 8 *).', {
+      minLength: 1,
+      maxLength: 253,
+      pattern: RESOURCE_GLOB_PATTERN,
+    }),
     { maxItems: 256, listType: 'set' },
   );
 
@@ -15,7 +20,7 @@ export const groupBindingSpecSchema = object(
   'Grants read access to modules and providers of this namespace to OIDC principals whose token claims satisfy expression.',
   {
     expression: string(
-      'A boolean expression over the token\'s claims (groups, email, sub, ...), e.g. "aws-platform-team" in groups. Evaluated with expr-eval; a principal matches when it is true.',
+      'A boolean expression over the token\'s claims (groups, email, sub, name, any other claim), e.g. "aws-platform-team" in groups, in expr-eval syntax limited to reading claims: literals, claim names, member access (claim.field, list[0]), == != < <= > >=, in (list membership), and, or, not, ? :, arithmetic. Function calls, assignments, ; and the names constructor, __proto__ and prototype are refused. A principal matches only when it evaluates to true; a claim the token does not carry makes it false.',
       {
         minLength: 1,
         maxLength: 4096,

@@ -48,3 +48,10 @@ export const HTTP_URL_PATTERN = '^https?://\\S+$';
 
 /** An HTTPS URL. */
 export const HTTPS_URL_PATTERN = '^https://\\S+$';
+
+/**
+ * A GroupBinding resource glob: name characters and the wildcards `*`, `?` and `[...]` classes
+ * (no braces, extglobs, slashes or escapes). The controller checks the rest (closed classes, a
+ * bounded number of `*`).
+ */
+export const RESOURCE_GLOB_PATTERN = '^[A-Za-z0-9._*?!^\\[\\]-]+$';
