@@ -116,6 +116,15 @@ test('claims other than groups: email, sub, name, nested claims, ternaries; miss
   assert.not.ok(matches('nested.admin == true', forged));
   assert.ok(matches('nested.ok', forged));
   assert.is(({} as Record<string, unknown>).admin, undefined, 'nothing polluted');
+  // Claims that are not an object, groups that are not strings: no crash, nothing extra matches.
+  const odd = { subject: 's', provider: 'dex', groups: ['dev', 7, null] as never, claims: ['not', 'an', 'object'] as never };
+  assert.ok(matches('"dev" in groups and sub == "s"', odd));
+  assert.not.ok(matches('7 in groups', odd));
+  // The same principal object twice: the scope is built once, and evaluations cannot change it.
+  const twice = compileGroupBinding(binding('"dev" in groups and realm.level == 3'));
+  assert.ok(twice.matches(alice));
+  assert.ok(twice.matches(alice));
+  assert.not.ok(twice.matches(principal(['dev'], { realm: { level: 4 } })), 'another principal gets its own scope');
 });
 
 test('globs: *, ?, classes; exact names; nothing matches a name no glob names', () => {
@@ -208,6 +217,11 @@ test('hostile expressions are refused at compile time with the problem named, an
     prototype.evaluate = original;
   }
   assert.is(({} as Record<string, unknown>).polluted, undefined);
+  // The longest unary chains the length allows parse and evaluate without exhausting the stack.
+  for (const expression of [`${'-'.repeat(MAX_EXPRESSION_LENGTH - 1)}1`, `${'not '.repeat(1023)}true`, `${'- '.repeat(2047)}1`]) {
+    const b = compileGroupBinding(binding(expression));
+    assert.type(b.matches(principal([])), 'boolean');
+  }
 });
 
 test('decideAccess explains; invalid bindings grant nothing; the compiler caches per object', () => {

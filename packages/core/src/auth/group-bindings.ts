@@ -159,7 +159,8 @@ function prescan(source: string): void {
     }
     if (c === '"' || c === "'") quote = c;
     else if (c === '(' || c === '[') depth++;
-    else if (c === ')' || c === ']') depth--;
+    // A stray closer is the parser's error to report; it must not buy depth for what follows.
+    else if (c === ')' || c === ']') depth = Math.max(0, depth - 1);
     else if (c === '?') conditionals++;
     else if (c === ';') throw new InvalidGroupBindingError('MultipleStatements', field, 'several statements (;) are not allowed: the expression is one boolean condition');
     if (depth + conditionals > MAX_EXPRESSION_DEPTH) {
@@ -322,7 +323,9 @@ function compileResourceGlob(glob: string, field: string): (name: string) => boo
 }
 
 function compileGlobs(globs: readonly string[] | undefined, field: string): ((name: string) => boolean)[] {
-  return (globs ?? []).map((glob, i) => compileResourceGlob(glob, `${field}[${i}]`));
+  if (globs === undefined) return [];
+  if (!Array.isArray(globs)) throw new InvalidGroupBindingError('InvalidGlob', field, 'must be a list of globs');
+  return globs.map((glob, i) => compileResourceGlob(glob, `${field}[${i}]`));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,26 +334,40 @@ function compileGlobs(globs: readonly string[] | undefined, field: string): ((na
 /** Deepest claim structure copied; deeper parts are left out. */
 const MAX_CLAIM_DEPTH = 8;
 
-/** A plain-data copy of a claim value: strings, numbers, booleans, null, arrays, null-prototype objects. */
+/** A plain-data copy of a claim value: strings, numbers, booleans, null, frozen arrays and null-prototype objects. */
 function plainData(value: unknown, depth = 0): unknown {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   if (depth >= MAX_CLAIM_DEPTH || typeof value !== 'object') return undefined;
-  if (Array.isArray(value)) return value.map((v) => plainData(v, depth + 1) ?? null);
+  if (Array.isArray(value)) return Object.freeze(value.map((v) => plainData(v, depth + 1) ?? null));
   const copy: Record<string, unknown> = Object.create(null);
   for (const [key, v] of Object.entries(value)) {
     if (FORBIDDEN_NAMES.has(key)) continue;
     const data = plainData(v, depth + 1);
     if (data !== undefined) copy[key] = data;
   }
-  return copy;
+  return depth === 0 ? copy : Object.freeze(copy);
 }
 
-/** What an expression sees: the principal's claims as plain data, with `groups` and `sub` always set. */
+/** Scopes already built, per principal object (a request's principal is evaluated against several bindings). */
+const scopes = new WeakMap<Principal, Record<string, unknown>>();
+
+/**
+ * What an expression sees: the principal's claims as plain data (null-prototype objects, no
+ * functions, no prototype member names), with `groups` (the principal's groups) and `sub` (the
+ * token's, else the principal's subject) always set.
+ */
 export function expressionScope(principal: Principal): Record<string, unknown> {
-  const scope = plainData(principal.claims ?? {}) as Record<string, unknown>;
-  scope.groups = (principal.groups ?? []).filter((g) => typeof g === 'string');
+  let scope = scopes.get(principal);
+  if (scope) return scope;
+  const claims = principal.claims;
+  const copy = claims !== null && typeof claims === 'object' && !Array.isArray(claims) ? plainData(claims) : undefined;
+  scope = (copy ?? Object.create(null)) as Record<string, unknown>;
+  scope.groups = Object.freeze(Array.isArray(principal.groups) ? principal.groups.filter((g) => typeof g === 'string') : []);
   if (typeof scope.sub !== 'string') scope.sub = principal.subject;
+  // Shared by every evaluation for this principal: nothing may change it.
+  Object.freeze(scope);
+  scopes.set(principal, scope);
   return scope;
 }
 
