@@ -99,9 +99,14 @@ test('claims other than groups: email, sub, name, nested claims, ternaries; miss
   assert.not.ok(matches('false'));
   // The subject of the principal stands in when the token has no sub claim.
   assert.ok(matches('sub == "svc"', { subject: 'svc', provider: 'dex', groups: [], claims: {} }));
-  // A claim the token does not carry: the expression does not match (it fails closed, even negated).
+  // A claim the token does not carry is null (as in Expr): it equals nothing, contains nothing,
+  // and does not spoil the other side of an `or`; a member of it is an error, which never matches.
   assert.not.ok(matches('department == "platform"'));
-  assert.not.ok(matches('not (department == "platform")'));
+  assert.ok(matches('not (department == "platform")'));
+  assert.not.ok(matches('"dev" in department'));
+  assert.ok(matches('department == "platform" or "dev" in groups'));
+  assert.not.ok(matches('org.team == "platform"'));
+  assert.not.ok(matches('org.team == "platform" or "dev" in groups'), 'the error ends the whole evaluation');
   // Only a boolean true matches.
   assert.not.ok(matches('email'));
   assert.not.ok(matches('1'));

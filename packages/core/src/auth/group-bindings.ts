@@ -13,11 +13,11 @@
  *   literals. Function calls, function definitions, assignments, several statements and the
  *   names `constructor`, `__proto__`, `prototype` (or any other `Object.prototype` member) are
  *   refused, with an {@link InvalidGroupBindingError} naming the problem;
- * - the parser has no functions, no named math operators and no constants but `true`/`false`,
- *   and its `in` only looks into real arrays;
- * - evaluation sees plain-data copies of the claims (null-prototype objects, no functions), and
- *   only a boolean `true` matches: anything else, or an evaluation error (a claim the token does
- *   not carry, say), does not match.
+ * - the parser has no functions, no named math operators and no constants but `true` and
+ *   `false`, and its `in` only looks into real arrays;
+ * - evaluation sees plain-data copies of the claims (null-prototype objects, no functions); a
+ *   claim the token does not carry is null; only a boolean `true` matches: anything else, or an
+ *   evaluation error (a member of a null claim, say), does not match.
  * Nothing is evaluated while compiling.
  */
 import { Parser, type Expression } from 'expr-eval-fork';
@@ -72,7 +72,7 @@ export class InvalidGroupBindingError extends InputError {
     super(`${field}: ${message}`, { field, ...options });
     this.name = 'InvalidGroupBindingError';
     this.problem = problem;
-    this.reason = field.startsWith('spec.expression') || problem === 'MissingNamespace' ? 'InvalidExpression' : 'InvalidResourcePattern';
+    this.reason = problem === 'InvalidGlob' ? 'InvalidResourcePattern' : 'InvalidExpression';
   }
 }
 
@@ -128,6 +128,7 @@ function safeParser(): Parser {
   internals.binaryOps.in = inArray;
   internals.ternaryOps = only(internals.ternaryOps, ['?']);
   internals.functions = Object.create(null);
+  // (A `null` constant would not do: the tokenizer turns constants into numbers, null into 0.)
   internals.consts = only({ true: true, false: false }, ['true', 'false']);
   return parser;
 }
@@ -180,7 +181,7 @@ function show(value: unknown): string {
  * branches) against the allowlist. It keeps a stack of short descriptions of the operands, so
  * that a refused call can name its callee.
  */
-function checkInstructions(tokens: readonly Instruction[], depth = 0): void {
+function checkInstructions(tokens: readonly Instruction[], names: Set<string>, depth = 0): void {
   const field = 'spec.expression';
   if (depth > MAX_EXPRESSION_DEPTH) {
     throw new InvalidGroupBindingError('TooDeep', field, `the expression nests deeper than ${MAX_EXPRESSION_DEPTH} levels`);
@@ -202,6 +203,7 @@ function checkInstructions(tokens: readonly Instruction[], depth = 0): void {
         if (FORBIDDEN_NAMES.has(name)) {
           throw new InvalidGroupBindingError('ForbiddenName', field, `the name ${show(name)} is not allowed (an expression reads claims, never prototypes or constructors)`);
         }
+        names.add(name);
         stack.push(name);
         break;
       }
@@ -240,7 +242,7 @@ function checkInstructions(tokens: readonly Instruction[], depth = 0): void {
         stack.push('(? :)');
         break;
       case 'IEXPR':
-        checkInstructions(token.value as Instruction[], depth + 1);
+        checkInstructions(token.value as Instruction[], names, depth + 1);
         stack.push('(...)');
         break;
       case 'IARRAY':
@@ -274,8 +276,14 @@ function syntaxHint(source: string): string {
   return '';
 }
 
+/** A checked expression and the claim names it reads. */
+interface CheckedExpression {
+  expression: Expression;
+  names: readonly string[];
+}
+
 /** Parses and checks an expression; throws {@link InvalidGroupBindingError}. Never evaluates. */
-function compileExpression(source: string): Expression {
+function compileExpression(source: string): CheckedExpression {
   prescan(source);
   let expression: Expression;
   try {
@@ -287,8 +295,9 @@ function compileExpression(source: string): Expression {
     const message = err instanceof Error ? err.message : String(err);
     throw new InvalidGroupBindingError('SyntaxError', 'spec.expression', `${message}${syntaxHint(source)}`, { cause: err });
   }
-  checkInstructions((expression as unknown as { tokens: Instruction[] }).tokens);
-  return expression;
+  const names = new Set<string>();
+  checkInstructions((expression as unknown as { tokens: Instruction[] }).tokens, names);
+  return { expression, names: [...names] };
 }
 
 /** Compiles one glob of `field`; throws {@link InvalidGroupBindingError}. */
@@ -371,10 +380,20 @@ export function expressionScope(principal: Principal): Record<string, unknown> {
   return scope;
 }
 
-/** Evaluates a compiled expression: true only for a boolean `true`; errors do not match. */
-function evaluates(expression: Expression, scope: Record<string, unknown>): boolean {
+/**
+ * Evaluates a checked expression: true only for a boolean `true`; errors (a member of a claim
+ * that is null, say) do not match. A claim the token does not carry is null, as in Expr, so that
+ * `email == "x" or "team" in groups` still matches a team member without an email claim.
+ */
+function evaluates({ expression, names }: CheckedExpression, scope: Record<string, unknown>): boolean {
+  let values = scope;
+  for (const name of names) {
+    if (name in scope) continue;
+    if (values === scope) values = Object.create(scope) as Record<string, unknown>;
+    values[name] = null;
+  }
   try {
-    return expression.evaluate(scope as never) === true;
+    return expression.evaluate(values as never) === true;
   } catch {
     return false;
   }

@@ -20,7 +20,7 @@ export const groupBindingSpecSchema = object(
   'Grants read access to modules and providers of this namespace to OIDC principals whose token claims satisfy expression.',
   {
     expression: string(
-      'A boolean expression over the token\'s claims (groups, email, sub, name, any other claim), e.g. "aws-platform-team" in groups, in expr-eval syntax limited to reading claims: literals, claim names, member access (claim.field, list[0]), == != < <= > >=, in (list membership), and, or, not, ? :, arithmetic. Function calls, assignments, ; and the names constructor, __proto__ and prototype are refused. A principal matches only when it evaluates to true; a claim the token does not carry makes it false.',
+      'A boolean expression over the token\'s claims (groups, email, sub, name, any other claim), e.g. "aws-platform-team" in groups, in expr-eval syntax limited to reading claims: literals, claim names, member access (claim.field, list[0]), == != < <= > >=, in (list membership), and, or, not, ? :, arithmetic. Function calls, assignments, ; and the names constructor, __proto__ and prototype are refused. A claim the token does not carry is null; a principal matches only when the expression evaluates to true.',
       {
         minLength: 1,
         maxLength: 4096,
