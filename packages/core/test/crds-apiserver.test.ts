@@ -217,7 +217,7 @@ test('kubectl get shows the printer columns of every kind; short names and the o
   assert.is(depots.head, 'NAME|READY|MODULES|PROVIDERS|LAST POLL|AGE');
   assert.match(depots.rows[0] ?? '', /^global-platforms\s+True\s+1\s+2\s+\S+\s+\S+$/);
   const bindings = await header('groupbindings');
-  assert.is(bindings.head, 'NAME|EXPRESSION|AGE');
+  assert.is(bindings.head, 'NAME|READY|EXPRESSION|AGE');
   assert.ok(bindings.rows[0]?.includes('"platform-admins" in groups'), bindings.rows[0]);
 
   const short = await k(['get', '-n', ns, 'odm,odp,odv,odd,odgb', '-o', 'name']);

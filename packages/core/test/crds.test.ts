@@ -62,7 +62,7 @@ test('printer columns: Ready, Latest, Synced and Age on Module and Provider; the
   assert.equal(columns('Version'), ['Ready', 'Version', 'Size', 'Age']);
   assert.ok(columns('Version', true).includes('Checksum'));
   assert.equal(columns('Depot'), ['Ready', 'Modules', 'Providers', 'Last Poll', 'Age']);
-  assert.equal(columns('GroupBinding'), ['Expression', 'Age']);
+  assert.equal(columns('GroupBinding'), ['Ready', 'Expression', 'Age']);
 });
 
 /** Problems that make a schema non-structural, undocumented, or too costly for CEL. */

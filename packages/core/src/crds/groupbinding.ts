@@ -1,7 +1,7 @@
 /** The GroupBinding kind: which OIDC principals may read which modules and providers. */
 import { conditionsSchema } from './common.ts';
 import { RESOURCE_GLOB_PATTERN } from './patterns.ts';
-import { ageColumn, type KindDefinition, type Resource } from './resource.ts';
+import { ageColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
 import { array, integer, object, string, type Static } from './schema.ts';
 
 const resourceGlobs = (what: string) =>
@@ -54,5 +54,6 @@ export const groupBindingKind: KindDefinition = {
     'Binds OIDC principals (selected by an expression over their token claims) to the modules and providers of this namespace they may read. Access is denied unless some GroupBinding grants it.',
   spec: groupBindingSpecSchema,
   status: groupBindingStatusSchema,
-  printerColumns: [{ name: 'Expression', type: 'string', jsonPath: '.spec.expression', description: 'Who this binding applies to.' }, ageColumn],
+  // Ready: whether the operator found the expression and globs valid (an invalid binding grants nothing).
+  printerColumns: [readyColumn, { name: 'Expression', type: 'string', jsonPath: '.spec.expression', description: 'Who this binding applies to.' }, ageColumn],
 };
