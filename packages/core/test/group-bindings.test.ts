@@ -132,6 +132,23 @@ test('claims other than groups: email, sub, name, nested claims, ternaries; miss
   assert.not.ok(twice.matches(principal(['dev'], { realm: { level: 4 } })), 'another principal gets its own scope');
 });
 
+test('property: a binding never grants a resource of another namespace, whatever its globs and names', () => {
+  const namespace = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/);
+  const name = fc.stringMatching(/^[a-z0-9_-]{1,20}$/);
+  const glob = fc.constantFrom('*', '?*', '*-*', 'terraform-*', '[a-z]*', 'a?c');
+  const everyone = principal(['x']);
+  fc.assert(
+    fc.property(namespace, namespace, name, fc.array(glob, { maxLength: 4 }), fc.constantFrom<'Module' | 'Provider'>('Module', 'Provider'), (own, other, resourceName, globs, kind) => {
+      fc.pre(own !== other);
+      const b = compileGroupBinding(binding('true', globs, globs, own));
+      assert.not.ok(bindingsAllow([b], everyone, { kind, namespace: other, name: resourceName }));
+      // The same name in its own namespace is granted exactly when a glob of that kind matches.
+      assert.is(bindingsAllow([b], everyone, { kind, namespace: own, name: resourceName }), b.grants({ kind, namespace: own, name: resourceName }));
+    }),
+    { seed: SEED, numRuns: 2_000 },
+  );
+});
+
 test('globs: *, ?, classes; exact names; nothing matches a name no glob names', () => {
   const b = compileGroupBinding(binding('true', ['terraform-aws-*', 'net-?', 'db-[a-c]x', 'exact', 'no-[!z]'], ['google*']));
   for (const name of ['terraform-aws-vpc', 'terraform-aws-', 'net-1', 'db-bx', 'exact', 'no-a']) assert.ok(b.grants(mod(name)), name);
