@@ -81,6 +81,12 @@ export class DexAuthProvider implements AuthProvider {
       this.#logger.info('bearer token refused', { check: (err as { code?: string }).code ?? 'unknown', detail: err.message, ...safeHeader(token) });
       return { decision: 'deny', reason: DENY_REASON };
     }
+    // jose checks exp and nbf with the leeway, but not an iat from the future: a clock that far
+    // off (or a token minted ahead) is refused as well.
+    if (payload.iat! > this.#clock.now() / 1000 + this.#config.clockSkewSeconds) {
+      this.#logger.info('bearer token refused', { check: 'iat_in_future', detail: `iat ${payload.iat} is ahead of this clock by more than the skew`, ...safeHeader(token) });
+      return { decision: 'deny', reason: DENY_REASON };
+    }
     const groups = groupsOf(payload[this.#config.groupsClaim]);
     if (groups === undefined) {
       this.#logger.warn('bearer token refused', { check: 'groups_claim', detail: `claim ${this.#config.groupsClaim} is neither a string nor an array of strings`, sub: payload.sub });

@@ -190,6 +190,9 @@ test('expiry and not-before are checked against the host clock with the configur
   assert.is(own.logger.lines.at(-1)!.fields.check, 'ERR_JWT_CLAIM_VALIDATION_FAILED');
   assert.match(String(own.logger.lines.at(-1)!.fields.detail), /nbf/);
   assertDenied(await ownProvider.authenticate(request(await issuer.sign({ exp: undefined }))), 'no exp', own.logger.lines);
+  assertDenied(await ownProvider.authenticate(request(await issuer.sign({ iat: now + 3600 }))), 'iat an hour in the future', own.logger.lines);
+  assert.is(own.logger.lines.at(-1)!.fields.check, 'iat_in_future');
+  assert.is((await ownProvider.authenticate(request(await issuer.sign({ iat: now + 30 })))).decision, 'allow', 'iat 30 s ahead is within the skew');
   assertDenied(await ownProvider.authenticate(request(await issuer.sign({ aud: 'someone-else' }))), 'wrong aud', own.logger.lines);
   assertDenied(await ownProvider.authenticate(request(await issuer.sign({ groups: { admin: true } }))), 'a groups claim that is no list', own.logger.lines);
   assert.is(own.logger.lines.at(-1)!.fields.check, 'groups_claim');
