@@ -5,7 +5,7 @@
  * the detail only in the log; tokens that are not ours are left to the next provider.
  */
 import { createPublicKey, createHmac } from 'node:crypto';
-import { authorizationCodeLogin, DEX_DEMO_PASSWORD, freePort, startDex, type Dex } from '@opendepot/testbed';
+import { authorizationCodeLogin, browserLogin, DEX_DEMO_PASSWORD, freePort, startDex, type Dex } from '@opendepot/testbed';
 import { isOpenDepotError, type AuthDecision, type AuthProvider } from '@opendepot/sdk';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { test } from 'uvu';
@@ -278,6 +278,27 @@ test('when the key set cannot be fetched, authenticate fails as unavailable inst
     (e: unknown) => e,
   );
   assert.ok(isOpenDepotError(err, 'unavailable'), String(err));
+});
+
+test('the browser half: Dex refuses a wrong password, and the approval screen is answered when Dex shows one', async () => {
+  const discovery = await dex.discovery();
+  const authz = new URL(discovery.authorization_endpoint);
+  for (const [k, v] of Object.entries({ client_id: CLIENT, redirect_uri: 'http://localhost:10003/login', response_type: 'code', scope: 'openid groups', state: 's1' })) authz.searchParams.set(k, v);
+  const refused = await browserLogin(authz, { login: 'alice@example.com', password: 'wrong' }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.match(String(refused), /refused the credentials/);
+
+  const approving = await startDex({ approvalScreen: true, clients: [{ id: CLIENT, public: true }] });
+  stopped.push(() => approving.stop());
+  authz.href = authz.href.replace(dex.url, approving.url);
+  const { callback, steps } = await browserLogin(authz, { login: 'alice@example.com', password: DEX_DEMO_PASSWORD });
+  assert.equal(steps, ['GET /dex/auth', 'GET /dex/auth/local', 'GET /dex/auth/local/login', 'submit password form', 'GET /dex/approval', 'submit approval form']);
+  assert.ok(callback.searchParams.get('code'));
+  assert.is(callback.searchParams.get('state'), 's1');
+  const provider = (await plugin.create({ issuerUrl: approving.issuer, clientId: CLIENT }, pluginContext())) as DexAuthProvider;
+  assert.is((await provider.authenticate(request(await login({ through: approving })))).decision, 'allow');
 });
 
 test.run();

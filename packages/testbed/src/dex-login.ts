@@ -21,6 +21,8 @@ export interface BrowserLoginResult {
   callback: URL;
   /** The callback's response when `followCallback` was set. */
   callbackResponse?: Response;
+  /** What the browser did, e.g. `GET /dex/auth`, `submit password form`, `submit approval form`. */
+  steps: string[];
 }
 
 const MAX_STEPS = 20;
@@ -36,7 +38,9 @@ export async function browserLogin(authorizationUrl: string | URL, credentials: 
   const cookies = new Map<string, string>();
   let request: { url: URL; method: 'GET' | 'POST'; body?: URLSearchParams } = { url: start, method: 'GET' };
   let submittedPassword = false;
+  const steps: string[] = [];
   for (let step = 0; step < MAX_STEPS; step++) {
+    if (request.method === 'GET') steps.push(`GET ${request.url.pathname}`);
     const response = await fetch(request.url, {
       method: request.method,
       redirect: 'manual',
@@ -58,17 +62,19 @@ export async function browserLogin(authorizationUrl: string | URL, credentials: 
       const next = new URL(location, request.url);
       if (next.href.startsWith(redirectUri)) {
         const callbackResponse = options.followCallback ? await fetch(next, { redirect: 'manual' }) : undefined;
-        return { callback: next, ...(callbackResponse ? { callbackResponse } : {}) };
+        return { callback: next, steps, ...(callbackResponse ? { callbackResponse } : {}) };
       }
       request = { url: next, method: 'GET' };
       continue;
     }
     const html = await response.text();
+    const passwordForm = formsOf(html).find((f) => f.fields.has('password'));
+    // Dex answers wrong credentials with the form again (status 401).
+    if (passwordForm !== undefined && submittedPassword) throw new Error(`Dex refused the credentials of ${credentials.login} (${response.status})`);
     if (!response.ok) throw new Error(`Dex answered ${response.status} at ${request.url.pathname}: ${textOf(html).slice(0, 300)}`);
-    const passwordForm = formsOf(html).find((f) => f.fields.has('password') || /name="password"/.test(f.html));
     if (passwordForm !== undefined) {
-      if (submittedPassword) throw new Error(`Dex refused the credentials of ${credentials.login}`);
       submittedPassword = true;
+      steps.push('submit password form');
       const body = new URLSearchParams([...passwordForm.fields]);
       body.set('login', credentials.login);
       body.set('password', credentials.password);
@@ -77,6 +83,7 @@ export async function browserLogin(authorizationUrl: string | URL, credentials: 
     }
     const approval = formsOf(html).find((f) => f.fields.get('approval') === 'approve');
     if (approval !== undefined) {
+      steps.push('submit approval form');
       request = { url: new URL(approval.action ?? request.url.href, request.url), method: 'POST', body: new URLSearchParams([...approval.fields]) };
       continue;
     }
