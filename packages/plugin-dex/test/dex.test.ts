@@ -130,7 +130,7 @@ test('the JWT attack set: each is denied with the same reason, and the log says 
   const { header, payload, raw } = partsOf(token);
   const jwks = (await (await fetch((await dex.discovery()).jwks_uri)).json()) as { keys: Array<Record<string, unknown>> };
   const publicPem = createPublicKey({ key: jwks.keys.find((k) => k.kid === header.kid) as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
-  const { privateKey: attackerKey } = await generateKeyPair('RS256');
+  const { privateKey: attackerKey, publicKey: attackerPublic } = await generateKeyPair('RS256', { extractable: true });
   const hs256 = (secret: string | Buffer) => {
     const input = `${b64json({ ...header, alg: 'HS256' })}.${raw[1]}`;
     return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
@@ -155,6 +155,21 @@ test('the JWT attack set: each is denied with the same reason, and the log says 
       'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
     ],
     ['wrong aud (a token Dex issued to another client)', await login({ clientId: OTHER_CLIENT }), 'ERR_JWT_CLAIM_VALIDATION_FAILED'],
+    [
+      'the attacker\'s key embedded in the header (jwk)',
+      await new SignJWT(payload).setProtectedHeader({ alg: 'RS256', jwk: await exportJWK(attackerPublic) }).sign(attackerKey),
+      // No kid: the issuer's keys are tried (the embedded one never is), and none verifies.
+      'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+    ],
+    [
+      'the attacker\'s key set named in the header (jku), with the issuer\'s kid',
+      await new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: String(header.kid), jku: 'http://127.0.0.1:1/keys' }).sign(attackerKey),
+      'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+    ],
+    ['an algorithm Dex does not advertise (ES256)', `${b64json({ ...header, alg: 'ES256' })}.${raw[1]}.${raw[2]}`, 'ERR_JOSE_ALG_NOT_ALLOWED'],
+    ['a non-string alg', `${b64json({ ...header, alg: 1 })}.${raw[1]}.${raw[2]}`, 'ERR_JWS_INVALID'],
+    ['a critical header extension', `${b64json({ ...header, crit: ['exp'], exp: 1 })}.${raw[1]}.${raw[2]}`, 'ERR_JOSE_NOT_SUPPORTED'],
+    ['unencoded payload (b64: false)', `${b64json({ ...header, b64: false, crit: ['b64'] })}.${raw[1]}.${raw[2]}`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'],
   ];
   for (const [what, forged, check] of attacks) {
     context.logger.lines.length = 0;
