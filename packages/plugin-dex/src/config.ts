@@ -33,6 +33,8 @@ export interface DexAuthConfig {
    * key set, in seconds. Default 30.
    */
   jwksRefreshCooldownSeconds?: number;
+  /** How long a fetched key set is used before it is fetched again, in seconds. Default 600. */
+  jwksCacheSeconds?: number;
   /** How long start-up keeps retrying discovery while the issuer is unreachable, in seconds. Default 60. */
   discoveryTimeoutSeconds?: number;
   /** Allow `http:` issuer URLs on hosts other than loopback. Default false. */
@@ -49,6 +51,7 @@ export const DEFAULTS = {
   offlineAccess: false,
   loginPorts: [10000, 10010] as [number, number],
   jwksRefreshCooldownSeconds: 30,
+  jwksCacheSeconds: 600,
   discoveryTimeoutSeconds: 60,
   allowInsecureHttp: false,
 } as const;
@@ -125,6 +128,14 @@ export const configSchema: JsonSchema = {
       maximum: 3600,
       default: DEFAULTS.jwksRefreshCooldownSeconds,
     },
+    jwksCacheSeconds: {
+      type: 'integer',
+      description:
+        "How long a fetched key set is used before the next request fetches it again (so keys Dex retired stop verifying). When that fetch fails, the last key set stays in use.",
+      minimum: 1,
+      maximum: 86400,
+      default: DEFAULTS.jwksCacheSeconds,
+    },
     discoveryTimeoutSeconds: {
       type: 'integer',
       description: 'How long start-up keeps retrying OIDC discovery while Dex is unreachable before it fails.',
@@ -156,6 +167,7 @@ export function resolveConfig(config: DexAuthConfig, configPath = 'config'): Res
     offlineAccess: config.offlineAccess ?? DEFAULTS.offlineAccess,
     loginPorts: config.loginPorts ?? DEFAULTS.loginPorts,
     jwksRefreshCooldownSeconds: config.jwksRefreshCooldownSeconds ?? DEFAULTS.jwksRefreshCooldownSeconds,
+    jwksCacheSeconds: config.jwksCacheSeconds ?? DEFAULTS.jwksCacheSeconds,
     discoveryTimeoutSeconds: config.discoveryTimeoutSeconds ?? DEFAULTS.discoveryTimeoutSeconds,
     allowInsecureHttp: config.allowInsecureHttp ?? DEFAULTS.allowInsecureHttp,
   };

@@ -12,6 +12,7 @@ import { DexAuthProvider } from './provider.ts';
 
 export { configSchema, resolveConfig, isLoopback, DEFAULTS, type DexAuthConfig, type ResolvedDexAuthConfig } from './config.ts';
 export { discoverIssuer, issuerFetch, issuerKeySet, ASYMMETRIC_ALGORITHMS, type IssuerMetadata } from './issuer.ts';
+export { IssuerKeySet, type IssuerKeySetOptions } from './key-set.ts';
 export { DexAuthProvider, bearerToken, claimedIssuer, groupsOf, DENY_REASON, PROVIDER_NAME, MAX_TOKEN_LENGTH, type DexAuthProviderOptions } from './provider.ts';
 
 /** The plugin: `kind: auth`, `name: dex`. */
@@ -25,10 +26,7 @@ export default definePlugin({
     const logger = context.logger;
     const fetchImpl = issuerFetch(config, (url) => logger.debug('fetching from the OIDC issuer', { url }));
     const metadata = await discoverIssuer(config, { logger, signal: context.signal, configPath: context.configPath, fetch: fetchImpl });
-    const keys = issuerKeySet(metadata, config, (url, init) => {
-      logger.info('fetching the OIDC issuer key set', { jwks: metadata.jwksUri });
-      return fetchImpl(url, init);
-    });
+    const keys = issuerKeySet(metadata, config, fetchImpl, logger);
     logger.info('dex auth ready', {
       issuer: metadata.issuer,
       via: config.internalIssuerUrl ?? metadata.issuer,
@@ -36,6 +34,6 @@ export default definePlugin({
       algorithms: metadata.algorithms,
       groupsClaim: config.groupsClaim,
     });
-    return new DexAuthProvider({ config, metadata, keys, logger, clock: context.clock });
+    return new DexAuthProvider({ config, metadata, keys: keys.getKey, logger, clock: context.clock });
   },
 });

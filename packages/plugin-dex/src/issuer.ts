@@ -1,12 +1,12 @@
 /**
  * The issuer as this process sees it: OIDC discovery through openid-client (which checks that the
- * discovered `issuer` is exactly the configured one), and the key set through jose's remote JWKS
- * (an unknown `kid` refetches the set once, at most once per cooldown).
+ * discovered `issuer` is exactly the configured one), and the issuer's cached key set.
  */
 import { InputError, UnavailableError, type Logger } from '@opendepot/sdk';
-import { createRemoteJWKSet, customFetch as joseCustomFetch, type JWTVerifyGetKey } from 'jose';
 import * as client from 'openid-client';
 import type { ResolvedDexAuthConfig } from './config.ts';
+import { describe } from './describe.ts';
+import { IssuerKeySet } from './key-set.ts';
 
 /** The JWS algorithms a token may use: asymmetric only, so a public key can never serve as an HMAC secret. */
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
@@ -110,21 +110,13 @@ function metadataOf(metadata: client.ServerMetadata, config: ResolvedDexAuthConf
   };
 }
 
-/** The issuer's key set, fetched on first use and again (once per cooldown) for an unknown `kid`. */
-export function issuerKeySet(metadata: IssuerMetadata, config: ResolvedDexAuthConfig, fetchImpl: Fetch): JWTVerifyGetKey {
-  return createRemoteJWKSet(new URL(metadata.jwksUri), {
-    cooldownDuration: config.jwksRefreshCooldownSeconds * 1000,
-    // Keys Dex has retired disappear from the set within this time even without an unknown kid.
-    cacheMaxAge: 10 * 60 * 1000,
-    timeoutDuration: 10_000,
-    [joseCustomFetch]: fetchImpl,
+/** The issuer's key set, cached and refreshed on rotation (see {@link IssuerKeySet}). */
+export function issuerKeySet(metadata: IssuerMetadata, config: ResolvedDexAuthConfig, fetchImpl: Fetch, logger: Logger): IssuerKeySet {
+  return new IssuerKeySet({
+    jwksUri: metadata.jwksUri,
+    fetch: fetchImpl,
+    logger,
+    cooldownMs: config.jwksRefreshCooldownSeconds * 1000,
+    maxAgeMs: config.jwksCacheSeconds * 1000,
   });
-}
-
-/** A one-line description of an error, for logs. */
-export function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = (err as { code?: unknown }).code;
-  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
-  return `${typeof code === 'string' ? `${code}: ` : ''}${err.message}${cause}`;
 }

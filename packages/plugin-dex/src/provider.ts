@@ -2,10 +2,11 @@
  * The auth provider: a bearer JWT from the configured issuer becomes a principal with the
  * token's groups and claims; a bad one is denied; anything else is left to the next provider.
  */
-import { UnavailableError, type AuthDecision, type AuthProvider, type AuthRequest, type Clock, type Logger, type LoginV1, type Principal } from '@opendepot/sdk';
+import { isOpenDepotError, UnavailableError, type AuthDecision, type AuthProvider, type AuthRequest, type Clock, type Logger, type LoginV1, type Principal } from '@opendepot/sdk';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { ResolvedDexAuthConfig } from './config.ts';
-import { describe, type IssuerMetadata } from './issuer.ts';
+import { describe } from './describe.ts';
+import type { IssuerMetadata } from './issuer.ts';
 
 /** The provider name principals carry. */
 export const PROVIDER_NAME = 'dex';
@@ -73,10 +74,12 @@ export class DexAuthProvider implements AuthProvider {
         requiredClaims: ['exp', 'iat', 'sub'],
       }));
     } catch (err) {
-      if (!(err instanceof joseErrors.JOSEError) || err instanceof joseErrors.JWKSTimeout || isKeySetFetchFailure(err)) {
-        // The key set could not be fetched: not the caller's fault, and no decision about it.
-        this.#logger.error('could not fetch the issuer key set', { jwks: this.#metadata.jwksUri, error: describe(err) });
-        throw new UnavailableError('the OIDC issuer key set is unavailable', { cause: err });
+      // The key set could not be fetched (logged where it failed): not the caller's fault, and no
+      // decision about them. The host answers 503.
+      if (isOpenDepotError(err, 'unavailable')) throw err;
+      if (!(err instanceof joseErrors.JOSEError)) {
+        this.#logger.error('could not verify a bearer token', { error: describe(err), ...safeHeader(token) });
+        throw new UnavailableError('bearer token verification failed', { cause: err });
       }
       this.#logger.info('bearer token refused', { check: (err as { code?: string }).code ?? 'unknown', detail: err.message, ...safeHeader(token) });
       return { decision: 'deny', reason: DENY_REASON };
@@ -140,11 +143,6 @@ export function groupsOf(value: unknown): string[] | undefined {
   if (typeof value === 'string') return [value];
   if (Array.isArray(value) && value.every((g) => typeof g === 'string')) return [...value];
   return undefined;
-}
-
-function isKeySetFetchFailure(err: Error): boolean {
-  // jose reports a key set response it cannot use (not 200, not JSON) as a plain JOSEError.
-  return err.constructor === joseErrors.JOSEError || err instanceof joseErrors.JWKSInvalid;
 }
 
 /** The header fields worth logging about a refused token (never the token or its signature). */

@@ -36,6 +36,7 @@ test('resolveConfig fills the defaults and refuses http off loopback, userinfo, 
     offlineAccess: false,
     loginPorts: [10000, 10010],
     jwksRefreshCooldownSeconds: 30,
+    jwksCacheSeconds: 600,
     discoveryTimeoutSeconds: 60,
     allowInsecureHttp: false,
   });
