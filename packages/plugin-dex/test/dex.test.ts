@@ -298,11 +298,11 @@ test('when the key set cannot be fetched, authenticate fails as unavailable inst
 test('while Dex is down, tokens signed with known keys keep verifying with the last key set', async () => {
   const own = await startDex({ clients: [{ id: CLIENT, public: true }] });
   const context = pluginContext();
-  const provider = (await plugin.create({ issuerUrl: own.issuer, clientId: CLIENT, jwksCacheSeconds: 1, jwksRefreshCooldownSeconds: 1 }, context)) as DexAuthProvider;
+  const provider = (await plugin.create({ issuerUrl: own.issuer, clientId: CLIENT, jwksCacheSeconds: 1, jwksRefreshCooldownSeconds: 2 }, context)) as DexAuthProvider;
   const token = await login({ through: own });
   assert.is((await provider.authenticate(request(token))).decision, 'allow');
   await own.stop();
-  await new Promise((r) => setTimeout(r, 1_100)); // the cached set is now older than jwksCacheSeconds
+  await new Promise((r) => setTimeout(r, 2_100)); // older than jwksCacheSeconds, and past the cooldown
   assert.is((await provider.authenticate(request(token))).decision, 'allow', 'the refresh fails, the last key set verifies');
   assert.ok(context.logger.lines.some((l) => l.message === 'could not refresh the OIDC issuer key set; keeping the last one'));
   assert.is((await provider.authenticate(request(token))).decision, 'allow', 'and within the cooldown no fetch is tried');

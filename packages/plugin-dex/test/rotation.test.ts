@@ -44,12 +44,12 @@ test('tokens with unknown kids cost one key set fetch per cooldown, however many
 
 test('a rotation: the new key is fetched once on its first token; old and forged kids are denied, refetched only after the cooldown', async () => {
   const context = pluginContext();
-  const provider = (await plugin.create({ issuerUrl: dex.issuer, clientId: CLIENT, jwksRefreshCooldownSeconds: 1 }, context)) as DexAuthProvider;
+  const provider = (await plugin.create({ issuerUrl: dex.issuer, clientId: CLIENT, jwksRefreshCooldownSeconds: 2 }, context)) as DexAuthProvider;
   const before = await login();
   assert.is((await provider.authenticate(request(before))).decision, 'allow');
   assert.is(count(context.logger, KEY_FETCH), 1);
 
-  await new Promise((r) => setTimeout(r, 1_100)); // past the cooldown since the first fetch
+  await new Promise((r) => setTimeout(r, 2_100)); // past the cooldown since the first fetch
   await dex.restart();
   const after = await login();
   assert.is.not(partsOf(after).header.kid, partsOf(before).header.kid, 'the restarted Dex signs with a new key');
@@ -63,7 +63,7 @@ test('a rotation: the new key is fetched once on its first token; old and forged
   assert.equal(await provider.authenticate(request(before)), { decision: 'deny', reason: DENY_REASON });
   assert.equal(await provider.authenticate(request(await unknownKid('forged-a'))), { decision: 'deny', reason: DENY_REASON });
   assert.is(count(context.logger, KEY_FETCH), 2);
-  await new Promise((r) => setTimeout(r, 1_100));
+  await new Promise((r) => setTimeout(r, 2_100));
   assert.equal(await provider.authenticate(request(await unknownKid('forged-b'))), { decision: 'deny', reason: DENY_REASON });
   assert.is(count(context.logger, KEY_FETCH), 3, 'after the cooldown an unknown kid refreshes once more');
 });
