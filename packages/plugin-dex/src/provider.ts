@@ -90,12 +90,16 @@ export class DexAuthProvider implements AuthProvider {
       this.#logger.info('bearer token refused', { check: 'iat_in_future', detail: `iat ${payload.iat} is ahead of this clock by more than the skew`, ...safeHeader(token) });
       return { decision: 'deny', reason: DENY_REASON };
     }
+    if (typeof payload.sub !== 'string' || payload.sub === '') {
+      this.#logger.warn('bearer token refused', { check: 'sub_claim', detail: 'sub is not a non-empty string', ...safeHeader(token) });
+      return { decision: 'deny', reason: DENY_REASON };
+    }
     const groups = groupsOf(payload[this.#config.groupsClaim]);
     if (groups === undefined) {
       this.#logger.warn('bearer token refused', { check: 'groups_claim', detail: `claim ${this.#config.groupsClaim} is neither a string nor an array of strings`, sub: payload.sub });
       return { decision: 'deny', reason: DENY_REASON };
     }
-    const principal: Principal = { subject: payload.sub!, provider: PROVIDER_NAME, groups, claims: { ...payload } };
+    const principal: Principal = { subject: payload.sub, provider: PROVIDER_NAME, groups, claims: { ...payload } };
     return { decision: 'allow', principal };
   }
 

@@ -211,6 +211,8 @@ test('expiry and not-before are checked against the host clock with the configur
   assertDenied(await ownProvider.authenticate(request(await issuer.sign({ aud: 'someone-else' }))), 'wrong aud', own.logger.lines);
   assertDenied(await ownProvider.authenticate(request(await issuer.sign({ groups: { admin: true } }))), 'a groups claim that is no list', own.logger.lines);
   assert.is(own.logger.lines.at(-1)!.fields.check, 'groups_claim');
+  assertDenied(await ownProvider.authenticate(request(await issuer.sign({ sub: 42 as never }))), 'a numeric sub', own.logger.lines);
+  assert.is(own.logger.lines.at(-1)!.fields.check, 'sub_claim');
   // Wrong iss, even correctly signed by this issuer's key: not this provider's token.
   assert.equal(await ownProvider.authenticate(request(await issuer.sign({ iss: `${issuer.issuer}/other` }))), { decision: 'abstain' });
   // A groups claim of another name, when configured.
