@@ -24,3 +24,5 @@ export * from './images.ts';
 export * from './host-process.ts';
 export * from './service-links.ts';
 export * from './zip-bomb.ts';
+export * from './dex.ts';
+export * from './dex-login.ts';

@@ -15,7 +15,9 @@ ETCD_VERSION=v3.5.33
 TOFU_VERSION=v1.12.6
 TERRAFORM_VERSION=v1.5.7
 HELM_VERSION=v3.21.4
-DEX_COMMIT=11d2eeb52b42e1980e14cb91e69dd9e3faab2076
+# The v2.45.1 commit (11d2eeb52b42) as a pseudo-version: the module path has no /v2, and the
+# proxy answers 403 (not 404) when `go get` resolves a bare commit, which stops it.
+DEX_MODULE_VERSION=v0.0.0-20260303133905-11d2eeb52b42
 DEX_VERSION=v2.45.1
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c # RELEASE.2025-10-15 (9e49d5e7a648) is refused by the module proxy here (403); this is the newest served commit
 FAKE_GCS_VERSION=v1.55.1
@@ -105,7 +107,7 @@ go 1.26.0")
 
 go 1.25.0")
     cd "$dir"
-    run_logged "$tool" "$TOOLS_DIR/logs" sh -c "go get github.com/dexidp/dex/cmd/dex@$DEX_COMMIT && go build -ldflags '-s -w -X main.version=$DEX_VERSION' -o '$out.tmp' github.com/dexidp/dex/cmd/dex"
+    run_logged "$tool" "$TOOLS_DIR/logs" sh -c "go get github.com/dexidp/dex/cmd/dex@$DEX_MODULE_VERSION && go build -ldflags '-s -w -X main.version=$DEX_VERSION' -o '$out.tmp' github.com/dexidp/dex/cmd/dex"
     ;;
   minio)
     dir=$(wrapper minio "module local/minio

@@ -1,0 +1,39 @@
+/**
+ * `@opendepot/plugin-dex`: OpenDepot authentication with OIDC bearer tokens issued by Dex, and
+ * `login.v1` in service discovery so `tofu login` / `terraform login` work (authorization code
+ * with PKCE against a Dex static public client). Which modules and providers a principal may read
+ * is decided by GroupBindings over its groups and claims, not here.
+ * @packageDocumentation
+ */
+import { definePlugin, PLUGIN_API_VERSION } from '@opendepot/sdk';
+import { configSchema, resolveConfig, type DexAuthConfig } from './config.ts';
+import { discoverIssuer, issuerFetch, issuerKeySet } from './issuer.ts';
+import { DexAuthProvider } from './provider.ts';
+
+export { configSchema, resolveConfig, isLoopback, DEFAULTS, type DexAuthConfig, type ResolvedDexAuthConfig } from './config.ts';
+export { discoverIssuer, issuerFetch, issuerKeySet, ASYMMETRIC_ALGORITHMS, type IssuerMetadata } from './issuer.ts';
+export { IssuerKeySet, type IssuerKeySetOptions } from './key-set.ts';
+export { DexAuthProvider, bearerToken, claimedIssuer, groupsOf, DENY_REASON, PROVIDER_NAME, MAX_TOKEN_LENGTH, type DexAuthProviderOptions } from './provider.ts';
+
+/** The plugin: `kind: auth`, `name: dex`. */
+export default definePlugin({
+  kind: 'auth',
+  name: 'dex',
+  apiVersion: PLUGIN_API_VERSION,
+  configSchema,
+  async create(raw: DexAuthConfig, context) {
+    const config = resolveConfig(raw, context.configPath);
+    const logger = context.logger;
+    const fetchImpl = issuerFetch(config, (url) => logger.debug('fetching from the OIDC issuer', { url }));
+    const metadata = await discoverIssuer(config, { logger, signal: context.signal, configPath: context.configPath, fetch: fetchImpl });
+    const keys = issuerKeySet(metadata, config, fetchImpl, logger);
+    logger.info('dex auth ready', {
+      issuer: metadata.issuer,
+      via: config.internalIssuerUrl ?? metadata.issuer,
+      clientId: config.clientId,
+      algorithms: metadata.algorithms,
+      groupsClaim: config.groupsClaim,
+    });
+    return new DexAuthProvider({ config, metadata, keys: keys.getKey, logger, clock: context.clock });
+  },
+});
