@@ -148,6 +148,13 @@ test('the chart renders the five CRDs, both workloads, and a read-only server ro
   const serverRules = docs.filter((d) => (d.kind === 'ClusterRole' || d.kind === 'Role') && d.metadata.name.startsWith('opendepot-server')).flatMap((d) => d.rules ?? []);
   const verbs = new Set(serverRules.flatMap((r) => r.verbs));
   assert.equal([...verbs].sort(), ['get', 'list', 'watch'], 'the server must only read');
+  // With Kubernetes auth on, it may also create TokenReviews and SubjectAccessReviews (answers, not stored objects).
+  const withAuth = (await render('auth.kubernetes.enabled=true')).find((d) => d.kind === 'ClusterRole' && d.metadata.name === 'opendepot-server');
+  const creates = (withAuth?.rules ?? []).filter((r) => r.verbs.includes('create'));
+  assert.equal(creates.map((r) => `${r.apiGroups.join(',')}/${r.resources.join(',')}:${r.verbs.join(',')}`).sort(), [
+    'authentication.k8s.io/tokenreviews:create',
+    'authorization.k8s.io/subjectaccessreviews:create',
+  ]);
   const config = docs.find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '';
   assert.match(config, /namespace: chart-/);
   assert.match(config, /@opendepot\/plugin-fs/);
