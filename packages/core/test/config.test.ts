@@ -73,6 +73,7 @@ test('no file at all: every default', () => {
     allowFileUrls: false,
     server: { port: 8080, host: '0.0.0.0', metricsPort: 9090, limits: SERVER_LIMITS },
     operator: { concurrency: 4, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, egress: { allowPrivateNetworks: false, allowedPrivateCidrs: [] }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false }, limits: { reconcileTimeoutSeconds: 900, upstreamIdleTimeoutSeconds: 60, upstreamMinBytesPerSecond: 1024, providerZipMaxEntries: 10000, providerZipMaxUncompressedBytes: 4294967296, gitTagsCacheSeconds: 60 }, scanning: { blockSeverities: [] } },
+    auth: { anonymous: { enabled: true }, kubernetes: { enabled: false, audiences: [], cacheTtlSeconds: 10, cacheMaxEntries: 10000 }, kubeconfig: { enabled: false }, downloadUrlTtlSeconds: 300 },
   });
   assert.equal(parseConfig('', { env: noEnv }).config.plugins, [], 'an empty file is all defaults');
   assert.equal(parseConfig('# only a comment\n', { env: noEnv }).config.logLevel, 'info');
