@@ -80,6 +80,14 @@ test('a provider without authorize: grants decides; unset, nothing is granted', 
     assert.is((await get(r, `${MODULES}/${NS}/foo/aws/versions`, 'user:alice:platform')).status, 403);
     assert.ok(r.logs.some((l) => l.msg === 'access decision' && l.reason === 'no GroupBinding check configured'));
   });
+  // A check that throws grants nothing.
+  const broken = () => {
+    throw new Error('binding cache not ready');
+  };
+  await withRegistry([{ name: 'oidc', provider: headerProvider() }], broken, async (r) => {
+    assert.is((await get(r, `${MODULES}/${NS}/foo/aws/versions`, 'user:alice:platform')).status, 403);
+    assert.ok(r.logs.some((l) => l.msg === 'access decision' && l.reason === 'the GroupBinding check failed'));
+  });
 });
 
 test('the first provider that does not abstain decides; anonymous last serves callers without a token', async () => {

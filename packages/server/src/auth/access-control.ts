@@ -188,7 +188,14 @@ export class AccessControl {
       return { granted, reason: granted ? `granted by ${by.name}` : `not granted by ${by.name}` };
     }
     if (this.#grants === undefined) return { granted: false, reason: 'no GroupBinding check configured' };
-    const granted = this.#grants(principal, resource);
+    let granted: boolean;
+    try {
+      granted = this.#grants(principal, resource) === true;
+    } catch (err) {
+      // A binding that cannot be evaluated grants nothing.
+      this.#log.error('the GroupBinding check failed; denying', { err: err instanceof Error ? err.message : String(err), resource: `${resource.kind} ${resource.namespace}/${resource.name}` });
+      return { granted: false, reason: 'the GroupBinding check failed' };
+    }
     return { granted, reason: granted ? 'granted by a GroupBinding' : 'no GroupBinding grants it' };
   }
 
