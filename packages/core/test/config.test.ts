@@ -90,9 +90,14 @@ test('environment variables override the file', () => {
       OPENDEPOT_WATCH_NAMESPACES: 'team-a, team-b,',
       OPENDEPOT_DEFAULT_STORAGE_CONFIG: '{"s3": {"bucket": "modules", "region": "us-west-2"}}',
       OPENDEPOT_NAMESPACE: '',
+      OPENDEPOT_AUTH_ANONYMOUS: 'false',
+      OPENDEPOT_AUTH_KUBERNETES: 'true',
+      OPENDEPOT_AUTH_KUBERNETES_AUDIENCES: 'opendepot,registry',
       UNRELATED: 'x',
     },
   });
+  assert.equal(config.auth.anonymous, { enabled: false });
+  assert.equal(config.auth.kubernetes, { enabled: true, audiences: ['opendepot', 'registry'], cacheTtlSeconds: 10, cacheMaxEntries: 10000 });
   assert.is(config.logLevel, 'warn');
   assert.is(config.server.port, 8081);
   assert.equal(config.server.tls, { certFile: '/tls/tls.crt', keyFile: '/other/tls.key' }, 'objects merge field by field');
