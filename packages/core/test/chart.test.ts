@@ -164,6 +164,22 @@ test('the chart renders the five CRDs, both workloads, and a read-only server ro
   assert.equal(parsed.server.limits, { headersTimeoutSeconds: 10, requestTimeoutSeconds: 30, keepAliveTimeoutSeconds: 5, maxConnections: 256, sendIdleTimeoutSeconds: 30 });
 });
 
+test('auth values: anonymous by default; Kubernetes tokens and the download URL secret reach the configuration and the server pod', async () => {
+  const byDefault = parseConfig((await render()).find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '', { env: {} }).config;
+  assert.equal(byDefault.auth.anonymous, { enabled: true });
+  assert.is(byDefault.auth.kubernetes.enabled, false);
+  assert.is(byDefault.auth.kubeconfig.enabled, false);
+  const docs = await render('auth.anonymous.enabled=false', 'auth.kubernetes.enabled=true', 'auth.kubernetes.audiences={opendepot}', 'auth.downloadUrlSecretName=registry-download-url');
+  const { config } = parseConfig(docs.find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '', { env: {} });
+  assert.equal(config.auth.anonymous, { enabled: false });
+  assert.equal(config.auth.kubernetes, { enabled: true, audiences: ['opendepot'], cacheTtlSeconds: 10, cacheMaxEntries: 10000 });
+  assert.is(config.auth.downloadUrlSecretFile, '/etc/opendepot/download-url/download-url-secret');
+  const server = podSpec(docs, 'server');
+  assert.ok(server.volumes?.some((v) => v.name === 'download-url' && JSON.stringify(v).includes('registry-download-url')));
+  assert.ok(server.containers[0]!.volumeMounts?.some((m) => m.name === 'download-url' && m.mountPath === '/etc/opendepot/download-url' && m.readOnly === true));
+  assert.not.ok(podSpec(docs, 'operator').volumes?.some((v) => v.name === 'download-url'), 'only the server signs download URLs');
+});
+
 test('examples/scanning/values.yaml renders a configuration the operator accepts: trivy loaded, HIGH and CRITICAL blocked', async () => {
   const docs = await renderWith([fileURLToPath(new URL('../../../examples/scanning/values.yaml', import.meta.url))]);
   const { config } = parseConfig(docs.find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '', { env: {} });
