@@ -151,7 +151,7 @@ spec:
             {{- if and $isServer $root.Values.server.gpg.secretName }}
             - { name: gpg, mountPath: /etc/opendepot/gpg, readOnly: true }
             {{- end }}
-            {{- if and $isServer $root.Values.auth.downloadUrlSecretName }}
+            {{- if and $isServer (include "opendepot.downloadUrlSecretName" $root) }}
             - { name: download-url, mountPath: /etc/opendepot/download-url, readOnly: true }
             {{- end }}
       volumes:
@@ -175,8 +175,8 @@ spec:
         - name: gpg
           secret: { secretName: {{ $root.Values.server.gpg.secretName }} }
         {{- end }}
-        {{- if and $isServer $root.Values.auth.downloadUrlSecretName }}
+        {{- if and $isServer (include "opendepot.downloadUrlSecretName" $root) }}
         - name: download-url
-          secret: { secretName: {{ $root.Values.auth.downloadUrlSecretName }} }
+          secret: { secretName: {{ include "opendepot.downloadUrlSecretName" $root }} }
         {{- end }}
 {{- end -}}

@@ -155,7 +155,7 @@ export function chartValuesSchema(): Schema {
           audiences: { type: 'array', description: 'Audiences the TokenReview asks for; empty: the API server default.', items: { type: 'string', minLength: 1 } },
         }),
         kubeconfig: obj('A base64 kubeconfig as the token (local clusters only).', { enabled: bool('Accept base64 kubeconfigs; never in production.') }),
-        downloadUrlSecretName: str('Secret with key download-url-secret that signs download URLs; empty: a random key per pod.'),
+        downloadUrlSecretName: str('Secret with key download-url-secret that signs download URLs; empty: the chart makes <release>-download-url when anonymous access is off.'),
       }),
       server: obj('The registry server Deployment, Service and Ingress.', {
         replicas: int('Replicas.', { minimum: 0 }),

@@ -178,6 +178,16 @@ test('auth values: anonymous by default; Kubernetes tokens and the download URL 
   assert.ok(server.volumes?.some((v) => v.name === 'download-url' && JSON.stringify(v).includes('registry-download-url')));
   assert.ok(server.containers[0]!.volumeMounts?.some((m) => m.name === 'download-url' && m.mountPath === '/etc/opendepot/download-url' && m.readOnly === true));
   assert.not.ok(podSpec(docs, 'operator').volumes?.some((v) => v.name === 'download-url'), 'only the server signs download URLs');
+  assert.not.ok(docs.some((d) => d.kind === 'Secret'), 'a named Secret is used, none is made');
+  // Anonymous off and no Secret named: the chart makes one with a random key, which the server mounts.
+  const own = await render('auth.anonymous.enabled=false', 'auth.kubernetes.enabled=true');
+  const secret = own.find((d) => d.kind === 'Secret' && d.metadata.name === 'opendepot-download-url') as (Doc & { data?: Record<string, string> }) | undefined;
+  assert.ok(secret, 'the chart makes the download URL Secret');
+  assert.ok(Buffer.from(secret.data?.['download-url-secret'] ?? '', 'base64').length >= 32);
+  assert.is(secret.metadata.annotations?.['helm.sh/resource-policy'], 'keep');
+  assert.ok(podSpec(own, 'server').volumes?.some((v) => v.name === 'download-url' && JSON.stringify(v).includes('opendepot-download-url')));
+  // Anonymous on (the default): no Secret, no mount.
+  assert.not.ok((await render()).some((d) => d.kind === 'Secret'));
 });
 
 test('examples/scanning/values.yaml renders a configuration the operator accepts: trivy loaded, HIGH and CRITICAL blocked', async () => {
