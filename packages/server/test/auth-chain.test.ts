@@ -12,6 +12,7 @@ import { anonymousProvider, type NamedAuthProvider } from '../src/index.ts';
 import { TtlCache } from '../src/auth/ttl-cache.ts';
 import { DownloadUrlSigner } from '../src/auth/download-urls.ts';
 import { moduleKey, moduleResource, NS, startTestRegistry, store, versionResource, type TestRegistry } from './support/fixtures.ts';
+import { providerPackage, providerVersionResource, storeProvider } from './support/providers.ts';
 
 const MODULES = '/opendepot/modules/v1';
 const LOGIN: LoginV1 = { client: 'opendepot-cli', grant_types: ['authz_code'], authz: 'https://dex.example/auth', token: 'https://dex.example/token', ports: [10000, 10010], scopes: ['openid', 'groups'] };
@@ -101,6 +102,28 @@ test('the first provider that does not abstain decides; anonymous last serves ca
     const discovery = (await (await get(r, '/.well-known/terraform.json')).json()) as Record<string, unknown>;
     assert.equal(discovery['login.v1'], LOGIN);
     assert.is(discovery['modules.v1'], '/opendepot/modules/v1/');
+  });
+});
+
+test('the network mirror shows each caller the packages of the Providers it is granted, per namespace', async () => {
+  // Team a may read Providers in namespace team-a only; team b in team-b only.
+  const grants = (p: { groups: string[] }, res: ProtectedResource) => res.kind === 'Provider' && p.groups.includes(res.namespace);
+  await withRegistry([{ name: 'oidc', provider: headerProvider() }], grants, async (r) => {
+    // Both namespaces mirror registry.terraform.io/hashicorp/hello: 1.0.0 in team-a, 2.0.0 in team-b.
+    for (const [namespace, version] of [['team-a', '1.0.0'], ['team-b', '2.0.0']] as const) {
+      const pkg = await providerPackage('hello', version, 'linux', 'amd64');
+      r.versions.put(providerVersionResource({ type: 'hello', version, os: 'linux', arch: 'amd64', namespace, stored: await storeProvider(r.storage, namespace, pkg) }));
+    }
+    const index = '/opendepot/mirror/v1/registry.terraform.io/hashicorp/hello/index.json';
+    assert.equal(await (await get(r, index, 'user:alice:team-a')).json(), { versions: { '1.0.0': {} } });
+    assert.equal(await (await get(r, index, 'user:bob:team-b')).json(), { versions: { '2.0.0': {} } });
+    const nobody = await get(r, index, 'user:carol:team-c');
+    assert.is(nobody.status, 403);
+    assert.equal(await nobody.json(), { errors: ['access to Provider team-a/hello, Provider team-b/hello is not granted: a grant for them is missing'] });
+    // team-a's user cannot read team-b's version document, and gets its own with signed URLs.
+    assert.is((await get(r, '/opendepot/mirror/v1/registry.terraform.io/hashicorp/hello/2.0.0.json', 'user:alice:team-a')).status, 403);
+    const doc = (await (await get(r, '/opendepot/mirror/v1/registry.terraform.io/hashicorp/hello/1.0.0.json', 'user:alice:team-a')).json()) as { archives: Record<string, { url: string }> };
+    assert.match(doc.archives.linux_amd64!.url, /team-a\/hello\/1\.0\.0\/terraform-provider-hello_1\.0\.0_linux_amd64\.zip\?od_exp=\d+&od_sig=/);
   });
 });
 

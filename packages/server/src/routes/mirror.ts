@@ -115,7 +115,7 @@ function mirrorArchiveId(archive: MirrorArchive): string {
 
 function forbidden(refused: readonly ProtectedResource[]): ForbiddenError {
   const names = refused.map((r) => `${r.kind} ${r.namespace}/${r.name}`).join(', ');
-  return new ForbiddenError(`access to ${names} is not granted: a grant for it is missing`);
+  return new ForbiddenError(`access to ${names} is not granted: a grant for ${refused.length === 1 ? 'it' : 'them'} is missing`);
 }
 
 /** `h1:` (when recorded) and `zh:` (the recorded checksum is the zip's SHA-256) of one package. */
