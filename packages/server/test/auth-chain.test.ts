@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { anonymousProvider, type NamedAuthProvider } from '../src/index.ts';
 import { TtlCache } from '../src/auth/ttl-cache.ts';
 import { DownloadUrlSigner } from '../src/auth/download-urls.ts';
+import { Gate } from '../src/auth/kubernetes.ts';
 import { moduleKey, moduleResource, NS, startTestRegistry, store, versionResource, type TestRegistry } from './support/fixtures.ts';
 import { providerPackage, providerVersionResource, storeProvider } from './support/providers.ts';
 
@@ -156,6 +157,24 @@ test('the auth cache keeps at most maxEntries, drops expired answers, and shares
   assert.equal(results, [7, 7, 7]);
   assert.is(loads, 1);
   assert.equal(outcomes, ['miss', 'hit', 'hit']);
+});
+
+test('the review gate runs at most its limit at once and lets every call through in turn', async () => {
+  const gate = new Gate(2);
+  let peak = 0;
+  const results = await Promise.all(
+    Array.from({ length: 7 }, (_, i) =>
+      gate.run(async () => {
+        peak = Math.max(peak, gate.active);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (i === 3) throw new Error('one review failed');
+        return i;
+      }).catch((err: Error) => err.message),
+    ),
+  );
+  assert.is(peak, 2);
+  assert.equal(results, [0, 1, 2, 'one review failed', 4, 5, 6]);
+  assert.is(gate.active, 0);
 });
 
 test('download URL signatures are bound to the artifact and expiry, and refuse short secrets', () => {

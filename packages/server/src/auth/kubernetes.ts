@@ -14,6 +14,38 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { TtlCache, type CacheOutcome } from './ttl-cache.ts';
 
+/**
+ * At most `limit` calls at once; the rest wait their turn. Bounds what a burst of distinct (for
+ * example made-up) tokens can ask of the API server.
+ */
+export class Gate {
+  #active = 0;
+  readonly #waiting: Array<() => void> = [];
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = Math.max(1, limit);
+  }
+
+  get active(): number {
+    return this.#active;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.#limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#active++;
+    try {
+      return await fn();
+    } finally {
+      this.#active--;
+      this.#waiting.shift()?.();
+    }
+  }
+}
+
+/** API calls (reviews) one provider makes at once, at most. */
+export const MAX_REVIEWS_IN_FLIGHT = 16;
+
 /** The caches whose hit rate is reported. */
 export type AuthCacheName = 'tokenreview' | 'subjectaccessreview' | 'kubeconfig';
 
@@ -33,8 +65,10 @@ class RbacAuthorizer {
   readonly #client: KubeClient;
   readonly #cache: TtlCache<boolean>;
   readonly #onCache: KubernetesAuthOptions['onCache'];
+  readonly #gate: Gate;
 
-  constructor(options: KubernetesAuthOptions) {
+  constructor(options: KubernetesAuthOptions, gate: Gate) {
+    this.#gate = gate;
     this.#client = options.client;
     this.#cache = new TtlCache({ ttlSeconds: options.cacheTtlSeconds, maxEntries: options.cacheMaxEntries });
     this.#onCache = options.onCache;
@@ -47,7 +81,7 @@ class RbacAuthorizer {
     return this.#cache.through(
       key,
       async () => {
-        const review = await this.#client.request<{ status?: { allowed?: boolean } }>({
+        const review = await this.#gate.run(() => this.#client.request<{ status?: { allowed?: boolean } }>({
           method: 'POST',
           path: '/apis/authorization.k8s.io/v1/subjectaccessreviews',
           body: {
@@ -67,7 +101,7 @@ class RbacAuthorizer {
               },
             },
           },
-        });
+        }));
         return review.status?.allowed === true;
       },
       (outcome) => this.#onCache?.('subjectaccessreview', outcome),
@@ -122,7 +156,8 @@ export interface KubernetesProviderOptions extends KubernetesAuthOptions {
  */
 export function kubernetesProvider(options: KubernetesProviderOptions): AuthProvider {
   const identities = new TtlCache<Principal | null>({ ttlSeconds: options.cacheTtlSeconds, maxEntries: options.cacheMaxEntries });
-  const rbac = new RbacAuthorizer(options);
+  const gate = new Gate(MAX_REVIEWS_IN_FLIGHT);
+  const rbac = new RbacAuthorizer(options, gate);
   return {
     async authenticate(request): Promise<AuthDecision> {
       const token = bearerToken(request);
@@ -133,11 +168,13 @@ export function kubernetesProvider(options: KubernetesProviderOptions): AuthProv
       const principal = await identities.through(
         hashOf(token),
         async () => {
-          const review = await options.client.request<{ status?: { authenticated?: boolean; user?: UserInfo } }>({
-            method: 'POST',
-            path: '/apis/authentication.k8s.io/v1/tokenreviews',
-            body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, ...(options.audiences.length > 0 && { audiences: [...options.audiences] }) } },
-          });
+          const review = await gate.run(() =>
+            options.client.request<{ status?: { authenticated?: boolean; user?: UserInfo } }>({
+              method: 'POST',
+              path: '/apis/authentication.k8s.io/v1/tokenreviews',
+              body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, ...(options.audiences.length > 0 && { audiences: [...options.audiences] }) } },
+            }),
+          );
           const user = review.status?.user;
           return review.status?.authenticated === true && user?.username ? principalOf('kubernetes', user) : null;
         },
@@ -188,7 +225,8 @@ function parseKubeconfig(token: string): Parsed {
  */
 export function kubeconfigProvider(options: KubernetesAuthOptions): AuthProvider {
   const identities = new TtlCache<AuthDecision>({ ttlSeconds: options.cacheTtlSeconds, maxEntries: options.cacheMaxEntries });
-  const rbac = new RbacAuthorizer(options);
+  const gate = new Gate(MAX_REVIEWS_IN_FLIGHT);
+  const rbac = new RbacAuthorizer(options, gate);
   const own = options.client.kubeConfig.getCurrentCluster();
   if (own === null) throw new Error('the registry has no Kubernetes cluster to check kubeconfig credentials against');
   return {
@@ -210,11 +248,13 @@ export function kubeconfigProvider(options: KubernetesAuthOptions): AuthProvider
           });
           const client = createKubeClient({ kubeConfig: kc, userAgent: 'opendepot-server/kubeconfig-auth', requestTimeoutMs: 10_000 });
           try {
-            const review = await client.request<{ status?: { userInfo?: UserInfo } }>({
-              method: 'POST',
-              path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
-              body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
-            });
+            const review = await gate.run(() =>
+              client.request<{ status?: { userInfo?: UserInfo } }>({
+                method: 'POST',
+                path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+                body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+              }),
+            );
             const user = review.status?.userInfo;
             if (!user?.username || user.username === 'system:anonymous') return { decision: 'deny', reason: 'the kubeconfig credentials are not accepted by the cluster' };
             return { decision: 'allow', principal: principalOf('kubeconfig', user) };
