@@ -151,6 +151,9 @@ spec:
             {{- if and $isServer $root.Values.server.gpg.secretName }}
             - { name: gpg, mountPath: /etc/opendepot/gpg, readOnly: true }
             {{- end }}
+            {{- if and $isServer (include "opendepot.downloadUrlSecretName" $root) }}
+            - { name: download-url, mountPath: /etc/opendepot/download-url, readOnly: true }
+            {{- end }}
       volumes:
         - name: config
           configMap: { name: {{ include "opendepot.fullname" $root }}-config }
@@ -171,5 +174,9 @@ spec:
         {{- if and $isServer $root.Values.server.gpg.secretName }}
         - name: gpg
           secret: { secretName: {{ $root.Values.server.gpg.secretName }} }
+        {{- end }}
+        {{- if and $isServer (include "opendepot.downloadUrlSecretName" $root) }}
+        - name: download-url
+          secret: { secretName: {{ include "opendepot.downloadUrlSecretName" $root }} }
         {{- end }}
 {{- end -}}

@@ -29,3 +29,8 @@ app.kubernetes.io/component: {{ .component }}
 
 {{- /* The server's URL scheme: https when it terminates TLS itself. */ -}}
 {{- define "opendepot.serverScheme" -}}{{ if .Values.server.tls.secretName }}https{{ else }}http{{ end }}{{- end -}}
+
+{{/* The Secret whose download-url-secret signs download URLs: the one named in values, else (anonymous access off) the chart's own. Empty: none needed. */}}
+{{- define "opendepot.downloadUrlSecretName" -}}
+{{- if .Values.auth.downloadUrlSecretName -}}{{ .Values.auth.downloadUrlSecretName }}{{- else if not .Values.auth.anonymous.enabled -}}{{ include "opendepot.fullname" . }}-download-url{{- end -}}
+{{- end -}}

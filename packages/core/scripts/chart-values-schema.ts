@@ -148,6 +148,15 @@ export function chartValuesSchema(): Schema {
         tmpSizeLimit: quantity('Size limit of the /tmp emptyDir, where the operator spools downloads, repacks and scans.'),
         ...placement(),
       }),
+      auth: obj('Who may read what: the auth methods, asked in the order kubernetes, kubeconfig, auth plugins, anonymous.', {
+        anonymous: obj('Anonymous access.', { enabled: bool('Everyone reads everything (default true).') }),
+        kubernetes: obj('Kubernetes ServiceAccount tokens, authorized by RBAC get on the Module or Provider.', {
+          enabled: bool('Accept Kubernetes tokens.'),
+          audiences: { type: 'array', description: 'Audiences the TokenReview asks for; empty: the API server default.', items: { type: 'string', minLength: 1 } },
+        }),
+        kubeconfig: obj('A base64 kubeconfig as the token (local clusters only).', { enabled: bool('Accept base64 kubeconfigs; never in production.') }),
+        downloadUrlSecretName: str('Secret with key download-url-secret that signs download URLs; empty: the chart makes <release>-download-url when anonymous access is off.'),
+      }),
       server: obj('The registry server Deployment, Service and Ingress.', {
         replicas: int('Replicas.', { minimum: 0 }),
         port: int('Container port of the registry.', { minimum: 1, maximum: 65535 }),

@@ -148,6 +148,13 @@ test('the chart renders the five CRDs, both workloads, and a read-only server ro
   const serverRules = docs.filter((d) => (d.kind === 'ClusterRole' || d.kind === 'Role') && d.metadata.name.startsWith('opendepot-server')).flatMap((d) => d.rules ?? []);
   const verbs = new Set(serverRules.flatMap((r) => r.verbs));
   assert.equal([...verbs].sort(), ['get', 'list', 'watch'], 'the server must only read');
+  // With Kubernetes auth on, it may also create TokenReviews and SubjectAccessReviews (answers, not stored objects).
+  const withAuth = (await render('auth.kubernetes.enabled=true')).find((d) => d.kind === 'ClusterRole' && d.metadata.name === 'opendepot-server');
+  const creates = (withAuth?.rules ?? []).filter((r) => r.verbs.includes('create'));
+  assert.equal(creates.map((r) => `${r.apiGroups.join(',')}/${r.resources.join(',')}:${r.verbs.join(',')}`).sort(), [
+    'authentication.k8s.io/tokenreviews:create',
+    'authorization.k8s.io/subjectaccessreviews:create',
+  ]);
   const config = docs.find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '';
   assert.match(config, /namespace: chart-/);
   assert.match(config, /@opendepot\/plugin-fs/);
@@ -155,6 +162,32 @@ test('the chart renders the five CRDs, both workloads, and a read-only server ro
   const parsed = parseConfig(config, { env: {} }).config;
   assert.is(parsed.server.metricsPort, 9090);
   assert.equal(parsed.server.limits, { headersTimeoutSeconds: 10, requestTimeoutSeconds: 30, keepAliveTimeoutSeconds: 5, maxConnections: 256, sendIdleTimeoutSeconds: 30 });
+});
+
+test('auth values: anonymous by default; Kubernetes tokens and the download URL secret reach the configuration and the server pod', async () => {
+  const byDefault = parseConfig((await render()).find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '', { env: {} }).config;
+  assert.equal(byDefault.auth.anonymous, { enabled: true });
+  assert.is(byDefault.auth.kubernetes.enabled, false);
+  assert.is(byDefault.auth.kubeconfig.enabled, false);
+  const docs = await render('auth.anonymous.enabled=false', 'auth.kubernetes.enabled=true', 'auth.kubernetes.audiences={opendepot}', 'auth.downloadUrlSecretName=registry-download-url');
+  const { config } = parseConfig(docs.find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '', { env: {} });
+  assert.equal(config.auth.anonymous, { enabled: false });
+  assert.equal(config.auth.kubernetes, { enabled: true, audiences: ['opendepot'], cacheTtlSeconds: 10, cacheMaxEntries: 10000 });
+  assert.is(config.auth.downloadUrlSecretFile, '/etc/opendepot/download-url/download-url-secret');
+  const server = podSpec(docs, 'server');
+  assert.ok(server.volumes?.some((v) => v.name === 'download-url' && JSON.stringify(v).includes('registry-download-url')));
+  assert.ok(server.containers[0]!.volumeMounts?.some((m) => m.name === 'download-url' && m.mountPath === '/etc/opendepot/download-url' && m.readOnly === true));
+  assert.not.ok(podSpec(docs, 'operator').volumes?.some((v) => v.name === 'download-url'), 'only the server signs download URLs');
+  assert.not.ok(docs.some((d) => d.kind === 'Secret'), 'a named Secret is used, none is made');
+  // Anonymous off and no Secret named: the chart makes one with a random key, which the server mounts.
+  const own = await render('auth.anonymous.enabled=false', 'auth.kubernetes.enabled=true');
+  const secret = own.find((d) => d.kind === 'Secret' && d.metadata.name === 'opendepot-download-url') as (Doc & { data?: Record<string, string> }) | undefined;
+  assert.ok(secret, 'the chart makes the download URL Secret');
+  assert.ok(Buffer.from(secret.data?.['download-url-secret'] ?? '', 'base64').length >= 32);
+  assert.is(secret.metadata.annotations?.['helm.sh/resource-policy'], 'keep');
+  assert.ok(podSpec(own, 'server').volumes?.some((v) => v.name === 'download-url' && JSON.stringify(v).includes('opendepot-download-url')));
+  // Anonymous on (the default): no Secret, no mount.
+  assert.not.ok((await render()).some((d) => d.kind === 'Secret'));
 });
 
 test('examples/scanning/values.yaml renders a configuration the operator accepts: trivy loaded, HIGH and CRITICAL blocked', async () => {

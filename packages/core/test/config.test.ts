@@ -73,6 +73,7 @@ test('no file at all: every default', () => {
     allowFileUrls: false,
     server: { port: 8080, host: '0.0.0.0', metricsPort: 9090, limits: SERVER_LIMITS },
     operator: { concurrency: 4, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, egress: { allowPrivateNetworks: false, allowedPrivateCidrs: [] }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false }, limits: { reconcileTimeoutSeconds: 900, upstreamIdleTimeoutSeconds: 60, upstreamMinBytesPerSecond: 1024, providerZipMaxEntries: 10000, providerZipMaxUncompressedBytes: 4294967296, gitTagsCacheSeconds: 60 }, scanning: { blockSeverities: [] } },
+    auth: { anonymous: { enabled: true }, kubernetes: { enabled: false, audiences: [], cacheTtlSeconds: 10, cacheMaxEntries: 10000 }, kubeconfig: { enabled: false }, downloadUrlTtlSeconds: 300 },
   });
   assert.equal(parseConfig('', { env: noEnv }).config.plugins, [], 'an empty file is all defaults');
   assert.equal(parseConfig('# only a comment\n', { env: noEnv }).config.logLevel, 'info');
@@ -89,9 +90,14 @@ test('environment variables override the file', () => {
       OPENDEPOT_WATCH_NAMESPACES: 'team-a, team-b,',
       OPENDEPOT_DEFAULT_STORAGE_CONFIG: '{"s3": {"bucket": "modules", "region": "us-west-2"}}',
       OPENDEPOT_NAMESPACE: '',
+      OPENDEPOT_AUTH_ANONYMOUS: 'false',
+      OPENDEPOT_AUTH_KUBERNETES: 'true',
+      OPENDEPOT_AUTH_KUBERNETES_AUDIENCES: 'opendepot,registry',
       UNRELATED: 'x',
     },
   });
+  assert.equal(config.auth.anonymous, { enabled: false });
+  assert.equal(config.auth.kubernetes, { enabled: true, audiences: ['opendepot', 'registry'], cacheTtlSeconds: 10, cacheMaxEntries: 10000 });
   assert.is(config.logLevel, 'warn');
   assert.is(config.server.port, 8081);
   assert.equal(config.server.tls, { certFile: '/tls/tls.crt', keyFile: '/other/tls.key' }, 'objects merge field by field');

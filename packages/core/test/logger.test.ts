@@ -60,10 +60,11 @@ test('credentials inside strings are scrubbed, in messages and fields', () => {
   logger.warn('fetch https://bob:hunter2@git.example/repo.git failed', {
     url: 'https://bucket.s3.amazonaws.com/k?X-Amz-Credential=AKIA%2Fabc&X-Amz-Signature=deadbeefcafe&x=1',
     sas: 'https://acct.blob.core.windows.net/c/b?sv=2024&sig=SASSIGNATURE123',
+    download: './archive.zip?checksum=sha256:ab&od_exp=1700000000&od_sig=ODSIGNATURE456',
     header: 'Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.payload.sig',
     pem: '-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----',
   });
-  for (const secret of ['hunter2', 'deadbeefcafe', 'AKIA%2Fabc', 'SASSIGNATURE123', 'eyJhbGciOiJSUzI1NiJ9', 'MIIEow']) {
+  for (const secret of ['hunter2', 'deadbeefcafe', 'AKIA%2Fabc', 'SASSIGNATURE123', 'ODSIGNATURE456', 'eyJhbGciOiJSUzI1NiJ9', 'MIIEow']) {
     assert.not.ok(raw().includes(secret), `${secret} was logged`);
   }
   assert.ok(raw().includes('https://bob:[REDACTED]@git.example/repo.git'), 'the rest of the URL stays readable');

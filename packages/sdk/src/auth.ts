@@ -36,9 +36,25 @@ export interface LoginV1 {
   scopes?: string[];
 }
 
+/**
+ * What a request reads: one Module or Provider resource (`name` is the resource's
+ * `metadata.name`, not its registry address), in its namespace.
+ */
+export interface ProtectedResource {
+  kind: 'Module' | 'Provider';
+  namespace: string;
+  name: string;
+}
+
 /** An authentication method: anonymous, Kubernetes tokens, OIDC through Dex, ... */
 export interface AuthProvider {
   authenticate(request: AuthRequest): Promise<AuthDecision>;
+  /**
+   * Whether `principal` (which this provider authenticated) may read `resource`. A provider that
+   * decides access itself implements it (Kubernetes tokens: a SubjectAccessReview); a provider
+   * without it (OIDC) leaves the decision to the GroupBindings of the resource's namespace.
+   */
+  authorize?(principal: Principal, resource: ProtectedResource): Promise<boolean>;
   /** The `login.v1` discovery entry, if this provider supports `tofu login`. */
   loginV1?(): LoginV1;
   close?(): Promise<void>;

@@ -22,4 +22,8 @@ export { ARCHIVE_FILES, MODULES_V1_PATH } from './routes/modules.ts';
 export { NO_SIGNING_KEY_MESSAGE, SIGNING_KEY_FILE } from './routes/providers.ts';
 export { MIRROR_V1_PATH } from './routes/mirror.ts';
 export type { ServerMetrics } from './observability/metrics.ts';
+export { AccessControl, ANONYMOUS_SUBJECT, type AuthState, type Grants, type NamedAuthProvider } from './auth/access-control.ts';
+export { anonymousProvider } from './auth/anonymous.ts';
+export { artifactId, DownloadUrlSigner, EXPIRY_PARAM, SIGNATURE_PARAM, type SignatureCheck } from './auth/download-urls.ts';
+export { bearerToken, kubeconfigProvider, kubernetesProvider, looksLikeKubeconfig, type KubernetesAuthOptions, type KubernetesProviderOptions } from './auth/kubernetes.ts';
 export { startServer, type StartServerOptions, type RunningServer } from './start.ts';

@@ -1,10 +1,13 @@
 /** Assembles the read-only registry server: middleware, protocol routers, health and metrics. */
 import { createLogger } from '@opendepot/core';
-import type { Logger } from '@opendepot/sdk';
+import type { Logger, Principal, ProtectedResource } from '@opendepot/sdk';
 import type { PresignConfig } from '@opendepot/core';
 import Koa from 'koa';
 import type { PresignOf, ResolveStorage } from './archive/serve-archive.ts';
 import { ArchiveMismatchError } from './archive/verify-stream.ts';
+import { AccessControl, type NamedAuthProvider } from './auth/access-control.ts';
+import { anonymousProvider } from './auth/anonymous.ts';
+import { DownloadUrlSigner } from './auth/download-urls.ts';
 import { ModuleCatalog } from './catalog/module-catalog.ts';
 import { ProviderCatalog } from './catalog/provider-catalog.ts';
 import type { RegistryInformers } from './catalog/types.ts';
@@ -18,7 +21,7 @@ import { DEFAULT_SERVICES, discoveryRoutes, type ServiceDocument } from './route
 import { healthRoutes, metricsRoutes } from './routes/health.ts';
 import { mirrorRoutes } from './routes/mirror.ts';
 import { moduleRoutes } from './routes/modules.ts';
-import { providerRoutes } from './routes/providers.ts';
+import { providerRoutes, signingKeyRoutes } from './routes/providers.ts';
 import { ShasumsSigner } from './signing/shasums-signer.ts';
 import type { SigningKey } from './signing/signing-key.ts';
 
@@ -55,6 +58,23 @@ export interface RegistryServerOptions {
   trustProxy?: boolean;
   /** Also export process and Node.js runtime metrics. Default true. */
   defaultMetrics?: boolean;
+  /**
+   * Who may read what. Unset: anonymous access only (everyone reads everything). The providers
+   * are asked in order and the first that does not abstain decides; a chain without the
+   * `anonymous` provider signs the download URLs it writes.
+   */
+  auth?: {
+    providers: readonly NamedAuthProvider[];
+    /** Lifetime of signed download URLs. Default 300 s. */
+    downloadUrlTtlSeconds?: number;
+    /** HMAC key of signed download URLs (at least 32 bytes), shared by every replica; default: a random one. */
+    downloadUrlSecret?: Buffer;
+  };
+  /**
+   * The GroupBinding check, for principals whose provider does not authorize them itself (OIDC).
+   * Unset: such a principal is granted nothing.
+   */
+  grants?: (principal: Principal, resource: ProtectedResource) => boolean;
 }
 
 /** A registry server, ready to listen. */
@@ -90,6 +110,19 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   const providers = new ProviderCatalog(options.informers.versions, log);
   const signer = options.signingKey && new ShasumsSigner(options.signingKey, { onSign: () => metrics.signatures.inc() });
   const app = new Koa({ proxy: options.trustProxy ?? false });
+  const authProviders = options.auth?.providers ?? [{ name: 'anonymous', provider: anonymousProvider() }];
+  const access = new AccessControl({
+    providers: authProviders,
+    log,
+    metrics,
+    ...(options.grants && { grants: options.grants }),
+    // Anyone may download when anonymous access is on: then no URL needs a signature.
+    ...(!authProviders.some((p) => p.name === 'anonymous') && {
+      downloadUrls: new DownloadUrlSigner({ ttlSeconds: options.auth?.downloadUrlTtlSeconds ?? 300, ...(options.auth?.downloadUrlSecret && { secret: options.auth.downloadUrlSecret }) }),
+    }),
+  });
+  const login = access.loginV1();
+  const services = { ...(options.services ?? DEFAULT_SERVICES), ...(login && { 'login.v1': { ...login } }) };
 
   app.on('error', (err: Error & { code?: string }) => {
     if (err instanceof ArchiveMismatchError || QUIET_ERROR_CODES.has(err.code ?? '')) return;
@@ -107,14 +140,18 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   app.use(errorHandler(log));
   app.use(readOnly());
   // Later protocols (login) are more routers mounted here.
-  const archives = { resolveStorage: options.resolveStorage, log, metrics, ...(options.defaultPresign && { defaultPresign: options.defaultPresign }), ...(options.presignOf && { presignOf: options.presignOf }) };
-  for (const router of [healthRoutes(readiness), discoveryRoutes(options.services ?? DEFAULT_SERVICES)]) app.use(router.routes());
+  const archives = { access, resolveStorage: options.resolveStorage, log, metrics, ...(options.defaultPresign && { defaultPresign: options.defaultPresign }), ...(options.presignOf && { presignOf: options.presignOf }) };
+  for (const router of [healthRoutes(readiness), discoveryRoutes(services)]) app.use(router.routes());
   // Below this gate, nothing is answered before the caches have synced (503, not a false 404).
   app.use(untilSynced(readiness));
+  // The signing key is public: served before the credential check.
+  app.use(signingKeyRoutes(signer).routes());
+  // Everything below needs an authenticated caller, or a signed download URL.
+  app.use(access.middleware());
   for (const router of [
     moduleRoutes({ catalog, ...archives }),
     providerRoutes({ catalog: providers, signer, ...archives, ...(options.publicUrl && { publicUrl: options.publicUrl }) }),
-    mirrorRoutes({ catalog: providers }),
+    mirrorRoutes({ catalog: providers, access }),
   ]) {
     app.use(router.routes());
   }

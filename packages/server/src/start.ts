@@ -13,14 +13,19 @@ import {
   resourceClient,
   startPluginHost,
   type HostConfig,
+  type KubeClient,
   type KubeObject,
   type Module,
   type Version,
 } from '@opendepot/core';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '@opendepot/sdk';
+import type { AuthProvider, Logger, Principal, ProtectedResource } from '@opendepot/sdk';
+import type { NamedAuthProvider } from './auth/access-control.ts';
+import { anonymousProvider } from './auth/anonymous.ts';
+import { kubeconfigProvider, kubernetesProvider } from './auth/kubernetes.ts';
 import type { ListeningServer } from './listen.ts';
-import { createRegistryServer, type RegistryServer } from './server.ts';
+import { createRegistryServer, type RegistryServer, type RegistryServerOptions } from './server.ts';
 import { loadSigningKey, type SigningKey } from './signing/signing-key.ts';
 
 /** This package's directory: the first-party plugins are its dependencies, installed beside it. */
@@ -34,6 +39,8 @@ export interface StartServerOptions {
   /** A kubeconfig file; in-cluster or `$KUBECONFIG` discovery when unset. */
   kubeconfigPath?: string;
   logger?: Logger;
+  /** The GroupBinding check for principals of providers that do not authorize themselves (OIDC); unset, they are granted nothing. */
+  grants?: (principal: Principal, resource: ProtectedResource) => boolean;
 }
 
 /** A serving registry. */
@@ -66,6 +73,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   if (signingKey) logger.info('provider signing key loaded', { keyId: signingKey.keyId, fingerprint: signingKey.fingerprint });
   else logger.warn('no provider signing key configured (server.gpg): providers.v1 downloads answer 500 until one is; the network mirror works without it');
 
+  const auth = await authChain(config, client, plugins.registry.ofKind('auth'), logger, (cache, result) => registry.metrics.authCacheLookups.inc({ cache, result }));
+
   const informerOptions = { logger: kubeLoggerOf(logger) };
   const modules = createInformer<Module>(client, RESOURCES.module, informerOptions);
   const versions = createInformer<Version>(client, RESOURCES.version, informerOptions);
@@ -75,6 +84,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     // The backend was resolved (so checked) before any redirect is considered.
     presignOf: (c) => storage.check(c, 'spec.storageConfig').presign,
     logger,
+    auth,
+    ...(options.grants && { grants: options.grants }),
     ...(signingKey && { signingKey }),
     ...(config.server.presign && { defaultPresign: config.server.presign }),
     ...(config.server.publicUrl && { publicUrl: config.server.publicUrl }),
@@ -111,4 +122,33 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       await client.close();
     },
   };
+}
+
+/**
+ * The auth chain of `auth:` and the `auth` plugins, in the order they are asked: kubernetes,
+ * kubeconfig, the plugins in `plugins:` order, anonymous.
+ */
+async function authChain(
+  config: HostConfig,
+  client: KubeClient,
+  plugins: ReadonlyArray<{ name: string; instance?: AuthProvider }>,
+  logger: Logger,
+  onCache: (cache: string, result: string) => void,
+): Promise<NonNullable<RegistryServerOptions['auth']>> {
+  const { auth } = config;
+  const cache = { client, cacheTtlSeconds: auth.kubernetes.cacheTtlSeconds, cacheMaxEntries: auth.kubernetes.cacheMaxEntries, onCache, log: logger };
+  const providers: NamedAuthProvider[] = [];
+  if (auth.kubernetes.enabled) providers.push({ name: 'kubernetes', provider: kubernetesProvider({ ...cache, audiences: auth.kubernetes.audiences, refuseKubeconfigs: !auth.kubeconfig.enabled }) });
+  if (auth.kubeconfig.enabled) {
+    logger.warn('auth.kubeconfig is enabled: base64 kubeconfigs are accepted as registry tokens. This is for local clusters only; do not use it in production');
+    providers.push({ name: 'kubeconfig', provider: kubeconfigProvider(cache) });
+  }
+  for (const plugin of plugins) if (plugin.instance !== undefined) providers.push({ name: plugin.name, provider: plugin.instance });
+  if (auth.anonymous.enabled) providers.push({ name: 'anonymous', provider: anonymousProvider() });
+  if (providers.length === 0) logger.warn('no auth method is enabled (auth.anonymous, auth.kubernetes, auth.kubeconfig, auth plugins): every protected request is refused');
+  let downloadUrlSecret: Buffer | undefined;
+  if (auth.downloadUrlSecretFile !== undefined) downloadUrlSecret = Buffer.from((await readFile(auth.downloadUrlSecretFile, 'utf8')).trim(), 'utf8');
+  else if (!auth.anonymous.enabled) logger.warn('auth.downloadUrlSecretFile is not set: signed download URLs use a random key of this process, so with several replicas a URL signed by one is refused by the others');
+  logger.info('auth methods', { providers: providers.map((p) => p.name) });
+  return { providers, downloadUrlTtlSeconds: auth.downloadUrlTtlSeconds, ...(downloadUrlSecret && { downloadUrlSecret }) };
 }

@@ -4,6 +4,7 @@ import type { StorageConfig } from '@opendepot/core';
 import type { PresignOptions, StorageBackend } from '@opendepot/sdk';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { DownloadUrlSigner, artifactId, type NamedAuthProvider } from '../src/index.ts';
 import { DiskStorage } from './support/disk-storage.ts';
 import { moduleKey, moduleResource, NS, startTestRegistry, store, versionResource, type TestRegistry } from './support/fixtures.ts';
 import { rawRequest } from './support/http.ts';
@@ -29,9 +30,10 @@ async function withPresign(
   presign: NonNullable<StorageConfig['presign']> | undefined,
   run: (r: TestRegistry, data: Buffer, calls: PresignOptions[]) => Promise<void>,
   defaultPresign?: NonNullable<StorageConfig['presign']>,
+  auth?: { providers: NamedAuthProvider[]; downloadUrlSecret: Buffer },
 ) {
   const calls: PresignOptions[] = [];
-  const r = await startTestRegistry({ resolveStorage: presigning(mode, calls), ...(defaultPresign && { defaultPresign }) });
+  const r = await startTestRegistry({ resolveStorage: presigning(mode, calls), ...(defaultPresign && { defaultPresign }), ...(auth && { auth }) });
   try {
     const data = randomBytes(2048);
     const stored = await store(r.storage, moduleKey(mod, '1.0.0'), data);
@@ -87,6 +89,18 @@ test('the chart-wide default applies when the storageConfig sets no presign, and
     assert.ok(res.body.equals(data));
     assert.equal(calls, []);
   }, { enabled: true, ttl: '10m' });
+});
+
+test('with access control the signed download URL is checked first, then the archive redirects to the pre-signed URL', async () => {
+  const secret = randomBytes(32);
+  // No provider accepts anyone: only the signed URL can let the request through.
+  await withPresign('works', { enabled: true }, async (r) => {
+    assert.is((await rawRequest(archiveUrl(r))).status, 401);
+    const query = new DownloadUrlSigner({ ttlSeconds: 60, secret }).query(artifactId('module', [NS, 'eks', 'aws', '1.0.0', 'archive.zip']));
+    const res = await rawRequest(`${archiveUrl(r)}?${query}`);
+    assert.is(res.status, 307);
+    assert.is(res.headers.location, `https://storage.example.test/${moduleKey(mod, '1.0.0')}?sig=abc`);
+  }, undefined, { providers: [], downloadUrlSecret: secret });
 });
 
 test.run();

@@ -33,6 +33,11 @@ export const ENV_MAPPINGS: readonly EnvMapping[] = [
   { name: 'OPENDEPOT_OPERATOR_CONCURRENCY', path: ['operator', 'concurrency'], type: 'integer', description: 'reconciles at once' },
   { name: 'OPENDEPOT_OPERATOR_LEADER_ELECTION', path: ['operator', 'leaderElection', 'enabled'], type: 'boolean', description: 'use a Lease' },
   { name: 'OPENDEPOT_WATCH_NAMESPACES', path: ['operator', 'watchNamespaces'], type: 'list', description: 'comma-separated namespaces to watch' },
+  { name: 'OPENDEPOT_AUTH_ANONYMOUS', path: ['auth', 'anonymous', 'enabled'], type: 'boolean', description: 'everyone may read everything (default true)' },
+  { name: 'OPENDEPOT_AUTH_KUBERNETES', path: ['auth', 'kubernetes', 'enabled'], type: 'boolean', description: 'accept Kubernetes tokens (TokenReview + RBAC)' },
+  { name: 'OPENDEPOT_AUTH_KUBERNETES_AUDIENCES', path: ['auth', 'kubernetes', 'audiences'], type: 'list', description: 'comma-separated TokenReview audiences' },
+  { name: 'OPENDEPOT_AUTH_KUBECONFIG', path: ['auth', 'kubeconfig', 'enabled'], type: 'boolean', description: 'accept base64 kubeconfigs as tokens (local clusters only)' },
+  { name: 'OPENDEPOT_AUTH_DOWNLOAD_URL_SECRET_FILE', path: ['auth', 'downloadUrlSecretFile'], type: 'string', description: 'file with the key that signs download URLs' },
   { name: 'OPENDEPOT_SCAN_BLOCK_SEVERITIES', path: ['operator', 'scanning', 'blockSeverities'], type: 'list', description: 'comma-separated scan severities that keep a module out, e.g. CRITICAL,HIGH' },
 ];
 

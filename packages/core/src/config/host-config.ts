@@ -137,6 +137,40 @@ export interface OperatorLimitsConfig {
   gitTagsCacheSeconds: number;
 }
 
+/**
+ * `auth:`: who may read what. The built-in methods below are tried first (kubernetes, then
+ * kubeconfig), then the `auth` plugins of `plugins:` in order, then anonymous; the first that
+ * does not abstain decides.
+ */
+export interface AuthConfig {
+  /** Everyone may read everything, as `system:anonymous`. Default true (a registry without login). */
+  anonymous: { enabled: boolean };
+  /** Kubernetes bearer tokens (ServiceAccount tokens): TokenReview, then RBAC `get` on the Module or Provider by name. */
+  kubernetes: {
+    /** Default false. */
+    enabled: boolean;
+    /** Audiences the TokenReview asks for; empty means the API server's own. Default none. */
+    audiences: string[];
+    /** How long a TokenReview or SubjectAccessReview answer is reused. Default 10. */
+    cacheTtlSeconds: number;
+    /** Answers kept at most (per cache; the oldest go first). Default 10000. */
+    cacheMaxEntries: number;
+  };
+  /**
+   * A base64 kubeconfig as the bearer token (local clusters only): the credentials of its current
+   * user are checked against the registry's own API server (its `server` is ignored), then RBAC
+   * decides as for `kubernetes`. Default false.
+   */
+  kubeconfig: { enabled: boolean };
+  /** Lifetime of the signed download URLs the server writes when anonymous access is off. Default 300. */
+  downloadUrlTtlSeconds: number;
+  /**
+   * File holding the HMAC key of signed download URLs (at least 32 bytes). Every replica must
+   * share it; unset, each process makes a random one (fine for one replica).
+   */
+  downloadUrlSecretFile?: string;
+}
+
 /** The whole configuration, after defaults. */
 export interface HostConfig {
   /** Default `info`. */
@@ -158,6 +192,7 @@ export interface HostConfig {
   allowFileUrls: boolean;
   server: ServerConfig;
   operator: OperatorConfig;
+  auth: AuthConfig;
   [key: string]: unknown;
 }
 
@@ -223,6 +258,26 @@ export const hostConfigSchema = {
           required: ['privateKeyFile'],
           properties: { privateKeyFile: { type: 'string', minLength: 1 }, passphraseFile: { type: 'string', minLength: 1 } },
         },
+      },
+    },
+    auth: {
+      type: 'object',
+      default: {},
+      properties: {
+        anonymous: { type: 'object', default: {}, properties: { enabled: { type: 'boolean', default: true } } },
+        kubernetes: {
+          type: 'object',
+          default: {},
+          properties: {
+            enabled: { type: 'boolean', default: false },
+            audiences: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
+            cacheTtlSeconds: { type: 'integer', minimum: 0, maximum: 3600, default: 10 },
+            cacheMaxEntries: { type: 'integer', minimum: 1, maximum: 10000000, default: 10000 },
+          },
+        },
+        kubeconfig: { type: 'object', default: {}, properties: { enabled: { type: 'boolean', default: false } } },
+        downloadUrlTtlSeconds: { type: 'integer', minimum: 10, maximum: 86400, default: 300 },
+        downloadUrlSecretFile: { type: 'string', minLength: 1 },
       },
     },
     operator: {
@@ -303,4 +358,4 @@ export const hostConfigSchema = {
  * Sections whose unknown keys are reported as warnings (likely typos). The top level is not
  * among them: it may be a Helm values file with many other keys.
  */
-export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [['storage'], ['server'], ['server', 'limits'], ['server', 'tls'], ['server', 'gpg'], ['operator'], ['operator', 'leaderElection'], ['operator', 'github'], ['operator', 'egress'], ['operator', 'providers'], ['operator', 'scanning'], ['operator', 'limits']];
+export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [['storage'], ['server'], ['server', 'limits'], ['server', 'tls'], ['server', 'gpg'], ['operator'], ['operator', 'leaderElection'], ['operator', 'github'], ['operator', 'egress'], ['operator', 'providers'], ['operator', 'scanning'], ['operator', 'limits'], ['auth'], ['auth', 'anonymous'], ['auth', 'kubernetes'], ['auth', 'kubeconfig']];

@@ -45,6 +45,8 @@ export function toHttpError(err: unknown): HttpError {
   }
   const status = STATUS[err.code];
   const response: HttpError = { status, body: { errors: [userMessage(err)] }, headers: {} };
+  // RFC 9110 §11.6.1: a 401 names the scheme the client should use.
+  if (err.code === 'unauthenticated') response.headers['www-authenticate'] = 'Bearer';
   if (err.code === 'unavailable') {
     const ms = (err as { retryAfterMs?: unknown }).retryAfterMs;
     const seconds = typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? Math.ceil(ms / 1000) : DEFAULT_RETRY_AFTER_SECONDS;

@@ -25,7 +25,7 @@ const STRING_RULES: ReadonlyArray<[RegExp, string]> = [
   // GitHub tokens, wherever they appear.
   [/\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/g, REDACTED],
   // Signed URLs (S3, GCS, Azure SAS) and token query parameters.
-  [/([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|X-Goog-Signature|X-Goog-Credential|sig|signature|token|access_token|code)=)[^&#\s]+/gi, `$1${REDACTED}`],
+  [/([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|X-Goog-Signature|X-Goog-Credential|sig|signature|od_sig|token|access_token|code)=)[^&#\s]+/gi, `$1${REDACTED}`],
   // Azure connection strings.
   [/\b(AccountKey|SharedAccessSignature|SharedAccessKey)=[^;\s]+/gi, `$1=${REDACTED}`],
   // PEM private keys.

@@ -10,6 +10,8 @@ export interface MirrorArchive {
   /** The Kubernetes namespace and type of the Provider holding it. */
   namespace: string;
   type: string;
+  /** The name of that Provider resource (whose grant decides access). */
+  owner: string;
   version: string;
   platform: ReadyPlatform;
 }
@@ -46,7 +48,7 @@ export function buildMirrorView(key: string, views: readonly ProviderView[], onC
         if (archives === undefined) merged.set(release.version, (archives = new Map()));
         const existing = archives.get(platform.key);
         if (existing === undefined) {
-          archives.set(platform.key, { namespace: view.namespace, type: view.type, version: release.version, platform });
+          archives.set(platform.key, { namespace: view.namespace, type: view.type, owner: view.owner, version: release.version, platform });
         } else if (existing.platform.state.checksum !== platform.state.checksum) {
           onConflict?.({ version: release.version, platform: platform.key, served: existing.platform.resource, ignored: platform.resource });
         }

@@ -1,5 +1,5 @@
 /** Prometheus metrics of the registry server. */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The server's metrics, in a registry of their own (so several servers can share a process). */
 export interface ServerMetrics {
@@ -14,12 +14,47 @@ export interface ServerMetrics {
   verificationFailures: Counter;
   /** `SHA256SUMS` signatures computed (each is cached, so this grows once per version and content). */
   signatures: Counter;
+  /** Access decisions, by the provider that authenticated (or refused) the caller and allow/deny. */
+  authDecisions: Counter<'provider' | 'decision'>;
+  /** Lookups of the auth caches (TokenReview, SubjectAccessReview, kubeconfig), by hit or miss. */
+  authCacheLookups: Counter<'cache' | 'result'>;
 }
 
 /** Creates the metrics; `defaultMetrics` adds the process and Node.js runtime metrics. */
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): ServerMetrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const authDecisions = new Counter({
+    name: 'opendepot_server_auth_decisions_total',
+    help: 'Access decisions, by the auth provider that authenticated (or refused) the caller and the decision.',
+    labelNames: ['provider', 'decision'],
+    registers: [registry],
+  });
+  const authCacheLookups = new Counter({
+    name: 'opendepot_server_auth_cache_lookups_total',
+    help: 'Lookups of the Kubernetes auth caches (tokenreview, subjectaccessreview, kubeconfig), by result (hit or miss).',
+    labelNames: ['cache', 'result'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'opendepot_server_auth_cache_hit_ratio',
+    help: 'Share of auth cache lookups answered from the cache since start, by cache.',
+    labelNames: ['cache'],
+    registers: [registry],
+    async collect() {
+      const { values } = await authCacheLookups.get();
+      const totals = new Map<string, { hit: number; all: number }>();
+      for (const { labels, value } of values) {
+        const cache = String(labels.cache);
+        const t = totals.get(cache) ?? { hit: 0, all: 0 };
+        t.all += value;
+        if (labels.result === 'hit') t.hit += value;
+        totals.set(cache, t);
+      }
+      this.reset();
+      for (const [cache, t] of totals) this.set({ cache }, t.all === 0 ? 0 : t.hit / t.all);
+    },
+  });
   return {
     registry,
     requests: new Counter({
@@ -51,5 +86,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
       help: 'Provider SHA256SUMS signatures computed; each is cached per version, content and key.',
       registers: [registry],
     }),
+    authDecisions,
+    authCacheLookups,
   };
 }

@@ -12,8 +12,10 @@
 import { posix } from 'node:path';
 import Router from '@koa/router';
 import { tryParseVersion } from '@opendepot/core';
-import { NotFoundError } from '@opendepot/sdk';
+import { ForbiddenError, NotFoundError, type ProtectedResource } from '@opendepot/sdk';
 import type { Context } from 'koa';
+import type { AccessControl } from '../auth/access-control.ts';
+import { artifactId } from '../auth/download-urls.ts';
 import type { MirrorArchive, MirrorView } from '../catalog/mirror-view.ts';
 import type { ProviderCatalog } from '../catalog/provider-catalog.ts';
 import { PROVIDERS_V1_PATH } from './discovery.ts';
@@ -24,6 +26,7 @@ export const MIRROR_V1_PATH = '/opendepot/mirror/v1/';
 /** What the mirror routes read. */
 export interface MirrorRoutesDeps {
   catalog: ProviderCatalog;
+  access: AccessControl;
 }
 
 interface MirrorParams {
@@ -57,18 +60,32 @@ export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
     return cached;
   };
 
-  router.get('mirror.index', '/:hostname/:namespace/:type/index.json', (ctx) => {
+  const { access } = deps;
+
+  // The mirror merges Providers of several namespaces: a caller sees the packages of the
+  // Providers it is granted, and is refused (403) when that leaves nothing.
+  router.get('mirror.index', '/:hostname/:namespace/:type/index.json', async (ctx) => {
     const view = findMirrored(deps.catalog, ctx.params as unknown as MirrorParams);
-    sendJson(ctx, bodiesOf(view).index);
+    const archives = [...view.releases.values()].flatMap((a) => [...a.values()]);
+    const { granted, refused } = await access.filterGranted(ctx, archives, resourceOf);
+    if (refused.length === 0) return sendJson(ctx, bodiesOf(view).index);
+    if (granted.length === 0) throw forbidden(refused);
+    const versions = new Set(granted.map((a) => a.version));
+    sendJson(ctx, JSON.stringify({ versions: Object.fromEntries([...view.releases.keys()].filter((v) => versions.has(v)).map((v) => [v, {}])) }));
   });
 
-  router.get('mirror.version', '/:hostname/:namespace/:type/:version.json', (ctx) => {
+  router.get('mirror.version', '/:hostname/:namespace/:type/:version.json', async (ctx) => {
     const params = ctx.params as unknown as MirrorParams & { version: string };
     const view = findMirrored(deps.catalog, params);
     const parsed = tryParseVersion(params.version);
-    const body = typeof parsed === 'string' ? undefined : bodiesOf(view).versions.get(parsed.canonical);
-    if (body === undefined) throw new NotFoundError(`the mirror has no version ${params.version} of ${addressOf(params)}; available: ${[...view.releases.keys()].join(', ')}`);
-    sendJson(ctx, body);
+    const canonical = typeof parsed === 'string' ? '' : parsed.canonical;
+    const archives = view.releases.get(canonical);
+    if (archives === undefined) throw new NotFoundError(`the mirror has no version ${params.version} of ${addressOf(params)}; available: ${[...view.releases.keys()].join(', ')}`);
+    const { granted, refused } = await access.filterGranted(ctx, [...archives.values()], resourceOf);
+    if (granted.length === 0) throw forbidden(refused);
+    // Unsigned and everything granted: the body serialised once per view.
+    if (refused.length === 0 && access.downloadUrls === undefined) return sendJson(ctx, bodiesOf(view).versions.get(canonical)!);
+    sendJson(ctx, versionBody(granted, (archive) => access.signUrl(mirrorArchiveUrl(archive), mirrorArchiveId(archive))));
   });
 
   return router;
@@ -76,12 +93,29 @@ export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
 
 function serialise(view: MirrorView): Bodies {
   const versions = new Map<string, string>();
-  for (const [version, archives] of view.releases) {
-    const entries = [...archives].sort(([a], [b]) => (a < b ? -1 : 1));
-    const body = Object.fromEntries(entries.map(([key, archive]) => [key, { url: mirrorArchiveUrl(archive), hashes: hashesOf(archive) }]));
-    versions.set(version, JSON.stringify({ archives: body }));
-  }
+  for (const [version, archives] of view.releases) versions.set(version, versionBody([...archives.values()], mirrorArchiveUrl));
   return { index: JSON.stringify({ versions: Object.fromEntries([...view.releases.keys()].map((v) => [v, {}])) }), versions };
+}
+
+/** The `{"archives": ...}` document of one version's packages, keyed by platform. */
+function versionBody(archives: readonly MirrorArchive[], urlOf: (archive: MirrorArchive) => string): string {
+  const entries = [...archives].sort((a, b) => (a.platform.key < b.platform.key ? -1 : 1));
+  return JSON.stringify({ archives: Object.fromEntries(entries.map((archive) => [archive.platform.key, { url: urlOf(archive), hashes: hashesOf(archive) }])) });
+}
+
+/** The Provider resource whose grant covers a mirrored package. */
+function resourceOf(archive: MirrorArchive): ProtectedResource {
+  return { kind: 'Provider', namespace: archive.namespace, name: archive.owner };
+}
+
+/** What a mirrored package's download signature is bound to: the providers.v1 package it points at. */
+function mirrorArchiveId(archive: MirrorArchive): string {
+  return artifactId('provider', [archive.namespace, archive.type, archive.version, archive.platform.filename]);
+}
+
+function forbidden(refused: readonly ProtectedResource[]): ForbiddenError {
+  const names = refused.map((r) => `${r.kind} ${r.namespace}/${r.name}`).join(', ');
+  return new ForbiddenError(`access to ${names} is not granted: a grant for ${refused.length === 1 ? 'it' : 'them'} is missing`);
 }
 
 /** `h1:` (when recorded) and `zh:` (the recorded checksum is the zip's SHA-256) of one package. */

@@ -4,9 +4,11 @@
  */
 import Router from '@koa/router';
 import { tryParseVersion } from '@opendepot/core';
-import { NotFoundError, type Logger } from '@opendepot/sdk';
+import { NotFoundError, type Logger, type ProtectedResource } from '@opendepot/sdk';
 import type { Context } from 'koa';
 import { serveArchive, type ArchiveServerDeps } from '../archive/serve-archive.ts';
+import type { AccessControl } from '../auth/access-control.ts';
+import { artifactId } from '../auth/download-urls.ts';
 import type { ModuleCatalog, ModuleView } from '../catalog/module-catalog.ts';
 import type { ModuleVersionEntry, ServableArchive } from '../catalog/types.ts';
 import { notServableError } from '../http/not-servable.ts';
@@ -22,6 +24,7 @@ const LISTED_VERSIONS_IN_ERRORS = 20;
 /** What the module routes read. */
 export interface ModuleRoutesDeps extends ArchiveServerDeps {
   catalog: ModuleCatalog;
+  access: AccessControl;
 }
 
 interface AddressParams {
@@ -34,21 +37,25 @@ interface AddressParams {
 export function moduleRoutes(deps: ModuleRoutesDeps): Router {
   const router = new Router({ prefix: MODULES_V1_PATH.slice(0, -1) });
 
-  router.get('modules.versions', '/:namespace/:name/:system/versions', (ctx) => {
+  router.get('modules.versions', '/:namespace/:name/:system/versions', async (ctx) => {
     const view = findModule(deps.catalog, ctx.params as unknown as AddressParams);
+    await deps.access.require(ctx, resourceOf(view));
     ctx.status = 200;
     ctx.type = 'application/json';
     ctx.set('Cache-Control', 'private, no-cache');
     ctx.body = view.versionsBody;
   });
 
-  router.get('modules.download', '/:namespace/:name/:system/:version/download', (ctx) => {
+  router.get('modules.download', '/:namespace/:name/:system/:version/download', async (ctx) => {
     const params = ctx.params as unknown as AddressParams & { version: string };
     const view = findModule(deps.catalog, params);
-    const { archive } = servableVersion(view, params.version, deps.log);
+    await deps.access.require(ctx, resourceOf(view));
+    const { entry, archive } = servableVersion(view, params.version, deps.log);
+    const file = ARCHIVE_FILES[archive.fileFormat];
     // Relative to this URL (both clients resolve "./" against the download endpoint), so it
     // survives any reverse-proxy prefix. ?checksum= makes go-getter verify the archive too.
-    const location = `./${ARCHIVE_FILES[archive.fileFormat]}?checksum=sha256:${archive.checksum}`;
+    // Clients fetch it without the registry token: when access is controlled it is signed.
+    const location = deps.access.signUrl(`./${file}?checksum=sha256:${archive.checksum}`, archiveId(view, entry.version, file));
     ctx.set('X-Terraform-Get', location);
     ctx.set('Cache-Control', 'private, no-cache');
     // 204 + header works with every tofu and terraform version. A client that asks for JSON
@@ -63,6 +70,11 @@ export function moduleRoutes(deps: ModuleRoutesDeps): Router {
 
   router.get('modules.archive', '/:namespace/:name/:system/:version/:file', async (ctx) => {
     const params = ctx.params as unknown as AddressParams & { version: string; file: string };
+    const parsed = tryParseVersion(params.version);
+    const version = typeof parsed === 'string' ? params.version : parsed.canonical;
+    await deps.access.requireDownload(ctx, artifactId('module', [params.namespace, params.name, params.system, version, params.file]), () =>
+      resourceOf(findModule(deps.catalog, params)),
+    );
     const view = findModule(deps.catalog, params);
     const { entry, archive } = servableVersion(view, params.version, deps.log);
     const expected = ARCHIVE_FILES[archive.fileFormat];
@@ -79,6 +91,17 @@ export function moduleRoutes(deps: ModuleRoutesDeps): Router {
   });
 
   return router;
+}
+
+/** The Module resource a request reads. */
+function resourceOf(view: ModuleView): ProtectedResource {
+  return { kind: 'Module', namespace: view.module.metadata.namespace ?? '', name: view.module.metadata.name ?? '' };
+}
+
+/** What a module archive's download signature is bound to. */
+function archiveId(view: ModuleView, version: string, file: string): string {
+  const config = view.module.spec.moduleConfig;
+  return artifactId('module', [view.module.metadata.namespace ?? '', config.name, config.provider, version, file]);
 }
 
 // `Accept: */*` (Go's default is none at all) keeps the 204 form every client understands.

@@ -11,9 +11,11 @@
  */
 import Router from '@koa/router';
 import { tryParseVersion } from '@opendepot/core';
-import { NotFoundError, type Logger } from '@opendepot/sdk';
+import { NotFoundError, type Logger, type ProtectedResource } from '@opendepot/sdk';
 import type { Context } from 'koa';
 import { serveArchive, type ArchiveServerDeps } from '../archive/serve-archive.ts';
+import type { AccessControl } from '../auth/access-control.ts';
+import { artifactId } from '../auth/download-urls.ts';
 import type { ProviderCatalog } from '../catalog/provider-catalog.ts';
 import type { ProviderPlatform, ProviderRelease, ProviderView, ReadyPlatform } from '../catalog/provider-view.ts';
 import { sendError } from '../http/errors.ts';
@@ -37,6 +39,7 @@ export interface ProviderRoutesDeps extends ArchiveServerDeps {
   signer: ShasumsSigner | undefined;
   /** `server.publicUrl`, the base of the absolute `source_url`; unset, it is relative. */
   publicUrl?: string;
+  access: AccessControl;
 }
 
 interface AddressParams {
@@ -45,32 +48,39 @@ interface AddressParams {
   version: string;
 }
 
-/** The providers.v1 router, mounted at {@link PROVIDERS_V1_PATH}. */
-export function providerRoutes(deps: ProviderRoutesDeps): Router {
+/** The public signing key, below {@link PROVIDERS_V1_PATH}: public, so served without a credential. */
+export function signingKeyRoutes(signer: ShasumsSigner | undefined): Router {
   const router = new Router({ prefix: PROVIDERS_V1_PATH.slice(0, -1) });
-  const { catalog, signer, log } = deps;
-  const requireSigner = signerGuard(signer, log);
-  // From configuration only: a URL built from the request's Host would echo whatever a client forged.
-  const keySourceUrl =
-    deps.publicUrl === undefined ? `../../../../../${SIGNING_KEY_FILE}` : `${deps.publicUrl.replace(/\/+$/, '')}${PROVIDERS_V1_PATH}${SIGNING_KEY_FILE}`;
-
   router.get('providers.signingKey', `/${SIGNING_KEY_FILE}`, (ctx) => {
     if (signer === undefined) throw new NotFoundError(NO_SIGNING_KEY_MESSAGE);
     ctx.type = 'application/pgp-keys';
     ctx.set('Cache-Control', 'public, max-age=300');
     ctx.body = signer.key.armoredPublicKey;
   });
+  return router;
+}
 
-  router.get('providers.versions', '/:namespace/:type/versions', (ctx) => {
+/** The providers.v1 router (all but the signing key), mounted at {@link PROVIDERS_V1_PATH}. */
+export function providerRoutes(deps: ProviderRoutesDeps): Router {
+  const router = new Router({ prefix: PROVIDERS_V1_PATH.slice(0, -1) });
+  const { catalog, signer, log, access } = deps;
+  const requireSigner = signerGuard(signer, log);
+  // From configuration only: a URL built from the request's Host would echo whatever a client forged.
+  const keySourceUrl =
+    deps.publicUrl === undefined ? `../../../../../${SIGNING_KEY_FILE}` : `${deps.publicUrl.replace(/\/+$/, '')}${PROVIDERS_V1_PATH}${SIGNING_KEY_FILE}`;
+
+  router.get('providers.versions', '/:namespace/:type/versions', async (ctx) => {
     const view = findProvider(catalog, ctx.params as unknown as AddressParams);
+    await access.require(ctx, resourceOf(view));
     ctx.type = 'application/json';
     ctx.set('Cache-Control', 'private, no-cache');
     ctx.body = view.versionsBody;
   });
 
-  router.get('providers.download', '/:namespace/:type/:version/download/:os/:arch', (ctx) => {
+  router.get('providers.download', '/:namespace/:type/:version/download/:os/:arch', async (ctx) => {
     const params = ctx.params as unknown as AddressParams & { os: string; arch: string };
     const view = findProvider(catalog, params);
+    await access.require(ctx, resourceOf(view));
     const release = findRelease(view, params.version);
     const platform = servable(view, release, findPlatform(view, release, `${params.os}_${params.arch}`.toLowerCase()), log);
     const active = requireSigner(ctx);
@@ -78,7 +88,9 @@ export function providerRoutes(deps: ProviderRoutesDeps): Router {
     const sums = active.document(release.shasums, scopeOf(view, release));
     // Relative to this URL (both clients resolve them against the final URL of this answer), so
     // they survive any reverse-proxy prefix. ?digest= pins the SHA256SUMS this answer describes.
+    // Clients fetch them without the registry token: when access is controlled they are signed.
     const query = `?digest=${sums.digest}`;
+    const id = (file: string) => packageId(view.namespace, view.type, release.version, file);
     ctx.type = 'application/json';
     ctx.set('Cache-Control', 'private, no-cache');
     ctx.body = {
@@ -86,9 +98,9 @@ export function providerRoutes(deps: ProviderRoutesDeps): Router {
       os: platform.os,
       arch: platform.arch,
       filename: platform.filename,
-      download_url: `../../${encodeURIComponent(platform.filename)}`,
-      shasums_url: `../../SHA256SUMS${query}`,
-      shasums_signature_url: `../../SHA256SUMS.sig${query}`,
+      download_url: access.signUrl(`../../${encodeURIComponent(platform.filename)}`, id(platform.filename)),
+      shasums_url: access.signUrl(`../../SHA256SUMS${query}`, id('SHA256SUMS')),
+      shasums_signature_url: access.signUrl(`../../SHA256SUMS.sig${query}`, id('SHA256SUMS.sig')),
       shasum: platform.state.checksum,
       signing_keys: {
         gpg_public_keys: [
@@ -104,7 +116,8 @@ export function providerRoutes(deps: ProviderRoutesDeps): Router {
     };
   });
 
-  router.get('providers.shasums', '/:namespace/:type/:version/SHA256SUMS', (ctx) => {
+  router.get('providers.shasums', '/:namespace/:type/:version/SHA256SUMS', async (ctx) => {
+    await requireFile(ctx, 'SHA256SUMS');
     const sums = signedShasums(ctx, catalog, requireSigner);
     if (sums === undefined) return;
     ctx.type = 'text/plain; charset=utf-8';
@@ -114,6 +127,7 @@ export function providerRoutes(deps: ProviderRoutesDeps): Router {
   });
 
   router.get('providers.signature', '/:namespace/:type/:version/SHA256SUMS.sig', async (ctx) => {
+    await requireFile(ctx, 'SHA256SUMS.sig');
     const sums = signedShasums(ctx, catalog, requireSigner);
     if (sums === undefined) return;
     let signature: Uint8Array;
@@ -132,9 +146,10 @@ export function providerRoutes(deps: ProviderRoutesDeps): Router {
 
   router.get('providers.package', '/:namespace/:type/:version/:file.zip', async (ctx) => {
     const params = ctx.params as unknown as AddressParams & { file: string };
+    const filename = `${params.file}.zip`;
+    await requireFile(ctx, filename);
     const view = findProvider(catalog, params);
     const release = findRelease(view, params.version);
-    const filename = `${params.file}.zip`;
     const found = [...release.platforms.values()].find((p) => p.filename === filename);
     if (found === undefined) {
       throw new NotFoundError(`provider ${view.address} version ${release.version} has no package ${filename}; ${describePackages(release)}`);
@@ -148,7 +163,25 @@ export function providerRoutes(deps: ProviderRoutesDeps): Router {
     });
   });
 
+  /** A signed URL for this file, or a caller granted the Provider. */
+  async function requireFile(ctx: Context, file: string): Promise<void> {
+    const params = ctx.params as unknown as AddressParams;
+    const parsed = tryParseVersion(params.version);
+    const version = typeof parsed === 'string' ? params.version : parsed.canonical;
+    await access.requireDownload(ctx, packageId(params.namespace, params.type, version, file), () => resourceOf(findProvider(catalog, params)));
+  }
+
   return router;
+}
+
+/** The Provider resource a request reads. */
+function resourceOf(view: ProviderView): ProtectedResource {
+  return { kind: 'Provider', namespace: view.namespace, name: view.owner };
+}
+
+/** What a provider file's download signature is bound to. */
+function packageId(namespace: string, type: string, version: string, file: string): string {
+  return artifactId('provider', [namespace, type, version, file]);
 }
 
 /** `namespace/type@version`: what a signed document belongs to. */

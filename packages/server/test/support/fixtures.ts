@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, moduleStorageKey, type Module, type StorageConfig, type Version } from '@opendepot/core';
 import type { StorageBackend } from '@opendepot/sdk';
-import { createRegistryServer, type ListenOptions, type RegistryServer, type SigningKey } from '../../src/index.ts';
+import { createRegistryServer, type ListenOptions, type RegistryServer, type RegistryServerOptions, type SigningKey } from '../../src/index.ts';
 import { DiskStorage } from './disk-storage.ts';
 import { MemoryInformer } from './memory-informer.ts';
 
@@ -116,6 +116,8 @@ export async function startTestRegistry(
     defaultPresign?: NonNullable<StorageConfig['presign']>;
     publicUrl?: string;
     limits?: ListenOptions['limits'];
+    auth?: RegistryServerOptions['auth'];
+    grants?: RegistryServerOptions['grants'];
   } = {},
 ): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'opendepot-server-'));
@@ -132,6 +134,8 @@ export async function startTestRegistry(
     ...(options.signingKey && { signingKey: options.signingKey }),
     ...(options.defaultPresign && { defaultPresign: options.defaultPresign }),
     ...(options.publicUrl && { publicUrl: options.publicUrl }),
+    ...(options.auth && { auth: options.auth }),
+    ...(options.grants && { grants: options.grants }),
   });
   const listening = await registry.listen({ port: 0, host: '127.0.0.1', closeGraceMs: 100, ...(options.limits && { limits: options.limits }) });
   const metricsListening = await registry.listenMetrics({ port: 0, host: '127.0.0.1', closeGraceMs: 100 });
