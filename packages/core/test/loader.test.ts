@@ -112,6 +112,22 @@ test('resolves packages from the host package\'s own dependencies, with no plugi
   }
 });
 
+test('skipKinds: a host leaves out the kinds it does not use (the operator: auth), unresolved when the entry declares its kind', async () => {
+  const container = createContainer();
+  // A declared auth entry is not even resolved (the operator need not have the package installed).
+  const registry = await loadPlugins([goodScanner, { package: '@opendepot/plugin-not-installed-here', kind: 'auth' }, { path: 'foreign-sdk/index.js' }], {
+    ...options(),
+    container,
+    skipKinds: ['auth'],
+  });
+  assert.equal(registry.plugins.map((p) => p.name), ['fixture-scanner'], 'the undeclared auth plugin is checked but not created');
+  assert.is(registry.ofKind('auth').length, 0);
+  // Without skipKinds the same declared entry is a load error: nothing is skipped silently.
+  const err = await loadError([{ package: '@opendepot/plugin-not-installed-here', kind: 'auth' }]);
+  assert.is(err.problem, 'not-installed');
+  await container.dispose();
+});
+
 test('a package that is not installed', async () => {
   const err = await loadError([goodScanner, { package: '@opendepot/plugin-does-not-exist' }]);
   assert.is(err.problem, 'not-installed');

@@ -95,7 +95,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   };
   // Downloads and repacks spool here; what a killed operator left is removed first.
   const spool = await openSpool(options.spoolRoot ?? defaultSpoolRoot(), logger);
-  const plugins = await startPluginHost(config, { logger, readSecret: (name, key) => readSecret(name, key), hostDir: HOST_DIR, ...(options.baseDir && { baseDir: options.baseDir }) });
+  // Auth plugins are the server's: the operator neither needs nor creates them (no OIDC discovery from here).
+  const plugins = await startPluginHost(config, { logger, readSecret: (name, key) => readSecret(name, key), hostDir: HOST_DIR, skipKinds: ['auth'], ...(options.baseDir && { baseDir: options.baseDir }) });
   const { storage } = plugins;
   // What a Version gets when its owner (and Depot) name no storage: the default profile, by name.
   const defaultStorage = defaultStorageReference(config);

@@ -5,7 +5,9 @@
  */
 import {
   CORE_RESOURCES,
+  GroupBindingCompiler,
   RESOURCES,
+  decideAccess,
   createInformer,
   createKubeClient,
   createLogger,
@@ -14,6 +16,8 @@ import {
   startPluginHost,
   type HostConfig,
   type KubeClient,
+  type GroupBinding,
+  type Informer,
   type KubeObject,
   type Module,
   type Version,
@@ -78,6 +82,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const informerOptions = { logger: kubeLoggerOf(logger) };
   const modules = createInformer<Module>(client, RESOURCES.module, informerOptions);
   const versions = createInformer<Version>(client, RESOURCES.version, informerOptions);
+  // Principals of auth plugins (OIDC) are granted by the GroupBindings of the resource's namespace.
+  const groupBindings = plugins.registry.ofKind('auth').length > 0 ? createInformer<GroupBinding>(client, RESOURCES.groupBinding, informerOptions) : undefined;
+  const grants = options.grants ?? (groupBindings && groupBindingGrants(groupBindings, logger));
   const registry = createRegistryServer({
     informers: { modules, versions },
     resolveStorage: (c, where) => storage.resolve(c, where),
@@ -85,7 +92,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     presignOf: (c) => storage.check(c, 'spec.storageConfig').presign,
     logger,
     auth,
-    ...(options.grants && { grants: options.grants }),
+    ...(grants && { grants }),
     ...(signingKey && { signingKey }),
     ...(config.server.presign && { defaultPresign: config.server.presign }),
     ...(config.server.publicUrl && { publicUrl: config.server.publicUrl }),
@@ -107,7 +114,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       await listening.close();
       throw err;
     });
-  const synced = Promise.all([modules.start(), versions.start()]).then(() => logger.info('caches synced; serving', { url: listening.url }));
+  const synced = Promise.all([modules.start(), versions.start(), groupBindings?.start()]).then(() => logger.info('caches synced; serving', { url: listening.url }));
   return {
     registry,
     listening,
@@ -118,9 +125,23 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       registry.dispose();
       modules.stop();
       versions.stop();
+      groupBindings?.stop();
       await plugins.close();
       await client.close();
     },
+  };
+}
+
+/**
+ * The GroupBinding check: the valid bindings of the resource's namespace (each compiled once per
+ * object the informer holds; an invalid one grants nothing), deny unless one grants it.
+ */
+function groupBindingGrants(informer: Informer<GroupBinding>, logger: Logger): (principal: Principal, resource: ProtectedResource) => boolean {
+  const compiler = new GroupBindingCompiler();
+  return (principal, resource) => {
+    const decision = decideAccess(compiler.valid(informer.list(resource.namespace)), principal, resource);
+    logger.debug('group binding decision', { subject: principal.subject, resource: `${resource.kind} ${resource.namespace}/${resource.name}`, allowed: decision.allowed, reason: decision.reason });
+    return decision.allowed;
   };
 }
 

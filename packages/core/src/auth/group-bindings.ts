@@ -22,15 +22,11 @@
  */
 import { Parser, type Expression } from 'expr-eval-fork';
 import { Minimatch } from 'minimatch';
-import { InputError, type Principal } from '@opendepot/sdk';
+import { InputError, type Principal, type ProtectedResource } from '@opendepot/sdk';
 import type { GroupBinding } from '../crds/groupbinding.ts';
 
-/** A resource a GroupBinding can grant (the same shape as the SDK's `ProtectedResource`). */
-export interface ProtectedResource {
-  kind: 'Module' | 'Provider';
-  namespace: string;
-  name: string;
-}
+/** A resource a GroupBinding can grant: the SDK's, re-exported for core's callers. */
+export type { ProtectedResource };
 
 /** Longest expression compiled (the CRD allows the same). */
 export const MAX_EXPRESSION_LENGTH = 4096;

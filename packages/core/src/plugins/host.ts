@@ -31,6 +31,8 @@ export interface PluginHostOptions {
   hostDir?: string;
   /** Reads a key of a Secret in the host's namespace, for plugin credentials. */
   readSecret?(name: string, key: string): Promise<string>;
+  /** Plugin kinds this host does not use: not created (see `loadPlugins`). */
+  skipKinds?: readonly string[];
 }
 
 /** Loads the configured plugins and the storage resolver; rejects (naming the plugin) if any fails. */
@@ -45,6 +47,7 @@ export async function startPluginHost(config: HostConfig, options: PluginHostOpt
     ...(config.pluginsDir && { pluginsDir: config.pluginsDir }),
     ...(options.baseDir && { baseDir: options.baseDir }),
     ...(options.hostDir && { hostDir: options.hostDir }),
+    ...(options.skipKinds && { skipKinds: options.skipKinds }),
   });
   const storage = createStorageResolver(registry, {
     logger: options.logger,

@@ -42,6 +42,11 @@ export interface LoadPluginsOptions {
   configPath?: string;
   /** How long one `create` may take. Default 60 s. */
   createTimeoutMs?: number;
+  /**
+   * Plugin kinds this host does not use (the operator: `auth`). An entry that declares such a
+   * `kind` is not even resolved; one that turns out to be of such a kind is checked but not created.
+   */
+  skipKinds?: readonly string[];
 }
 
 /** The system clock. */
@@ -92,6 +97,7 @@ export async function loadPlugins(entries: readonly PluginEntry[] | undefined, o
       continue;
     }
     if (entry.enabled === false) continue;
+    if (entry.kind !== undefined && options.skipKinds?.includes(entry.kind)) continue;
 
     let module: ResolvedPluginModule;
     try {
@@ -168,6 +174,7 @@ export async function loadPlugins(entries: readonly PluginEntry[] | undefined, o
       });
       continue;
     }
+    if (options.skipKinds?.includes(definition.kind)) continue;
     prepared.push({ entry, label, configPath, module, definition, config: check.value });
   }
 
