@@ -49,6 +49,10 @@ test('reconciles what exists at start, spec changes and owned Versions; ignores 
   cleanups.push(() => controller.stop(), () => moduleInformer.stop(), () => versionInformer.stop());
   await controller.start();
   await waitUntil('the existing module', () => calls.includes(`${ns}/existing`));
+  // Start-up may queue a key more than once (list, then the watch catching up on a loaded
+  // machine): let that settle, so what follows counts only the status write's effect.
+  await waitUntil('the queue is idle', () => controller.queue.depth === 0 && controller.queue.active === 0);
+  await sleep(300);
 
   calls.length = 0;
   await modules.patchStatus(ns, 'existing', { syncStatus: 'status only' });
