@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, parseConfig } from '@opendepot/core';
-import { authorizationCodeLogin, DEX_DEMO_PASSWORD, dropNamespace, freshNamespace, kubectl, startDex, useControlPlane } from '@opendepot/testbed';
+import { authorizationCodeLogin, DEX_DEMO_PASSWORD, dropNamespace, freshNamespace, kubectlOk, startDex, useControlPlane } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
@@ -31,11 +31,7 @@ let alice: string;
 let bob: string;
 const logs: Record<string, unknown>[] = [];
 
-async function k(args: string[], input?: string): Promise<string> {
-  const r = await kubectl(cp, args, input === undefined ? {} : { input });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const k = (args: string[], input?: string): Promise<string> => kubectlOk(cp, args, input);
 
 const apply = (obj: unknown) => k(['apply', '-f', '-'], JSON.stringify(obj));
 const moduleManifest = (namespace: string, name: string) => ({

@@ -7,7 +7,7 @@
  * artifact; base64 kubeconfigs are refused unless enabled; the audit lines never hold the token.
  */
 import { createKubeClient, type KubeClient } from '@opendepot/core';
-import { createSigningKey, dropNamespace, freshNamespace, kubectl, renderKubeconfig, useControlPlane } from '@opendepot/testbed';
+import { createSigningKey, dropNamespace, freshNamespace, kubectlOk, renderKubeconfig, useControlPlane } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kubeconfigProvider, kubernetesProvider, signingKeyOf, type NamedAuthProvider, type RegistryServerOptions, type SigningKey } from '../src/index.ts';
@@ -28,11 +28,7 @@ let token: string;
 /** A token of the same ServiceAccount for the API server's own audience, not the registry's. */
 let apiServerToken: string;
 
-async function k(args: string[], input?: string): Promise<string> {
-  const r = await kubectl(cp, args, input === undefined ? {} : { input });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const k = (args: string[], input?: string): Promise<string> => kubectlOk(cp, args, input);
 
 function role(moduleNames: string[]): string {
   return JSON.stringify({

@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, parseConfig } from '@opendepot/core';
-import { dropNamespace, freshNamespace, kubectl, renderKubeconfig, useControlPlane } from '@opendepot/testbed';
+import { dropNamespace, freshNamespace, kubectlOk, renderKubeconfig, useControlPlane } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
@@ -26,11 +26,7 @@ let apiServerToken: string;
 let secret: Buffer;
 const logs: Record<string, unknown>[] = [];
 
-async function k(args: string[], input?: string): Promise<string> {
-  const r = await kubectl(cp, args, input === undefined ? {} : { input });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const k = (args: string[], input?: string): Promise<string> => kubectlOk(cp, args, input);
 
 const moduleManifest = (name: string) =>
   JSON.stringify({

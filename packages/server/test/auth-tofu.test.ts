@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createKubeClient, createLogger, type Module, type Version } from '@opendepot/core';
-import { cliConfigText, createSigningKey, createTestCertificates, dropNamespace, freshNamespace, kubectl, runRegistryClient, useControlPlane, type ClientRun } from '@opendepot/testbed';
+import { cliConfigText, type ClientRun, createSigningKey, createTestCertificates, dropNamespace, freshNamespace, kubectlOk, runRegistryClient, useControlPlane } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRegistryServer, kubernetesProvider, signingKeyOf, type ListeningServer, type RegistryServer } from '../src/index.ts';
@@ -36,11 +36,7 @@ let caFile: string;
 let token: string;
 const logLines: Record<string, unknown>[] = [];
 
-async function k(args: string[], input?: string): Promise<string> {
-  const r = await kubectl(cp, args, input === undefined ? {} : { input });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const k = (args: string[], input?: string): Promise<string> => kubectlOk(cp, args, input);
 
 async function packModule(name: string): Promise<Buffer> {
   const src = join(dir, 'src', name);

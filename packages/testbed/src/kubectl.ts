@@ -28,3 +28,10 @@ export function kubectl(plane: { kubeconfigPath: string }, args: string[], optio
     child.stdin.end(options.input ?? '');
   });
 }
+
+/** Runs `kubectl <args>` and returns its stdout; a non-zero exit throws with kubectl's stderr. */
+export async function kubectlOk(plane: { kubeconfigPath: string }, args: string[], input?: string): Promise<string> {
+  const r = await kubectl(plane, args, input === undefined ? {} : { input });
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
