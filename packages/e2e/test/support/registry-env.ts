@@ -106,6 +106,7 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
   const configWith = (overrides: Record<string, unknown>) => parseConfig(stringify(deepMerge(base, overrides)), { baseDir: packageDir }).config;
   const config = configWith(options.config ?? {});
   const logs: Record<string, unknown>[] = [];
+  runningLogs.add(logs);
   const destination = { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) };
   const { createLogger } = await import('@opendepot/core');
   const operatorWith = (c: typeof config) =>
@@ -175,13 +176,30 @@ export async function startRegistryEnv(options: RegistryEnvOptions = {}): Promis
       await dropNamespace(cp, namespace);
       if (otherNamespace) await dropNamespace(cp, otherNamespace);
       await rm(dir, { recursive: true, force: true });
+      runningLogs.delete(logs);
     },
   };
 }
 
-/** The test bed's `eventually`, with the patience an operator round trip needs (60 s, polling every 250 ms). */
-export function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  return eventuallyWithin(what, check, timeoutMs, 250);
+/** The logs of the environments running in this process, for the story of a timeout. */
+const runningLogs = new Set<Record<string, unknown>[]>();
+const TIMEOUT_STORY_LINES = 40;
+
+/**
+ * The test bed's `eventually`, with the patience an operator round trip needs (60 s, polling every
+ * 250 ms). A timeout carries the last warnings and errors of the operator and server, because
+ * that is what explains a wait that never ended, and the CI log is all there is afterwards.
+ */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  try {
+    return await eventuallyWithin(what, check, timeoutMs, 250);
+  } catch (err) {
+    const story = [...runningLogs].flatMap((logs) => logs.filter((l) => l.level === 'warn' || l.level === 'error' || l.level === 'fatal'));
+    if (story.length === 0 || !(err instanceof Error)) throw err;
+    const lines = story.slice(-TIMEOUT_STORY_LINES).map((l) => JSON.stringify(l).slice(0, 400));
+    err.message += `\n  last ${lines.length} warnings and errors of the operator and server:\n    ${lines.join('\n    ')}`;
+    throw err;
+  }
 }
 
 function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
