@@ -39,6 +39,13 @@ export interface DexAuthConfig {
   discoveryTimeoutSeconds?: number;
   /** Allow `http:` issuer URLs on hosts other than loopback. Default false. */
   allowInsecureHttp?: boolean;
+  /**
+   * How long a verified token's principal is reused without verifying its signature again, in
+   * seconds (never past the token's `exp`); 0 verifies every request. Default 60.
+   */
+  verifiedTokenCacheSeconds?: number;
+  /** The most verified tokens remembered at once (the oldest goes first). Default 10000. */
+  verifiedTokenCacheMaxEntries?: number;
 }
 
 /** {@link DexAuthConfig} with every default filled in. */
@@ -54,6 +61,8 @@ export const DEFAULTS = {
   jwksCacheSeconds: 600,
   discoveryTimeoutSeconds: 60,
   allowInsecureHttp: false,
+  verifiedTokenCacheSeconds: 60,
+  verifiedTokenCacheMaxEntries: 10_000,
 } as const;
 
 const URL_PATTERN = '^https?://[^\\s/?#@]+(/[^\\s?#]*)?$';
@@ -149,6 +158,21 @@ export const configSchema: JsonSchema = {
         'Allow http issuer URLs on hosts other than loopback (e.g. an in-cluster internalIssuerUrl). Keys fetched over plain HTTP can be replaced by anyone on the path, so only where the network is trusted.',
       default: DEFAULTS.allowInsecureHttp,
     },
+    verifiedTokenCacheSeconds: {
+      type: 'integer',
+      description:
+        "How long in seconds a verified token's principal is reused without checking its signature again (never past its exp; a key Dex retires keeps such a token valid at most this long). 0 verifies every request.",
+      minimum: 0,
+      maximum: 600,
+      default: DEFAULTS.verifiedTokenCacheSeconds,
+    },
+    verifiedTokenCacheMaxEntries: {
+      type: 'integer',
+      description: 'The most verified tokens remembered at once; the oldest is forgotten first.',
+      minimum: 1,
+      maximum: 1000000,
+      default: DEFAULTS.verifiedTokenCacheMaxEntries,
+    },
   },
 };
 
@@ -170,6 +194,8 @@ export function resolveConfig(config: DexAuthConfig, configPath = 'config'): Res
     jwksCacheSeconds: config.jwksCacheSeconds ?? DEFAULTS.jwksCacheSeconds,
     discoveryTimeoutSeconds: config.discoveryTimeoutSeconds ?? DEFAULTS.discoveryTimeoutSeconds,
     allowInsecureHttp: config.allowInsecureHttp ?? DEFAULTS.allowInsecureHttp,
+    verifiedTokenCacheSeconds: config.verifiedTokenCacheSeconds ?? DEFAULTS.verifiedTokenCacheSeconds,
+    verifiedTokenCacheMaxEntries: config.verifiedTokenCacheMaxEntries ?? DEFAULTS.verifiedTokenCacheMaxEntries,
   };
   for (const field of ['issuerUrl', 'internalIssuerUrl'] as const) {
     const value = resolved[field];

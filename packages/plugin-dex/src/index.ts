@@ -34,6 +34,6 @@ export default definePlugin({
       algorithms: metadata.algorithms,
       groupsClaim: config.groupsClaim,
     });
-    return new DexAuthProvider({ config, metadata, keys: keys.getKey, logger, clock: context.clock });
+    return new DexAuthProvider({ config, metadata, keys: keys.getKey, keySetGeneration: () => keys.generation, logger, clock: context.clock });
   },
 });

@@ -38,6 +38,8 @@ export class IssuerKeySet {
   #pending: Promise<void> | undefined;
   /** How many fetches were attempted (for logs and tests). */
   fetches = 0;
+  /** Bumped each time a fetched key set replaces the cached one (so verifications made with the old one can be forgotten). */
+  generation = 0;
 
   constructor(options: IssuerKeySetOptions) {
     this.#options = { timeoutMs: 10_000, now: () => Date.now(), ...options };
@@ -90,6 +92,7 @@ export class IssuerKeySet {
       if (text.length > MAX_BYTES) throw new Error(`the key set is larger than ${MAX_BYTES} bytes`);
       const local = createLocalJWKSet(JSON.parse(text) as JSONWebKeySet);
       this.#local = local;
+      this.generation++;
       this.#fetchedAt = this.#options.now();
     } catch (err) {
       const stale = this.#local !== undefined;

@@ -7,6 +7,7 @@ import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type
 import type { ResolvedDexAuthConfig } from './config.ts';
 import { describe } from './describe.ts';
 import type { IssuerMetadata } from './issuer.ts';
+import { VerifiedTokens } from './verified-tokens.ts';
 
 /** The provider name principals carry. */
 export const PROVIDER_NAME = 'dex';
@@ -25,6 +26,8 @@ export interface DexAuthProviderOptions {
   config: ResolvedDexAuthConfig;
   metadata: IssuerMetadata;
   keys: JWTVerifyGetKey;
+  /** Changes when the key set is replaced: verifications remembered before are then forgotten. Default: never changes. */
+  keySetGeneration?: () => number;
   logger: Logger;
   clock: Clock;
 }
@@ -37,6 +40,7 @@ export class DexAuthProvider implements AuthProvider {
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #audiences: string[];
+  readonly #verified: VerifiedTokens;
 
   constructor(options: DexAuthProviderOptions) {
     this.#config = options.config;
@@ -45,6 +49,11 @@ export class DexAuthProvider implements AuthProvider {
     this.#logger = options.logger;
     this.#clock = options.clock;
     this.#audiences = [options.config.clientId, ...options.config.additionalAudiences];
+    this.#verified = new VerifiedTokens({
+      seconds: options.config.verifiedTokenCacheSeconds,
+      maxEntries: options.config.verifiedTokenCacheMaxEntries,
+      generation: options.keySetGeneration ?? (() => 0),
+    });
   }
 
   /** The issuer tokens must come from. */
@@ -55,6 +64,8 @@ export class DexAuthProvider implements AuthProvider {
   async authenticate(request: AuthRequest): Promise<AuthDecision> {
     const token = bearerToken(request.headers.authorization);
     if (token === undefined) return { decision: 'abstain' };
+    const known = this.#verified.get(token, this.#clock.now());
+    if (known !== undefined) return { decision: 'allow', principal: known };
     // Only JWTs that name our issuer are ours. Opaque tokens, base64 kubeconfigs and JWTs of other
     // issuers (a Kubernetes ServiceAccount token names the cluster's issuer) go to the next
     // provider; an abstention never grants anything.
@@ -100,6 +111,7 @@ export class DexAuthProvider implements AuthProvider {
       return { decision: 'deny', reason: DENY_REASON };
     }
     const principal: Principal = { subject: payload.sub, provider: PROVIDER_NAME, groups, claims: { ...payload } };
+    this.#verified.remember(token, principal, payload.exp!, this.#clock.now());
     return { decision: 'allow', principal };
   }
 

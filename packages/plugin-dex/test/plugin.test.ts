@@ -39,6 +39,8 @@ test('resolveConfig fills the defaults and refuses http off loopback, userinfo, 
     jwksCacheSeconds: 600,
     discoveryTimeoutSeconds: 60,
     allowInsecureHttp: false,
+    verifiedTokenCacheSeconds: 60,
+    verifiedTokenCacheMaxEntries: 10000,
   });
   const refused = (config: Parameters<typeof resolveConfig>[0], field: string) => {
     try {

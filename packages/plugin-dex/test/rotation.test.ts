@@ -47,6 +47,7 @@ test('a rotation: the new key is fetched once on its first token; old and forged
   const provider = (await plugin.create({ issuerUrl: dex.issuer, clientId: CLIENT, jwksRefreshCooldownSeconds: 2 }, context)) as DexAuthProvider;
   const before = await login();
   assert.is((await provider.authenticate(request(before))).decision, 'allow');
+  assert.is((await provider.authenticate(request(before))).decision, 'allow', 'verified again, and now remembered');
   assert.is(count(context.logger, KEY_FETCH), 1);
 
   await new Promise((r) => setTimeout(r, 2_100)); // past the cooldown since the first fetch
@@ -59,7 +60,8 @@ test('a rotation: the new key is fetched once on its first token; old and forged
   assert.is((await provider.authenticate(request(after))).decision, 'allow');
   assert.is(count(context.logger, KEY_FETCH), 2, 'a known kid fetches nothing');
 
-  // The old key is gone from the set; within the cooldown that costs no fetch.
+  // The old key is gone from the set (and the verification remembered with it forgotten); within
+  // the cooldown that costs no fetch.
   assert.equal(await provider.authenticate(request(before)), { decision: 'deny', reason: DENY_REASON });
   assert.equal(await provider.authenticate(request(await unknownKid('forged-a'))), { decision: 'deny', reason: DENY_REASON });
   assert.is(count(context.logger, KEY_FETCH), 2);
