@@ -131,6 +131,22 @@ test('a silent watch (frozen connection) is restarted by the watchdog', async ()
   await modules.delete(ns, 'behind-frozen');
 });
 
+test('an idle watch is ended by the API server at its own timeout and resumed quietly: no warning, nothing missed', async () => {
+  const proxy = await startApiProxy(cp);
+  stoppers.push(() => proxy.close());
+  const warnings: string[] = [];
+  const logger = { debug: () => undefined, info: () => undefined, warn: (_: object, m: string) => void warnings.push(m), error: (_: object, m: string) => void warnings.push(m) };
+  const { seen } = await watched({ proxy, watchTimeoutSeconds: 2, logger });
+  const watches = proxy.watches.length;
+  // Idle for three of the server's timeouts: each watch ends on the server's clock, not a watchdog's.
+  await new Promise((r) => setTimeout(r, 7_000));
+  assert.ok(proxy.watches.length >= watches + 2, `the server ended idle watches and they were resumed (${proxy.watches.length - watches} new)`);
+  assert.equal(warnings, [], 'an idle watch is not a problem');
+  await modules.create(moduleObject(ns, 'after-idle'));
+  await waitUntil('add of after-idle', () => has(seen, 'add', 'after-idle'), 10_000);
+  await modules.delete(ns, 'after-idle');
+});
+
 /** Freezes the informer's view, changes a, b and c behind its back, then runs `gone`. */
 async function missedChanges(prefix: string, gone: (proxy: ApiProxy) => void | Promise<void>) {
   const proxy = await startApiProxy(cp);

@@ -27,7 +27,11 @@ export interface InformerOptions<T extends KubeObject> {
   resyncMs?: number;
   /** The server ends each watch after this long (then it is resumed); random in 240..360 s by default. */
   watchTimeoutSeconds?: number;
-  /** Restarts a watch that delivered nothing, not even a bookmark, for this long. Default 120 s. */
+  /**
+   * Restarts a watch that delivered nothing, not even a bookmark, for this long. Default: the
+   * watch's own `timeoutSeconds` plus 30 s, because an idle kube-apiserver may send nothing at all
+   * until it ends the watch at that timeout; a watch still open past it is a dead connection.
+   */
   silenceTimeoutMs?: number;
   /** Delays between failed attempts. Default 500 ms doubling up to 30 s, ±10 %. */
   backoff?: BackoffOptions;
@@ -41,9 +45,10 @@ export interface InformerOptions<T extends KubeObject> {
 type Handler<T> = (obj: T, old?: T) => void;
 
 /** Why one watch ended. */
-type WatchEnd = { kind: 'closed'; events: number } | { kind: 'expired' } | { kind: 'silent' } | { kind: 'stopped' };
+type WatchEnd = { kind: 'closed'; events: number } | { kind: 'expired' } | { kind: 'silent'; silenceMs: number } | { kind: 'stopped' };
 
-const DEFAULT_SILENCE_MS = 120_000;
+/** How long past its own timeout a watch may stay open before it is judged a dead connection. */
+const SILENCE_GRACE_MS = 30_000;
 const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 30_000, jitter: 0.2 };
 /** A watch that ends sooner than this without an event counts as a failure (no hot reconnect loop). */
 const MIN_HEALTHY_WATCH_MS = 1_000;
@@ -149,7 +154,8 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
           continue;
         }
         if (end.kind === 'silent') {
-          this.#log.warn({ kind: this.#ref.kind, silenceMs: this.#silenceMs() }, 'watch silent for too long, restarting it');
+          // Past the watch's own timeout the API server should have ended it: the connection is dead.
+          this.#log.warn({ kind: this.#ref.kind, silenceMs: end.silenceMs }, 'watch silent past its timeout (a dead connection?), restarting it');
           continue;
         }
         if (end.events === 0 && Date.now() - began < MIN_HEALTHY_WATCH_MS) {
@@ -194,8 +200,9 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
     this.#markStarted?.();
   }
 
-  #silenceMs(): number {
-    return this.#options.silenceTimeoutMs ?? DEFAULT_SILENCE_MS;
+  /** The silence that ends a watch asked to last `timeoutSeconds`. */
+  #silenceMs(timeoutSeconds: number): number {
+    return this.#options.silenceTimeoutMs ?? timeoutSeconds * 1000 + SILENCE_GRACE_MS;
   }
 
   /** One watch from the current resourceVersion, until it ends; returns why it ended. */
@@ -203,7 +210,8 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
     const watch = new AbortController();
     const stopWatch = () => watch.abort();
     signal.addEventListener('abort', stopWatch, { once: true });
-    const silenceMs = this.#silenceMs();
+    const timeoutSeconds = this.#options.watchTimeoutSeconds ?? randomInt(240, 361);
+    const silenceMs = this.#silenceMs(timeoutSeconds);
     let lastActivity = Date.now();
     let silent = false;
     // The watchdog: the server's timeoutSeconds ends healthy watches; this ends dead ones.
@@ -222,7 +230,7 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
           watch: true,
           resourceVersion: this.#resourceVersion,
           allowWatchBookmarks: true,
-          timeoutSeconds: this.#options.watchTimeoutSeconds ?? randomInt(240, 361),
+          timeoutSeconds,
           labelSelector: this.#options.labelSelector,
           fieldSelector: this.#options.fieldSelector,
         },
@@ -252,7 +260,7 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
       return { kind: 'closed', events };
     } catch (err) {
       if (signal.aborted) return { kind: 'stopped' };
-      if (silent) return { kind: 'silent' };
+      if (silent) return { kind: 'silent', silenceMs };
       throw err;
     } finally {
       clearInterval(watchdog);
