@@ -57,7 +57,7 @@ test('a values file, with defaults filled in', () => {
   assert.is(config.namespace, 'opendepot-system');
   assert.equal(config.plugins[1], { package: '@opendepot/plugin-trivy', config: { severity: ['HIGH', 'CRITICAL'] } });
   assert.equal(config.defaultStorageConfig, { filesystem: { path: '/data/opendepot' }, presign: { enabled: false } });
-  assert.equal(config.server, { port: 9443, host: '0.0.0.0', metricsPort: 9090, limits: SERVER_LIMITS, tls: { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' } });
+  assert.equal(config.server, { port: 9443, host: '0.0.0.0', metricsPort: 9090, limits: SERVER_LIMITS, trustedProxies: [], tls: { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' } });
   assert.equal(config.operator, { concurrency: 8, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, egress: { allowPrivateNetworks: false, allowedPrivateCidrs: [] }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false }, limits: { reconcileTimeoutSeconds: 900, upstreamIdleTimeoutSeconds: 60, upstreamMinBytesPerSecond: 1024, providerZipMaxEntries: 10000, providerZipMaxUncompressedBytes: 4294967296, gitTagsCacheSeconds: 60 }, scanning: { blockSeverities: [] } });
   assert.is(config.allowFileUrls, false);
   assert.equal(config.image, { repository: 'ghcr.io/opendepot/server', tag: '0.1.0' }, 'unknown top-level keys are kept');
@@ -71,7 +71,7 @@ test('no file at all: every default', () => {
     plugins: [],
     storage: {},
     allowFileUrls: false,
-    server: { port: 8080, host: '0.0.0.0', metricsPort: 9090, limits: SERVER_LIMITS },
+    server: { port: 8080, host: '0.0.0.0', metricsPort: 9090, limits: SERVER_LIMITS, trustedProxies: [] },
     operator: { concurrency: 4, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, egress: { allowPrivateNetworks: false, allowedPrivateCidrs: [] }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false }, limits: { reconcileTimeoutSeconds: 900, upstreamIdleTimeoutSeconds: 60, upstreamMinBytesPerSecond: 1024, providerZipMaxEntries: 10000, providerZipMaxUncompressedBytes: 4294967296, gitTagsCacheSeconds: 60 }, scanning: { blockSeverities: [] } },
     auth: { anonymous: { enabled: true }, kubernetes: { enabled: false, audiences: [], cacheTtlSeconds: 10, cacheMaxEntries: 10000 }, kubeconfig: { enabled: false }, downloadUrlTtlSeconds: 300 },
   });
@@ -224,7 +224,7 @@ test('Kubernetes service-link variables are ignored with a warning, not read as 
   assert.is(parseConfig(undefined, { env: { ...links, OPENDEPOT_SERVER_PORT: '9090' } }).config.server.port, 9090);
   for (const [name, value] of Object.entries(links)) assert.ok(isServiceLinkVariable(name, value), name);
   assert.not.ok(isServiceLinkVariable('OPENDEPOT_SERVER_PORT', '8080'));
-  assert.not.ok(isServiceLinkVariable('OPENDEPOT_SERVER_PUBLIC_URL', 'https://registry.example.com'));
+  assert.not.ok(isServiceLinkVariable('OPENDEPOT_SERVER_EXTERNAL_URL', 'https://registry.example.com'));
 });
 
 test('malformed YAML names the file and the line', () => {
@@ -236,10 +236,19 @@ test('malformed YAML names the file and the line', () => {
   assert.match(list.message, /\/v\.yaml must be a YAML mapping/);
 });
 
+test('server.externalUrl and trustedProxies from the file or the environment; the old publicUrl is refused with the new name', () => {
+  const { config } = parseConfig('server:\n  externalUrl: https://registry.example.com/prefix\n', { env: { OPENDEPOT_SERVER_TRUSTED_PROXIES: '10.0.0.0/8,192.168.1.10' } });
+  assert.is(config.server.externalUrl, 'https://registry.example.com/prefix');
+  assert.equal(config.server.trustedProxies, ['10.0.0.0/8', '192.168.1.10']);
+  assert.throws(() => parseConfig('server:\n  publicUrl: https://registry.example.com\n', { env: noEnv }), /server\.publicUrl: was renamed server\.externalUrl/);
+  assert.throws(() => parseConfig('server:\n  externalUrl: registry.example.com\n', { env: noEnv }), /server\.externalUrl/);
+  assert.throws(() => parseConfig('server:\n  trustedProxies: [everyone]\n', { env: noEnv }), /server\.trustedProxies/);
+});
+
 test('likely typos in known sections are warnings', () => {
   const { warnings } = parseConfig('server:\n  prot: 80\noperator:\n  leaderElection: { enable: false }\n', { file: 'v.yaml', env: noEnv });
   assert.equal(warnings, [
-    'v.yaml: server.prot is not a known field and is ignored (known in server: port, host, metricsPort, limits, publicUrl, presign, tls, gpg)',
+    'v.yaml: server.prot is not a known field and is ignored (known in server: port, host, metricsPort, limits, externalUrl, trustedProxies, presign, tls, gpg)',
     'v.yaml: operator.leaderElection.enable is not a known field and is ignored (known in operator.leaderElection: enabled, leaseName)',
   ]);
 });

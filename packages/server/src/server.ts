@@ -13,14 +13,15 @@ import { ProviderCatalog } from './catalog/provider-catalog.ts';
 import type { RegistryInformers } from './catalog/types.ts';
 import { errorHandler } from './http/errors.ts';
 import { readOnly, securityHeaders } from './http/security.ts';
+import { publicBase } from './http/public-base.ts';
 import { untilSynced } from './http/until-synced.ts';
 import { listen, type ListenOptions, type ListeningServer } from './listen.ts';
 import { accessLog } from './observability/access-log.ts';
 import { createMetrics, type ServerMetrics } from './observability/metrics.ts';
-import { DEFAULT_SERVICES, discoveryRoutes, type ServiceDocument } from './routes/discovery.ts';
+import { CONVENTIONAL_PROVIDERS_V1_PATH, DEFAULT_SERVICES, discoveryRoutes, PROVIDERS_V1_PATH, type ServiceDocument } from './routes/discovery.ts';
 import { healthRoutes, metricsRoutes } from './routes/health.ts';
 import { mirrorRoutes } from './routes/mirror.ts';
-import { moduleRoutes } from './routes/modules.ts';
+import { CONVENTIONAL_MODULES_V1_PATH, moduleRoutes, MODULES_V1_PATH } from './routes/modules.ts';
 import { providerRoutes, signingKeyRoutes } from './routes/providers.ts';
 import { ShasumsSigner } from './signing/shasums-signer.ts';
 import type { SigningKey } from './signing/signing-key.ts';
@@ -50,10 +51,12 @@ export interface RegistryServerOptions {
   /** The discovery document; default {@link DEFAULT_SERVICES}. */
   services?: ServiceDocument;
   /**
-   * `server.publicUrl`: the base of every absolute URL the server writes. Unset, those URLs are
-   * relative; the request's `Host` (or `X-Forwarded-Host`) is never used, so it cannot be forged into them.
+   * `server.externalUrl`: the base of every URL the server hands out. Unset, each answer's URLs
+   * are built from its request (its `Host`; `X-Forwarded-*` only from `trustedProxies`).
    */
-  publicUrl?: string;
+  externalUrl?: string;
+  /** `server.trustedProxies`: peers (IPs or CIDRs) whose `X-Forwarded-Proto`/`-Host`/`-Prefix` are believed. */
+  trustedProxies?: readonly string[];
   /** Trust `X-Forwarded-*` from a reverse proxy for the client address. Default false. */
   trustProxy?: boolean;
   /** Also export process and Node.js runtime metrics. Default true. */
@@ -110,6 +113,7 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   const providers = new ProviderCatalog(options.informers.versions, log);
   const signer = options.signingKey && new ShasumsSigner(options.signingKey, { onSign: () => metrics.signatures.inc() });
   const app = new Koa({ proxy: options.trustProxy ?? false });
+  const baseOf = publicBase({ ...(options.externalUrl !== undefined && { externalUrl: options.externalUrl }), trustedProxies: options.trustedProxies ?? [] });
   const authProviders = options.auth?.providers ?? [{ name: 'anonymous', provider: anonymousProvider() }];
   const access = new AccessControl({
     providers: authProviders,
@@ -145,13 +149,14 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   // Below this gate, nothing is answered before the caches have synced (503, not a false 404).
   app.use(untilSynced(readiness));
   // The signing key is public: served before the credential check.
-  app.use(signingKeyRoutes(signer).routes());
+  for (const prefix of [PROVIDERS_V1_PATH, CONVENTIONAL_PROVIDERS_V1_PATH]) app.use(signingKeyRoutes(signer, prefix).routes());
   // Everything below needs an authenticated caller, or a signed download URL.
   app.use(access.middleware());
   for (const router of [
-    moduleRoutes({ catalog, ...archives }),
-    providerRoutes({ catalog: providers, signer, ...archives, ...(options.publicUrl && { publicUrl: options.publicUrl }) }),
-    mirrorRoutes({ catalog: providers, access }),
+    // The discovered paths, and the conventional ones some tools assume without discovery.
+    ...[MODULES_V1_PATH, CONVENTIONAL_MODULES_V1_PATH].map((prefix) => moduleRoutes({ catalog, baseOf, ...archives }, prefix)),
+    ...[PROVIDERS_V1_PATH, CONVENTIONAL_PROVIDERS_V1_PATH].map((prefix) => providerRoutes({ catalog: providers, signer, baseOf, ...archives }, prefix)),
+    mirrorRoutes({ catalog: providers, access, baseOf }),
   ]) {
     app.use(router.routes());
   }

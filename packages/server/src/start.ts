@@ -95,7 +95,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     ...(grants && { grants }),
     ...(signingKey && { signingKey }),
     ...(config.server.presign && { defaultPresign: config.server.presign }),
-    ...(config.server.publicUrl && { publicUrl: config.server.publicUrl }),
+    ...(config.server.externalUrl && { externalUrl: config.server.externalUrl }),
+    trustedProxies: config.server.trustedProxies,
   });
   const listening = await registry.listen({
     port: config.server.port,

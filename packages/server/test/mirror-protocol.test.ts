@@ -79,7 +79,7 @@ test(':version.json lists every Ready platform with both its h1: and zh: hash an
     for (const [key, p] of [['linux_amd64', linux], ['darwin_arm64', darwin]] as const) {
       assert.equal(archives[key]!.hashes, [p.h1, `zh:${p.checksum}`], key);
       // Relative to the JSON's URL, as clients resolve it: the providers.v1 package route.
-      assert.is(archives[key]!.url, `../../../../../providers/v1/${NS}/aws/5.80.0/${p.filename}`);
+      assert.is(archives[key]!.url, `${r.url}/opendepot/providers/v1/${NS}/aws/5.80.0/${p.filename}`);
       const zip = await fetch(new URL(archives[key]!.url, url));
       assert.is(zip.status, 200, key);
       assert.ok(Buffer.from(await zip.arrayBuffer()).equals(p.data), key);

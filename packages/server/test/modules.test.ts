@@ -46,6 +46,22 @@ test('discovery answers 200 application/json with the modules.v1 and providers.v
   });
 });
 
+test('the conventional /v1/modules/ path answers as the discovered one: versions, download and archive', async () => {
+  await withRegistry(async (r) => {
+    const archives = await seed(r, ['1.2.5']);
+    const conventional = `${r.url}/v1/modules/${NS}/terraform-aws-eks/aws`;
+    const [discovered, aliased] = await Promise.all([fetch(`${base(r)}/versions`), fetch(`${conventional}/versions`)]);
+    assert.is(aliased.status, 200);
+    assert.equal(await aliased.json(), await discovered.json());
+    const download = await fetch(`${conventional}/1.2.5/download`);
+    assert.is(download.status, 204);
+    const archive = await fetch(`${conventional}/1.2.5/archive.zip`);
+    assert.is(archive.status, 200);
+    assert.ok(Buffer.from(await archive.arrayBuffer()).equals(archives.get('1.2.5')!));
+    assert.is((await fetch(`${r.url}/v1/modules/${NS}/no-such/aws/versions`)).status, 404);
+  });
+});
+
 test('versions lists only Ready versions with a recorded checksum, canonical and in order', async () => {
   await withRegistry(async (r) => {
     await seed(r, ['1.2.5', 'v1.1.0', '1.3.0']);
@@ -101,7 +117,7 @@ test('download answers 204 with X-Terraform-Get pointing at the archive, which r
     assert.is(res.status, 204);
     assert.is(await res.text(), '');
     const location = res.headers.get('x-terraform-get');
-    assert.is(location, `./archive.zip?checksum=sha256:${sha256(archives.get('1.2.5')!)}`);
+    assert.is(location, `${base(r)}/1.2.5/archive.zip?checksum=sha256:${sha256(archives.get('1.2.5')!)}`, 'absolute, on the request\'s own origin');
     // Both clients resolve "./" against the download endpoint URL.
     const archiveUrl = new URL(location!, `${base(r)}/1.2.5/download`);
     assert.is(archiveUrl.pathname, `/opendepot/modules/v1/${NS}/terraform-aws-eks/aws/1.2.5/archive.zip`);
@@ -118,7 +134,7 @@ test('download answers 200 {"location"} plus the same header to a client that as
     assert.is(res.status, 200);
     const body = (await res.json()) as { location: string };
     assert.is(body.location, res.headers.get('x-terraform-get'));
-    assert.match(body.location, /^\.\/archive\.zip\?checksum=sha256:[a-f0-9]{64}$/);
+    assert.match(body.location, /^http:\/\/127\.0\.0\.1:\d+\/opendepot\/modules\/v1\/[^/]+\/[^/]+\/[^/]+\/[^/]+\/archive\.zip\?checksum=sha256:[a-f0-9]{64}$/);
   });
 });
 
@@ -127,7 +143,7 @@ test('download accepts a version written with a v, and tar.gz archives get a .ta
     await seed(r, ['2.0.0'], { fileFormat: 'tar.gz' });
     const res = await fetch(`${base(r)}/v2.0.0/download`);
     assert.is(res.status, 204);
-    assert.match(res.headers.get('x-terraform-get') ?? '', /^\.\/archive\.tar\.gz\?checksum=sha256:/);
+    assert.match(res.headers.get('x-terraform-get') ?? '', /\/2\.0\.0\/archive\.tar\.gz\?checksum=sha256:/);
     const archive = await fetch(`${base(r)}/2.0.0/archive.tar.gz`);
     assert.is(archive.status, 200);
     assert.is(archive.headers.get('content-type'), 'application/gzip');

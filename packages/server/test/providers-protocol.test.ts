@@ -29,9 +29,9 @@ function pkg(version: string, platform: string): ProviderPackage {
   return packages.get(`${version}/${platform}`)!;
 }
 
-async function withRegistry(run: (r: TestRegistry) => Promise<void>, options: { signingKey?: SigningKey | null; publicUrl?: string } = {}): Promise<void> {
+async function withRegistry(run: (r: TestRegistry) => Promise<void>, options: { signingKey?: SigningKey | null; externalUrl?: string; trustedProxies?: string[] } = {}): Promise<void> {
   const signingKey = options.signingKey === null ? undefined : (options.signingKey ?? key);
-  const r = await startTestRegistry({ ...(signingKey && { signingKey }), ...(options.publicUrl && { publicUrl: options.publicUrl }) });
+  const r = await startTestRegistry({ ...(signingKey && { signingKey }), ...(options.externalUrl && { externalUrl: options.externalUrl }), ...(options.trustedProxies && { trustedProxies: options.trustedProxies }) });
   try {
     await run(r);
   } finally {
@@ -101,7 +101,7 @@ test('an unknown provider is a 404 naming it; a provider with nothing Ready list
   });
 });
 
-test('download answers the exact metadata: echoes os/arch, the shasum, relative URLs and the public key', async () => {
+test('download answers the exact metadata: echoes os/arch, the shasum, absolute URLs and the public key', async () => {
   await withRegistry(async (r) => {
     const p = pkg('1.0.0', 'linux_amd64');
     await putReady(r, p);
@@ -113,73 +113,97 @@ test('download answers the exact metadata: echoes os/arch, the shasum, relative 
     const body = await json(res);
     const expectedSums = [pkg('1.0.0', 'darwin_arm64'), p].map((x) => `${x.checksum}  ${x.filename}\n`).join('');
     const digest = (await import('node:crypto')).createHash('sha256').update(expectedSums).digest('hex');
+    const dir = `${r.url}/opendepot/providers/v1/${NS}/hello/1.0.0/`;
     assert.equal(body, {
       protocols: ['5.0'],
       os: 'linux',
       arch: 'amd64',
       filename: p.filename,
-      download_url: `../../${p.filename}`,
-      shasums_url: `../../SHA256SUMS?digest=${digest}`,
-      shasums_signature_url: `../../SHA256SUMS.sig?digest=${digest}`,
+      download_url: `${dir}${p.filename}`,
+      shasums_url: `${dir}SHA256SUMS?digest=${digest}`,
+      shasums_signature_url: `${dir}SHA256SUMS.sig?digest=${digest}`,
       shasum: p.checksum,
       signing_keys: {
         gpg_public_keys: [
-          { key_id: key.keyId, ascii_armor: key.armoredPublicKey, trust_signature: '', source: 'OpenDepot', source_url: '../../../../../signing-key.asc' },
+          { key_id: key.keyId, ascii_armor: key.armoredPublicKey, trust_signature: '', source: 'OpenDepot', source_url: `${r.url}/opendepot/providers/v1/signing-key.asc` },
         ],
       },
     });
     assert.match(key.keyId, /^[0-9A-F]{16}$/);
-    // Clients resolve the URLs against the download endpoint's URL; each one serves.
-    const zip = await fetch(new URL(body.download_url as string, url));
+    // Each URL serves as given.
+    const zip = await fetch(body.download_url as string);
     assert.is(zip.status, 200);
     assert.ok(Buffer.from(await zip.arrayBuffer()).equals(p.data));
-    const sums = await fetch(new URL(body.shasums_url as string, url));
+    const sums = await fetch(body.shasums_url as string);
     assert.is(new URL(sums.url).pathname, `/opendepot/providers/v1/${NS}/hello/1.0.0/SHA256SUMS`);
     assert.is(await sums.text(), expectedSums);
-    const sig = await fetch(new URL(body.shasums_signature_url as string, url));
+    const sig = await fetch(body.shasums_signature_url as string);
     assert.is(sig.status, 200);
     assert.ok(await signatureVerifies(Buffer.from(expectedSums), new Uint8Array(await sig.arrayBuffer()), (body.signing_keys as { gpg_public_keys: { ascii_armor: string }[] }).gpg_public_keys[0]!.ascii_armor));
     // The public key is also served on its own, where source_url points.
-    const keyUrl = new URL('../../../../../signing-key.asc', url);
-    assert.is(keyUrl.href, `${r.url}/opendepot/providers/v1/signing-key.asc`);
-    const asc = await fetch(keyUrl);
+    const asc = await fetch((body.signing_keys as { gpg_public_keys: { source_url: string }[] }).gpg_public_keys[0]!.source_url);
     assert.is(await asc.text(), key.armoredPublicKey);
   });
 });
 
-test('attack: a forged Host or X-Forwarded-Host is never reflected; absolute URLs come from server.publicUrl only', async () => {
-  const forged = { Host: 'evil.example:666', 'X-Forwarded-Host': 'evil-forwarded.example', 'X-Forwarded-Proto': 'gopher' };
-  const answers = async (r: TestRegistry): Promise<string[]> => {
-    const texts: string[] = [];
-    for (const url of [
-      `${base(r)}/1.0.0/download/linux/amd64`,
-      `${base(r)}/versions`,
-      `${base(r)}/9.9.9/download/linux/amd64`,
-      `${r.url}/.well-known/terraform.json`,
-      `${r.url}/no/such/path`,
-    ]) {
-      const res = await rawRequest(url, { headers: forged });
-      texts.push(`${res.status} ${JSON.stringify(res.headers)} ${res.body.toString()}`);
-    }
-    return texts;
+test('the conventional /v1/providers/ path answers as the discovered one: versions, download, package, signing key', async () => {
+  await withRegistry(async (r) => {
+    const p = pkg('1.0.0', 'linux_amd64');
+    await putReady(r, p);
+    const conventional = `${r.url}/v1/providers/${NS}/hello`;
+    const [discovered, aliased] = await Promise.all([fetch(`${base(r)}/versions`), fetch(`${conventional}/versions`)]);
+    assert.is(aliased.status, 200);
+    assert.equal(await json(aliased), await json(discovered));
+    const download = await json(await fetch(`${conventional}/1.0.0/download/linux/amd64`));
+    assert.is(download.shasum, p.checksum);
+    const zip = await fetch(`${conventional}/1.0.0/${p.filename}`);
+    assert.ok(Buffer.from(await zip.arrayBuffer()).equals(p.data));
+    assert.is(await (await fetch(`${r.url}/v1/providers/signing-key.asc`)).text(), key.armoredPublicKey);
+  });
+});
+
+test('absolute URLs: from the request Host; X-Forwarded-* only from trusted proxies; server.externalUrl above both', async () => {
+  const forwarded = { 'X-Forwarded-Host': 'evil-forwarded.example', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Prefix': '/evil-prefix' };
+  const downloadAnswer = async (r: TestRegistry, headers: Record<string, string>) => {
+    const res = await rawRequest(`${base(r)}/1.0.0/download/linux/amd64`, { headers });
+    assert.is(res.status, 200, res.body.toString());
+    return JSON.parse(res.body.toString()) as Record<string, unknown> & { signing_keys: { gpg_public_keys: { source_url: string }[] } };
   };
-  const sourceUrlOf = (text: string) => (JSON.parse(text.slice(text.indexOf('} {') + 2)) as { signing_keys: { gpg_public_keys: { source_url: string }[] } }).signing_keys.gpg_public_keys[0]!.source_url;
+  const urlsOf = (body: Awaited<ReturnType<typeof downloadAnswer>>) => [body.download_url, body.shasums_url, body.shasums_signature_url, body.signing_keys.gpg_public_keys[0]!.source_url] as string[];
+  const dir = (origin: string) => `${origin}/opendepot/providers/v1/opendepot-system/hello/1.0.0/`;
 
   await withRegistry(async (r) => {
     await putReady(r, pkg('1.0.0', 'linux_amd64'));
-    const texts = await answers(r);
-    assert.match(texts[0]!, /^200 /);
-    for (const text of texts) assert.not.match(text, /evil|gopher/, text);
-    assert.is(sourceUrlOf(texts[0]!), '../../../../../signing-key.asc');
+    // Untrusted peer: its Host is echoed back to it, its X-Forwarded-* are not believed.
+    const [download, sums, sig, key] = urlsOf(await downloadAnswer(r, { Host: 'registry.test:8443', ...forwarded }));
+    assert.is(download, `${dir('http://registry.test:8443')}terraform-provider-hello_1.0.0_linux_amd64.zip`);
+    assert.match(sums!, new RegExp(`^${dir('http://registry.test:8443')}SHA256SUMS\\?digest=[0-9a-f]{64}$`));
+    assert.match(sig!, new RegExp(`^${dir('http://registry.test:8443')}SHA256SUMS\\.sig\\?digest=[0-9a-f]{64}$`));
+    assert.is(key, 'http://registry.test:8443/opendepot/providers/v1/signing-key.asc');
+    // A Host that is not a host name is never written into an answer: the address it reached is.
+    const odd = urlsOf(await downloadAnswer(r, { Host: 'evil.example/<script>' }));
+    for (const url of odd) assert.ok(url.startsWith(`${r.url}/opendepot/providers/v1/`), url);
+    // Every URL handed out works as given.
+    const fetched = await fetch(download!.replace('http://registry.test:8443', r.url));
+    assert.is(fetched.status, 200);
   });
   await withRegistry(
     async (r) => {
       await putReady(r, pkg('1.0.0', 'linux_amd64'));
-      const texts = await answers(r);
-      for (const text of texts) assert.not.match(text, /evil|gopher/, text);
-      assert.is(sourceUrlOf(texts[0]!), 'https://registry.example.com/prefix/opendepot/providers/v1/signing-key.asc');
+      const [download] = urlsOf(await downloadAnswer(r, { Host: 'proxy.internal', ...forwarded }));
+      assert.is(download, `${dir('https://evil-forwarded.example/evil-prefix')}terraform-provider-hello_1.0.0_linux_amd64.zip`, 'a trusted proxy is believed');
+      const [dotted] = urlsOf(await downloadAnswer(r, { Host: 'proxy.internal', 'X-Forwarded-Proto': 'gopher', 'X-Forwarded-Prefix': '/a/../../etc' }));
+      assert.is(dotted, `${dir('http://proxy.internal')}terraform-provider-hello_1.0.0_linux_amd64.zip`, 'an unknown scheme and a dot-segment prefix are ignored');
     },
-    { publicUrl: 'https://registry.example.com/prefix/' },
+    { trustedProxies: ['127.0.0.0/8'] },
+  );
+  await withRegistry(
+    async (r) => {
+      await putReady(r, pkg('1.0.0', 'linux_amd64'));
+      const urls = urlsOf(await downloadAnswer(r, { Host: 'evil.example:666', ...forwarded }));
+      for (const url of urls) assert.ok(url.startsWith('https://registry.example.com/prefix/opendepot/providers/v1/'), url);
+    },
+    { externalUrl: 'https://registry.example.com/prefix/', trustedProxies: ['127.0.0.0/8'] },
   );
 });
 

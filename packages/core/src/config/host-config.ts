@@ -50,10 +50,14 @@ export interface ServerConfig {
   /** Port of `/metrics` (never served on `port`), same address and TLS; 0 picks a free one. Default 9090. */
   metricsPort: number;
   /**
-   * The URL clients reach the registry at, e.g. `https://registry.example.com`. The only base of
-   * absolute URLs the server writes; unset, it writes relative ones (never the request's `Host`).
+   * The URL clients reach the registry at, e.g. `https://registry.example.com`, or
+   * `https://example.com/registry` behind a proxy that adds a prefix: the base of every URL the
+   * server hands out. Unset, each answer's URLs are built from its request: the `Host` it was sent
+   * to, and `X-Forwarded-Proto`/`-Host`/`-Prefix` when the peer is one of `trustedProxies`.
    */
-  publicUrl?: string;
+  externalUrl?: string;
+  /** Reverse proxies (IP addresses or CIDRs) whose `X-Forwarded-*` headers are believed. Default none. */
+  trustedProxies: string[];
   limits: ServerLimits;
   /** Presign settings for archives whose storageConfig (and Depot) set none: the chart-wide default. */
   presign?: PresignConfig;
@@ -246,7 +250,12 @@ export const hostConfigSchema = {
             sendIdleTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: 30 },
           },
         },
-        publicUrl: { type: 'string', pattern: '^https?://[^\\s/]+(/[^\\s]*)?$' },
+        externalUrl: { type: 'string', pattern: '^https?://[^\\s/?#@]+(/[^\\s?#]*)?$' },
+        trustedProxies: {
+          type: 'array',
+          items: { type: 'string', pattern: '^([0-9.]+|[0-9A-Fa-f:.]+)(/[0-9]{1,3})?$' },
+          default: [],
+        },
         presign: presignSchema.json,
         tls: {
           type: 'object',

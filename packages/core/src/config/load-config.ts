@@ -94,7 +94,7 @@ export function parseConfig(text: string | undefined, options: ParseConfigOption
   const merged = deepMerge(fromFile, overrides.values);
 
   const check = validator.compile(hostConfigSchema)<HostConfig>(merged, '');
-  const problems = [...check.problems];
+  const problems = [...check.problems, ...renamedFieldProblems(merged)];
   if (problems.length === 0) {
     check.value.plugins.forEach((entry: PluginEntry, i) => problems.push(...checkPluginEntry(entry, `plugins[${i}]`)));
     problems.push(...storageSettingsProblems(check.value));
@@ -121,6 +121,15 @@ export function parseConfig(text: string | undefined, options: ParseConfigOption
 }
 
 const validator = createSchemaValidator();
+
+/** Fields that were renamed: refused with the new name rather than ignored as unknown. */
+const RENAMED_FIELDS: readonly { section: string; from: string; to: string }[] = [{ section: 'server', from: 'publicUrl', to: 'externalUrl' }];
+
+function renamedFieldProblems(merged: Record<string, unknown>): SchemaProblem[] {
+  return RENAMED_FIELDS.filter(({ section, from }) => isPlainObject(merged[section]) && (merged[section] as Record<string, unknown>)[from] !== undefined).map(
+    ({ section, from, to }) => ({ path: `${section}.${from}`, message: `was renamed ${section}.${to}; set that instead` }),
+  );
+}
 
 function parseYaml(text: string, origin: string, file: string | undefined): Record<string, unknown> {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });

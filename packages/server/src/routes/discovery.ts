@@ -5,6 +5,9 @@ import { MODULES_V1_PATH } from './modules.ts';
 /** Where providers.v1 is served (it must end in "/": clients append nothing for providers). */
 export const PROVIDERS_V1_PATH = '/opendepot/providers/v1/';
 
+/** The conventional path some tools assume without reading discovery; served by the same routes. */
+export const CONVENTIONAL_PROVIDERS_V1_PATH = '/v1/providers/';
+
 /** Service id (`modules.v1`, `providers.v1`, `login.v1`, ...) to URL, or to an object for `login.v1`. */
 export type ServiceDocument = Readonly<Record<string, string | Readonly<Record<string, unknown>>>>;
 

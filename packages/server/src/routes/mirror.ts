@@ -7,9 +7,8 @@
  * URL scheme under {@link MIRROR_V1_PATH}:
  * - `:hostname/:namespace/:type/index.json` → `{"versions":{"5.80.0":{}}}`
  * - `:hostname/:namespace/:type/:version.json` → `{"archives":{"linux_amd64":{"url","hashes"}}}`
- * The archive URLs point at the providers.v1 package route, relative to the JSON's URL.
+ * The archive URLs are absolute, on the registry's public base, at the providers.v1 package route.
  */
-import { posix } from 'node:path';
 import Router from '@koa/router';
 import { tryParseVersion } from '@opendepot/core';
 import { ForbiddenError, NotFoundError, type ProtectedResource } from '@opendepot/sdk';
@@ -18,6 +17,7 @@ import type { AccessControl } from '../auth/access-control.ts';
 import { artifactId } from '../auth/download-urls.ts';
 import type { MirrorArchive, MirrorView } from '../catalog/mirror-view.ts';
 import type { ProviderCatalog } from '../catalog/provider-catalog.ts';
+import type { PublicBase } from '../http/public-base.ts';
 import { PROVIDERS_V1_PATH } from './discovery.ts';
 
 /** Where the network mirror is served; the `network_mirror` block's `url`. */
@@ -27,6 +27,8 @@ export const MIRROR_V1_PATH = '/opendepot/mirror/v1/';
 export interface MirrorRoutesDeps {
   catalog: ProviderCatalog;
   access: AccessControl;
+  /** The base of the absolute URLs answers hand out. */
+  baseOf: PublicBase;
 }
 
 interface MirrorParams {
@@ -40,27 +42,33 @@ interface Bodies {
   versions: Map<string, string>;
 }
 
-// The JSON documents sit three segments below MIRROR_V1_PATH, whatever the names in them.
-const JSON_DIR = `${MIRROR_V1_PATH}host/namespace/type`;
+/** Version documents of one view kept per base: a few bases at most (one per name the registry is reached by). */
+const BASES_PER_VIEW = 4;
 
-/** The package URL of `archive`, relative to the mirror's version document. */
-export function mirrorArchiveUrl(archive: MirrorArchive): string {
+/** The package URL of `archive` on `base`. */
+export function mirrorArchiveUrl(base: string, archive: MirrorArchive): string {
   const segments = [archive.namespace, archive.type, archive.version, archive.platform.filename].map(encodeURIComponent);
-  return posix.relative(JSON_DIR, `${PROVIDERS_V1_PATH}${segments.join('/')}`);
+  return `${base}${PROVIDERS_V1_PATH}${segments.join('/')}`;
 }
 
 /** The network mirror router, mounted at {@link MIRROR_V1_PATH}. */
 export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
   const router = new Router({ prefix: MIRROR_V1_PATH.slice(0, -1) });
-  // Serialised once per view: views are replaced, never changed, when Versions change.
-  const bodies = new WeakMap<MirrorView, Bodies>();
-  const bodiesOf = (view: MirrorView): Bodies => {
-    let cached = bodies.get(view);
-    if (cached === undefined) bodies.set(view, (cached = serialise(view)));
+  // Serialised once per view and base: views are replaced, never changed, when Versions change;
+  // bases come from requests (without externalUrl), so each view keeps only the latest few.
+  const bodies = new WeakMap<MirrorView, Map<string, Bodies>>();
+  const bodiesOf = (view: MirrorView, base: string): Bodies => {
+    let perBase = bodies.get(view);
+    if (perBase === undefined) bodies.set(view, (perBase = new Map()));
+    let cached = perBase.get(base);
+    if (cached === undefined) {
+      if (perBase.size >= BASES_PER_VIEW) perBase.delete(perBase.keys().next().value!);
+      perBase.set(base, (cached = serialise(view, base)));
+    }
     return cached;
   };
 
-  const { access } = deps;
+  const { access, baseOf } = deps;
 
   // The mirror merges Providers of several namespaces: a caller sees the packages of the
   // Providers it is granted, and is refused (403) when that leaves nothing.
@@ -68,7 +76,7 @@ export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
     const view = findMirrored(deps.catalog, ctx.params as unknown as MirrorParams);
     const archives = [...view.releases.values()].flatMap((a) => [...a.values()]);
     const { granted, refused } = await access.filterGranted(ctx, archives, resourceOf);
-    if (refused.length === 0) return sendJson(ctx, bodiesOf(view).index);
+    if (refused.length === 0) return sendJson(ctx, bodiesOf(view, baseOf(ctx)).index);
     if (granted.length === 0) throw forbidden(refused);
     const versions = new Set(granted.map((a) => a.version));
     sendJson(ctx, JSON.stringify({ versions: Object.fromEntries([...view.releases.keys()].filter((v) => versions.has(v)).map((v) => [v, {}])) }));
@@ -83,17 +91,18 @@ export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
     if (archives === undefined) throw new NotFoundError(`the mirror has no version ${params.version} of ${addressOf(params)}; available: ${[...view.releases.keys()].join(', ')}`);
     const { granted, refused } = await access.filterGranted(ctx, [...archives.values()], resourceOf);
     if (granted.length === 0) throw forbidden(refused);
-    // Unsigned and everything granted: the body serialised once per view.
-    if (refused.length === 0 && access.downloadUrls === undefined) return sendJson(ctx, bodiesOf(view).versions.get(canonical)!);
-    sendJson(ctx, versionBody(granted, (archive) => access.signUrl(mirrorArchiveUrl(archive), mirrorArchiveId(archive))));
+    const base = baseOf(ctx);
+    // Unsigned and everything granted: the body serialised once per view and base.
+    if (refused.length === 0 && access.downloadUrls === undefined) return sendJson(ctx, bodiesOf(view, base).versions.get(canonical)!);
+    sendJson(ctx, versionBody(granted, (archive) => access.signUrl(mirrorArchiveUrl(base, archive), mirrorArchiveId(archive))));
   });
 
   return router;
 }
 
-function serialise(view: MirrorView): Bodies {
+function serialise(view: MirrorView, base: string): Bodies {
   const versions = new Map<string, string>();
-  for (const [version, archives] of view.releases) versions.set(version, versionBody([...archives.values()], mirrorArchiveUrl));
+  for (const [version, archives] of view.releases) versions.set(version, versionBody([...archives.values()], (archive) => mirrorArchiveUrl(base, archive)));
   return { index: JSON.stringify({ versions: Object.fromEntries([...view.releases.keys()].map((v) => [v, {}])) }), versions };
 }
 

@@ -12,9 +12,13 @@ import { artifactId } from '../auth/download-urls.ts';
 import type { ModuleCatalog, ModuleView } from '../catalog/module-catalog.ts';
 import type { ModuleVersionEntry, ServableArchive } from '../catalog/types.ts';
 import { notServableError } from '../http/not-servable.ts';
+import type { PublicBase } from '../http/public-base.ts';
 
 /** Where modules.v1 is served; discovery advertises it. */
 export const MODULES_V1_PATH = '/opendepot/modules/v1/';
+
+/** The conventional path some tools assume without reading discovery; served by the same routes. */
+export const CONVENTIONAL_MODULES_V1_PATH = '/v1/modules/';
 
 /** The archive file name per stored format: the suffix is what makes go-getter unpack it. */
 export const ARCHIVE_FILES = { zip: 'archive.zip', 'tar.gz': 'archive.tar.gz' } as const;
@@ -25,6 +29,8 @@ const LISTED_VERSIONS_IN_ERRORS = 20;
 export interface ModuleRoutesDeps extends ArchiveServerDeps {
   catalog: ModuleCatalog;
   access: AccessControl;
+  /** The base of the absolute URLs answers hand out. */
+  baseOf: PublicBase;
 }
 
 interface AddressParams {
@@ -33,9 +39,9 @@ interface AddressParams {
   system: string;
 }
 
-/** The modules.v1 router, mounted at {@link MODULES_V1_PATH}. */
-export function moduleRoutes(deps: ModuleRoutesDeps): Router {
-  const router = new Router({ prefix: MODULES_V1_PATH.slice(0, -1) });
+/** The modules.v1 router, mounted at `prefix` ({@link MODULES_V1_PATH} by default). */
+export function moduleRoutes(deps: ModuleRoutesDeps, prefix = MODULES_V1_PATH): Router {
+  const router = new Router({ prefix: prefix.slice(0, -1) });
 
   router.get('modules.versions', '/:namespace/:name/:system/versions', async (ctx) => {
     const view = findModule(deps.catalog, ctx.params as unknown as AddressParams);
@@ -52,10 +58,12 @@ export function moduleRoutes(deps: ModuleRoutesDeps): Router {
     await deps.access.require(ctx, resourceOf(view));
     const { entry, archive } = servableVersion(view, params.version, deps.log);
     const file = ARCHIVE_FILES[archive.fileFormat];
-    // Relative to this URL (both clients resolve "./" against the download endpoint), so it
-    // survives any reverse-proxy prefix. ?checksum= makes go-getter verify the archive too.
-    // Clients fetch it without the registry token: when access is controlled it is signed.
-    const location = deps.access.signUrl(`./${file}?checksum=sha256:${archive.checksum}`, archiveId(view, entry.version, file));
+    // Absolute (tools other than the CLIs take it as a URL), on the registry's public base.
+    // ?checksum= makes go-getter verify the archive too. Clients fetch it without the registry
+    // token: when access is controlled it is signed.
+    const config = view.module.spec.moduleConfig;
+    const address = [view.module.metadata.namespace ?? '', config.name, config.provider, entry.version, file].map(encodeURIComponent).join('/');
+    const location = deps.access.signUrl(`${deps.baseOf(ctx)}${MODULES_V1_PATH}${address}?checksum=sha256:${archive.checksum}`, archiveId(view, entry.version, file));
     ctx.set('X-Terraform-Get', location);
     ctx.set('Cache-Control', 'private, no-cache');
     // 204 + header works with every tofu and terraform version. A client that asks for JSON

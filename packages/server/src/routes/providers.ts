@@ -4,7 +4,7 @@
  *
  * URL scheme under {@link PROVIDERS_V1_PATH} (address `HOST/<kubernetes namespace>/<type>`):
  * - `:namespace/:type/versions`
- * - `:namespace/:type/:version/download/:os/:arch` (JSON; its URLs are relative to it)
+ * - `:namespace/:type/:version/download/:os/:arch` (JSON; its URLs are absolute)
  * - `:namespace/:type/:version/SHA256SUMS` and `SHA256SUMS.sig`
  * - `:namespace/:type/:version/<filename>.zip` (the package, whole and verified; Range is ignored)
  * - `signing-key.asc` (the public key, for people and `gpg --import`)
@@ -20,6 +20,7 @@ import type { ProviderCatalog } from '../catalog/provider-catalog.ts';
 import type { ProviderPlatform, ProviderRelease, ProviderView, ReadyPlatform } from '../catalog/provider-view.ts';
 import { sendError } from '../http/errors.ts';
 import { notServableError } from '../http/not-servable.ts';
+import type { PublicBase } from '../http/public-base.ts';
 import { shasumsDigest, type ShasumsSigner, type SignedShasums } from '../signing/shasums-signer.ts';
 import { PROVIDERS_V1_PATH } from './discovery.ts';
 
@@ -37,8 +38,8 @@ export interface ProviderRoutesDeps extends ArchiveServerDeps {
   catalog: ProviderCatalog;
   /** Signs `SHA256SUMS`; undefined when no key is configured (then signed answers are 500s). */
   signer: ShasumsSigner | undefined;
-  /** `server.publicUrl`, the base of the absolute `source_url`; unset, it is relative. */
-  publicUrl?: string;
+  /** The base of the absolute URLs answers hand out. */
+  baseOf: PublicBase;
   access: AccessControl;
 }
 
@@ -49,8 +50,8 @@ interface AddressParams {
 }
 
 /** The public signing key, below {@link PROVIDERS_V1_PATH}: public, so served without a credential. */
-export function signingKeyRoutes(signer: ShasumsSigner | undefined): Router {
-  const router = new Router({ prefix: PROVIDERS_V1_PATH.slice(0, -1) });
+export function signingKeyRoutes(signer: ShasumsSigner | undefined, prefix = PROVIDERS_V1_PATH): Router {
+  const router = new Router({ prefix: prefix.slice(0, -1) });
   router.get('providers.signingKey', `/${SIGNING_KEY_FILE}`, (ctx) => {
     if (signer === undefined) throw new NotFoundError(NO_SIGNING_KEY_MESSAGE);
     ctx.type = 'application/pgp-keys';
@@ -60,14 +61,11 @@ export function signingKeyRoutes(signer: ShasumsSigner | undefined): Router {
   return router;
 }
 
-/** The providers.v1 router (all but the signing key), mounted at {@link PROVIDERS_V1_PATH}. */
-export function providerRoutes(deps: ProviderRoutesDeps): Router {
-  const router = new Router({ prefix: PROVIDERS_V1_PATH.slice(0, -1) });
-  const { catalog, signer, log, access } = deps;
+/** The providers.v1 router (all but the signing key), mounted at `prefix` ({@link PROVIDERS_V1_PATH} by default). */
+export function providerRoutes(deps: ProviderRoutesDeps, prefix = PROVIDERS_V1_PATH): Router {
+  const router = new Router({ prefix: prefix.slice(0, -1) });
+  const { catalog, signer, log, access, baseOf } = deps;
   const requireSigner = signerGuard(signer, log);
-  // From configuration only: a URL built from the request's Host would echo whatever a client forged.
-  const keySourceUrl =
-    deps.publicUrl === undefined ? `../../../../../${SIGNING_KEY_FILE}` : `${deps.publicUrl.replace(/\/+$/, '')}${PROVIDERS_V1_PATH}${SIGNING_KEY_FILE}`;
 
   router.get('providers.versions', '/:namespace/:type/versions', async (ctx) => {
     const view = findProvider(catalog, ctx.params as unknown as AddressParams);
@@ -86,11 +84,13 @@ export function providerRoutes(deps: ProviderRoutesDeps): Router {
     const active = requireSigner(ctx);
     if (active === undefined) return;
     const sums = active.document(release.shasums, scopeOf(view, release));
-    // Relative to this URL (both clients resolve them against the final URL of this answer), so
-    // they survive any reverse-proxy prefix. ?digest= pins the SHA256SUMS this answer describes.
-    // Clients fetch them without the registry token: when access is controlled they are signed.
+    // Absolute (tools other than the CLIs take them as URLs), on the registry's public base.
+    // ?digest= pins the SHA256SUMS this answer describes. Clients fetch them without the
+    // registry token: when access is controlled they are signed.
     const query = `?digest=${sums.digest}`;
     const id = (file: string) => packageId(view.namespace, view.type, release.version, file);
+    const base = `${baseOf(ctx)}${PROVIDERS_V1_PATH}`;
+    const dir = `${base}${[view.namespace, view.type, release.version].map(encodeURIComponent).join('/')}/`;
     ctx.type = 'application/json';
     ctx.set('Cache-Control', 'private, no-cache');
     ctx.body = {
@@ -98,9 +98,9 @@ export function providerRoutes(deps: ProviderRoutesDeps): Router {
       os: platform.os,
       arch: platform.arch,
       filename: platform.filename,
-      download_url: access.signUrl(`../../${encodeURIComponent(platform.filename)}`, id(platform.filename)),
-      shasums_url: access.signUrl(`../../SHA256SUMS${query}`, id('SHA256SUMS')),
-      shasums_signature_url: access.signUrl(`../../SHA256SUMS.sig${query}`, id('SHA256SUMS.sig')),
+      download_url: access.signUrl(`${dir}${encodeURIComponent(platform.filename)}`, id(platform.filename)),
+      shasums_url: access.signUrl(`${dir}SHA256SUMS${query}`, id('SHA256SUMS')),
+      shasums_signature_url: access.signUrl(`${dir}SHA256SUMS.sig${query}`, id('SHA256SUMS.sig')),
       shasum: platform.state.checksum,
       signing_keys: {
         gpg_public_keys: [
@@ -109,7 +109,7 @@ export function providerRoutes(deps: ProviderRoutesDeps): Router {
             ascii_armor: active.key.armoredPublicKey,
             trust_signature: '',
             source: 'OpenDepot',
-            source_url: keySourceUrl, // no client reads it (protocol.md)
+            source_url: `${base}${SIGNING_KEY_FILE}`, // no client reads it (protocol.md)
           },
         ],
       },

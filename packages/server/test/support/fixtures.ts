@@ -114,7 +114,8 @@ export async function startTestRegistry(
     resolveStorage?: (storage: DiskStorage) => (config: StorageConfig | undefined) => Promise<StorageBackend>;
     signingKey?: SigningKey;
     defaultPresign?: NonNullable<StorageConfig['presign']>;
-    publicUrl?: string;
+    externalUrl?: string;
+    trustedProxies?: string[];
     limits?: ListenOptions['limits'];
     auth?: RegistryServerOptions['auth'];
     grants?: RegistryServerOptions['grants'];
@@ -133,7 +134,8 @@ export async function startTestRegistry(
     defaultMetrics: false,
     ...(options.signingKey && { signingKey: options.signingKey }),
     ...(options.defaultPresign && { defaultPresign: options.defaultPresign }),
-    ...(options.publicUrl && { publicUrl: options.publicUrl }),
+    ...(options.externalUrl && { externalUrl: options.externalUrl }),
+    ...(options.trustedProxies && { trustedProxies: options.trustedProxies }),
     ...(options.auth && { auth: options.auth }),
     ...(options.grants && { grants: options.grants }),
   });
