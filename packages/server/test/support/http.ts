@@ -1,5 +1,6 @@
 /** A raw HTTP client for tests that must see exactly what arrived, including a cut-off body. */
-import { request } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 
 export interface RawResponse {
   status: number;
@@ -11,9 +12,11 @@ export interface RawResponse {
   error?: Error;
 }
 
-export function rawRequest(url: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<RawResponse> {
+/** One request over HTTP, or HTTPS trusting `ca` (PEM). */
+export function rawRequest(url: string, options: { method?: string; headers?: Record<string, string>; ca?: string } = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, agent: false }, (res) => {
+    const request = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = request(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, agent: false, ...(options.ca !== undefined && { ca: options.ca }) }, (res) => {
       const chunks: Buffer[] = [];
       let error: Error | undefined;
       res.on('data', (c: Buffer) => chunks.push(c));
