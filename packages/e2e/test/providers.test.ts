@@ -3,11 +3,13 @@
  * the publisher's signature (a HashiCorp Releases stand-in signed by its own key) and storing
  * each platform with its h1:/zh: hashes, the server signing SHA256SUMS with the registry's key,
  * and the real `tofu` and Terraform 1.5.7 installing through providers.v1 and the network mirror.
+ * The recorded hashes equal tofu's own (`providers lock` with every platform), and served as
+ * OpenTofu's `packages` they let `tofu init` of a registry.opentofu.org provider lock them all.
  * Upstreams with a bad signature, a swapped zip, or no answer leave a condition and store nothing.
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createSigningKey, startHashicorpReleasesStandin, type HashicorpReleasesStandin, type SigningKey } from '@opendepot/testbed';
+import { cliConfigText, createSigningKey, startHashicorpReleasesStandin, type HashicorpReleasesStandin, type SigningKey } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, HOST, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
@@ -106,6 +108,26 @@ test('tofu and terraform 1.5.7 install "~> 1.1" (1.1.3) verifying OpenDepot\'s s
     assert.match(lock, /"h1:[A-Za-z0-9+/]{43}="/);
     assert.match(lock, /"zh:[a-f0-9]{64}"/);
   }
+});
+
+test('the hashes the operator recorded, served as OpenTofu\'s packages, let tofu init of a registry.opentofu.org provider lock every Ready platform as `providers lock` with every -platform does', async () => {
+  const hashesIn = (lock: string) => [...lock.matchAll(/"((?:h1|zh):[^"]+)"/g)].map((m) => m[1]!).sort();
+  const readyPlatforms = ['darwin_arm64', 'linux_amd64', 'linux_arm64'];
+  const lock = await env.client('tofu', required('1.1.3'), ['providers', 'lock', '-no-color', ...readyPlatforms.map((p) => `-platform=${p}`)]);
+  assert.is(lock.code, 0, lock.output);
+  const everyPlatform = hashesIn(await readFile(join(lock.workdir, '.terraform.lock.hcl'), 'utf8'));
+  // tofu's own hashes of each downloaded package are the ones the operator recorded.
+  const stored = (await versionsOf('hello')).filter((v) => v.spec.version === '1.1.3' && ready(v));
+  assert.equal(stored.map((v) => `${v.spec.operatingSystem}_${v.spec.architecture}`).sort(), readyPlatforms);
+  assert.equal(everyPlatform, stored.flatMap((v) => [v.status!.h1!, v.status!.zh!]).sort());
+
+  // OpenDepot answering for registry.opentofu.org (host block): init downloads linux_amd64 only.
+  const cliConfig = join(env.dir, 'default-host.tfrc');
+  await writeFile(cliConfig, cliConfigText('registry.opentofu.org', { 'providers.v1': `${env.server.listening.url}/opendepot/providers/v1/` }));
+  const mainTf = `terraform {\n  required_providers {\n    hello = {\n      source  = "registry.opentofu.org/${env.namespace}/hello"\n      version = "1.1.3"\n    }\n  }\n}\n`;
+  const init = await env.client('tofu', mainTf, undefined, { TF_CLI_CONFIG_FILE: cliConfig });
+  assert.is(init.code, 0, init.output);
+  assert.equal(hashesIn(await readFile(join(init.workdir, '.terraform.lock.hcl'), 'utf8')), everyPlatform);
 });
 
 test('a bad upstream signature and a swapped zip each stall with VerificationFailed and store nothing', async () => {

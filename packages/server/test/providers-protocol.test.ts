@@ -128,6 +128,11 @@ test('download answers the exact metadata: echoes os/arch, the shasum, absolute 
           { key_id: key.keyId, ascii_armor: key.armoredPublicKey, trust_signature: '', source: 'OpenDepot', source_url: `${r.url}/opendepot/providers/v1/signing-key.asc` },
         ],
       },
+      // OpenTofu's RFC 20251027: every Ready platform's hashes and zip size, whichever was asked for.
+      packages: {
+        darwin_arm64: { hashes: [pkg('1.0.0', 'darwin_arm64').h1, `zh:${pkg('1.0.0', 'darwin_arm64').checksum}`], package_size: pkg('1.0.0', 'darwin_arm64').data.length },
+        linux_amd64: { hashes: [p.h1, `zh:${p.checksum}`], package_size: p.data.length },
+      },
     });
     assert.match(key.keyId, /^[0-9A-F]{16}$/);
     // Each URL serves as given.
@@ -159,6 +164,37 @@ test('the conventional /v1/providers/ path answers as the discovered one: versio
     const zip = await fetch(`${conventional}/1.0.0/${p.filename}`);
     assert.ok(Buffer.from(await zip.arrayBuffer()).equals(p.data));
     assert.is(await (await fetch(`${r.url}/v1/providers/signing-key.asc`)).text(), key.armoredPublicKey);
+  });
+});
+
+test('packages (OpenTofu >= 1.12) lists only servable platforms, the same for every platform asked; a malformed h1: is left out, a missing one leaves zh: alone', async () => {
+  await withRegistry(async (r) => {
+    const linux = pkg('1.1.0', 'linux_amd64');
+    const darwin = pkg('1.1.0', 'darwin_arm64');
+    const arm = pkg('1.1.0', 'linux_arm64');
+    await putReady(r, linux);
+    // darwin: recorded without h1:; linux_arm64: an h1: that is not one (status is writable by others).
+    const darwinStored = await storeProvider(r.storage, NS, darwin);
+    delete darwinStored.h1;
+    r.versions.put(providerVersionResource({ type: 'hello', version: '1.1.0', os: 'darwin', arch: 'arm64', stored: darwinStored }));
+    r.versions.put(providerVersionResource({ type: 'hello', version: '1.1.0', os: 'linux', arch: 'arm64', stored: { ...(await storeProvider(r.storage, NS, arm)), h1: 'h1:not a hash' } }));
+    // Not servable: still fetching, or stalled. Neither may appear.
+    r.versions.put(providerVersionResource({ type: 'hello', version: '1.1.0', os: 'windows', arch: 'amd64' }));
+    r.versions.put(
+      providerVersionResource({ type: 'hello', version: '1.1.0', os: 'freebsd', arch: 'amd64', conditions: [condition('Stalled', 'True', 'SignatureInvalid', 'bad')] }),
+    );
+    const expected = {
+      darwin_arm64: { hashes: [`zh:${darwin.checksum}`], package_size: darwin.data.length },
+      linux_amd64: { hashes: [linux.h1, `zh:${linux.checksum}`], package_size: linux.data.length },
+      linux_arm64: { hashes: [`zh:${arm.checksum}`], package_size: arm.data.length },
+    };
+    for (const platform of ['linux/amd64', 'darwin/arm64', 'linux/arm64']) {
+      const body = await json(await fetch(`${base(r)}/1.1.0/download/${platform}`));
+      assert.equal(body.packages, expected, platform);
+      // tofu requires the asked platform's zh: to equal shasum.
+      assert.ok((expected as Record<string, { hashes: string[] }>)[platform.replace('/', '_')]!.hashes.includes(`zh:${body.shasum as string}`), platform);
+    }
+    assert.ok(r.logs.some((l) => String(l.msg).includes('status.h1 is not an h1: hash')), 'the malformed h1: is logged');
   });
 });
 

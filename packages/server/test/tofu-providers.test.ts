@@ -5,7 +5,8 @@
  * refuse a package list signed by another key than the one served, and a swapped binary; real
  * `gpg --verify` accepts the signature; with only a `network_mirror` block tofu installs
  * `registry.opentofu.org/hashicorp/hello` from the mirror and `providers lock` records h1: for two
- * platforms.
+ * platforms. OpenTofu's `packages` (RFC 20251027): tofu init of a registry.opentofu.org provider
+ * served by OpenDepot locks every platform as `providers lock` with every `-platform` does.
  *
  * Offline recipe of protocol.md §8: a CLI config `host` block maps opendepot.test to the server
  * (no discovery, no DNS), SSL_CERT_FILE trusts the test CA, HOME is a temporary directory.
@@ -232,6 +233,60 @@ test('a swapped binary is refused: by the client\'s own checksum when storage se
     await writeFile(path, original.data);
   }
   assert.ok(logLines.some((l) => l.msg === 'request' && l.route === 'providers.package' && l.outcome === 'checksum-mismatch'));
+});
+
+// OpenTofu's RFC 20251027 ("Improving interactions with provider locking"): the download answer's
+// `packages` names h1: and zh: of every platform. tofu 1.12 reads it in registryClient.PackageMeta
+// (init, providers lock, providers mirror) and checks the asked platform's size and zh:, but puts the
+// other platforms' unsigned hashes in the lock file only for providers of registry.opentofu.org
+// (installer.go: ShouldEnforceGPGValidationForProvider); elsewhere only GPG-signed hashes go in.
+
+/** `tofu providers lock` for both platforms: each package downloaded and hashed by tofu itself. */
+async function lockEveryPlatform(): Promise<string[]> {
+  const run = await runRegistryClient('tofu', {
+    parentDir: dir,
+    cliConfig: await cliConfigFor(good, 'good'),
+    caFile,
+    mainTf: requiredProvider('hello', helloSource, '~> 1.1'),
+    args: ['providers', 'lock', '-platform=linux_amd64', '-platform=darwin_arm64', '-no-color'],
+  });
+  assert.is(run.code, 0, run.output);
+  return hashesIn(await lockFile(run));
+}
+
+test('tofu init reads packages: for registry.opentofu.org (a host block pointing at OpenDepot) it locks every platform with the hashes `tofu providers lock -platform=… -platform=…` writes', async () => {
+  const everyPlatform = await lockEveryPlatform();
+  // What tofu computed downloading each platform equals what OpenDepot recorded.
+  assert.equal(everyPlatform, [pkg('1.2.0', 'linux_amd64').h1, pkg('1.2.0', 'darwin_arm64').h1, `zh:${pkg('1.2.0', 'linux_amd64').checksum}`, `zh:${pkg('1.2.0', 'darwin_arm64').checksum}`].sort());
+
+  // The default registry's host served by OpenDepot, as a mirror of the public registry would be.
+  const cliConfig = join(dir, 'default-host.tfrc');
+  await writeFile(cliConfig, cliConfigText('registry.opentofu.org', { 'providers.v1': `${good.url}/opendepot/providers/v1/` }));
+  const run = await runRegistryClient('tofu', {
+    parentDir: dir,
+    cliConfig,
+    caFile,
+    mainTf: requiredProvider('hello', `registry.opentofu.org/${NS}/hello`, '~> 1.1'),
+    env: { TF_LOG: 'debug' },
+  });
+  assert.is(run.code, 0, run.output);
+  assert.match(run.output, `- Installed ${NS}/hello v1.2.0 (signed, key ID ${key.keyId})`);
+  // Only linux_amd64 was downloaded: darwin_arm64's h1: can only have come from packages.
+  assert.equal(hashesIn(await lockFile(run)), everyPlatform);
+  assert.match(run.output, `Package information present in registry response for registry.opentofu.org/${NS}/hello 1.2.0 (for linux_amd64)`);
+});
+
+test('for OpenDepot\'s own host tofu 1.12 checks packages yet locks only the signed zh: and its own h1: (it keeps unsigned hashes out); terraform 1.5.7 ignores packages', async () => {
+  const cliConfig = await cliConfigFor(good, 'good');
+  const run = await runRegistryClient('tofu', { parentDir: dir, cliConfig, caFile, mainTf: requiredProvider('hello', helloSource, '~> 1.1'), env: { TF_LOG: 'debug' } });
+  assert.is(run.code, 0, run.output);
+  assert.match(run.output, `Package information present in registry response for ${helloSource} 1.2.0 (for linux_amd64)`);
+  assert.not.match(run.output, 'Package information missing');
+  const signedOnly = [pkg('1.2.0', 'linux_amd64').h1, `zh:${pkg('1.2.0', 'darwin_arm64').checksum}`, `zh:${pkg('1.2.0', 'linux_amd64').checksum}`].sort();
+  assert.equal(hashesIn(await lockFile(run)), signedOnly);
+  const terraform = await runRegistryClient('terraform', { parentDir: dir, cliConfig, caFile, mainTf: requiredProvider('hello', helloSource, '~> 1.1') });
+  assert.is(terraform.code, 0, terraform.output);
+  assert.equal(hashesIn(await lockFile(terraform)), signedOnly);
 });
 
 function httpsBytes(url: string): Promise<Buffer> {

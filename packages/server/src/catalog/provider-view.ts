@@ -18,7 +18,7 @@ export interface ProviderPlatform {
   /** The Version resource's `namespace/name`, for logs. */
   resource: string;
   state: VersionState;
-  /** The recorded `h1:` hash, when the operator computed it. */
+  /** The recorded `h1:` hash, when the operator computed it and it is well-formed. */
   h1: string | undefined;
   /** Plugin protocol versions the upstream declared, e.g. `["5.0"]`. */
   protocols: readonly string[];
@@ -42,10 +42,32 @@ export interface ProviderRelease {
   /** Union of the ready platforms' protocols, sorted. */
   protocols: readonly string[];
   /**
+   * OpenTofu's `packages` object of the download answer (RFC 20251027, OpenTofu >= 1.12): for
+   * every ready platform its lock-file hashes and its size, so one answer names the hashes of
+   * them all. Undefined when no ready platform has a non-empty package.
+   */
+  packages: Readonly<Record<string, PlatformPackage>> | undefined;
+  /**
    * `SHA256SUMS` of the ready platforms: `<sha256>  <filename>\n` per line, sorted by file name,
    * from the checksums recorded in status (never read back from storage). Empty when none is ready.
    */
   shasums: Buffer;
+}
+
+/** One entry of {@link ProviderRelease.packages}, named as the RFC names its fields. */
+export interface PlatformPackage {
+  /** {@link lockHashes} of the platform. */
+  hashes: readonly string[];
+  /** Bytes of the zip the package route serves (`status.size`); tofu compares it with what it downloaded. */
+  package_size: number;
+}
+
+/** `dirhash.Hash1`: `h1:` and the base64 of a SHA-256. */
+const H1 = /^h1:[A-Za-z0-9+/]{43}=$/;
+
+/** The hashes a lock file records for a ready package: `h1:` (when recorded) and `zh:` (the zip's SHA-256). */
+export function lockHashes(platform: ReadyPlatform): string[] {
+  return [...(platform.h1 === undefined ? [] : [platform.h1]), `zh:${platform.state.checksum}`];
 }
 
 /** A provider as providers.v1 serves it. */
@@ -91,7 +113,7 @@ export function buildProviderView(namespace: string, type: string, owner: string
       filename: recordedFilename(version) ?? '',
       resource,
       state: versionState(version),
-      h1: version.status?.h1,
+      h1: recordedH1(version, resource, warn),
       protocols: version.status?.protocols ?? [],
       mirrorKeys: mirrorAddressKeys(version),
     };
@@ -122,6 +144,14 @@ export function buildProviderView(namespace: string, type: string, owner: string
   };
 }
 
+// A malformed h1: would make tofu reject the whole answer it appears in; it is left out instead.
+function recordedH1(version: Version, resource: string, warn: WarnOnce): string | undefined {
+  const h1 = version.status?.h1;
+  if (h1 === undefined || H1.test(h1)) return h1;
+  warn(`provider-h1:${resource}`, { version: resource }, 'provider Version status.h1 is not an h1: hash; it is not offered to clients');
+  return undefined;
+}
+
 function buildRelease(type: string, version: string, platforms: Map<string, ProviderPlatform>): ProviderRelease {
   // A recorded upstream name is kept when no other platform records the same one; otherwise that
   // platform gets the conventional name. A file name must identify one package of the release.
@@ -137,6 +167,14 @@ function buildRelease(type: string, version: string, platforms: Map<string, Prov
     platforms,
     ready,
     protocols: [...new Set(ready.flatMap((p) => p.protocols))].sort(),
+    packages: packagesOf(ready),
     shasums: Buffer.from(ready.map((p) => `${p.state.checksum}  ${p.filename}\n`).join(''), 'utf8'),
   };
+}
+
+// tofu refuses an entry of size 0 for the platform it installs, and a zip is never empty.
+function packagesOf(ready: readonly ReadyPlatform[]): Record<string, PlatformPackage> | undefined {
+  const entries = ready.filter((p) => p.state.size > 0).sort((a, b) => (a.key < b.key ? -1 : 1));
+  if (entries.length === 0) return undefined;
+  return Object.fromEntries(entries.map((p) => [p.key, { hashes: lockHashes(p), package_size: p.state.size }]));
 }

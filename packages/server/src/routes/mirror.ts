@@ -17,6 +17,7 @@ import type { AccessControl } from '../auth/access-control.ts';
 import { artifactId } from '../auth/download-urls.ts';
 import type { MirrorArchive, MirrorView } from '../catalog/mirror-view.ts';
 import type { ProviderCatalog } from '../catalog/provider-catalog.ts';
+import { lockHashes } from '../catalog/provider-view.ts';
 import type { PublicBase } from '../http/public-base.ts';
 import { PROVIDERS_V1_PATH } from './discovery.ts';
 
@@ -109,7 +110,7 @@ function serialise(view: MirrorView, base: string): Bodies {
 /** The `{"archives": ...}` document of one version's packages, keyed by platform. */
 function versionBody(archives: readonly MirrorArchive[], urlOf: (archive: MirrorArchive) => string): string {
   const entries = [...archives].sort((a, b) => (a.platform.key < b.platform.key ? -1 : 1));
-  return JSON.stringify({ archives: Object.fromEntries(entries.map((archive) => [archive.platform.key, { url: urlOf(archive), hashes: hashesOf(archive) }])) });
+  return JSON.stringify({ archives: Object.fromEntries(entries.map((archive) => [archive.platform.key, { url: urlOf(archive), hashes: lockHashes(archive.platform) }])) });
 }
 
 /** The Provider resource whose grant covers a mirrored package. */
@@ -125,12 +126,6 @@ function mirrorArchiveId(archive: MirrorArchive): string {
 function forbidden(refused: readonly ProtectedResource[]): ForbiddenError {
   const names = refused.map((r) => `${r.kind} ${r.namespace}/${r.name}`).join(', ');
   return new ForbiddenError(`access to ${names} is not granted: a grant for ${refused.length === 1 ? 'it' : 'them'} is missing`);
-}
-
-/** `h1:` (when recorded) and `zh:` (the recorded checksum is the zip's SHA-256) of one package. */
-function hashesOf(archive: MirrorArchive): string[] {
-  const { platform } = archive;
-  return [...(platform.h1 === undefined ? [] : [platform.h1]), `zh:${platform.state.checksum}`];
 }
 
 function findMirrored(catalog: ProviderCatalog, params: MirrorParams): MirrorView {

@@ -4,7 +4,8 @@
  *
  * URL scheme under {@link PROVIDERS_V1_PATH} (address `HOST/<kubernetes namespace>/<type>`):
  * - `:namespace/:type/versions`
- * - `:namespace/:type/:version/download/:os/:arch` (JSON; its URLs are absolute)
+ * - `:namespace/:type/:version/download/:os/:arch` (JSON; its URLs are absolute; with
+ *   OpenTofu's `packages`: the `h1:`/`zh:` hashes and size of every servable platform)
  * - `:namespace/:type/:version/SHA256SUMS` and `SHA256SUMS.sig`
  * - `:namespace/:type/:version/<filename>.zip` (the package, whole and verified; Range is ignored)
  * - `signing-key.asc` (the public key, for people and `gpg --import`)
@@ -113,6 +114,9 @@ export function providerRoutes(deps: ProviderRoutesDeps, prefix = PROVIDERS_V1_P
           },
         ],
       },
+      // OpenTofu >= 1.12 (RFC 20251027): every platform's hashes and size in one answer; older
+      // clients and Terraform ignore it. Sent only with an entry for this platform, which tofu requires.
+      ...(release.packages?.[platform.key] === undefined ? {} : { packages: release.packages }),
     };
   });
 
