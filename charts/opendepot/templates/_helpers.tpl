@@ -35,6 +35,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.auth.downloadUrlSecretName -}}{{ .Values.auth.downloadUrlSecretName }}{{- else if not .Values.auth.anonymous.enabled -}}{{ include "opendepot.fullname" . }}-download-url{{- end -}}
 {{- end -}}
 
+{{- /* The Dex subchart's Service (its dex.fullname). */ -}}
+{{- define "opendepot.dexServiceName" -}}
+{{- if contains "dex" .Release.Name -}}{{ .Release.Name | trunc 63 | trimSuffix "-" }}{{- else -}}{{ printf "%s-dex" .Release.Name | trunc 63 | trimSuffix "-" }}{{- end -}}
+{{- end -}}
+
 {{- /* The server's @opendepot/plugin-dex entry, written from the `dex:` values (the Dex subchart's), or nothing when Dex is off. */ -}}
 {{- define "opendepot.dexPlugin" -}}
 {{- if .Values.dex.enabled -}}
@@ -42,9 +47,8 @@ app.kubernetes.io/component: {{ .component }}
 {{- $issuer := required "dex.issuer is required when dex.enabled is true: Dex's public URL, exactly as tokens carry it in iss (e.g. https://dex.example.com/dex)" .Values.dex.issuer -}}
 {{- $config := dict "issuerUrl" $issuer "clientId" .Values.dex.clientId "groupsClaim" "groups" "loginPorts" .Values.dex.loginPorts -}}
 {{- if .Values.dex.internalIssuer -}}
-{{- /* The subchart's Service (dex.fullname: <release>-dex), on the issuer's own path. */ -}}
-{{- $service := ternary .Release.Name (printf "%s-dex" .Release.Name) (contains "dex" .Release.Name) | trunc 63 | trimSuffix "-" -}}
-{{- $_ := set $config "internalIssuerUrl" (printf "http://%s.%s.svc:%d%s" $service .Release.Namespace (int .Values.dex.service.port) (urlParse $issuer).path) -}}
+{{- /* The subchart's Service, on the issuer's own path. */ -}}
+{{- $_ := set $config "internalIssuerUrl" (printf "http://%s.%s.svc:%d%s" (include "opendepot.dexServiceName" .) .Release.Namespace (int .Values.dex.service.port) (urlParse $issuer).path) -}}
 {{- $_ := set $config "allowInsecureHttp" true -}}
 {{- else if hasPrefix "http:" $issuer -}}
 {{- $_ := set $config "allowInsecureHttp" true -}}
