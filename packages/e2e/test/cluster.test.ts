@@ -424,6 +424,7 @@ test('(f) the operator leader killed mid-sync: the new leader finishes and nothi
 });
 
 test('(h) access control with Dex: no token is a 401, a Dex login through the form installs the granted module and not another', async () => {
+  const started = Date.now();
   await env.cluster.importImage(await buildDexImage());
   // Dex on a NodePort of the node's address: the issuer users' browsers (here, this process) reach;
   // the server reaches it through its Service (internalIssuerUrl), as the chart wires it.
@@ -470,6 +471,10 @@ test('(h) access control with Dex: no token is a 401, a Dex login through the fo
   assert.match(denied.output, /403|forbidden|not allowed/i);
   const withoutToken = await env.tofu(moduleTf('vpc', '~> 1.1.0'));
   assert.is.not(withoutToken.code, 0, withoutToken.output);
+  // Dex runs in the install namespace, which enforces Pod Security "restricted" (see (a)).
+  const dexPods = await env.kubectl(['get', 'pods', '-n', NAMESPACE, '-l', 'app.kubernetes.io/name=dex', '-o', 'jsonpath={.items[*].status.phase}']);
+  assert.is(dexPods.stdout, 'Running', dexPods.stderr);
+  figures['(h) access control with Dex ms'] = String(Date.now() - started);
 });
 
 test('(g) helm uninstall removes everything but the CRDs and the stored data', async () => {
