@@ -34,3 +34,25 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "opendepot.downloadUrlSecretName" -}}
 {{- if .Values.auth.downloadUrlSecretName -}}{{ .Values.auth.downloadUrlSecretName }}{{- else if not .Values.auth.anonymous.enabled -}}{{ include "opendepot.fullname" . }}-download-url{{- end -}}
 {{- end -}}
+
+{{- /* The Dex subchart's Service (its dex.fullname). */ -}}
+{{- define "opendepot.dexServiceName" -}}
+{{- if contains "dex" .Release.Name -}}{{ .Release.Name | trunc 63 | trimSuffix "-" }}{{- else -}}{{ printf "%s-dex" .Release.Name | trunc 63 | trimSuffix "-" }}{{- end -}}
+{{- end -}}
+
+{{- /* The server's @opendepot/plugin-dex entry, written from the `dex:` values (the Dex subchart's), or nothing when Dex is off. */ -}}
+{{- define "opendepot.dexPlugin" -}}
+{{- if .Values.dex.enabled -}}
+{{- range .Values.config.plugins }}{{ if eq (toString .package) "@opendepot/plugin-dex" }}{{ fail "config.plugins lists @opendepot/plugin-dex while dex.enabled is true: the chart writes its entry from the dex values; drop it from config.plugins (more plugin config goes in dex.pluginConfig)" }}{{ end }}{{ end -}}
+{{- $issuer := required "dex.issuer is required when dex.enabled is true: Dex's public URL, exactly as tokens carry it in iss (e.g. https://dex.example.com/dex)" .Values.dex.issuer -}}
+{{- $config := dict "issuerUrl" $issuer "clientId" .Values.dex.clientId "groupsClaim" "groups" "loginPorts" .Values.dex.loginPorts -}}
+{{- if .Values.dex.internalIssuer -}}
+{{- /* The subchart's Service, on the issuer's own path. */ -}}
+{{- $_ := set $config "internalIssuerUrl" (printf "http://%s.%s.svc:%d%s" (include "opendepot.dexServiceName" .) .Release.Namespace (int .Values.dex.service.port) (urlParse $issuer).path) -}}
+{{- $_ := set $config "allowInsecureHttp" true -}}
+{{- else if hasPrefix "http:" $issuer -}}
+{{- $_ := set $config "allowInsecureHttp" true -}}
+{{- end -}}
+{{- toYaml (dict "package" "@opendepot/plugin-dex" "config" (merge (deepCopy (.Values.dex.pluginConfig | default dict)) $config)) -}}
+{{- end -}}
+{{- end -}}

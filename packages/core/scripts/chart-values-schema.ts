@@ -106,6 +106,71 @@ export function helmConfigSchema(schema: unknown = hostConfigSchema): Schema {
   return convert(schema) as Schema;
 }
 
+const HTTP_URL = '^https?://[^\\s/?#@]+(/[^\\s?#]*)?$';
+const port = (description: string): Schema => int(description, { minimum: 1, maximum: 65535 });
+
+/**
+ * `dex:`, the values of the vendored Dex subchart (charts/opendepot/charts/dex), closed like the
+ * chart's own: the chart also writes the server's `@opendepot/plugin-dex` entry from them.
+ */
+function dexValuesSchema(): Schema {
+  const user = obj(
+    "A user of Dex's password database.",
+    {
+      email: str('The login (Dex matches it case-insensitively).', { minLength: 1 }),
+      hash: str('bcrypt hash of the password ($2a$/$2b$/$2y$, e.g. htpasswd -nbBC 10).', { pattern: '^\\$2[aby]?\\$[0-9]{2}\\$[./A-Za-z0-9]{53}$' }),
+      username: str('Display name.', { minLength: 1 }),
+      userID: str('Stable id, the tokens\' sub.', { minLength: 1 }),
+      groups: { type: 'array', description: 'Groups Dex puts in the groups claim (what GroupBinding expressions see).', items: { type: 'string', minLength: 1 } },
+      preferredUsername: str('preferred_username claim.'),
+      emailVerified: { type: 'boolean', description: 'email_verified claim.' },
+    },
+    ['email', 'hash', 'username', 'userID'],
+  );
+  return obj('Dex (the vendored subchart) and the server\'s @opendepot/plugin-dex entry, both written from these values.', {
+    enabled: bool('Install Dex and add @opendepot/plugin-dex to the server\'s plugins.'),
+    issuer: str("Dex's public issuer URL (browsers reach it during tofu login; tokens carry it in iss); required when enabled.", { pattern: `^$|${HTTP_URL}`, maxLength: 2048 }),
+    clientId: str('The static public client tofu login uses (public: true, redirect URIs http://localhost:<p>/login for p in loginPorts).', { minLength: 1, maxLength: 256 }),
+    loginPorts: {
+      type: 'array',
+      description: 'The loopback port range [min, max] of tofu login (login.v1 ports); min < max.',
+      items: { type: 'integer', minimum: 1024, maximum: 65535 },
+      minItems: 2,
+      maxItems: 2,
+    },
+    internalIssuer: bool('The server reaches Dex through its in-cluster Service (plain HTTP, plugin-dex internalIssuerUrl and allowInsecureHttp) instead of the public issuer.'),
+    pluginConfig: k8s('More @opendepot/plugin-dex config (clockSkewSeconds, offlineAccess, additionalAudiences, ...), merged over what the chart writes.'),
+    staticPasswords: { type: 'array', description: "Users of Dex's password database; empty: no password login.", items: user },
+    connectors: k8sList('Dex connectors, as Dex takes them (type, id, name, config).'),
+    extraStaticClients: k8sList('More Dex static clients (e.g. a confidential one for CI; list its id in pluginConfig.additionalAudiences).'),
+    image: obj('The Dex image.', {
+      repository: str('Image repository.', { minLength: 1 }),
+      tag: str('Image tag.', { minLength: 1 }),
+      pullPolicy: { enum: ['Always', 'IfNotPresent', 'Never'], description: 'Image pull policy.' },
+    }),
+    replicas: int('Replicas; more than 1 needs a shared storage (memory storage is per pod).', { minimum: 0 }),
+    logLevel: { enum: ['debug', 'info', 'warn', 'error'], description: "Dex's log level." },
+    storage: k8s("Dex's storage block; default {type: memory}."),
+    expiry: k8s("Dex's expiry block (idTokens, signingKeys, ...)."),
+    extraConfig: k8s('Further top-level Dex configuration, merged over the generated one.'),
+    port: port('Container port of Dex (HTTP).'),
+    telemetryPort: port('Container port of Dex health and metrics.'),
+    service: obj('The Dex Service.', {
+      type: { enum: ['ClusterIP', 'NodePort', 'LoadBalancer'], description: 'Service type.' },
+      port: port('Service port.'),
+      nodePort: { type: ['integer', 'null'], minimum: 1, maximum: 65535, description: 'NodePort, with type NodePort or LoadBalancer; null: assigned.' },
+    }),
+    resources: resources('Resources of the Dex container.'),
+    podAnnotations: stringMap('Extra annotations of the Dex pod.'),
+    nodeSelector: stringMap('Node labels the Dex pod must match.'),
+    tolerations: k8sList('Tolerations of the Dex pod.'),
+    affinity: k8s('Affinity of the Dex pod.'),
+    podSecurityContext: k8s('PodSecurityContext of the Dex pod.'),
+    securityContext: k8s('SecurityContext of the Dex container.'),
+    global: k8s("Helm's global values."),
+  });
+}
+
 /** The whole `values.schema.json`. */
 export function chartValuesSchema(): Schema {
   return {
@@ -157,6 +222,7 @@ export function chartValuesSchema(): Schema {
         kubeconfig: obj('A base64 kubeconfig as the token (local clusters only).', { enabled: bool('Accept base64 kubeconfigs; never in production.') }),
         downloadUrlSecretName: str('Secret with key download-url-secret that signs download URLs; empty: the chart makes <release>-download-url when anonymous access is off.'),
       }),
+      dex: dexValuesSchema(),
       server: obj('The registry server Deployment, Service and Ingress.', {
         replicas: int('Replicas.', { minimum: 0 }),
         port: int('Container port of the registry.', { minimum: 1, maximum: 65535 }),

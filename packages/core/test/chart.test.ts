@@ -190,6 +190,89 @@ test('auth values: anonymous by default; Kubernetes tokens and the download URL 
   assert.not.ok((await render()).some((d) => d.kind === 'Secret'));
 });
 
+/** Dex on, with one user of its password database (bcrypt("password"), Dex's dev config's hash). */
+const DEX_ON = [
+  'dex.enabled=true',
+  'dex.issuer=https://dex.example.com/dex',
+  'dex.staticPasswords[0].email=alice@example.com',
+  'dex.staticPasswords[0].hash=$2a$10$2b2cU8CPhOTaGrs1HRQuAueS7JTT5ZHsHSzYiFPm1leZck7Mc8T4W',
+  'dex.staticPasswords[0].username=alice',
+  'dex.staticPasswords[0].userID=08a8684b-db88-4b73-90a9-3cd1661f5466',
+  'dex.staticPasswords[0].groups[0]=platform',
+];
+const configOf = (docs: Doc[]) => parseConfig(find(docs, 'ConfigMap', 'opendepot-config').data?.['config.yaml'] ?? '', { env: {} }).config;
+
+test('Dex off (the default): no Dex object, and plugin-dex is not among the plugins', async () => {
+  const docs = await render();
+  assert.not.ok(docs.some((d) => d.metadata.name.includes('dex') || d.metadata.labels?.['app.kubernetes.io/name'] === 'dex'), docs.map((d) => `${d.kind}/${d.metadata.name}`).join(', '));
+  assert.equal(configOf(docs).plugins.map((p) => p.package), ['@opendepot/plugin-fs']);
+});
+
+test('Dex on: its Deployment, Service and config Secret render, and the server config carries plugin-dex wired to them', async () => {
+  const docs = await render(...DEX_ON);
+  const deployment = find(docs, 'Deployment', 'opendepot-dex');
+  const service = find(docs, 'Service', 'opendepot-dex');
+  const secret = find(docs, 'Secret', 'opendepot-dex') as Doc & { stringData?: Record<string, string> };
+  const pod = deployment.spec!.template!.spec;
+  assertRestricted('dex', pod);
+  const dex = pod.containers[0]!;
+  assert.is(dex.image, 'ghcr.io/dexidp/dex:v2.45.1');
+  assert.equal(dex.command, ['/usr/local/bin/dex', 'serve', '/etc/dex/config.yaml']);
+  assert.is(dex.securityContext?.readOnlyRootFilesystem, true);
+  assert.ok((dex as Container & { resources?: { limits?: { memory?: string } } }).resources?.limits?.memory, 'Dex has a memory limit');
+  assert.is(dex.readinessProbe?.httpGet.path, '/healthz/ready');
+  assert.equal(service.spec?.ports?.map((p) => p.port), [5556]);
+  // Dex's own configuration: memory storage, the public client tofu login uses, the user and its groups.
+  const dexConfig = parseAllDocuments(secret.stringData?.['config.yaml'] ?? '')[0]!.toJS() as {
+    issuer: string;
+    storage: { type: string };
+    enablePasswordDB: boolean;
+    staticClients: { id: string; public?: boolean; redirectURIs: string[] }[];
+    staticPasswords: { email: string; groups: string[] }[];
+  };
+  assert.is(dexConfig.issuer, 'https://dex.example.com/dex');
+  assert.equal(dexConfig.storage, { type: 'memory' });
+  assert.is(dexConfig.enablePasswordDB, true);
+  assert.equal(dexConfig.staticPasswords.map((u) => [u.email, u.groups]), [['alice@example.com', ['platform']]]);
+  const client = dexConfig.staticClients[0]!;
+  assert.is(client.id, 'opendepot-cli');
+  assert.is(client.public, true);
+  assert.equal(client.redirectURIs, Array.from({ length: 11 }, (_, i) => `http://localhost:${10000 + i}/login`));
+  // The server's plugin-dex entry, from the same values: the public issuer, and the Service inside.
+  const plugins = configOf(docs).plugins;
+  assert.equal(plugins.map((p) => p.package), ['@opendepot/plugin-fs', '@opendepot/plugin-dex']);
+  assert.equal(plugins[1]!.config, {
+    issuerUrl: 'https://dex.example.com/dex',
+    clientId: 'opendepot-cli',
+    internalIssuerUrl: `http://opendepot-dex.${ns}.svc:5556/dex`,
+    allowInsecureHttp: true,
+    groupsClaim: 'groups',
+    loginPorts: [10000, 10010],
+  });
+  // One values block moves both sides: another client, ports, Service port; extra plugin config merges in.
+  const moved = await render(...DEX_ON, 'dex.clientId=registry-cli', 'dex.loginPorts={20000,20002}', 'dex.service.port=8080', 'dex.pluginConfig.offlineAccess=true', 'dex.internalIssuer=false');
+  const movedConfig = configOf(moved).plugins[1]!.config as Record<string, unknown>;
+  assert.equal(movedConfig, { issuerUrl: 'https://dex.example.com/dex', clientId: 'registry-cli', groupsClaim: 'groups', loginPorts: [20000, 20002], offlineAccess: true });
+  const movedDex = parseAllDocuments((find(moved, 'Secret', 'opendepot-dex') as Doc & { stringData: Record<string, string> }).stringData['config.yaml']!)[0]!.toJS() as { staticClients: { id: string; redirectURIs: string[] }[] };
+  assert.equal(movedDex.staticClients[0], { id: 'registry-cli', name: 'OpenDepot', public: true, redirectURIs: ['http://localhost:20000/login', 'http://localhost:20001/login', 'http://localhost:20002/login'] });
+  // With restricted egress, the server may reach the Dex pods (internalIssuerUrl).
+  const egress = find(await render(...DEX_ON, 'networkPolicy.enabled=true', 'networkPolicy.egress.restrict=true'), 'NetworkPolicy', 'opendepot-server').spec?.egress;
+  assert.ok(JSON.stringify(egress).includes('{"podSelector":{"matchLabels":{"app.kubernetes.io/instance":"opendepot","app.kubernetes.io/name":"dex"}}}'), JSON.stringify(egress));
+});
+
+test('Dex values that cannot work are refused, naming the field', async () => {
+  const fails = async (...set: string[]) => renderFails(...DEX_ON, ...set);
+  assert.match(await renderFails('dex.enabled=true', 'dex.connectors[0].type=mockCallback', 'dex.connectors[0].id=mock'), /dex\.issuer is required/);
+  assert.match(await fails('dex.issuer=ftp://dex.example.com/dex'), /\/dex\/issuer/);
+  assert.match(await fails('dex.staticPasswords[0].hash=password'), /\/dex\/staticPasswords\/0\/hash/);
+  assert.match(await fails('dex.loginPorts={10000}'), /\/dex\/loginPorts/);
+  assert.match(await fails('dex.loginPorts={10010,10000}'), /dex\.loginPorts must be \[min, max\]/);
+  assert.match(await fails('dex.service.type=ExternalName'), /\/dex\/service\/type/);
+  assert.match(await fails('dex.imag.tag=x'), /imag/);
+  assert.match(await renderFails('dex.enabled=true', 'dex.issuer=https://dex.example.com/dex'), /dex\.staticPasswords or dex\.connectors/);
+  assert.match(await fails('config.plugins[1].package=@opendepot/plugin-dex', 'config.plugins[0].package=@opendepot/plugin-fs'), /config\.plugins lists @opendepot\/plugin-dex/);
+});
+
 test('examples/scanning/values.yaml renders a configuration the operator accepts: trivy loaded, HIGH and CRITICAL blocked', async () => {
   const docs = await renderWith([fileURLToPath(new URL('../../../examples/scanning/values.yaml', import.meta.url))]);
   const { config } = parseConfig(docs.find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '', { env: {} });
@@ -462,6 +545,7 @@ test('helm lint --strict passes with every optional piece enabled', async () => 
     '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'networkPolicy.enabled=true',
     '--set', 'pluginInstall.packages[0].name=p', '--set', 'pluginInstall.packages[0].version=1.0.0',
     '--set', `pluginInstall.packages[0].integrity=sha512-${Buffer.alloc(64).toString('base64')}`,
+    ...DEX_ON.flatMap((s) => ['--set', s]),
   ]);
   assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
 });
@@ -591,11 +675,12 @@ test('the real API server accepts every rendered object (server-side dry run)', 
     '--set', 'pluginInstall.packages[0].name=@example/opendepot-plugin-webdav', '--set', 'pluginInstall.packages[0].version=1.2.0',
     '--set', `pluginInstall.packages[0].integrity=sha512-${Buffer.alloc(64).toString('base64')}`,
     '--set', 'server.replicas=3', '--set', 'server.podDisruptionBudget.maxUnavailable=1',
+    ...DEX_ON.flatMap((s) => ['--set', s]),
   ]);
   const appliedOptional = await kubectl(cp, ['apply', '-n', ns, '--dry-run=server', '-f', '-'], { input: optional.stdout });
   assert.is(appliedOptional.code, 0, appliedOptional.stderr);
   assert.not.match(appliedOptional.stderr, /PodSecurity/, appliedOptional.stderr);
-  for (const object of ['ingress.networking.k8s.io/opendepot-server', 'networkpolicy.networking.k8s.io/opendepot-server', 'networkpolicy.networking.k8s.io/opendepot-operator', 'poddisruptionbudget.policy/opendepot-server', 'deployment.apps/opendepot-operator']) {
+  for (const object of ['deployment.apps/opendepot-dex', 'service/opendepot-dex', 'secret/opendepot-dex', 'ingress.networking.k8s.io/opendepot-server', 'networkpolicy.networking.k8s.io/opendepot-server', 'networkpolicy.networking.k8s.io/opendepot-operator', 'poddisruptionbudget.policy/opendepot-server', 'deployment.apps/opendepot-operator']) {
     assert.ok(appliedOptional.stdout.includes(`${object} created (server dry run)`), `${object} not applied:\n${appliedOptional.stdout}`);
   }
   await kubectl(cp, ['delete', 'namespace', ns, '--wait=false']);

@@ -11,6 +11,9 @@
  *   (b) examples/scanning/values.yaml with the with-trivy image;
  *   (e) `helm upgrade` to a new image tag keeps serving (no failed request);
  *   (f) the operator leader killed mid-sync: the new leader finishes, nothing partial is served;
+ *   (h) access control with the chart's Dex: anonymous off, no token is a 401 while discovery
+ *       advertises login.v1; a token from Dex's real login form lets tofu install the module a
+ *       GroupBinding grants, and not another;
  *   (g) `helm uninstall` removes everything but the CRDs and the stored data.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -19,6 +22,11 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import {
+  authorizationCodeLogin,
+  buildDexImage,
+  DEX_DEMO_PASSWORD,
+  DEX_IMAGE,
+  DEX_PASSWORD_HASH,
   INSECURE_MODULE_TF,
   CLEAN_MODULE_TF,
   NODE_IP,
@@ -91,9 +99,9 @@ async function untilModuleReady(name: string, timeoutMs = 180_000): Promise<void
 
 const moduleTf = (name: string, version: string) => `module "${name}" {\n  source  = "${HOST}/${TEAM}/${name}/aws"\n  version = "${version}"\n}\n`;
 
-/** Asserts tofu installed `version` of `name`. */
-async function assertInstalled(name: string, constraint: string, version: string): Promise<void> {
-  const run = await env.tofu(moduleTf(name, constraint));
+/** Asserts tofu installed `version` of `name` (with `tofuEnv`, e.g. a token). */
+async function assertInstalled(name: string, constraint: string, version: string, tofuEnv?: NodeJS.ProcessEnv): Promise<void> {
+  const run = await env.tofu(moduleTf(name, constraint), undefined, tofuEnv);
   assert.is(run.code, 0, run.output);
   const manifest = JSON.parse(await readFile(join(run.workdir, '.terraform/modules/modules.json'), 'utf8')) as { Modules: { Key: string; Version?: string; Dir: string }[] };
   const entry = manifest.Modules.find((m) => m.Key === name);
@@ -413,6 +421,60 @@ test('(f) the operator leader killed mid-sync: the new leader finishes and nothi
   assert.is(await assertServedBytesMatch('eks'), versions.length);
   assert.ok([...listed].every((v) => versions.includes(v)), `only real versions were listed: ${[...listed].join(', ')}`);
   await assertInstalled('eks', '~> 1.6.0', '1.6.0');
+});
+
+test('(h) access control with Dex: no token is a 401, a Dex login through the form installs the granted module and not another', async () => {
+  const started = Date.now();
+  await env.cluster.importImage(await buildDexImage());
+  // Dex on a NodePort of the node's address: the issuer users' browsers (here, this process) reach;
+  // the server reaches it through its Service (internalIssuerUrl), as the chart wires it.
+  const dexPort = (await env.nodePort()) === 30556 ? 30557 : 30556;
+  const issuer = `http://${NODE_IP}:${dexPort}/dex`;
+  await env.apply({
+    apiVersion: 'opendepot.defdev.io/v1alpha1',
+    kind: 'GroupBinding',
+    metadata: { name: 'platform-readers', namespace: TEAM },
+    spec: { expression: '"platform-readers" in groups', moduleResources: ['vpc'] },
+  });
+  const installed = await env.install(githubValues, {
+    image: { tag: 'test-b' },
+    auth: { anonymous: { enabled: false } },
+    dex: {
+      enabled: true,
+      issuer,
+      image: { repository: DEX_IMAGE.repository, tag: DEX_IMAGE.tag, pullPolicy: 'Never' },
+      service: { type: 'NodePort', nodePort: dexPort },
+      staticPasswords: [{ email: 'alice@example.com', hash: DEX_PASSWORD_HASH, username: 'alice', userID: '7f9c1c55-3f7e-4d5a-9d1e-2c1b0c9a8e11', groups: ['platform-readers'] }],
+    },
+  });
+  figures['helm upgrade with Dex ms'] = String(installed.ms);
+  const base = await env.baseUrl();
+  const versionsUrl = (name: string) => `${base}/opendepot/modules/v1/${TEAM}/${name}/aws/versions`;
+  // Discovery stays public and carries login.v1 with the chart's client and the public issuer.
+  const discovery = JSON.parse((await get(`${base}/.well-known/terraform.json`)).body.toString()) as { 'login.v1'?: { client: string; authz: string; token: string; ports: number[]; scopes: string[] } };
+  const login = discovery['login.v1'];
+  assert.ok(login, `discovery has no login.v1: ${JSON.stringify(discovery)}`);
+  assert.equal({ client: login.client, authz: login.authz, token: login.token, ports: login.ports }, { client: 'opendepot-cli', authz: `${issuer}/auth`, token: `${issuer}/token`, ports: [10000, 10010] });
+  const anonymous = await get(versionsUrl('vpc'));
+  assert.is(anonymous.status, 401, anonymous.body.toString());
+  // The CLI's half of tofu login with the browser's: Dex's password form, PKCE, the code exchange.
+  const tokens = await authorizationCodeLogin({ authz: login.authz, token: login.token, clientId: login.client, scopes: login.scopes, credentials: { login: 'alice@example.com', password: DEX_DEMO_PASSWORD }, port: login.ports[0]! });
+  const bearer = { authorization: `Bearer ${tokens.access_token}` };
+  // The GroupBinding reaches the servers' informers shortly after they start.
+  await until(env, 'the GroupBinding grants vpc', async () => (await get(versionsUrl('vpc'), bearer)).status === 200, 60_000);
+  const refused = await get(versionsUrl('eks'), bearer);
+  assert.is(refused.status, 403, refused.body.toString());
+  const token = { TF_TOKEN_opendepot_test: tokens.access_token };
+  await assertInstalled('vpc', '~> 1.1.0', '1.1.3', token);
+  const denied = await env.tofu(moduleTf('eks', '~> 1.6.0'), undefined, token);
+  assert.is.not(denied.code, 0, denied.output);
+  assert.match(denied.output, /403|forbidden|not allowed/i);
+  const withoutToken = await env.tofu(moduleTf('vpc', '~> 1.1.0'));
+  assert.is.not(withoutToken.code, 0, withoutToken.output);
+  // Dex runs in the install namespace, which enforces Pod Security "restricted" (see (a)).
+  const dexPods = await env.kubectl(['get', 'pods', '-n', NAMESPACE, '-l', 'app.kubernetes.io/name=dex', '-o', 'jsonpath={.items[*].status.phase}']);
+  assert.is(dexPods.stdout, 'Running', dexPods.stderr);
+  figures['(h) access control with Dex ms'] = String(Date.now() - started);
 });
 
 test('(g) helm uninstall removes everything but the CRDs and the stored data', async () => {

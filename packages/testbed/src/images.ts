@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runPathScript } from './script-output.ts';
+import { ensureTool } from './tools.ts';
 
 const BUILD_SCRIPT = fileURLToPath(new URL('../tools/build-images.sh', import.meta.url));
 
@@ -32,6 +33,14 @@ export function buildBaseImage(): Promise<string> {
 /** The pause image's tar ({@link PAUSE_IMAGE_REF}), a static Go program. */
 export function buildPauseImage(): Promise<string> {
   return buildImage(['pause']);
+}
+
+/** The Dex image's reference in the cluster suite (the test bed's own build of Dex v2.45.1). */
+export const DEX_IMAGE = { repository: 'localhost/dex', tag: 'v2.45.1' } as const;
+
+/** The Dex image's tar ({@link DEX_IMAGE}): the binary {@link ensureTool} builds, alone in one layer. */
+export async function buildDexImage(): Promise<string> {
+  return buildImage(['dex', '--binary', await ensureTool('dex'), '--tag', `${DEX_IMAGE.repository}:${DEX_IMAGE.tag}`]);
 }
 
 /** Options of {@link buildOpendepotImage}. */

@@ -5,6 +5,7 @@
 # Usage:
 #   build-images.sh base                                  # Debian bookworm (minbase) + Node 24 + corepack
 #   build-images.sh pause                                 # registry.k8s.io/pause:3.10, a static Go program
+#   build-images.sh dex --binary BIN --tag REF            # the test bed's static Dex build alone in one layer
 #   build-images.sh opendepot --tag REF [--target T] [--trivy BIN]
 #       the repository's Dockerfile built with buildah on the base image above; --target with-trivy
 #       takes BIN (default: the test bed's trivy build, when present) instead of building trivy
@@ -155,6 +156,32 @@ build_pause() {
   echo "$out"
 }
 
+# Dex for the cluster suite: the static binary the test bed builds (CGO off: memory storage only),
+# at /usr/local/bin/dex like the official image, with an empty /tmp; nothing from the network,
+# so no CA either. Its web templates are embedded in the binary.
+build_dex() {
+  local bin="" tag="" key out work
+  while [ $# -gt 0 ]; do
+    case "$1" in
+    --binary) bin="$2"; shift 2 ;;
+    --tag) tag="$2"; shift 2 ;;
+    *) die "dex: unknown argument $1" ;;
+    esac
+  done
+  [ -x "$bin" ] && [ -n "$tag" ] || die "dex: --binary BIN (executable) and --tag REF are required"
+  key=$( { sha <"$bin"; echo "$tag"; } | sha)
+  out="$IMAGES_DIR/dex-$key.tar"
+  if [ -f "$out" ]; then echo "$out"; return; fi
+  work=$(mktemp -d "$IMAGES_DIR/.dex.XXXXXX")
+  install -D -m 0755 "$bin" "$work/rootfs/usr/local/bin/dex"
+  install -d -m 1777 "$work/rootfs/tmp"
+  pack_rootfs "$work/rootfs" "$out" "$tag" '{"Entrypoint":["/usr/local/bin/dex"],"Cmd":["version"],"User":"65532:65532"}'
+  rm -rf "$work"
+  prune_tars "dex-" 1
+  log "dex: $tag -> $out"
+  echo "$out"
+}
+
 # A one-layer image holding /out/trivy, standing in for the Dockerfile's trivy build stage.
 build_trivy_image() { # build_trivy_image <binary>; prints "<tar> <ref>"
   local bin="$1" key out ref work
@@ -292,8 +319,8 @@ build_opendepot() {
 {
 cmd="${1:-}"; [ $# -gt 0 ] && shift
 case "$cmd" in
-base | pause | opendepot) ;;
-*) die "usage: build-images.sh base | pause | opendepot --tag REF [--target with-trivy] [--trivy BIN]" ;;
+base | pause | dex | opendepot) ;;
+*) die "usage: build-images.sh base | pause | dex --binary BIN --tag REF | opendepot --tag REF [--target with-trivy] [--trivy BIN]" ;;
 esac
 # One build at a time: they share buildah's storage and the download cache.
 exec 9>"$IMAGES_DIR/.lock"

@@ -54,8 +54,8 @@ export interface ClusterEnv {
   install(...values: object[]): Promise<{ ms: number; output: string }>;
   /** The server Service's NodePort (HTTPS). */
   nodePort(): Promise<number>;
-  /** tofu against the installed registry (default args: init). */
-  tofu(mainTf: string, args?: string[]): Promise<ClientRun>;
+  /** tofu against the installed registry (default args: init), with `extraEnv` (e.g. a `TF_TOKEN_<host>`). */
+  tofu(mainTf: string, args?: string[], extraEnv?: NodeJS.ProcessEnv): Promise<ClientRun>;
   /** The registry's base URL on the node. */
   baseUrl(): Promise<string>;
   stop(): Promise<void>;
@@ -156,11 +156,11 @@ export async function startClusterEnv(): Promise<ClusterEnv> {
     async baseUrl() {
       return `https://${NODE_IP}:${await env.nodePort()}`;
     },
-    async tofu(mainTf, args) {
+    async tofu(mainTf, args, extraEnv) {
       const base = await env.baseUrl();
       const cliConfig = join(dir, 'tofurc');
       await writeFile(cliConfig, cliConfigText(HOST, { 'modules.v1': `${base}/opendepot/modules/v1/`, 'providers.v1': `${base}/opendepot/providers/v1/` }));
-      return runRegistryClient('tofu', { parentDir: dir, cliConfig, caFile, mainTf, ...(args && { args }) });
+      return runRegistryClient('tofu', { parentDir: dir, cliConfig, caFile, mainTf, ...(args && { args }), ...(extraEnv && { env: extraEnv }) });
     },
     async stop() {
       await cluster.stop();
