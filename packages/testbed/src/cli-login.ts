@@ -91,7 +91,11 @@ export async function cliLogin(tool: 'tofu' | 'terraform', host: string, options
     await printed(/Enter a value:/, 'asked to proceed');
     child.stdin.end('yes\n');
     const authorizationUrl = new URL((await printed(/(https?:\/\/\S+code_challenge=\S+)/, 'printed the authorization URL'))[1]!);
-    const { callback, callbackResponse } = await browserLogin(authorizationUrl, options.credentials, { followCallback: true });
+    const { callback, callbackResponse } = await browserLogin(authorizationUrl, options.credentials, { followCallback: true }).catch((err: unknown) => {
+      // fetch's own message is just "fetch failed": the cause says what.
+      const cause = err instanceof Error && err.cause !== undefined ? ` (${String(err.cause)})` : '';
+      throw failure(`the browser's part failed: ${err instanceof Error ? err.message : String(err)}${cause}`);
+    });
     const callbackStatus = callbackResponse?.status ?? 0;
     await callbackResponse?.body?.cancel();
     const code = await exited;

@@ -61,7 +61,7 @@ export async function browserLogin(authorizationUrl: string | URL, credentials: 
       await response.body?.cancel();
       const next = new URL(location, request.url);
       if (next.href.startsWith(redirectUri)) {
-        const callbackResponse = options.followCallback ? await fetch(next, { redirect: 'manual' }) : undefined;
+        const callbackResponse = options.followCallback ? await fetch(loopbackV4(next), { redirect: 'manual' }) : undefined;
         return { callback: next, steps, ...(callbackResponse ? { callbackResponse } : {}) };
       }
       request = { url: next, method: 'GET' };
@@ -90,6 +90,16 @@ export async function browserLogin(authorizationUrl: string | URL, credentials: 
     throw new Error(`unexpected page from Dex at ${request.url.pathname}: ${textOf(html).slice(0, 300)}`);
   }
   throw new Error(`no redirect to ${redirectUri} after ${MAX_STEPS} steps`);
+}
+
+/**
+ * The callback as the CLIs listen for it: they bind `127.0.0.1` (tcp4) and name it `localhost`
+ * in `redirect_uri`, which may resolve to `::1` first, where another process may hold the port.
+ */
+function loopbackV4(callback: URL): URL {
+  const target = new URL(callback);
+  if (target.hostname === 'localhost') target.hostname = '127.0.0.1';
+  return target;
 }
 
 /** Options of {@link authorizationCodeLogin}. */
