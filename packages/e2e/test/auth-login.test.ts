@@ -166,9 +166,10 @@ for (const tool of ['tofu', 'terraform'] as const) {
     // (The CLIs wrap their diagnostics at 78 columns.)
     assert.ok(refused.output.replace(/\s+/g, ' ').includes(`403 Forbidden: access to Module ${env.namespace}/${GCP_MODULE} is not granted`), refused.output);
 
+    // Alice, authenticated by the dex plugin, was allowed and refused by the GroupBinding.
     const decisions = env.logs.slice(before).filter((l) => l.msg === 'access decision');
-    const oidc = decisions.filter((l) => l.provider !== 'none' && l.subject !== 'unauthenticated');
-    assert.ok(oidc.some((l) => l.decision === 'allow' && l.resource === `Module ${env.namespace}/${AWS_MODULE}`), JSON.stringify(decisions));
+    const oidc = decisions.filter((l) => l.provider === 'dex' && l.subject !== 'unauthenticated');
+    assert.ok(oidc.some((l) => l.decision === 'allow' && l.reason === 'granted by a GroupBinding' && l.resource === `Module ${env.namespace}/${AWS_MODULE}`), JSON.stringify(decisions));
     assert.ok(oidc.some((l) => l.decision === 'allow' && l.resource === `Provider ${env.namespace}/aws`), JSON.stringify(decisions));
     assert.ok(oidc.some((l) => l.decision === 'deny' && l.resource === `Module ${env.namespace}/${GCP_MODULE}`), JSON.stringify(decisions));
     assert.not.ok(JSON.stringify(env.logs).includes(login.token.split('.')[2]!), 'no token reaches the log');
