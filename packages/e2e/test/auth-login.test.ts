@@ -149,7 +149,8 @@ for (const tool of ['tofu', 'terraform'] as const) {
     // login.v1 came from the registry's discovery: Dex's authorization endpoint, the configured client.
     assert.is(login.authorizationUrl.origin + login.authorizationUrl.pathname, dex.endpoints.authz);
     assert.is(login.authorizationUrl.searchParams.get('client_id'), CLIENT);
-    assert.is(login.callbackStatus, 200, login.output);
+    // Terraform 1.5.7 may close its listener before answering, having taken the code (cliLogin checked the stored token).
+    if (tool === 'tofu' || login.callbackStatus !== undefined) assert.is(login.callbackStatus, 200, login.output);
 
     const run = await init(tool, home, awsModuleAndProvider());
     assert.is(run.code, 0, run.output);

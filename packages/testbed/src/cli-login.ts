@@ -33,8 +33,11 @@ export interface CliLoginResult {
   authorizationUrl: URL;
   /** Dex's redirect to the CLI's listener, `http://localhost:<port>/login?code=…&state=…`. */
   callback: URL;
-  /** How the CLI's listener answered the callback (200 when it took the code). */
-  callbackStatus: number;
+  /**
+   * How the CLI's listener answered the callback: 200 when it took the code; undefined when it
+   * closed the connection first, which Terraform 1.5.7 may do although it took the code.
+   */
+  callbackStatus: number | undefined;
   /** The token the CLI stored for `host`. */
   token: string;
   /** Everything the CLI printed. */
@@ -91,13 +94,11 @@ export async function cliLogin(tool: 'tofu' | 'terraform', host: string, options
     await printed(/Enter a value:/, 'asked to proceed');
     child.stdin.end('yes\n');
     const authorizationUrl = new URL((await printed(/(https?:\/\/\S+code_challenge=\S+)/, 'printed the authorization URL'))[1]!);
-    const { callback, callbackResponse } = await browserLogin(authorizationUrl, options.credentials, { followCallback: true }).catch((err: unknown) => {
-      // fetch's own message is just "fetch failed": the cause says what.
+    const { callback, callbackStatus } = await browserLogin(authorizationUrl, options.credentials, { followCallback: true }).catch((err: unknown) => {
+      // fetch's own message is just "fetch failed": its cause says what.
       const cause = err instanceof Error && err.cause !== undefined ? ` (${String(err.cause)})` : '';
       throw failure(`the browser's part failed: ${err instanceof Error ? err.message : String(err)}${cause}`);
     });
-    const callbackStatus = callbackResponse?.status ?? 0;
-    await callbackResponse?.body?.cancel();
     const code = await exited;
     if (code !== 0) throw failure(timedOut ? `not done within ${timeoutMs} ms` : `it exited with ${code}`);
     const stored = JSON.parse(await readFile(join(options.home, '.terraform.d', 'credentials.tfrc.json'), 'utf8')) as { credentials?: Record<string, { token?: string }> };
