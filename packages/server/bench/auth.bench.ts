@@ -13,100 +13,35 @@
  *
  * Options (environment): BENCH_DURATION_S (default 10), BENCH_CONNECTIONS (default 10).
  */
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import autocannon from 'autocannon';
-import { createKubeClient, createLogger, type Module, type Version } from '@opendepot/core';
-import { cliConfigText, createTestCertificates, dropNamespace, freshNamespace, kubectl, runRegistryClient, useControlPlane } from '@opendepot/testbed';
-import { createRegistryServer, kubernetesProvider, type RegistryServer } from '../src/index.ts';
-import { DiskStorage } from '../test/support/disk-storage.ts';
-import { moduleKey, moduleResource, store, versionResource } from '../test/support/fixtures.ts';
-import { MemoryInformer } from '../test/support/memory-informer.ts';
+import { createLogger } from '@opendepot/core';
+import { runRegistryClient } from '@opendepot/testbed';
+import { KUBERNETES_AUTH_HOST as HOST, KUBERNETES_AUTH_TOKEN_ENV as TOKEN_ENV, startKubernetesAuthBed } from '../test/support/kubernetes-auth.ts';
 
-const execFileAsync = promisify(execFile);
 const MODULE_COUNT = 20;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const HOST = 'opendepot.test';
 const AUDIENCE = 'opendepot-bench';
 
-const cp = await useControlPlane();
-const ns = await freshNamespace(cp, 'auth-bench');
-const client = createKubeClient({ kubeconfigPath: cp.kubeconfigPath, userAgent: 'opendepot-bench' });
-const dir = await mkdtemp(join(tmpdir(), 'opendepot-auth-bench-'));
+const bed = await startKubernetesAuthBed('auth-bench');
+const ns = bed.namespace;
 const names = Array.from({ length: MODULE_COUNT }, (_, i) => `m-${i}`);
 
-async function k(args: string[]): Promise<string> {
-  const r = await kubectl(cp, args);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
 try {
-  await k(['create', 'serviceaccount', 'ci', '-n', ns]);
-  await k(['create', 'role', 'reader', '-n', ns, '--verb=get', '--resource=modules.opendepot.defdev.io', ...names.map((n) => `--resource-name=${n}`)]);
-  await k(['create', 'rolebinding', 'ci-reads', '-n', ns, '--role=reader', `--serviceaccount=${ns}:ci`]);
-  const token = (await k(['create', 'token', 'ci', '-n', ns, '--audience', AUDIENCE, '--duration', '1h'])).trim();
-
-  const storage = new DiskStorage(join(dir, 'objects'));
-  const modules = new MemoryInformer<Module>();
-  const versions = new MemoryInformer<Version>();
-  for (const name of names) {
-    const src = join(dir, 'src', name);
-    await mkdir(src, { recursive: true });
-    await writeFile(join(src, 'main.tf'), `output "name" {\n  value = "${name}"\n}\n`);
-    await execFileAsync('zip', ['-q', '-X', '-r', join(dir, `${name}.zip`), '.'], { cwd: src });
-    const module = moduleResource({ name, namespace: ns, provider: 'aws' });
-    modules.put(module);
-    versions.put(versionResource({ owner: module, version: '1.0.0', stored: await store(storage, moduleKey(module, '1.0.0'), await readFile(join(dir, `${name}.zip`))) }));
-  }
-  const certs = await createTestCertificates();
-  await writeFile(join(dir, 'ca.pem'), certs.caPem);
-  await writeFile(join(dir, 'cert.pem'), certs.certPem);
-  await writeFile(join(dir, 'key.pem'), certs.keyPem);
+  for (const name of names) await bed.addModule(name);
+  const token = await bed.serviceAccountToken({ modules: names }, AUDIENCE);
   const quiet = createLogger({ level: 'warn', destination: { write: () => undefined } });
-  const make = (withAuth: boolean): RegistryServer => {
-    let registry: RegistryServer | undefined;
-    registry = createRegistryServer({
-      informers: { modules, versions },
-      resolveStorage: async () => storage,
-      logger: quiet,
-      defaultMetrics: false,
-      ...(withAuth && {
-        auth: {
-          providers: [
-            {
-              name: 'kubernetes',
-              provider: kubernetesProvider({
-                client,
-                audiences: [AUDIENCE],
-                cacheTtlSeconds: 60,
-                cacheMaxEntries: 10000,
-                onCache: (cache, result) => registry?.metrics.authCacheLookups.inc({ cache, result }),
-              }),
-            },
-          ],
-        },
-      }),
-    });
-    return registry;
-  };
-  const anonymous = make(false);
-  const authed = make(true);
-  const tls = { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') };
+  const anonymous = bed.registry(AUDIENCE, { logger: quiet, kubernetes: false });
+  const authed = bed.registry(AUDIENCE, { logger: quiet, kubernetes: { cacheTtlSeconds: 60, cacheMaxEntries: 10000 } });
   const anonymousListening = await anonymous.listen({ port: 0, host: '127.0.0.1', closeGraceMs: 100 });
-  const authedTls = await authed.listen({ port: 0, host: '127.0.0.1', tls, closeGraceMs: 100 });
+  const authedTls = await authed.listen({ port: 0, host: '127.0.0.1', tls: bed.tls, closeGraceMs: 100 });
   const authedPlain = await authed.listen({ port: 0, host: '127.0.0.1', closeGraceMs: 100 });
 
   // 1. tofu init of 20 modules with the token.
-  const cliConfig = join(dir, 'cli.tfrc');
-  await writeFile(cliConfig, cliConfigText(HOST, { 'modules.v1': `${authedTls.url}/opendepot/modules/v1/` }));
+  const cliConfig = await bed.cliConfig(authedTls);
   const mainTf = names.map((n) => `module "${n}" {\n  source  = "${HOST}/${ns}/${n}/aws"\n  version = "1.0.0"\n}\n`).join('\n');
   const started = performance.now();
-  const run = await runRegistryClient('tofu', { parentDir: dir, cliConfig, caFile: join(dir, 'ca.pem'), mainTf, env: { TF_TOKEN_opendepot_test: token } });
+  const run = await runRegistryClient('tofu', { parentDir: bed.dir, cliConfig, caFile: bed.caFile, mainTf, env: { [TOKEN_ENV]: token } });
   const initMs = performance.now() - started;
   if (run.code !== 0) throw new Error(`tofu init failed:\n${run.output}`);
   const lookups = (await authed.metrics.authCacheLookups.get()).values;
@@ -141,7 +76,5 @@ try {
   anonymous.dispose();
   authed.dispose();
 } finally {
-  await client.close();
-  await dropNamespace(cp, ns, ['roles', 'rolebindings', 'serviceaccounts']);
-  await rm(dir, { recursive: true, force: true });
+  await bed.stop();
 }

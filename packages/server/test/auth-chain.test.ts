@@ -68,6 +68,8 @@ test('a provider without authorize: grants decides; unset, nothing is granted', 
     const bar = await get(r, `${MODULES}/${NS}/bar/aws/versions`, 'user:alice:platform');
     assert.is(bar.status, 403);
     assert.equal(await bar.json(), { errors: [`access to Module ${NS}/bar is not granted: a grant for it is missing`] });
+    // The clients print the status line, not the body: the reason phrase names what was refused.
+    assert.is(bar.statusText, `Forbidden: access to Module ${NS}/bar is not granted: a grant for it is missing`);
     assert.is((await get(r, `${MODULES}/${NS}/foo/aws/versions`, 'user:bob:other')).status, 403);
     // A token the provider denies: 401, with nothing of its reason in the answer.
     const denied = await get(r, `${MODULES}/${NS}/foo/aws/versions`, 'forged');

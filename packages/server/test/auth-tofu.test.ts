@@ -5,111 +5,51 @@
  * URLs (the clients send no token there); the Module it is not granted fails, and without a token
  * nothing is installed.
  */
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { createKubeClient, createLogger, type Module, type Version } from '@opendepot/core';
-import { cliConfigText, type ClientRun, createSigningKey, createTestCertificates, dropNamespace, freshNamespace, kubectlOk, runRegistryClient, useControlPlane } from '@opendepot/testbed';
+import { createLogger } from '@opendepot/core';
+import { createSigningKey, runRegistryClient, type ClientRun } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createRegistryServer, kubernetesProvider, signingKeyOf, type ListeningServer, type RegistryServer } from '../src/index.ts';
-import { DiskStorage } from './support/disk-storage.ts';
-import { moduleKey, moduleResource, store, versionResource } from './support/fixtures.ts';
-import { MemoryInformer } from './support/memory-informer.ts';
+import { signingKeyOf, type ListeningServer, type RegistryServer } from '../src/index.ts';
+import { KUBERNETES_AUTH_HOST as HOST, KUBERNETES_AUTH_TOKEN_ENV as TOKEN_ENV, startKubernetesAuthBed } from './support/kubernetes-auth.ts';
 import { providerPackage, providerVersionResource, storeProvider } from './support/providers.ts';
 
-const execFileAsync = promisify(execFile);
-const HOST = 'opendepot.test';
-const TOKEN_ENV = 'TF_TOKEN_opendepot_test';
 const AUDIENCE = 'opendepot-registry';
 
-const cp = await useControlPlane();
-const ns = await freshNamespace(cp, 'auth-tofu');
-const client = createKubeClient({ kubeconfigPath: cp.kubeconfigPath, userAgent: 'opendepot-test' });
-let dir: string;
+const bed = await startKubernetesAuthBed('auth-tofu');
+const ns = bed.namespace;
 let registry: RegistryServer;
 let listening: ListeningServer;
 let cliConfig: string;
-let caFile: string;
 let token: string;
 const logLines: Record<string, unknown>[] = [];
 
-const k = (args: string[], input?: string): Promise<string> => kubectlOk(cp, args, input);
-
-async function packModule(name: string): Promise<Buffer> {
-  const src = join(dir, 'src', name);
-  await mkdir(src, { recursive: true });
-  await writeFile(join(src, 'main.tf'), `output "name" {\n  value = "${name}"\n}\n`);
-  const out = join(dir, 'src', `${name}.zip`);
-  await execFileAsync('zip', ['-q', '-X', '-r', out, '.'], { cwd: src });
-  return readFile(out);
-}
-
 test.before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'opendepot-auth-tofu-'));
-  const storage = new DiskStorage(join(dir, 'objects'));
-  const modules = new MemoryInformer<Module>();
-  const versions = new MemoryInformer<Version>();
-  for (const name of ['foo', 'bar']) {
-    const module = moduleResource({ name, namespace: ns, provider: 'aws' });
-    modules.put(module);
-    versions.put(versionResource({ owner: module, version: '1.0.0', stored: await store(storage, moduleKey(module, '1.0.0'), await packModule(name)) }));
-  }
+  for (const name of ['foo', 'bar']) await bed.addModule(name);
   const [os, arch] = [process.platform === 'darwin' ? 'darwin' : 'linux', process.arch === 'arm64' ? 'arm64' : 'amd64'];
   const pkg = await providerPackage('hello', '1.0.0', os, arch);
-  versions.put(providerVersionResource({ type: 'hello', version: '1.0.0', os, arch, namespace: ns, stored: await storeProvider(storage, ns, pkg) }));
+  bed.versions.put(providerVersionResource({ type: 'hello', version: '1.0.0', os, arch, namespace: ns, stored: await storeProvider(bed.storage, ns, pkg) }));
+  token = await bed.serviceAccountToken({ modules: ['foo'], providers: ['hello'] }, AUDIENCE);
 
-  await k(['create', 'serviceaccount', 'ci', '-n', ns]);
-  await k(['create', 'role', 'registry-reader', '-n', ns, '--verb=get', '--resource=modules.opendepot.defdev.io', '--resource-name=foo']);
-  await k(['create', 'role', 'provider-reader', '-n', ns, '--verb=get', '--resource=providers.opendepot.defdev.io', '--resource-name=hello']);
-  await k(['create', 'rolebinding', 'ci-modules', '-n', ns, '--role=registry-reader', `--serviceaccount=${ns}:ci`]);
-  await k(['create', 'rolebinding', 'ci-providers', '-n', ns, '--role=provider-reader', `--serviceaccount=${ns}:ci`]);
-  token = (await k(['create', 'token', 'ci', '-n', ns, '--audience', AUDIENCE, '--duration', '1h'])).trim();
-
-  const certs = await createTestCertificates();
-  caFile = join(dir, 'ca.pem');
-  await writeFile(caFile, certs.caPem);
-  await writeFile(join(dir, 'cert.pem'), certs.certPem);
-  await writeFile(join(dir, 'key.pem'), certs.keyPem);
   const signingKey = await signingKeyOf((await createSigningKey({ name: 'OpenDepot Auth Tofu Test' })).privateKeyArmored);
-  registry = createRegistryServer({
-    informers: { modules, versions },
-    resolveStorage: async () => storage,
+  registry = bed.registry(AUDIENCE, {
     logger: createLogger({ level: 'debug', destination: { write: (line: string) => logLines.push(JSON.parse(line)) } }),
-    defaultMetrics: false,
     signingKey,
-    auth: {
-      providers: [
-        {
-          name: 'kubernetes',
-          provider: kubernetesProvider({
-            client,
-            audiences: [AUDIENCE],
-            cacheTtlSeconds: 10,
-            cacheMaxEntries: 1000,
-            onCache: (cache, result) => registry.metrics.authCacheLookups.inc({ cache, result }),
-          }),
-        },
-      ],
-    },
+    kubernetes: { cacheTtlSeconds: 10, cacheMaxEntries: 1000 },
   });
-  listening = await registry.listen({ port: 0, host: '127.0.0.1', tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') }, closeGraceMs: 100 });
-  cliConfig = join(dir, 'cli.tfrc');
-  await writeFile(cliConfig, cliConfigText(HOST, { 'modules.v1': `${listening.url}/opendepot/modules/v1/`, 'providers.v1': `${listening.url}/opendepot/providers/v1/` }));
+  listening = await registry.listen({ port: 0, host: '127.0.0.1', tls: bed.tls, closeGraceMs: 100 });
+  cliConfig = await bed.cliConfig(listening);
 });
 
 test.after(async () => {
   registry?.dispose();
   await listening?.close();
-  await client.close();
-  await dropNamespace(cp, ns, ['roles', 'rolebindings', 'serviceaccounts']);
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await bed.stop();
 });
 
 function init(tool: 'tofu' | 'terraform', mainTf: string, withToken: boolean): Promise<ClientRun> {
-  return runRegistryClient(tool, { parentDir: dir, cliConfig, caFile, mainTf, ...(withToken && { env: { [TOKEN_ENV]: token } }) });
+  return runRegistryClient(tool, { parentDir: bed.dir, cliConfig, caFile: bed.caFile, mainTf, ...(withToken && { env: { [TOKEN_ENV]: token } }) });
 }
 
 const fooAndHello = () => `

@@ -413,6 +413,7 @@ test('every answer carries nosniff; unknown paths are JSON 404s', async () => {
     }
     const res = await fetch(`${r.url}/nowhere`);
     assert.is(res.status, 404);
+    assert.is(res.statusText, 'Not Found: no such endpoint: /nowhere');
     assert.equal(await res.json(), { errors: ['no such endpoint: /nowhere'] });
   });
 });

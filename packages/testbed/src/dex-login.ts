@@ -8,6 +8,7 @@
  *   the code exchange at the token endpoint, as the clients do with a `login.v1` entry.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { get } from 'node:http';
 
 /** A user's credentials for Dex's password form. */
 export interface DexCredentials {
@@ -19,8 +20,11 @@ export interface DexCredentials {
 export interface BrowserLoginResult {
   /** The redirect to the client: `<redirect_uri>?code=…&state=…` (or `?error=…`). */
   callback: URL;
-  /** The callback's response when `followCallback` was set. */
-  callbackResponse?: Response;
+  /**
+   * The status the client's listener answered the callback with, when `followCallback` was set;
+   * `undefined` also when it closed the connection without answering (see {@link deliverCallback}).
+   */
+  callbackStatus?: number;
   /** What the browser did, e.g. `GET /dex/auth`, `submit password form`, `submit approval form`. */
   steps: string[];
 }
@@ -61,8 +65,8 @@ export async function browserLogin(authorizationUrl: string | URL, credentials: 
       await response.body?.cancel();
       const next = new URL(location, request.url);
       if (next.href.startsWith(redirectUri)) {
-        const callbackResponse = options.followCallback ? await fetch(next, { redirect: 'manual' }) : undefined;
-        return { callback: next, steps, ...(callbackResponse ? { callbackResponse } : {}) };
+        const callbackStatus = options.followCallback ? await deliverCallback(next) : undefined;
+        return { callback: next, steps, ...(callbackStatus !== undefined && { callbackStatus }) };
       }
       request = { url: next, method: 'GET' };
       continue;
@@ -90,6 +94,29 @@ export async function browserLogin(authorizationUrl: string | URL, credentials: 
     throw new Error(`unexpected page from Dex at ${request.url.pathname}: ${textOf(html).slice(0, 300)}`);
   }
   throw new Error(`no redirect to ${redirectUri} after ${MAX_STEPS} steps`);
+}
+
+/**
+ * Fetches the callback as a browser would, and returns the status the client's listener answered,
+ * or `undefined` when it closed the connection without answering: Terraform 1.5.7 closes its
+ * callback server (`server.Close()`, not `Shutdown`) as soon as its handler has passed the code
+ * on, racing the handler's own 200, so a loaded machine sees "socket hang up" although the code
+ * arrived (OpenTofu 1.12 shuts down gracefully). Whether the CLI took the code shows in how it
+ * ends. To `127.0.0.1`: the CLIs bind that (tcp4) and name it `localhost` in `redirect_uri`,
+ * which may resolve to `::1` first, where another process may hold the port. On a connection of
+ * its own, outside any keep-alive pool.
+ */
+function deliverCallback(callback: URL): Promise<number | undefined> {
+  const target = new URL(callback);
+  if (target.hostname === 'localhost') target.hostname = '127.0.0.1';
+  return new Promise((resolve, reject) => {
+    const request = get(target, { agent: false, headers: { accept: 'text/html' } }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode));
+      response.on('error', () => resolve(response.statusCode));
+    });
+    request.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? resolve(undefined) : reject(err)));
+  });
 }
 
 /** Options of {@link authorizationCodeLogin}. */

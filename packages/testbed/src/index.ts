@@ -27,3 +27,4 @@ export * from './zip-bomb.ts';
 export * from './dex.ts';
 export * from './dex-login.ts';
 export * from './reverse-proxy.ts';
+export * from './cli-login.ts';

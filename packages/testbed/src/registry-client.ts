@@ -35,8 +35,14 @@ export interface ClientRun {
 export interface ClientRunOptions {
   /** Directory under which a fresh working directory is made. */
   parentDir: string;
-  /** The CLI config file (`TF_CLI_CONFIG_FILE`). */
-  cliConfig: string;
+  /**
+   * The CLI config file (`TF_CLI_CONFIG_FILE`). Leave it out to have the CLI read its own config
+   * under HOME, credentials included: with `TF_CLI_CONFIG_FILE` set, the token `login` stored in
+   * `~/.terraform.d/credentials.tfrc.json` is not loaded.
+   */
+  cliConfig?: string;
+  /** HOME of the run (e.g. where `cliLogin` stored a token); default a fresh one in the working directory. */
+  home?: string;
   /** The CA the server's certificate chains to. */
   caFile: string;
   /** Contents of `main.tf`. */
@@ -51,13 +57,13 @@ export interface ClientRunOptions {
 export async function runRegistryClient(tool: 'tofu' | 'terraform', options: ClientRunOptions): Promise<ClientRun> {
   const bin = await ensureTool(tool);
   const workdir = await mkdtemp(join(options.parentDir, `${tool}-`));
-  const home = join(workdir, '.home');
-  await mkdir(home);
+  const home = options.home ?? join(workdir, '.home');
+  if (options.home === undefined) await mkdir(home);
   await writeFile(join(workdir, 'main.tf'), options.mainTf);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: home,
-    TF_CLI_CONFIG_FILE: options.cliConfig,
+    ...(options.cliConfig !== undefined && { TF_CLI_CONFIG_FILE: options.cliConfig }),
     SSL_CERT_FILE: options.caFile,
     CHECKPOINT_DISABLE: '1',
     TF_IN_AUTOMATION: '1',
