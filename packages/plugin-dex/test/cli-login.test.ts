@@ -3,13 +3,12 @@
  * this plugin advertises, against a real Dex: the CLI config's `host` block hands the CLI the
  * services (so no registry is needed), the test bed plays the browser on the URL the CLI prints,
  * the CLI receives the code on its loopback listener, exchanges it at Dex with PKCE and stores
- * the token, and the plugin authenticates that token with the user's groups.
+ * the token (the test bed's `cliLogin`), and the plugin authenticates that token with the user's groups.
  */
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { browserLogin, DEX_DEMO_PASSWORD, ensureTool, eventually, startDex } from '@opendepot/testbed';
+import { cliConfigText, cliLogin, DEX_DEMO_PASSWORD, ensureTool, startDex } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import plugin, { type DexAuthProvider } from '../src/index.ts';
@@ -28,46 +27,18 @@ for (const cli of ['tofu', 'terraform'] as const) test(`${cli} login with the ad
   const bin = await ensureTool(cli);
   const home = await mkdtemp(join(tmpdir(), `opendepot-${cli}-login-`));
   homes.push(home);
-  // Terraform 1.5.7 does not create the directory of its credentials file (OpenTofu does).
-  await mkdir(join(home, '.terraform.d'));
   const provider = (await plugin.create({ issuerUrl: dex.issuer, clientId: CLIENT }, pluginContext())) as DexAuthProvider;
   const loginV1 = provider.loginV1();
   const config = join(home, 'tofurc');
-  // HCL 1 object syntax (`key = value`), which the CLI config parser reads.
-  const attributes = Object.entries(loginV1).map(([key, value]) => `      ${key} = ${JSON.stringify(value).replaceAll(',', ', ')}`);
-  await writeFile(config, `host "${HOST}" {\n  services = {\n    "login.v1" = {\n${attributes.join('\n')}\n    }\n  }\n}\n`);
-  const child = spawn(bin, ['login', HOST], {
-    env: { PATH: process.env.PATH, HOME: home, TF_CLI_CONFIG_FILE: config, BROWSER: '/bin/true', CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  try {
-    await eventually(`${cli} asks to proceed`, () => /Enter a value:/.test(output) || (child.exitCode !== null && assert.unreachable(output)), 30_000);
-    child.stdin.end('yes\n');
-    const authorizationUrl = await eventually(`${cli} prints the authorization URL`, () => /(https?:\/\/\S+code_challenge=\S+)/.exec(output)?.[1], 30_000);
-    const url = new URL(authorizationUrl);
-    assert.is(url.origin + url.pathname, loginV1.authz);
-    assert.is(url.searchParams.get('client_id'), CLIENT);
-    assert.is(url.searchParams.get('code_challenge_method'), 'S256');
-    assert.is(url.searchParams.get('scope'), 'openid profile email groups');
-    const port = Number(new URL(url.searchParams.get('redirect_uri')!).port);
-    assert.ok(port >= 10000 && port < 10010, `port ${port} in the advertised range`);
-
-    const { callback, callbackResponse } = await browserLogin(url, { login: 'alice@example.com', password: DEX_DEMO_PASSWORD }, { followCallback: true });
-    assert.ok(callback.searchParams.get('code'));
-    assert.is(callbackResponse?.status, 200, `${cli} accepted the code on its listener`);
-    assert.is(await exited, 0, output);
-  } finally {
-    clearTimeout(timer);
-    child.kill('SIGKILL');
-  }
-  const stored = JSON.parse(await readFile(join(home, '.terraform.d', 'credentials.tfrc.json'), 'utf8')) as { credentials: Record<string, { token: string }> };
-  const token = stored.credentials[HOST]?.token;
-  assert.ok(token, `${cli} stored a token for the host`);
+  await writeFile(config, cliConfigText(HOST, { 'login.v1': { ...loginV1 } }, ''));
+  const { authorizationUrl: url, callbackStatus, token } = await cliLogin(bin, { host: HOST, home, cliConfig: config, credentials: { login: 'alice@example.com', password: DEX_DEMO_PASSWORD } });
+  assert.is(url.origin + url.pathname, loginV1.authz);
+  assert.is(url.searchParams.get('client_id'), CLIENT);
+  assert.is(url.searchParams.get('code_challenge_method'), 'S256');
+  assert.is(url.searchParams.get('scope'), 'openid profile email groups');
+  const port = Number(new URL(url.searchParams.get('redirect_uri')!).port);
+  assert.ok(port >= 10000 && port < 10010, `port ${port} in the advertised range`);
+  assert.is(callbackStatus, 200, `${cli} accepted the code on its listener`);
   const decision = await provider.authenticate(request(token));
   assert.is(decision.decision, 'allow');
   if (decision.decision === 'allow') {

@@ -26,3 +26,4 @@ export * from './service-links.ts';
 export * from './zip-bomb.ts';
 export * from './dex.ts';
 export * from './dex-login.ts';
+export * from './cli-login.ts';
