@@ -4,8 +4,13 @@
  * filesystem storage under `--dir`, serves HTTPS with a CA it generates, loads the examples of
  * `examples/quickstart` through the git source, writes `kubeconfig`, `ca.pem`, `tofurc` and
  * `env.sh`, prints `OpenDepot is ready ...` and stays in the foreground until interrupted.
+ *
+ * Access is anonymous by default. `--auth dex` starts a real Dex beside it (memory storage, a
+ * demo user in the static password database, a public client for `tofu login`), turns anonymous
+ * access off, loads plugin-dex, and grants the demo user's group the examples with a GroupBinding.
  */
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,10 +22,14 @@ import {
   createGitRepo,
   createSigningKey,
   createTestCertificates,
+  DEX_DEMO_PASSWORD,
   kubectl,
   startControlPlane,
+  startDex,
   startHashicorpReleasesStandin,
   type ControlPlane,
+  type Dex,
+  type HostServices,
 } from '@opendepot/testbed';
 import { parseAllDocuments, stringify } from 'yaml';
 
@@ -30,23 +39,53 @@ const NAMESPACE = 'opendepot-system';
 /** The hostname the generated CLI config maps to this machine. */
 export const QUICKSTART_HOST = 'opendepot.test';
 
+/** The `--auth` values: who may read the registry. */
+export const AUTH_MODES = ['anonymous', 'dex'] as const;
+type AuthMode = (typeof AUTH_MODES)[number];
+
+/** The demo user of `--auth dex` (Dex's static password database) and its group. */
+export const DEMO_USER = { email: 'alice@example.com', username: 'alice', group: 'aws-platform-team' } as const;
+/** The Dex static public client `tofu login` uses, and the loopback ports it may listen on. */
+const DEX_CLIENT = 'opendepot-cli';
+const LOGIN_PORTS: [number, number] = [10000, 10010];
+
 interface Options {
   dir: string;
   port: number;
+  auth: AuthMode;
 }
 
-function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: { dir: { type: 'string', default: '.opendepot/quickstart' }, port: { type: 'string', default: '8443' }, help: { type: 'boolean', short: 'h' } },
-  });
-  if (values.help) {
-    console.log('usage: npm run quickstart -- [--dir .opendepot/quickstart] [--port 8443]');
-    process.exit(0);
+const USAGE = `usage: npm run quickstart -- [--dir .opendepot/quickstart] [--port 8443] [--auth anonymous|dex]
+
+  --dir   where it keeps its state, certificates and generated files (default .opendepot/quickstart)
+  --port  the registry's HTTPS port on 127.0.0.1 (default 8443)
+  --auth  who may read the registry:
+            anonymous  anyone who can reach it (the default)
+            dex        sign-in required: starts a local Dex with a demo user (${DEMO_USER.email} / ${DEX_DEMO_PASSWORD},
+                       group ${DEMO_USER.group}) that a GroupBinding grants the examples; \`tofu login\` gets a token`;
+
+/** The options, or a message for the user (a usage error). */
+export function parseOptions(argv: string[]): Options | { help: string } | { error: string } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        dir: { type: 'string', default: '.opendepot/quickstart' },
+        port: { type: 'string', default: '8443' },
+        auth: { type: 'string', default: 'anonymous' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
   }
+  if (values.help) return { help: USAGE };
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port must be a port number (1-65535), not ${values.port}`);
-  return { dir: resolve(values.dir!), port };
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return { error: `--port must be a port number (1-65535), not ${values.port}` };
+  const auth = values.auth!;
+  if (!(AUTH_MODES as readonly string[]).includes(auth)) return { error: `--auth must be one of ${AUTH_MODES.join(', ')}, not ${JSON.stringify(auth)}` };
+  return { dir: resolve(values.dir!), port, auth: auth as AuthMode };
 }
 
 const say = (line: string) => console.log(`[quickstart] ${line}`);
@@ -127,8 +166,96 @@ async function waitForModules(plane: ControlPlane, names: string[], timeoutMs = 
   throw new Error(`the examples were not Ready after ${timeoutMs / 1000}s (${last})`);
 }
 
-function usage(dir: string, url: string, keyId: string): string {
+/**
+ * `--auth dex`: the GroupBinding that grants the demo user's group every example Module and
+ * Provider (by resource name), the announcement's kind of binding. Written to `<dir>/groupbinding.yaml`.
+ */
+async function demoGroupBinding(): Promise<string> {
+  const examples = (await exampleManifests()).map(({ doc }) => doc);
+  const names = (kind: ExampleModule['kind']) => examples.filter((d) => d.kind === kind).map((d) => d.metadata.name);
+  return stringify({
+    apiVersion: 'opendepot.defdev.io/v1alpha1',
+    kind: 'GroupBinding',
+    metadata: { name: DEMO_USER.group, namespace: NAMESPACE },
+    spec: { expression: `"${DEMO_USER.group}" in groups`, moduleResources: names('Module'), providerResources: names('Provider') },
+  });
+}
+
+/** `--auth dex`: a real Dex on loopback with the demo user and the public client `tofu login` uses. */
+function startDemoDex(): Promise<Dex> {
+  const redirectURIs: string[] = [];
+  for (let p = LOGIN_PORTS[0]; p <= LOGIN_PORTS[1]; p++) redirectURIs.push(`http://localhost:${p}/login`);
+  return startDex({
+    users: [{ email: DEMO_USER.email, username: DEMO_USER.username, groups: [DEMO_USER.group] }],
+    clients: [{ id: DEX_CLIENT, name: 'OpenDepot quickstart (tofu login)', public: true, redirectURIs }],
+  });
+}
+
+/** The registry's discovery document, read over HTTPS trusting the quickstart's CA. */
+function discoveryOf(url: string, ca: string): Promise<Record<string, unknown>> {
+  return new Promise((resolvePromise, reject) => {
+    httpsGet(`${url}/.well-known/terraform.json`, { ca }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        try {
+          if (res.statusCode !== 200) throw new Error(`discovery answered ${res.statusCode}`);
+          resolvePromise(JSON.parse(body) as Record<string, unknown>);
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+    }).on('error', reject);
+  });
+}
+
+/** The environment variable tofu and terraform take the host's token from. */
+const TOKEN_VAR = `TF_TOKEN_${QUICKSTART_HOST.replaceAll('.', '_').replaceAll('-', '__')}`;
+
+/**
+ * env.sh. With `--auth dex` it also passes on the token `tofu login` stored: the clients read
+ * `~/.terraform.d/credentials.tfrc.json` only when TF_CLI_CONFIG_FILE is unset (it replaces the
+ * whole CLI config directory), so env.sh exports the stored token as TF_TOKEN_<host> instead.
+ */
+function envScript(dir: string, dex: Dex | undefined): string {
+  const lines = [
+    '# Source this file to use the quickstart registry: kubectl, tofu and terraform find it.',
+    `export KUBECONFIG=${join(dir, 'kubeconfig')}`,
+    `export TF_CLI_CONFIG_FILE=${join(dir, 'tofurc')}`,
+    `export SSL_CERT_FILE=${join(dir, 'ca.pem')}`,
+  ];
+  if (dex) {
+    lines.push(
+      `# --auth dex: tofu does not read the token \`tofu login\` stores while TF_CLI_CONFIG_FILE is set,`,
+      `# so this passes it on as ${TOKEN_VAR}. Source this file again after tofu login.`,
+      `_opendepot_token=$(sed -n '/"${QUICKSTART_HOST}"/,/}/s/.*"token": *"\\([^"]*\\)".*/\\1/p' "$HOME/.terraform.d/credentials.tfrc.json" 2>/dev/null || true)`,
+      `if [ -n "$_opendepot_token" ]; then export ${TOKEN_VAR}="$_opendepot_token"; fi`,
+      'unset _opendepot_token',
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function accessText(dir: string, dex: Dex | undefined): string {
+  if (dex === undefined) return 'access: anonymous (anyone who can reach it may read; --auth dex to require sign-in)';
+  return `access: sign-in with Dex at ${dex.issuer} (anonymous access is off)
+  demo user: ${DEMO_USER.email} / ${DEX_DEMO_PASSWORD} (group ${DEMO_USER.group})
+  GroupBinding ${DEMO_USER.group} (${join(dir, 'groupbinding.yaml')}) grants that group the examples.
+
+Sign in first (tofu opens a browser, or prints the URL to open on this machine):
+
+  source ${join(dir, 'env.sh')}
+  tofu login ${QUICKSTART_HOST}     # answer yes, then sign in as ${DEMO_USER.email} / ${DEX_DEMO_PASSWORD}
+  source ${join(dir, 'env.sh')}     # again: passes the stored token on as ${TOKEN_VAR}
+
+Without a browser (CI): put a token from Dex in ${TOKEN_VAR} instead of tofu login.
+Without a token every read is refused (401); a user outside ${DEMO_USER.group} gets 403.`;
+}
+
+function usage(dir: string, url: string, keyId: string, dex: Dex | undefined): string {
   return `OpenDepot is ready at ${url}
+${accessText(dir, dex)}
 
 Use it from another terminal:
 
@@ -169,7 +296,7 @@ Or keep the original address and only add a network mirror to your CLI config:
 See what the registry holds:
 
   kubectl get modules,providers,versions -n ${NAMESPACE}
-  kubectl describe module greeting -n ${NAMESPACE}
+  kubectl describe module greeting -n ${NAMESPACE}${dex ? `\n  kubectl get groupbindings -n ${NAMESPACE} -o yaml` : ''}
 
 Add a version: edit spec.versions of examples/quickstart/manifests/greeting.yaml (the tag must exist in
 ${join(dir, 'repos', 'greeting')}) and kubectl apply it. Press Ctrl-C to stop everything.`;
@@ -178,7 +305,15 @@ ${join(dir, 'repos', 'greeting')}) and kubectl apply it. Press Ctrl-C to stop ev
 /** Runs the quickstart until SIGINT/SIGTERM. */
 export async function main(argv = process.argv.slice(2)): Promise<void> {
   const options = parseOptions(argv);
-  const { dir, port } = options;
+  if ('help' in options) {
+    console.log(options.help);
+    process.exit(0);
+  }
+  if ('error' in options) {
+    console.error(`[quickstart] ${options.error}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const { dir, port, auth } = options;
   await mkdir(join(dir, 'tls'), { recursive: true });
   const storagePath = join(dir, 'storage');
   const stops: (() => Promise<void>)[] = [];
@@ -216,11 +351,23 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     await writeFile(join(dir, 'gpg', 'private-key.asc'), registryKey.privateKeyArmored, { mode: 0o600 });
     await writeFile(join(dir, 'gpg', 'public-key.asc'), registryKey.publicKeyArmored);
 
+    let dex: Dex | undefined;
+    if (auth === 'dex') {
+      say('starting Dex for sign-in (--auth dex; built from the Go module proxy on first use)');
+      dex = await startDemoDex();
+      stops.push(() => dex!.stop());
+    }
+
     const values = {
       logLevel: process.env.OPENDEPOT_LOG_LEVEL ?? 'warn',
       namespace: NAMESPACE,
       allowFileUrls: true, // the examples come from local git repositories
-      plugins: [{ package: '@opendepot/plugin-fs' }],
+      plugins: [
+        { package: '@opendepot/plugin-fs' },
+        // The operator skips `kind: auth` entries without resolving them; the server ships plugin-dex.
+        ...(dex ? [{ package: '@opendepot/plugin-dex', kind: 'auth', config: { issuerUrl: dex.issuer, clientId: DEX_CLIENT, loginPorts: LOGIN_PORTS } }] : []),
+      ],
+      ...(dex ? { auth: { anonymous: { enabled: false } } } : {}),
       // Storage is platform policy: one filesystem profile, which the example manifests use.
       storage: { defaultProfile: 'default', profiles: { default: { filesystem: { path: storagePath } } } },
       server: {
@@ -250,18 +397,27 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     stops.push(() => server.stop());
     await server.synced;
 
+    if (dex) {
+      // Before the examples, so the server's informer has it by the time they are Ready.
+      const binding = await demoGroupBinding();
+      await writeFile(join(dir, 'groupbinding.yaml'), binding);
+      const applied = await kubectl(plane, ['apply', '-f', '-'], { input: binding });
+      if (applied.code !== 0) throw new Error(`applying the GroupBinding failed: ${applied.stderr}`);
+    }
+
     say('loading the examples of examples/quickstart (a module through the git source, a provider from the stand-in)');
     const repos = await exampleRepos(dir);
     const names = await applyExamples(plane, repos, storagePath);
     await waitForModules(plane, names);
 
     const url = `https://127.0.0.1:${port}`;
-    await writeFile(join(dir, 'tofurc'), cliConfigText(QUICKSTART_HOST, { 'modules.v1': `${url}/opendepot/modules/v1/`, 'providers.v1': `${url}/opendepot/providers/v1/` }, ''));
-    await writeFile(
-      join(dir, 'env.sh'),
-      `# Source this file to use the quickstart registry: kubectl, tofu and terraform find it.\nexport KUBECONFIG=${join(dir, 'kubeconfig')}\nexport TF_CLI_CONFIG_FILE=${join(dir, 'tofurc')}\nexport SSL_CERT_FILE=${join(dir, 'ca.pem')}\n`,
-    );
-    console.log(usage(dir, url, registryKey.keyId));
+    // The host block replaces discovery for the made-up host, so it carries login.v1 too (from the server's own discovery).
+    const loginV1 = dex ? ((await discoveryOf(url, certs.caPem))['login.v1'] as HostServices['login.v1']) : undefined;
+    if (dex && loginV1 === undefined) throw new Error('the server does not advertise login.v1');
+    const services: HostServices = { 'modules.v1': `${url}/opendepot/modules/v1/`, 'providers.v1': `${url}/opendepot/providers/v1/`, ...(loginV1 ? { 'login.v1': loginV1 } : {}) };
+    await writeFile(join(dir, 'tofurc'), cliConfigText(QUICKSTART_HOST, services, ''));
+    await writeFile(join(dir, 'env.sh'), envScript(dir, dex));
+    console.log(usage(dir, url, registryKey.keyId, dex));
   } catch (err) {
     console.error(`[quickstart] failed: ${err instanceof Error ? err.message : String(err)}`);
     await stopAll();

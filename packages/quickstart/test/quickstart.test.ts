@@ -2,14 +2,17 @@
  * The README's first command, run as a user runs it (`scripts/quickstart.sh`, what
  * `npm run quickstart` calls): after `OpenDepot is ready`, the README's example `tofu init`
  * and `tofu apply` work with nothing but the written env.sh, and Ctrl-C stops everything.
+ * Then `--auth dex`: a real Dex beside it, no token is a 401, a token from Dex's login form (and
+ * from the real `tofu login`) reads what the demo GroupBinding grants.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ensureTool, freePort } from '@opendepot/testbed';
+import { authorizationCodeLogin, cliLogin, DEX_DEMO_PASSWORD, ensureTool, freePort } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
@@ -19,32 +22,45 @@ let dir: string;
 let child: ChildProcess;
 let output = '';
 let port: number;
+const children: ChildProcess[] = [];
 
-test.before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'opendepot-quickstart-'));
-  port = await freePort();
-  child = spawn('bash', [join(root, 'scripts/quickstart.sh'), '--dir', join(dir, 'qs'), '--port', String(port)], {
+/** Runs scripts/quickstart.sh with `args`; `output` collects stdout and stderr. */
+function quickstart(args: string[], onOutput: (text: string) => void): ChildProcess {
+  const started = spawn('bash', [join(root, 'scripts/quickstart.sh'), ...args], {
     cwd: root,
     env: { ...process.env, OPENDEPOT_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "OpenDepot is ready" after 240 s:\n${output}`)), 240_000);
+  children.push(started);
+  started.stdout!.on('data', (d: Buffer) => onOutput(d.toString()));
+  started.stderr!.on('data', (d: Buffer) => onOutput(d.toString()));
+  return started;
+}
+
+/** Resolves once `started` printed `OpenDepot is ready at https://127.0.0.1:<port>`. */
+function ready(started: ChildProcess, output: () => string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "OpenDepot is ready" after 240 s:\n${output()}`)), 240_000);
     const check = () => {
-      if (/^OpenDepot is ready at https:\/\/127\.0\.0\.1:\d+$/m.test(output)) {
+      if (/^OpenDepot is ready at https:\/\/127\.0\.0\.1:\d+$/m.test(output())) {
         clearTimeout(timer);
         resolve();
       }
     };
-    child.stdout!.on('data', check);
-    child.on('exit', (code) => reject(new Error(`quickstart exited (${code}) before it was ready:\n${output}`)));
+    started.stdout!.on('data', check);
+    started.on('exit', (code) => reject(new Error(`quickstart exited (${code}) before it was ready:\n${output()}`)));
   });
+}
+
+test.before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'opendepot-quickstart-'));
+  port = await freePort();
+  child = quickstart(['--dir', join(dir, 'qs'), '--port', String(port)], (text) => (output += text));
+  await ready(child, () => output);
 });
 
 test.after(async () => {
-  if (child.exitCode === null) child.kill('SIGKILL');
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -61,6 +77,7 @@ test('it writes kubeconfig, ca.pem, tofurc and env.sh, and prints how to use it'
   assert.match(output, 'kubectl get modules,providers,versions -n opendepot-system');
   assert.match(output, 'source  = "opendepot.test/opendepot-system/hello"');
   assert.match(output, `url = "https://127.0.0.1:${port}/opendepot/mirror/v1/"`);
+  assert.match(output, 'access: anonymous (anyone who can reach it may read; --auth dex to require sign-in)');
 });
 
 test("the README's example: tofu init and apply against the quickstart, with only env.sh", async () => {
@@ -103,6 +120,133 @@ test('Ctrl-C stops everything it started', async () => {
   assert.not.ok(stdout.includes(`--secure-port=${apiPort}`), 'kube-apiserver still running');
   const stillServing = await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false);
   assert.not.ok(stillServing, 'the server still listens');
+});
+
+test('--auth with an unknown value is refused with the accepted ones; --help documents --auth', async () => {
+  const refused = await run('bash', [join(root, 'scripts/quickstart.sh'), '--dir', join(dir, 'refused'), '--auth', 'ldap'], { cwd: root }).then(
+    (r) => ({ code: 0, stderr: `it started: ${r.stdout}` }),
+    (err: { code: number; stderr: string }) => err,
+  );
+  assert.is(refused.code, 2);
+  assert.match(refused.stderr, '--auth must be one of anonymous, dex, not "ldap"');
+  const { stdout } = await run('bash', [join(root, 'scripts/quickstart.sh'), '--help'], { cwd: root });
+  assert.match(stdout, '--auth anonymous|dex');
+  assert.match(stdout, 'dex        sign-in required');
+});
+
+// --auth dex: a second quickstart, with Dex.
+let dexDir: string;
+let dexChild: ChildProcess;
+let dexOutput = '';
+let dexPort: number;
+const CA = () => readFile(join(dexDir, 'ca.pem'), 'utf8');
+
+/** GET over HTTPS trusting the quickstart's CA, with an optional bearer token. */
+async function get(path: string, token?: string): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  const ca = await CA();
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`https://127.0.0.1:${dexPort}${path}`, { ca, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+interface LoginV1 {
+  client: string;
+  authz: string;
+  token: string;
+  scopes: string[];
+  ports: [number, number];
+}
+
+test('--auth dex: it starts Dex, prints the tofu login steps with the demo user, and says sign-in is required', async () => {
+  dexDir = join(dir, 'qs-dex');
+  dexPort = await freePort();
+  dexChild = quickstart(['--dir', dexDir, '--port', String(dexPort), '--auth', 'dex'], (text) => (dexOutput += text));
+  await ready(dexChild, () => dexOutput);
+  assert.match(dexOutput, /access: sign-in with Dex at http:\/\/127\.0\.0\.1:\d+\/dex \(anonymous access is off\)/);
+  assert.match(dexOutput, 'tofu login opendepot.test');
+  assert.match(dexOutput, `demo user: alice@example.com / ${DEX_DEMO_PASSWORD} (group aws-platform-team)`);
+  assert.match(dexOutput, 'TF_TOKEN_opendepot_test');
+  const binding = await readFile(join(dexDir, 'groupbinding.yaml'), 'utf8');
+  assert.match(binding, 'expression: \'"aws-platform-team" in groups\'');
+  assert.match(binding, /moduleResources:\n\s+- greeting/);
+  assert.match(binding, /providerResources:\n\s+- hello/);
+});
+
+test('--auth dex: no token is a 401; discovery is public and advertises login.v1 of the quickstart Dex', async () => {
+  const versions = await get('/opendepot/modules/v1/opendepot-system/greeting/null/versions');
+  assert.is(versions.status, 401);
+  assert.is(versions.headers['www-authenticate'], 'Bearer');
+  const discovery = await get('/.well-known/terraform.json');
+  assert.is(discovery.status, 200);
+  const login = (JSON.parse(discovery.body) as { 'login.v1'?: LoginV1 })['login.v1'];
+  assert.ok(login, discovery.body);
+  assert.is(login.client, 'opendepot-cli');
+  assert.match(login.authz, /^http:\/\/127\.0\.0\.1:\d+\/dex\/auth$/);
+  assert.equal(login.ports, [10000, 10010]);
+  // The tofurc's host block stands in for discovery, so it carries login.v1 as well.
+  const tofurc = await readFile(join(dexDir, 'tofurc'), 'utf8');
+  assert.match(tofurc, '"login.v1" = {');
+  assert.match(tofurc, `authz = "${login.authz}"`);
+});
+
+test("--auth dex: a token from Dex's login form for the demo user reads the granted module and provider", async () => {
+  const login = (JSON.parse((await get('/.well-known/terraform.json')).body) as { 'login.v1': LoginV1 })['login.v1'];
+  const { access_token: token } = await authorizationCodeLogin({
+    authz: login.authz,
+    token: login.token,
+    clientId: login.client,
+    scopes: login.scopes,
+    credentials: { login: 'alice@example.com', password: DEX_DEMO_PASSWORD },
+    port: 10004,
+  });
+  const versions = await get('/opendepot/modules/v1/opendepot-system/greeting/null/versions', token);
+  assert.is(versions.status, 200, versions.body);
+  assert.match(versions.body, '"1.2.5"');
+  assert.is((await get('/opendepot/providers/v1/opendepot-system/hello/versions', token)).status, 200);
+  assert.is((await get('/opendepot/modules/v1/opendepot-system/greeting/null/versions', `${token}x`)).status, 401);
+});
+
+test('--auth dex: the printed steps: source env.sh, the real tofu login through Dex, source env.sh again, tofu init installs the module', async () => {
+  const tofu = await ensureTool('tofu');
+  const work = join(dir, 'dex-work');
+  const home = join(work, 'home');
+  await run('mkdir', ['-p', home]);
+  const envSh = join(dexDir, 'env.sh');
+  const env = { SSL_CERT_FILE: join(dexDir, 'ca.pem') };
+  const { token } = await cliLogin('tofu', 'opendepot.test', {
+    home,
+    credentials: { login: 'alice@example.com', password: DEX_DEMO_PASSWORD },
+    env: { ...env, TF_CLI_CONFIG_FILE: join(dexDir, 'tofurc') },
+  });
+  await writeFile(join(work, 'main.tf'), 'module "greeting" {\n  source  = "opendepot.test/opendepot-system/greeting/null"\n  version = "~> 1.2.0"\n}\n');
+  const script = `set -e; source ${envSh}; test "$TF_TOKEN_opendepot_test" = "${token}"; "${tofu}" init -input=false -no-color`;
+  const { stdout } = await run('bash', ['-c', script], { cwd: work, env: { PATH: process.env.PATH, HOME: home, CHECKPOINT_DISABLE: '1' }, timeout: 120_000 });
+  assert.match(stdout, 'Downloading opendepot.test/opendepot-system/greeting/null 1.2.5 for greeting...');
+  // Without the token (a fresh HOME and directory: nothing stored), the same init is refused.
+  const other = join(dir, 'dex-work-no-token');
+  await run('mkdir', ['-p', join(other, 'home')]);
+  await writeFile(join(other, 'main.tf'), await readFile(join(work, 'main.tf'), 'utf8'));
+  const refused = await run('bash', ['-c', script.replace(/test "[^;]*; /, '')], { cwd: other, env: { PATH: process.env.PATH, HOME: join(other, 'home'), CHECKPOINT_DISABLE: '1' }, timeout: 120_000 }).then(
+    (r) => `succeeded: ${r.stdout}`,
+    (err: { stdout: string; stderr: string }) => err.stdout + err.stderr,
+  );
+  assert.match(refused, '401 Unauthorized', refused);
+});
+
+test('--auth dex: Ctrl-C stops Dex too', async () => {
+  const issuer = /access: sign-in with Dex at (\S+)/.exec(dexOutput)![1]!;
+  const exited = new Promise<number | null>((resolve) => dexChild.once('exit', resolve));
+  dexChild.kill('SIGINT');
+  assert.is(await exited, 0, dexOutput);
+  const stillServing = await fetch(`${issuer}/.well-known/openid-configuration`).then(() => true, () => false);
+  assert.not.ok(stillServing, 'Dex still listens');
 });
 
 test.run();

@@ -15,11 +15,17 @@ const execFileAsync = promisify(execFile);
 export interface HostServices {
   'modules.v1'?: string;
   'providers.v1'?: string;
+  /** `tofu login`'s OAuth client (the `login.v1` object of discovery). */
+  'login.v1'?: Record<string, string | number | readonly (string | number)[]>;
 }
 
 /** The text of a CLI config mapping `host` to `services`, plus any extra blocks (e.g. provider_installation). */
 export function cliConfigText(host: string, services: HostServices, extra = 'provider_installation {\n  direct {}\n}\n'): string {
-  const lines = Object.entries(services).map(([k, v]) => `    "${k}" = "${v}"`);
+  // HCL 1 object syntax (`key = value`), which the CLI config parser reads.
+  const hcl = (v: string | number | readonly (string | number)[]): string => (Array.isArray(v) ? `[${v.map((i) => JSON.stringify(i)).join(', ')}]` : JSON.stringify(v));
+  const lines = Object.entries(services).map(([k, v]) =>
+    typeof v === 'string' ? `    "${k}" = "${v}"` : `    "${k}" = {\n${Object.entries(v as Record<string, string>).map(([a, b]) => `      ${a} = ${hcl(b)}`).join('\n')}\n    }`,
+  );
   return `host "${host}" {\n  services = {\n${lines.join('\n')}\n  }\n}\n\n${extra}`;
 }
 
