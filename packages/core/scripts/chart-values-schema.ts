@@ -139,10 +139,9 @@ function dexValuesSchema(): Schema {
       maxItems: 2,
     },
     internalIssuer: bool('The server reaches Dex through its in-cluster Service (plain HTTP, plugin-dex internalIssuerUrl and allowInsecureHttp) instead of the public issuer.'),
-    pluginConfig: k8s('More @opendepot/plugin-dex config (clockSkewSeconds, offlineAccess, additionalAudiences, ...), merged over what the chart writes.'),
     staticPasswords: { type: 'array', description: "Users of Dex's password database; empty: no password login.", items: user },
     connectors: k8sList('Dex connectors, as Dex takes them (type, id, name, config).'),
-    extraStaticClients: k8sList('More Dex static clients (e.g. a confidential one for CI; list its id in pluginConfig.additionalAudiences).'),
+    extraStaticClients: k8sList('More Dex static clients (e.g. a confidential one for CI; list its id in auth.dex.config.additionalAudiences).'),
     image: obj('The Dex image.', {
       repository: str('Image repository.', { minLength: 1 }),
       tag: str('Image tag.', { minLength: 1 }),
@@ -221,6 +220,12 @@ export function chartValuesSchema(): Schema {
         }),
         kubeconfig: obj('A base64 kubeconfig as the token (local clusters only).', { enabled: bool('Accept base64 kubeconfigs; never in production.') }),
         downloadUrlSecretName: str('Secret with key download-url-secret that signs download URLs; empty: the chart makes <release>-download-url when anonymous access is off.'),
+        dex: obj('OIDC tokens issued by Dex, checked by @opendepot/plugin-dex; GroupBindings decide.', {
+          enabled: bool('Add @opendepot/plugin-dex for a Dex you run yourself (issuerUrl and clientId required); for the bundled Dex use dex.enabled.'),
+          issuerUrl: str("Your Dex's issuer URL, exactly as tokens carry it in iss.", { pattern: `^$|${HTTP_URL}`, maxLength: 2048 }),
+          clientId: str('The Dex static public client tofu login uses.', { maxLength: 256 }),
+          config: k8s('More @opendepot/plugin-dex config (offlineAccess, additionalAudiences, clockSkewSeconds, ...), merged over what the chart writes; for either Dex.'),
+        }),
       }),
       dex: dexValuesSchema(),
       server: obj('The registry server Deployment, Service and Ingress.', {

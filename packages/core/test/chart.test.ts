@@ -250,7 +250,7 @@ test('Dex on: its Deployment, Service and config Secret render, and the server c
     loginPorts: [10000, 10010],
   });
   // One values block moves both sides: another client, ports, Service port; extra plugin config merges in.
-  const moved = await render(...DEX_ON, 'dex.clientId=registry-cli', 'dex.loginPorts={20000,20002}', 'dex.service.port=8080', 'dex.pluginConfig.offlineAccess=true', 'dex.internalIssuer=false');
+  const moved = await render(...DEX_ON, 'dex.clientId=registry-cli', 'dex.loginPorts={20000,20002}', 'dex.service.port=8080', 'auth.dex.config.offlineAccess=true', 'dex.internalIssuer=false');
   const movedConfig = configOf(moved).plugins[1]!.config as Record<string, unknown>;
   assert.equal(movedConfig, { issuerUrl: 'https://dex.example.com/dex', clientId: 'registry-cli', groupsClaim: 'groups', loginPorts: [20000, 20002], offlineAccess: true });
   const movedDex = parseAllDocuments((find(moved, 'Secret', 'opendepot-dex') as Doc & { stringData: Record<string, string> }).stringData['config.yaml']!)[0]!.toJS() as { staticClients: { id: string; redirectURIs: string[] }[] };
@@ -258,6 +258,18 @@ test('Dex on: its Deployment, Service and config Secret render, and the server c
   // With restricted egress, the server may reach the Dex pods (internalIssuerUrl).
   const egress = find(await render(...DEX_ON, 'networkPolicy.enabled=true', 'networkPolicy.egress.restrict=true'), 'NetworkPolicy', 'opendepot-server').spec?.egress;
   assert.ok(JSON.stringify(egress).includes('{"podSelector":{"matchLabels":{"app.kubernetes.io/instance":"opendepot","app.kubernetes.io/name":"dex"}}}'), JSON.stringify(egress));
+});
+
+test('auth.dex: a Dex of yours gets the plugin entry without installing Dex; its values are checked', async () => {
+  const docs = await render('auth.dex.enabled=true', 'auth.dex.issuerUrl=https://sso.example.com/dex', 'auth.dex.clientId=tofu', 'auth.dex.config.groupsClaim=roles', 'auth.anonymous.enabled=false');
+  assert.not.ok(docs.some((d) => d.metadata?.name === 'opendepot-dex'), 'no Dex object');
+  const plugins = configOf(docs).plugins;
+  assert.equal(plugins.map((p) => p.package), ['@opendepot/plugin-fs', '@opendepot/plugin-dex']);
+  assert.equal(plugins[1]!.config, { issuerUrl: 'https://sso.example.com/dex', clientId: 'tofu', groupsClaim: 'roles' });
+  assert.match(await renderFails('auth.dex.enabled=true', 'auth.dex.clientId=tofu'), /auth\.dex\.issuerUrl is required/);
+  assert.match(await renderFails('auth.dex.enabled=true', 'auth.dex.issuerUrl=https://sso.example.com/dex'), /auth\.dex\.clientId is required/);
+  assert.match(await renderFails('auth.dex.enabled=true', 'auth.dex.issuerUrl=sso.example.com', 'auth.dex.clientId=tofu'), /\/auth\/dex\/issuerUrl/);
+  assert.match(await renderFails(...DEX_ON, 'auth.dex.issuerUrl=https://sso.example.com/dex'), /set one or the other/);
 });
 
 test('Dex values that cannot work are refused, naming the field', async () => {
