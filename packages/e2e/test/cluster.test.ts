@@ -101,12 +101,29 @@ const moduleTf = (name: string, version: string) => `module "${name}" {\n  sourc
 
 /** Asserts tofu installed `version` of `name` (with `tofuEnv`, e.g. a token). */
 async function assertInstalled(name: string, constraint: string, version: string, tofuEnv?: NodeJS.ProcessEnv): Promise<void> {
+  await untilListedByEveryReplica(name, version, tofuEnv);
   const run = await env.tofu(moduleTf(name, constraint), undefined, tofuEnv);
   assert.is(run.code, 0, run.output);
   const manifest = JSON.parse(await readFile(join(run.workdir, '.terraform/modules/modules.json'), 'utf8')) as { Modules: { Key: string; Version?: string; Dir: string }[] };
   const entry = manifest.Modules.find((m) => m.Key === name);
   assert.is(entry?.Version, version, run.output);
   assert.match(await readFile(join(run.workdir, entry!.Dir, 'main.tf'), 'utf8'), `${name} ${version}`);
+}
+
+/**
+ * Waits until the server lists `version` of `name` in several answers in a row: Ready in the API
+ * server reaches each replica's cache a moment later (its watch), and the Service may pick any.
+ */
+async function untilListedByEveryReplica(name: string, version: string, tofuEnv?: NodeJS.ProcessEnv): Promise<void> {
+  const token = Object.entries(tofuEnv ?? {}).find(([k]) => k.startsWith('TF_TOKEN_'))?.[1];
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const url = `${await env.baseUrl()}/opendepot/modules/v1/${TEAM}/${name}/aws/versions`;
+  let inARow = 0;
+  await until(env, `${name} ${version} listed by the server`, async () => {
+    const answer = await get(url, headers);
+    inARow = answer.status === 200 && answer.body.toString().includes(`"${version}"`) ? inARow + 1 : 0;
+    return inARow >= 4;
+  }, 60_000);
 }
 
 /** GET over HTTPS trusting the test CA, a new connection each time (as separate tofu runs do). */
