@@ -8,7 +8,7 @@ import { useControlPlane } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Module } from '../src/crds/index.ts';
-import { RESOURCES, createInformer, createKubeClient, resourceClient, type Informer, type InformerOptions } from '../src/k8s/index.ts';
+import { RESOURCES, createInformer, createKubeClient, namespacesInformer, resourceClient, type Informer, type InformerOptions } from '../src/k8s/index.ts';
 import { dropNamespace, freshNamespace, moduleObject, waitUntil } from './k8s-helpers.ts';
 import { startApiProxy, type ApiProxy } from './k8s-proxy.ts';
 
@@ -145,6 +145,32 @@ test('an idle watch is ended by the API server at its own timeout and resumed qu
   await modules.create(moduleObject(ns, 'after-idle'));
   await waitUntil('add of after-idle', () => has(seen, 'add', 'after-idle'), 10_000);
   await modules.delete(ns, 'after-idle');
+});
+
+test('namespacesInformer: exactly the namespaces named, each watched on its own, seen as one', async () => {
+  const third = await freshNamespace(cp, 'k8s-informer-third');
+  stoppers.push(() => dropNamespace(cp, third));
+  const made: string[] = [];
+  const informer = namespacesInformer<Module>([ns, other, ns], (namespace) => {
+    made.push(namespace);
+    return createInformer<Module>(direct, RESOURCES.module, { namespace });
+  });
+  assert.equal(made, [ns, other], 'one informer per namespace, duplicates dropped');
+  const added: string[] = [];
+  const off = informer.on('add', (m) => added.push(`${m.metadata.namespace}/${m.metadata.name}`));
+  await informer.start();
+  stoppers.push(() => informer.stop());
+  assert.ok(informer.synced());
+  for (const namespace of [ns, other, third]) await modules.create(moduleObject(namespace, 'multi'));
+  await waitUntil('adds of both watched namespaces', () => added.includes(`${ns}/multi`) && added.includes(`${other}/multi`), 10_000);
+  assert.is(informer.get(other, 'multi')?.metadata.namespace, other);
+  assert.is(informer.get(third, 'multi'), undefined, 'a namespace not named is not watched');
+  assert.ok(informer.list().every((m) => m.metadata.namespace !== third));
+  assert.equal(informer.list(other).map((m) => m.metadata.name), ['multi']);
+  off();
+  for (const namespace of [ns, other, third]) await modules.delete(namespace, 'multi');
+  const single = createInformer<Module>(direct, RESOURCES.module, { namespace: ns });
+  assert.is(namespacesInformer<Module>([ns], () => single), single, 'one namespace: that informer itself');
 });
 
 /** Freezes the informer's view, changes a, b and c behind its back, then runs `gone`. */

@@ -9,6 +9,7 @@ import {
   CORE_RESOURCES,
   createInformer,
   createKubeClient,
+  namespacesInformer,
   createLogger,
   defaultStorageReference,
   moduleStorageConfig,
@@ -16,6 +17,7 @@ import {
   resourceClient,
   startPluginHost,
   type HostConfig,
+  type Informer,
   type KubeClient,
   type KubeObject,
   kubeLoggerOf,
@@ -24,6 +26,7 @@ import {
   type GroupBinding,
   type Module,
   type Provider,
+  type ResourceRef,
   type StorageConfig,
   type Version,
 } from '@opendepot/core';
@@ -161,13 +164,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const sourceFor = (version: Version): ArchiveSource =>
     version.spec.kind === 'Provider' ? sourceOf('provider', version.spec.provider?.source ?? 'hashicorp-releases') : sourceOf('module', sourceKindFor(version.spec.module!));
 
-  const watchNamespace = config.operator.watchNamespaces?.length === 1 ? config.operator.watchNamespaces[0] : undefined;
-  const informerOptions = { ...(watchNamespace && { namespace: watchNamespace }), logger: kubeLog };
-  const modules = createInformer<Module>(client, RESOURCES.module, informerOptions);
-  const providers = createInformer<Provider>(client, RESOURCES.provider, informerOptions);
-  const depots = createInformer<Depot>(client, RESOURCES.depot, informerOptions);
-  const versions = createInformer<Version>(client, RESOURCES.version, informerOptions);
-  const groupBindings = createInformer<GroupBinding>(client, RESOURCES.groupBinding, informerOptions);
+  // The namespaces told (each watched on its own: RBAC may allow no more), else the whole cluster.
+  const watched = config.operator.watchNamespaces ?? [];
+  const informerOf = <T extends KubeObject>(ref: ResourceRef): Informer<T> =>
+    watched.length === 0
+      ? createInformer<T>(client, ref, { logger: kubeLog })
+      : namespacesInformer<T>(watched, (namespace) => createInformer<T>(client, ref, { namespace, logger: kubeLog }));
+  const modules = informerOf<Module>(RESOURCES.module);
+  const providers = informerOf<Provider>(RESOURCES.provider);
+  const depots = informerOf<Depot>(RESOURCES.depot);
+  const versions = informerOf<Version>(RESOURCES.version);
+  const groupBindings = informerOf<GroupBinding>(RESOURCES.groupBinding);
   const moduleResource = resourceClient<Module>(client, RESOURCES.module, { fieldManager: 'opendepot-operator' });
   const depotResource = resourceClient<Depot>(client, RESOURCES.depot, { fieldManager: 'opendepot-operator' });
   const providerResource = resourceClient<Provider>(client, RESOURCES.provider, { fieldManager: 'opendepot-operator' });

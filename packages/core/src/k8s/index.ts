@@ -10,3 +10,4 @@ export * from './client.ts';
 export * from './crud.ts';
 export * from './informer.ts';
 export * from './logger-adapter.ts';
+export * from './namespaces-informer.ts';
