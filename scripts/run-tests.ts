@@ -26,7 +26,7 @@ files.sort();
 // The real binaries every suite may use; built once here (with progress) on a cold machine.
 // The node components of the real-cluster suite come right after the API server: they reuse its
 // module and build caches, and the cluster suite is the longest file.
-const tools: ToolName[] = ['etcd', 'kube-apiserver', 'kubelet', 'trivy', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'coredns', 'tofu', 'terraform', 'helm', 'minio', 'fake-gcs-server', 'dex'];
+const tools: ToolName[] = ['etcd', 'kube-apiserver', 'kubectl', 'kubelet', 'trivy', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'coredns', 'tofu', 'terraform', 'helm', 'minio', 'fake-gcs-server', 'dex'];
 const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none' };
 // Two builds at a time: on a cold machine each spends much of its time fetching modules, so pairs
 // finish in about half the time of one after another (measured: ~15 min instead of ~27).

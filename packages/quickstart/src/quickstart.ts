@@ -9,7 +9,7 @@
  * demo user in the static password database, a public client for `tofu login`), turns anonymous
  * access off, loads plugin-dex, and grants the demo user's group the examples with a GroupBinding.
  */
-import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { get as httpsGet } from 'node:https';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,8 @@ import {
   createSigningKey,
   createTestCertificates,
   DEX_DEMO_PASSWORD,
+  ensureTool,
+  helloProviderExecutables,
   kubectl,
   startControlPlane,
   startDex,
@@ -135,7 +137,11 @@ async function applyExamples(plane: ControlPlane, repos: Map<string, string>, st
   return names;
 }
 
-/** Starts a local stand-in of the HashiCorp Releases API publishing the example Providers, signed by its own publisher key. */
+/**
+ * Starts a local stand-in of the HashiCorp Releases API publishing the example Providers, signed by
+ * its own publisher key. `hello` is a real provider (packages/testbed/go/terraform-provider-hello),
+ * built for each platform and version on first use; any other example gets shell stand-ins.
+ */
 async function upstreamOfExamples() {
   const publisher = await createSigningKey({ name: 'Quickstart upstream publisher' });
   const releases = await startHashicorpReleasesStandin({ signingKey: publisher });
@@ -143,7 +149,14 @@ async function upstreamOfExamples() {
     if (doc.kind !== 'Provider') continue;
     const pc = doc.spec.providerConfig!;
     const platforms = pc.operatingSystems.flatMap((os) => pc.architectures.map((arch) => ({ os, arch })));
-    for (const { version } of doc.spec.versions) await releases.addRelease(`terraform-provider-${pc.name}`, version, { platforms, protocols: ['5.0'] });
+    for (const { version } of doc.spec.versions) {
+      const executables = pc.name === 'hello' ? await helloProviderExecutables(version, platforms) : new Map<string, string>();
+      const built = platforms.map((p) => {
+        const executable = executables.get(`${p.os}_${p.arch}`);
+        return executable === undefined ? p : { ...p, executable };
+      });
+      await releases.addRelease(`terraform-provider-${pc.name}`, version, { platforms: built, protocols: ['5.0'] });
+    }
   }
   return { releases, publisher };
 }
@@ -221,6 +234,8 @@ const TOKEN_VAR = `TF_TOKEN_${QUICKSTART_HOST.replaceAll('.', '_').replaceAll('-
 function envScript(dir: string, dex: Dex | undefined): string {
   const lines = [
     '# Source this file to use the quickstart registry: kubectl, tofu and terraform find it.',
+    `# ${join(dir, 'bin')} holds the tofu, terraform and kubectl the quickstart uses.`,
+    `export PATH=${join(dir, 'bin')}:$PATH`,
     `export KUBECONFIG=${join(dir, 'kubeconfig')}`,
     `export TF_CLI_CONFIG_FILE=${join(dir, 'tofurc')}`,
     `export SSL_CERT_FILE=${join(dir, 'ca.pem')}`,
@@ -253,36 +268,62 @@ Without a browser (CI): put a token from Dex in ${TOKEN_VAR} instead of tofu log
 Without a token every read is refused (401); a user outside ${DEMO_USER.group} gets 403.`;
 }
 
+/** The README's example configuration: the example module and the example provider's data source. */
+export const EXAMPLE_MAIN_TF = `terraform {
+  required_providers {
+    hello = {
+      source  = "${QUICKSTART_HOST}/${NAMESPACE}/hello"
+      version = "~> 1.1"
+    }
+  }
+}
+
+module "greeting" {
+  source  = "${QUICKSTART_HOST}/${NAMESPACE}/greeting/null"
+  version = "~> 1.2.0"
+}
+
+data "hello_greeting" "me" {
+  name = "platform team"
+}
+
+output "greeting" {
+  value = module.greeting.greeting
+}
+
+output "hello" {
+  value = data.hello_greeting.me.greeting
+}
+`;
+
+/** The CLIs env.sh puts on PATH: `<dir>/bin/<name>`, a symlink to the binary the quickstart uses. */
+const CLIS = ['tofu', 'terraform', 'kubectl'] as const;
+
+/** Links the tofu, terraform and kubectl the quickstart uses (built on first use) into `<dir>/bin`. */
+async function linkClis(dir: string): Promise<void> {
+  const bin = join(dir, 'bin');
+  await mkdir(bin, { recursive: true });
+  for (const name of CLIS) {
+    const target = await ensureTool(name);
+    await rm(join(bin, name), { force: true });
+    await symlink(target, join(bin, name));
+  }
+}
+
 function usage(dir: string, url: string, keyId: string, dex: Dex | undefined): string {
   return `OpenDepot is ready at ${url}
 ${accessText(dir, dex)}
 
 Use it from another terminal:
 
-  source ${join(dir, 'env.sh')}        # KUBECONFIG, TF_CLI_CONFIG_FILE, SSL_CERT_FILE
+  source ${join(dir, 'env.sh')}        # PATH (tofu, terraform, kubectl), KUBECONFIG, TF_CLI_CONFIG_FILE, SSL_CERT_FILE
 
   cat > main.tf <<'HCL'
-  module "greeting" {
-    source  = "${QUICKSTART_HOST}/${NAMESPACE}/greeting/null"
-    version = "~> 1.2.0"
-  }
-
-  output "greeting" {
-    value = module.greeting.greeting
-  }
-  HCL
+${EXAMPLE_MAIN_TF.replace(/^(?=.)/gm, '  ')}  HCL
   tofu init && tofu apply -auto-approve
 
-A provider, verified with the registry's signing key (key ID ${keyId}, ${join(dir, 'gpg', 'public-key.asc')}):
-
-  terraform {
-    required_providers {
-      hello = {
-        source  = "${QUICKSTART_HOST}/${NAMESPACE}/hello"
-        version = "~> 1.1"
-      }
-    }
-  }
+The module comes through the git source; the provider (hello, a real one) is verified with the
+registry's signing key (key ID ${keyId}, ${join(dir, 'gpg', 'public-key.asc')}).
 
 Or keep the original address and only add a network mirror to your CLI config:
 
@@ -316,6 +357,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   const { dir, port, auth } = options;
   await mkdir(join(dir, 'tls'), { recursive: true });
   const storagePath = join(dir, 'storage');
+  const url = `https://127.0.0.1:${port}`;
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((err: unknown) => console.error(`[quickstart] while stopping: ${String(err)}`));
@@ -335,9 +377,13 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     const plane = await startControlPlane();
     stops.push(() => plane.stop());
     await cp(plane.kubeconfigPath, join(dir, 'kubeconfig'));
+    // Meanwhile (a first run builds them): the tofu, terraform and kubectl env.sh puts on PATH.
+    const clisLinked = linkClis(dir);
+    clisLinked.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
     await kubectl(plane, ['create', 'namespace', NAMESPACE]);
 
-    const certs = await createTestCertificates({ hosts: ['127.0.0.1', '::1', 'localhost'], days: 30, commonName: 'OpenDepot quickstart CA' });
+    // opendepot.test too: a tool that resolves the name itself (curl --resolve, a hosts entry) can use it.
+    const certs = await createTestCertificates({ hosts: ['127.0.0.1', '::1', 'localhost', QUICKSTART_HOST], days: 30, commonName: 'OpenDepot quickstart CA' });
     await writeFile(join(dir, 'ca.pem'), certs.caPem);
     await writeFile(join(dir, 'tls', 'cert.pem'), certs.certPem);
     await writeFile(join(dir, 'tls', 'key.pem'), certs.keyPem, { mode: 0o600 });
@@ -372,6 +418,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       storage: { defaultProfile: 'default', profiles: { default: { filesystem: { path: storagePath } } } },
       server: {
         port,
+        externalUrl: url, // the URL it prints: every URL the server hands out is absolute, on it
         metricsPort: 0, // any free port: a fixed one could be taken on a developer's machine
         host: '127.0.0.1',
         tls: { certFile: join(dir, 'tls', 'cert.pem'), keyFile: join(dir, 'tls', 'key.pem') },
@@ -410,12 +457,12 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     const names = await applyExamples(plane, repos, storagePath);
     await waitForModules(plane, names);
 
-    const url = `https://127.0.0.1:${port}`;
     // The host block replaces discovery for the made-up host, so it carries login.v1 too (from the server's own discovery).
     const loginV1 = dex ? ((await discoveryOf(url, certs.caPem))['login.v1'] as HostServices['login.v1']) : undefined;
     if (dex && loginV1 === undefined) throw new Error('the server does not advertise login.v1');
     const services: HostServices = { 'modules.v1': `${url}/opendepot/modules/v1/`, 'providers.v1': `${url}/opendepot/providers/v1/`, ...(loginV1 ? { 'login.v1': loginV1 } : {}) };
     await writeFile(join(dir, 'tofurc'), cliConfigText(QUICKSTART_HOST, services, ''));
+    await clisLinked;
     await writeFile(join(dir, 'env.sh'), envScript(dir, dex));
     console.log(usage(dir, url, registryKey.keyId, dex));
   } catch (err) {

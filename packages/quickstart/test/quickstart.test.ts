@@ -1,13 +1,17 @@
 /**
  * The README's first command, run as a user runs it (`scripts/quickstart.sh`, what
- * `npm run quickstart` calls): after `OpenDepot is ready`, the README's example `tofu init`
- * and `tofu apply` work with nothing but the written env.sh, and Ctrl-C stops everything.
+ * `npm run quickstart` calls): after `OpenDepot is ready`, the README's steps, word for word,
+ * work with nothing but the written env.sh (its PATH brings tofu, terraform and kubectl): `tofu
+ * init` and `tofu apply` of the example module and the real example provider. Its certificate
+ * covers opendepot.test, and Ctrl-C stops everything.
  * Then `--auth dex`: a real Dex beside it, no token is a 401, a token from Dex's login form (and
  * from the real `tofu login`) reads what the demo GroupBinding grants.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { request as httpsRequest } from 'node:https';
+import { get as httpsGet, request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +44,8 @@ function quickstart(args: string[], onOutput: (text: string) => void): ChildProc
 /** Resolves once `started` printed `OpenDepot is ready at https://127.0.0.1:<port>`. */
 function ready(started: ChildProcess, output: () => string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "OpenDepot is ready" after 240 s:\n${output()}`)), 240_000);
+    // A first run builds the example provider for four platforms (~45 s each) besides the tools.
+    const timer = setTimeout(() => reject(new Error(`no "OpenDepot is ready" after 600 s:\n${output()}`)), 600_000);
     const check = () => {
       if (/^OpenDepot is ready at https:\/\/127\.0\.0\.1:\d+$/m.test(output())) {
         clearTimeout(timer);
@@ -80,19 +85,85 @@ test('it writes kubeconfig, ca.pem, tofurc and env.sh, and prints how to use it'
   assert.match(output, 'access: anonymous (anyone who can reach it may read; --auth dex to require sign-in)');
 });
 
-test("the README's example: tofu init and apply against the quickstart, with only env.sh", async () => {
-  const tofu = await ensureTool('tofu');
-  const work = join(dir, 'work');
+/** The README's quickstart steps: its first `sh` block, with `--dir` (.opendepot/quickstart) being this test's. */
+async function readmeSteps(): Promise<string> {
+  const readme = await readFile(join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### The quickstart'));
+  const block = /```sh\n(source \.opendepot\/quickstart\/env\.sh[\s\S]*?)```/.exec(section);
+  assert.ok(block, "the README's quickstart has no sh block that sources env.sh");
+  return block[1]!.replaceAll('.opendepot/quickstart', join(dir, 'qs'));
+}
+
+/** Runs a bash script in `work` (with its own HOME) with only the machine's basic PATH: env.sh must bring the CLIs. */
+async function inShell(work: string, script: string, env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
   await run('mkdir', ['-p', join(work, 'home')]);
-  await writeFile(
-    join(work, 'main.tf'),
-    'module "greeting" {\n  source  = "opendepot.test/opendepot-system/greeting/null"\n  version = "~> 1.2.0"\n}\n\noutput "greeting" {\n  value = module.greeting.greeting\n}\n',
-  );
-  const script = `set -e; source ${join(dir, 'qs', 'env.sh')}; "${tofu}" init -input=false -no-color; "${tofu}" apply -auto-approve -no-color; kubectl get modules -n opendepot-system`;
-  const { stdout } = await run('bash', ['-c', script], { cwd: work, env: { PATH: process.env.PATH, HOME: join(work, 'home'), CHECKPOINT_DISABLE: '1' }, timeout: 120_000 });
+  return run('bash', ['-c', `set -e\n${script}`], { cwd: work, env: { PATH: '/usr/bin:/bin', HOME: join(work, 'home'), CHECKPOINT_DISABLE: '1', ...env }, timeout: 180_000 });
+}
+
+test("the README's steps, word for word: source env.sh, then tofu init and apply the module and the real provider", async () => {
+  const steps = await readmeSteps();
+  // What the quickstart prints is what the README says.
+  const mainTf = /cat > main\.tf <<'HCL'\n([\s\S]*?)HCL\n/.exec(steps)![1]!;
+  assert.ok(output.includes(mainTf.replace(/^(?=.)/gm, '  ')), `the printed main.tf differs from the README's:\n${mainTf}`);
+  const { stdout } = await inShell(join(dir, 'work'), steps, { TF_CLI_ARGS: '-no-color' });
   assert.match(stdout, 'Downloading opendepot.test/opendepot-system/greeting/null 1.2.5 for greeting...');
+  assert.match(stdout, /Installed opendepot\.test\/opendepot-system\/hello v1\.1\.0 \(signed, key ID [0-9A-F]{16}\)/);
   assert.match(stdout, 'greeting = "Hello, platform team, from terraform-null-greeting 1.2.5!"');
-  assert.match(stdout, /greeting\s+True\s+1\.3\.0\s+5\/5/);
+  assert.match(stdout, 'hello = "Hello, platform team! (from hello 1.1.0, served by OpenDepot)"');
+  assert.match(stdout, /module\.opendepot\.defdev\.io\/greeting\s+True\s+1\.3\.0\s+5\/5/);
+});
+
+test("env.sh's PATH brings the tofu, terraform and kubectl the quickstart uses; kubectl reads its API server", async () => {
+  const bin = join(dir, 'qs', 'bin');
+  const { stdout } = await inShell(
+    join(dir, 'clis'),
+    `source ${join(dir, 'qs', 'env.sh')}
+for c in tofu terraform kubectl; do echo "$c at $(command -v $c)"; done
+tofu version; terraform version; kubectl version --client
+kubectl get modules -A`,
+  );
+  for (const c of ['tofu', 'terraform', 'kubectl']) assert.match(stdout, `${c} at ${join(bin, c)}\n`);
+  assert.match(stdout, /OpenTofu v1\.12\./);
+  assert.match(stdout, 'Terraform v1.5.7');
+  assert.match(stdout, /Client Version: v1\.3[2-4]\./);
+  assert.match(stdout, /opendepot-system\s+greeting\s+True/);
+});
+
+test('the certificate covers opendepot.test (and 127.0.0.1, ::1, localhost); the server answers by that name', async () => {
+  const cert = new X509Certificate(await readFile(join(dir, 'qs', 'tls', 'cert.pem')));
+  const sans = cert.subjectAltName!.split(', ');
+  for (const san of ['DNS:opendepot.test', 'DNS:localhost', 'IP Address:127.0.0.1', 'IP Address:0:0:0:0:0:0:0:1']) assert.ok(sans.includes(san), `${san} not in ${cert.subjectAltName}`);
+  assert.ok(cert.checkIssued(new X509Certificate(await readFile(join(dir, 'qs', 'ca.pem')))));
+  // As `curl --resolve opendepot.test:<port>:127.0.0.1` would: the name resolved by the client, verified by TLS.
+  const ca = await readFile(join(dir, 'qs', 'ca.pem'), 'utf8');
+  const lookup: LookupFunction = (_host, options, callback) => {
+    if (options.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
+    else callback(null, '127.0.0.1', 4);
+  };
+  const status = await new Promise<number>((resolve, reject) => {
+    httpsGet(`https://opendepot.test:${port}/.well-known/terraform.json`, { ca, lookup }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    }).on('error', reject);
+  });
+  assert.is(status, 200);
+});
+
+test('server.externalUrl is the printed URL: the provider download answer is absolute on it', async () => {
+  const config = await readFile(join(dir, 'qs', 'config.yaml'), 'utf8');
+  assert.match(config, `externalUrl: https://127.0.0.1:${port}`);
+  const ca = await readFile(join(dir, 'qs', 'ca.pem'), 'utf8');
+  const body = await new Promise<string>((resolve, reject) => {
+    httpsGet(`https://127.0.0.1:${port}/opendepot/providers/v1/opendepot-system/hello/1.1.0/download/linux/amd64`, { ca }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve(text));
+    }).on('error', reject);
+  });
+  const answer = JSON.parse(body) as { download_url: string; shasums_url: string; filename: string };
+  assert.is(answer.filename, 'terraform-provider-hello_1.1.0_linux_amd64.zip');
+  for (const u of [answer.download_url, answer.shasums_url]) assert.ok(u.startsWith(`https://127.0.0.1:${port}/`), u);
 });
 
 test('the example provider: two versions on linux_amd64, linux_arm64 and darwin_arm64, installed with the registry signature', async () => {

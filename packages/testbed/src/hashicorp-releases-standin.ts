@@ -33,6 +33,7 @@ export interface HashicorpReleasesStandinOptions {
 
 /** A release to add. */
 export interface HashicorpStandinRelease {
+  /** Shell stand-ins by default; a platform's `executable` packages that real provider instead (e.g. one of `helloProviderExecutables`). */
   platforms: StandinPlatform[];
   /** Plugin protocols for the `_manifest.json`; default `['5.0']`. */
   protocols?: string[];

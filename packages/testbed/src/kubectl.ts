@@ -1,5 +1,6 @@
-/** Runs the machine's kubectl against a test control plane. */
+/** Runs kubectl (the machine's, or one built at the API server's version) against a test control plane. */
 import { spawn } from 'node:child_process';
+import { ensureTool } from './tools.ts';
 
 /** What a kubectl run printed. */
 export interface KubectlResult {
@@ -9,9 +10,10 @@ export interface KubectlResult {
 }
 
 /** Runs `kubectl <args>` with the plane's kubeconfig; `input` is piped to stdin. */
-export function kubectl(plane: { kubeconfigPath: string }, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
+export async function kubectl(plane: { kubeconfigPath: string }, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
+  const binary = await ensureTool('kubectl');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.env.OPENDEPOT_KUBECTL_BIN ?? 'kubectl', args, {
+    const child = spawn(binary, args, {
       env: { ...process.env, KUBECONFIG: plane.kubeconfigPath },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

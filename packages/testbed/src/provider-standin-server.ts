@@ -32,6 +32,8 @@ export interface StandinPlatform {
   size?: number;
   /** Serve exactly these bytes as the zip (signed like any other), e.g. a hostile zip. */
   bytes?: Buffer;
+  /** Package this file (a real provider built for the platform) instead of the shell stand-in; kept on disk. */
+  executable?: string;
 }
 
 /** How a stand-in is down: connections refused, or every request answered 503. */
@@ -179,10 +181,10 @@ export async function buildReleaseFiles(
   const zips = new Map<string, { filename: string; file: StoredFile }>();
   for (const p of platforms) {
     const filename = `terraform-provider-${type}_${version}_${p.os}_${p.arch}.zip`;
-    const options = { name: type, version, os: p.os, arch: p.arch, ...(p.size !== undefined ? { size: p.size } : {}) };
+    const options = { name: type, version, os: p.os, arch: p.arch, ...(p.size !== undefined ? { size: p.size } : {}), ...(p.executable !== undefined ? { executable: p.executable } : {}) };
     if (p.bytes) {
       zips.set(`${p.os}_${p.arch}`, { filename, file: { bytes: p.bytes, sha256: sha256Of(p.bytes) } });
-    } else if (p.size !== undefined && p.size > BIG) {
+    } else if ((p.size !== undefined && p.size > BIG) || p.executable !== undefined) {
       if (workDir) workDir.dir ??= await mkdtemp(join(tmpdir(), 'opendepot-standin-'));
       const path = join(workDir?.dir ?? tmpdir(), filename);
       const written = await writeProviderZip(path, options);

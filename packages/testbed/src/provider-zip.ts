@@ -2,7 +2,8 @@
  * Provider packages for tests: a zip with the executable `terraform-provider-<name>_v<version>`
  * at its root (mode 0755, no directory entries), as protocol.md §3.6 describes. The content is a
  * script that refuses to run (`tofu init` never executes it); it can be padded so the zip has an
- * exact size, for big-artifact tests, streamed so size never costs memory.
+ * exact size, for big-artifact tests, streamed so size never costs memory. Or it is a real
+ * provider's executable (`executable`), deflated as real releases are.
  */
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
@@ -20,6 +21,8 @@ export interface ProviderZipOptions {
   arch: string;
   /** Exact size of the zip in bytes (padding the executable); default: as small as it gets. */
   size?: number;
+  /** Package this file (a real provider built for `os`/`arch`) instead of the script; `size` does not apply. */
+  executable?: string;
 }
 
 /** A fixed time, so the same options always give the same bytes. */
@@ -55,6 +58,7 @@ export async function writeProviderZip(path: string, options: ProviderZipOptions
 
 /** The zip as a stream. */
 export async function providerZipStream(options: ProviderZipOptions): Promise<Readable> {
+  if (options.executable !== undefined) return executableZipOf(options, options.executable);
   const header = scriptOf(options);
   let contentLength = header.length;
   if (options.size !== undefined) {
@@ -77,6 +81,14 @@ function zipOf(options: ProviderZipOptions, header: Buffer, contentLength: numbe
   zip.addReadStreamLazy(providerExecutableName(options), { mtime: MTIME, mode: 0o100755, compress: false, size: contentLength }, (cb) =>
     cb(null, content(header, contentLength)),
   );
+  zip.end();
+  return zip.outputStream as unknown as Readable;
+}
+
+/** A real executable, deflated (its mode and time fixed, so the same file always gives the same bytes). */
+function executableZipOf(options: ProviderZipOptions, executable: string): Readable {
+  const zip = new yazl.ZipFile();
+  zip.addFile(executable, providerExecutableName(options), { mtime: MTIME, mode: 0o100755, compress: true });
   zip.end();
   return zip.outputStream as unknown as Readable;
 }

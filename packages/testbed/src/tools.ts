@@ -17,6 +17,7 @@ const execFileAsync = promisify(execFile);
 export type ToolName =
   | 'etcd'
   | 'kube-apiserver'
+  | 'kubectl'
   | 'kubelet'
   | 'kube-controller-manager'
   | 'kube-scheduler'
@@ -34,6 +35,8 @@ interface ToolSpec {
 const SPECS: Record<ToolName, ToolSpec> = {
   etcd: { versionArgs: ['--version'], fits: (o) => /etcd Version: 3\.5\./.test(o) },
   'kube-apiserver': { versionArgs: ['--version'], fits: (o) => /Kubernetes v1\.(3[3-9]|[4-9]\d)\./.test(o) },
+  // Any kubectl within the supported skew of the API server (1.33); built at its version when the machine has none.
+  kubectl: { versionArgs: ['version', '--client'], fits: (o) => /Client Version: v1\.3[2-4]\./.test(o) },
   // The node components of the real-cluster test bed, at the API server's minor version.
   kubelet: { versionArgs: ['--version'], fits: (o) => /Kubernetes v1\.33\./.test(o) },
   'kube-controller-manager': { versionArgs: ['--version'], fits: (o) => /Kubernetes v1\.33\./.test(o) },

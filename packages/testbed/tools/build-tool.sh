@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds one real test component from the Go module proxy into the tools cache.
-# Usage: build-tool.sh <etcd|kube-apiserver|kubelet|kube-controller-manager|kube-scheduler|kube-proxy|coredns|tofu|terraform|helm|dex|minio|fake-gcs-server|trivy>
+# Usage: build-tool.sh <etcd|kube-apiserver|kubectl|kubelet|kube-controller-manager|kube-scheduler|kube-proxy|coredns|tofu|terraform|helm|dex|minio|fake-gcs-server|trivy>
 # Prints the binary's path on stdout; progress goes to stderr. Idempotent: a cached binary is reused.
 # Each tool gets its own wrapper module: sharing one would let minimal version selection raise
 # kube-apiserver's pinned dependencies and break its build.
@@ -38,8 +38,8 @@ wrapper() { # wrapper <name> <go.mod contents>
   echo "$dir"
 }
 
-# Builds one command of k8s.io/kubernetes (kube-apiserver, and the node components of the
-# real-cluster test bed) in a wrapper module whose replace block maps the staging modules to
+# Builds one command of k8s.io/kubernetes (kube-apiserver, kubectl at its version, and the node
+# components of the real-cluster test bed) in a wrapper module whose replace block maps the staging modules to
 # their published versions, with the version stamped as the release build does.
 build_kubernetes() {
   local cmd="$1" stg="v0.${K8S_VERSION#v1.}" minor gomod content
@@ -72,7 +72,7 @@ go 1.25.0")
     cd "$dir"
     run_logged "$tool" "$TOOLS_DIR/logs" sh -c "go get go.etcd.io/etcd/server/v3@$ETCD_VERSION && go build -ldflags '-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION' -o '$out.tmp' go.etcd.io/etcd/server/v3"
     ;;
-  kube-apiserver|kubelet|kube-controller-manager|kube-scheduler|kube-proxy)
+  kube-apiserver|kubectl|kubelet|kube-controller-manager|kube-scheduler|kube-proxy)
     build_kubernetes "$tool"
     ;;
   tofu)
@@ -147,7 +147,7 @@ go 1.26.3")
 out_path() {
   case "$tool" in
   etcd) echo "$TOOLS_DIR/bin/etcd-$ETCD_VERSION" ;;
-  kube-apiserver|kubelet|kube-controller-manager|kube-scheduler|kube-proxy) echo "$TOOLS_DIR/bin/$tool-$K8S_VERSION" ;;
+  kube-apiserver|kubectl|kubelet|kube-controller-manager|kube-scheduler|kube-proxy) echo "$TOOLS_DIR/bin/$tool-$K8S_VERSION" ;;
   tofu) echo "$TOOLS_DIR/bin/tofu-$TOFU_VERSION" ;;
   terraform) echo "$TOOLS_DIR/bin/terraform-$TERRAFORM_VERSION" ;;
   helm) echo "$TOOLS_DIR/bin/helm-$HELM_VERSION" ;;
