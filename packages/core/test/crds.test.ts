@@ -15,6 +15,7 @@ import {
   VERSION_PATTERN,
   renderCrds,
   rootSchema,
+  mergePresign,
   selectStorageBackend,
   type JsonSchemaProps,
 } from '../src/crds/index.ts';
@@ -155,6 +156,12 @@ test('the patterns accept the announcement and refuse common mistakes', () => {
   for (const bad of ['http://github.com/o/r', 'github.com/o/r', 'ftp://x/y', 'https://']) assert.not.ok(re(REPO_URL_PATTERN).test(bad), bad);
   assert.ok(re(SHA256_HEX_PATTERN).test('a'.repeat(64)));
   assert.not.ok(re(SHA256_HEX_PATTERN).test('A'.repeat(64)));
+});
+
+test('mergePresign reads field by field, the first layer that sets a field winning', () => {
+  assert.equal(mergePresign({ ttl: '3m' }, undefined, { enabled: true, ttl: '15m' }, { fallbackToProxy: false }), { enabled: true, ttl: '3m', fallbackToProxy: false });
+  assert.equal(mergePresign({ enabled: false }, { enabled: true, ttl: '1h' }), { enabled: false, ttl: '1h' });
+  assert.is(mergePresign(undefined, {}), undefined);
 });
 
 test('selectStorageBackend picks the one backend, presign aside, first-party or plugin', () => {
