@@ -9,7 +9,7 @@ import { isOpenDepotError } from '@opendepot/sdk';
 import type { Informer, KubeObject, ResourceClient, Version } from '@opendepot/core';
 import { EventRecorder, REASONS, StatusWriter, hasFinalizer, isBeingDeleted, markReady, markReconciling, markStalled, type ReconcileResult } from '../runtime/index.ts';
 import { MODULE_FINALIZER, OWNER_KIND_LABEL, OWNER_NAME_LABEL, labelValue } from './naming.ts';
-import { isReady, latestReady, versionIdentity, versionObject, type VersionPlan } from './version-plan.ts';
+import { isReady, latestReady, replacingPatch, storageMoved, versionIdentity, versionObject, type VersionPlan } from './version-plan.ts';
 
 /** An owner object: a Module or a Provider. */
 export type Owner = KubeObject & { metadata: { name?: string; namespace?: string; uid?: string }; spec: { forceSync?: boolean }; status?: { conditions?: import('@opendepot/core').Condition[] } };
@@ -81,7 +81,13 @@ export function ownerReconciler<T extends Owner>(kind: OwnerKind<T>, deps: Owner
     }
     if (plan.create.length > 0) await deps.events.normal(owner, 'VersionsCreated', `created ${plan.create.length} Versions: ${plan.create.map((w) => w.name).join(', ')}`.slice(0, 1000));
     for (const wanted of plan.update) {
-      await deps.versionResource.patch(namespace, wanted.name, { metadata: { labels: wanted.labels }, spec: { ...wanted.spec } }, { signal });
+      const current = owned.find((v) => v.metadata.name === wanted.name);
+      // forceSync is the Version's own until its controller clears it: never part of the replacement.
+      const { forceSync: _, ...spec } = current?.spec ?? ({} as Partial<Version['spec']>);
+      await deps.versionResource.patch(namespace, wanted.name, { metadata: { labels: wanted.labels }, spec: replacingPatch(spec, wanted.spec) as never }, { signal });
+      if (current && storageMoved(current.spec, wanted.spec)) {
+        await deps.events.normal(owner, REASONS.StorageChanged, `Version ${wanted.name} follows the new storageConfig; its archive is stored there again with its recorded sha256`.slice(0, 1000));
+      }
     }
     for (const name of plan.remove) {
       await deps.versionResource.delete(namespace, name, { signal });

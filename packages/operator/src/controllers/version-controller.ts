@@ -148,15 +148,20 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
       await writeReady(deps, version, { checksum: recorded, size: found.size, storageKey, ...foreignReportFix(version, storageKey) }, 'Verified', `stored archive matches sha256 ${recorded}`);
       return requeue;
     }
-    const what = found.state === 'missing' ? 'is missing from storage' : `was changed in storage (sha256 now ${found.actualSha256})`;
-    await deps.events.warning(version, REASONS.TamperDetected, `the archive of ${spec.version} ${what}; restoring it from the source`);
+    // Missing right after a spec change: the owner's storageConfig moved the archive (not tampering).
+    const moved = found.state === 'missing' && version.metadata.generation !== undefined && version.status?.observedGeneration !== undefined && version.metadata.generation !== version.status.observedGeneration;
+    const what = moved ? 'is not yet at the location the new storageConfig names' : found.state === 'missing' ? 'is missing from storage' : `was changed in storage (sha256 now ${found.actualSha256})`;
+    if (moved) await deps.events.normal(version, REASONS.StorageChanged, `the storageConfig changed; storing the archive of ${spec.version} there again from the source, accepting only sha256 ${recorded}`);
+    else await deps.events.warning(version, REASONS.TamperDetected, `the archive of ${spec.version} ${what}; restoring it from the source`);
     const restored = await fetchAndStore(deps.sourceFor(version), place.subject, spec.version, storage, storageKey, { ...fetchOptions, expectedSha256: recorded });
     if (restored.state === 'stored') {
       await deps.events.normal(version, REASONS.Restored, `restored the archive of ${spec.version} from the source (sha256 ${recorded})`);
-      await writeReady(deps, version, { checksum: recorded, size: restored.info.size, storageKey }, REASONS.Restored, `the archive ${what} and was restored from the source`);
+      await writeReady(deps, version, { checksum: recorded, size: restored.info.size, storageKey }, REASONS.Restored, moved ? `stored at the new location from the source (sha256 ${recorded})` : `the archive ${what} and was restored from the source`);
       return requeue;
     }
-    const message = `the stored archive ${what}, and the source no longer matches the recorded sha256 ${recorded}: not serving it. Check storage and the upstream, then set spec.forceSync: true to accept the upstream archive${spec.immutable ? ' (not possible while immutable)' : ''}.`;
+    const message = moved
+      ? `the archive ${what}, and the source no longer matches the recorded sha256 ${recorded}: not serving it. Set the owner's storageConfig back to where the archive is stored${spec.immutable ? '' : ', or set spec.forceSync: true to accept the upstream archive'}.`
+      : `the stored archive ${what}, and the source no longer matches the recorded sha256 ${recorded}: not serving it. Check storage and the upstream, then set spec.forceSync: true to accept the upstream archive${spec.immutable ? ' (not possible while immutable)' : ''}.`;
     await deps.events.warning(version, REASONS.ChecksumMismatch, message);
     await deps.status.write(version, { conditions: markStalled(version.status?.conditions, { reason: REASONS.ChecksumMismatch, message }), synced: false, syncStatus: message });
     return requeue;

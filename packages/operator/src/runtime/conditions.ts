@@ -35,6 +35,8 @@ export const REASONS = {
   ChecksumMismatch: 'ChecksumMismatch',
   /** A stored object differs from its recorded checksum. */
   TamperDetected: 'TamperDetected',
+  /** The owner's storageConfig moved an archive; it is stored at the new location again (Event). */
+  StorageChanged: 'StorageChanged',
   /** A tampered object was restored from the source. */
   Restored: 'Restored',
   /** An immutable Version would change. */
