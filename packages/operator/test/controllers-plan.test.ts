@@ -3,6 +3,7 @@ import type { Module, Provider, Version } from '@opendepot/core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { planModule } from '../src/controllers/module-plan.ts';
+import { integrityProblems } from '../src/controllers/owner-controller.ts';
 import { versionObjectName } from '../src/controllers/naming.ts';
 import { planProvider, platformStatus } from '../src/controllers/provider-plan.ts';
 import { latestReady, replacingPatch, storageMoved, versionObject } from '../src/controllers/version-plan.ts';
@@ -133,6 +134,19 @@ test('per-platform progress and the latest version Ready on every platform', () 
   const darwinArm = platforms.find((x) => x.platform === 'darwin_arm64')!;
   assert.equal({ ...darwinArm }, { platform: 'darwin_arm64', versionsSynced: 1, versionsTotal: 2, ready: false, message: '5.81.0: bad signature' });
   assert.ok(platforms.find((x) => x.platform === 'linux_amd64')!.ready);
+});
+
+test("an owner rolls up its Versions' integrity problems: a changed upstream (still served) and a refused archive", () => {
+  const all = module(['1.0.0', '1.1.0', '1.2.0'], { immutable: true });
+  const [v120, v110, v100] = existing(all, planModule(all, [], storage), true);
+  const at = '2026-01-01T00:00:00Z';
+  v110!.status!.conditions!.push({ type: 'UpstreamChanged', status: 'True', reason: 'ImmutableViolation', message: 'moved', lastTransitionTime: at });
+  v120!.status = { conditions: [{ type: 'Ready', status: 'False', reason: 'VerificationFailed', message: 'not signed by a trusted key', lastTransitionTime: at }, { type: 'Stalled', status: 'True', reason: 'VerificationFailed', message: 'not signed by a trusted key', lastTransitionTime: at }] };
+  assert.equal(integrityProblems([v100!, v110!, v120!]), [
+    { version: '1.1.0', reason: 'ImmutableViolation', served: true, message: 'moved' },
+    { version: '1.2.0', reason: 'VerificationFailed', served: false, message: 'not signed by a trusted key' },
+  ]);
+  assert.equal(integrityProblems([v100!]), []);
 });
 
 test.run();

@@ -8,6 +8,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isOpenDepotError, type ArchiveSource, type ArchiveSubject, type ObjectInfo, type StorageBackend } from '@opendepot/sdk';
 
@@ -107,4 +108,33 @@ export async function fetchAndStore(
   } finally {
     if (spool !== undefined) await rm(spool, { recursive: true, force: true });
   }
+}
+
+/**
+ * The SHA-256 the upstream has for `version` now, storing nothing: the checksum it vouches for
+ * (a provider's signed SHA256SUMS, checked by the source) without reading the body, else the
+ * hash of the bytes it sends. What a periodic verify of an immutable Version compares.
+ */
+export async function upstreamSha256(
+  source: ArchiveSource,
+  subject: ArchiveSubject,
+  version: string,
+  options: Pick<FetchAndStoreOptions, 'format' | 'signal' | 'os' | 'arch'>,
+): Promise<string> {
+  const fetched = await source.fetch(subject, version, {
+    format: options.format,
+    ...(options.signal && { signal: options.signal }),
+    ...(options.os && { os: options.os }),
+    ...(options.arch && { arch: options.arch }),
+  });
+  if (fetched.expectedSha256) {
+    // The body is not needed: let its connection go.
+    const body = fetched.body as Partial<Readable> & AsyncIterable<Uint8Array>;
+    if (typeof body.destroy === 'function') body.destroy();
+    else await body[Symbol.asyncIterator]().return?.();
+    return fetched.expectedSha256;
+  }
+  const hash = createHash('sha256');
+  for await (const chunk of fetched.body) hash.update(chunk);
+  return hash.digest('hex');
 }

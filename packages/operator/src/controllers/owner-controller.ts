@@ -6,8 +6,8 @@
  * collector.
  */
 import { isOpenDepotError } from '@opendepot/sdk';
-import type { Informer, KubeObject, ResourceClient, Version } from '@opendepot/core';
-import { EventRecorder, REASONS, StatusWriter, hasFinalizer, isBeingDeleted, markReady, markReconciling, markStalled, type ReconcileResult } from '../runtime/index.ts';
+import { INTEGRITY_VERIFIED, type Informer, type KubeObject, type ResourceClient, type Version } from '@opendepot/core';
+import { CONDITIONS, EventRecorder, REASONS, StatusWriter, hasFinalizer, isBeingDeleted, markReady, markReconciling, markStalled, removeCondition, setCondition, type ReconcileResult } from '../runtime/index.ts';
 import { MODULE_FINALIZER, OWNER_KIND_LABEL, OWNER_NAME_LABEL, labelValue } from './naming.ts';
 import { isReady, latestReady, replacingPatch, storageMoved, versionIdentity, versionObject, type VersionPlan } from './version-plan.ts';
 
@@ -98,11 +98,51 @@ export function ownerReconciler<T extends Owner>(kind: OwnerKind<T>, deps: Owner
       await kind.resource.patch(namespace, owner.metadata.name!, { spec: { forceSync: false } } as never, { signal });
       await deps.events.normal(owner, 'ForceSync', `asked ${owned.length} Versions to fetch and store their archives again`);
     }
-    await writeOwnerStatus(kind, owner, plan.wanted, owned, plan.kept.map((k) => k.reason));
+    await writeOwnerStatus(kind, deps, owner, plan.wanted, owned, plan.kept.map((k) => k.reason));
   };
 }
 
-async function writeOwnerStatus<T extends Owner>(kind: OwnerKind<T>, owner: T, wanted: string[], owned: Version[], kept: string[]): Promise<void> {
+/** Reasons of a Stalled Version that mean its archive failed a checksum or signature check. */
+const INTEGRITY_REASONS = new Set([REASONS.ChecksumMismatch, 'VerificationFailed', REASONS.ImmutableViolation]);
+const MAX_PROBLEMS = 100;
+const UPSTREAM_CHANGED = CONDITIONS.UpstreamChanged;
+
+/** One Version's integrity problem, as the owner's status lists it. */
+export interface IntegrityProblem {
+  version: string;
+  reason: string;
+  served: boolean;
+  message: string;
+}
+
+/**
+ * The integrity problems of an owner's Versions: an immutable Version whose upstream changed
+ * (UpstreamChanged=True; its stored archive is still served), and a Version stalled because a
+ * checksum or signature did not match (refused, or no longer served).
+ */
+export function integrityProblems(versions: readonly Version[]): IntegrityProblem[] {
+  const problems: IntegrityProblem[] = [];
+  for (const v of versions) {
+    const conditions = v.status?.conditions ?? [];
+    const stalled = conditions.find((c) => c.type === 'Stalled' && c.status === 'True' && INTEGRITY_REASONS.has(c.reason));
+    const changed = conditions.find((c) => c.type === UPSTREAM_CHANGED && c.status === 'True');
+    const found = stalled ?? changed;
+    if (found) problems.push({ version: versionIdentity(v.spec), reason: found.reason, served: !stalled && isReady(v), message: found.message.slice(0, 1024) });
+  }
+  return problems.sort((a, b) => a.version.localeCompare(b.version));
+}
+
+/** `status.integrity`: Verified, or the first problem's reason (UpstreamChanged for a changed upstream) and its versions. */
+function integritySummary(problems: readonly IntegrityProblem[]): string {
+  if (problems.length === 0) return INTEGRITY_VERIFIED;
+  const first = problems[0]!;
+  const label = (p: IntegrityProblem) => (p.reason === REASONS.ImmutableViolation ? UPSTREAM_CHANGED : p.reason);
+  const same = problems.filter((p) => label(p) === label(first)).map((p) => p.version);
+  const others = problems.length - same.length;
+  return `${label(first)}: ${same.slice(0, 5).join(', ')}${same.length > 5 ? ` and ${same.length - 5} more` : ''}${others ? `; ${others} other problems` : ''}`.slice(0, 1024);
+}
+
+async function writeOwnerStatus<T extends Owner>(kind: OwnerKind<T>, deps: OwnerControllerDeps, owner: T, wanted: string[], owned: Version[], kept: string[]): Promise<void> {
   const wantedSet = new Set(wanted);
   const relevant = owned.filter((v) => wantedSet.has(versionIdentity(v.spec)));
   const synced = relevant.filter(isReady).length;
@@ -125,6 +165,18 @@ async function writeOwnerStatus<T extends Owner>(kind: OwnerKind<T>, owner: T, w
     summary = `versions synced: ${progress}${why ? `; ${versionIdentity(failing!.spec)}: ${why.message}` : ''}`;
     conditions = markReconciling(owner.status?.conditions, { reason: why?.reason ?? REASONS.Progressing, message: summary, failed: Boolean(why) });
   }
+  // Integrity problems of every owned Version, kept unlisted ones too: they are served.
+  const problems = integrityProblems(owned);
+  const changed = problems.filter((p) => p.reason === REASONS.ImmutableViolation);
+  if (changed.length > 0) {
+    const message = `the upstream archive changed for ${changed.length} immutable version${changed.length === 1 ? '' : 's'} (${changed.map((p) => p.version).slice(0, 10).join(', ')}); the stored archives are kept and still served. ${changed[0]!.version}: ${changed[0]!.message}`.slice(0, 32768);
+    const known = owner.status?.conditions?.find((c) => c.type === UPSTREAM_CHANGED && c.status === 'True');
+    if (known?.message !== message) await deps.events.warning(owner, REASONS.ImmutableViolation, message.slice(0, 1000));
+    conditions = setCondition(conditions, { type: UPSTREAM_CHANGED, status: 'True', reason: REASONS.ImmutableViolation, message });
+    summary += `; upstream changed: ${changed.map((p) => p.version).slice(0, 10).join(', ')}`;
+  } else {
+    conditions = removeCondition(conditions, UPSTREAM_CHANGED);
+  }
   await kind.status.write(owner, {
     conditions,
     versionsSynced: synced,
@@ -133,6 +185,8 @@ async function writeOwnerStatus<T extends Owner>(kind: OwnerKind<T>, owner: T, w
     synced: synced === total && stalled.length === 0,
     syncStatus: summary,
     latestVersion: latest ?? null,
+    integrity: integritySummary(problems),
+    integrityProblems: problems.slice(0, MAX_PROBLEMS),
     ...kind.extraStatus?.(owner, relevant, wanted),
   } as never);
 }

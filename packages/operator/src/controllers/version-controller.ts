@@ -12,6 +12,7 @@ import { moduleArchiveSubject } from '../sources/index.ts';
 import { providerArchiveSubject, providerPackageHashes, type ProviderZipLimits } from '../sources/providers/index.ts';
 import { limitReason } from '../limits.ts';
 import {
+  CONDITIONS,
   EventRecorder,
   REASONS,
   StatusWriter,
@@ -24,7 +25,7 @@ import {
   setCondition,
   type ReconcileResult,
 } from '../runtime/index.ts';
-import { fetchAndStore, verifyStored } from './archive-sync.ts';
+import { fetchAndStore, upstreamSha256, verifyStored } from './archive-sync.ts';
 import { VERSION_FINALIZER, scanReportKey } from './naming.ts';
 import { describeBlocking, moduleScanners, scanModuleArchive, ScanFailedError, type ScanOutcome, type ScanPolicy } from './scanning.ts';
 
@@ -49,20 +50,33 @@ export interface VersionControllerDeps {
 }
 
 /** Condition set while the upstream archive differs from an immutable Version's recorded one. */
-const UPSTREAM_CHANGED = 'UpstreamChanged';
+const UPSTREAM_CHANGED = CONDITIONS.UpstreamChanged;
+
+/** When each immutable Version's upstream was last compared with its recorded sha256, by uid. */
+type UpstreamChecks = Map<string, number>;
+
+/** What comparing an immutable Version with its upstream found. */
+interface UpstreamFinding {
+  changed: boolean;
+  message?: string;
+}
 
 /** Makes the reconcile function of the Version controller. */
 export function versionReconciler(deps: VersionControllerDeps) {
+  const upstreamChecks: UpstreamChecks = new Map();
   return async function reconcileVersion(key: string, signal: AbortSignal): Promise<ReconcileResult | void> {
     const [namespace, name] = splitKey(key);
     let version = deps.versions.get(namespace, name);
     if (!version) return;
-    if (isBeingDeleted(version)) return finalize(deps, version, signal);
+    if (isBeingDeleted(version)) {
+      upstreamChecks.delete(version.metadata.uid ?? key);
+      return finalize(deps, version, signal);
+    }
     if (!hasFinalizer(version, VERSION_FINALIZER)) version = await deps.resource.addFinalizer(version, VERSION_FINALIZER, { signal });
     // The cache may not show our last status write yet (a recorded checksum): read our own.
     version = deps.status.current(version);
     try {
-      return await syncVersion(deps, version, signal);
+      return await syncVersion(deps, version, signal, upstreamChecks);
     } catch (err) {
       // Cancelled because the Version is being deleted: nothing to report, it is finalized next.
       if (signal.aborted && err === signal.reason && !limitReason(err)) throw err;
@@ -132,7 +146,7 @@ async function providerFields(storage: StorageBackend, key: string, checksum: st
   return { h1: hashes.h1, zh: hashes.zh, protocols: fetchedProtocols ?? version.status?.protocols ?? ['5.0'] };
 }
 
-async function syncVersion(deps: VersionControllerDeps, version: Version, signal: AbortSignal): Promise<ReconcileResult> {
+async function syncVersion(deps: VersionControllerDeps, version: Version, signal: AbortSignal, upstreamChecks: UpstreamChecks): Promise<ReconcileResult> {
   const storage = await deps.storage.resolve(version.spec.storageConfig, 'spec.storageConfig');
   const { spec, status } = version;
   const place = placeOf(version);
@@ -145,7 +159,8 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
   if (recorded && !spec.forceSync) {
     const found = await verifyStored(storage, storageKey, recorded, signal);
     if (found.state === 'ok') {
-      await writeReady(deps, version, { checksum: recorded, size: found.size, storageKey, ...foreignReportFix(version, storageKey) }, 'Verified', `stored archive matches sha256 ${recorded}`);
+      const upstream = spec.immutable ? await compareUpstream(deps, version, place, recorded, upstreamChecks, signal) : undefined;
+      await writeReady(deps, version, { checksum: recorded, size: found.size, storageKey, ...foreignReportFix(version, storageKey) }, 'Verified', `stored archive matches sha256 ${recorded}`, upstream);
       return requeue;
     }
     // Missing right after a spec change: the owner's storageConfig moved the archive (not tampering).
@@ -186,6 +201,8 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
     ...(expected && { expectedSha256: expected }),
     ...(beforeStore && { beforeStore }),
   });
+  // Just compared with the upstream: the next comparison is one verify interval away.
+  upstreamChecks.set(version.metadata.uid ?? `${version.metadata.namespace}/${version.metadata.name}`, Date.now());
   // The report describes what was stored (or refused), never an upstream archive that was not kept.
   const scanSummary = scan && (stored.state === 'stored' || stored.state === 'refused') ? await storeScanReport(storage, storageKey, scan, stored.state === 'refused', signal) : undefined;
   if (stored.state === 'refused') {
@@ -237,15 +254,50 @@ function findingCounts(s: ScanSummary): string {
   return `${s.critical} critical, ${s.high} high, ${s.medium} medium, ${s.low} low, ${s.unknown} unknown`;
 }
 
+/**
+ * Compares an immutable Version's upstream with its recorded sha256, at most once per verify
+ * interval (the first time after start at a random point of the first interval, so a restart
+ * does not fetch every archive at once). A difference is reported once with a Warning Event; a
+ * failing upstream is left for the next interval (debug log), changing nothing.
+ */
+async function compareUpstream(deps: VersionControllerDeps, version: Version, place: ArchivePlace, recorded: string, checks: UpstreamChecks, signal: AbortSignal): Promise<UpstreamFinding | undefined> {
+  const id = version.metadata.uid ?? `${version.metadata.namespace}/${version.metadata.name}`;
+  const now = Date.now();
+  const last = checks.get(id);
+  if (last === undefined) {
+    checks.set(id, now - Math.random() * deps.verifyIntervalMs);
+    return undefined;
+  }
+  if (now - last < deps.verifyIntervalMs) return undefined;
+  checks.set(id, now);
+  const { spec } = version;
+  let actual: string;
+  try {
+    actual = await upstreamSha256(deps.sourceFor(version), place.subject, spec.version, { format: spec.fileFormat, signal, ...(place.os && { os: place.os, arch: place.arch! }) });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    deps.logger.debug('could not compare an immutable Version with its upstream; trying again at the next verify', { version: `${version.metadata.namespace}/${version.metadata.name}`, err: String(err) });
+    return undefined;
+  }
+  if (actual === recorded) return { changed: false };
+  const message = `the upstream archive of ${spec.version} now has sha256 ${actual}, not the recorded ${recorded} (a moved tag or a re-published release); the Version is immutable, so the stored archive is kept and still served. Publish the change as a new version.`;
+  const known = version.status?.conditions?.find((c) => c.type === UPSTREAM_CHANGED && c.status === 'True');
+  if (known?.message !== message) await deps.events.warning(version, REASONS.ImmutableViolation, message);
+  return { changed: true, message };
+}
+
 async function writeReady(
   deps: VersionControllerDeps,
   version: Version,
   stored: { checksum: string; size: number; storageKey: string; filename?: string; h1?: string; zh?: string; protocols?: string[]; scan?: ScanSummary | null },
   reason: string,
   message: string,
+  upstream?: UpstreamFinding,
 ): Promise<void> {
   let conditions = markReady(version.status?.conditions, { reason, message });
-  if (reason !== 'Verified' || !version.status?.conditions?.some((c) => c.type === UPSTREAM_CHANGED)) conditions = removeCondition(conditions, UPSTREAM_CHANGED);
+  if (upstream?.changed) conditions = setCondition(conditions, { type: UPSTREAM_CHANGED, status: 'True', reason: REASONS.ImmutableViolation, message: upstream.message! });
+  // Kept while only the stored bytes were verified; gone once the upstream matches again or new bytes were stored.
+  else if (upstream || reason !== 'Verified') conditions = removeCondition(conditions, UPSTREAM_CHANGED);
   await deps.status.write(version, {
     ...stored,
     conditions,

@@ -13,6 +13,8 @@ export const CONDITIONS = {
   Ready: 'Ready',
   Reconciling: 'Reconciling',
   Stalled: 'Stalled',
+  /** An immutable Version's upstream archive differs from the recorded one (Version and owner; the stored archive is still served). */
+  UpstreamChanged: 'UpstreamChanged',
 } as const;
 
 /** Reasons the controllers use (CamelCase, as the schema requires). */
