@@ -40,6 +40,16 @@ export async function verifyStored(storage: StorageBackend, key: string, sha256:
   return actual === sha256 ? { state: 'ok', size } : { state: 'mismatch', actualSha256: actual, size };
 }
 
+/** Opens `version` at the source with the format, platform and signal of `options`. */
+function openUpstream(source: ArchiveSource, subject: ArchiveSubject, version: string, options: Pick<FetchAndStoreOptions, 'format' | 'signal' | 'os' | 'arch'>) {
+  return source.fetch(subject, version, {
+    format: options.format,
+    ...(options.signal && { signal: options.signal }),
+    ...(options.os && { os: options.os }),
+    ...(options.arch && { arch: options.arch }),
+  });
+}
+
 /** Options of {@link fetchAndStore}. */
 export interface FetchAndStoreOptions {
   format: 'zip' | 'tar.gz';
@@ -76,12 +86,7 @@ export async function fetchAndStore(
   key: string,
   options: FetchAndStoreOptions,
 ): Promise<StoreResult> {
-  const fetched = await source.fetch(subject, version, {
-    format: options.format,
-    ...(options.signal && { signal: options.signal }),
-    ...(options.os && { os: options.os }),
-    ...(options.arch && { arch: options.arch }),
-  });
+  const fetched = await openUpstream(source, subject, version, options);
   const expected = options.expectedSha256 ?? fetched.expectedSha256;
   let body: AsyncIterable<Uint8Array> = fetched.body;
   let spool: string | undefined;
@@ -121,12 +126,7 @@ export async function upstreamSha256(
   version: string,
   options: Pick<FetchAndStoreOptions, 'format' | 'signal' | 'os' | 'arch'>,
 ): Promise<string> {
-  const fetched = await source.fetch(subject, version, {
-    format: options.format,
-    ...(options.signal && { signal: options.signal }),
-    ...(options.os && { os: options.os }),
-    ...(options.arch && { arch: options.arch }),
-  });
+  const fetched = await openUpstream(source, subject, version, options);
   if (fetched.expectedSha256) {
     // The body is not needed: let its connection go.
     const body = fetched.body as Partial<Readable> & AsyncIterable<Uint8Array>;
