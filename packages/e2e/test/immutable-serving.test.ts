@@ -2,7 +2,7 @@
  * Immutable Modules end to end, all real: MinIO (S3, presigned URLs), the GitHub stand-in as the
  * upstream, the operator and the server against the shared kube-apiserver. Only an immutable
  * archive's bytes are frozen: a presign change takes effect on Versions that are already Ready,
- * a new storage location is filled again with the recorded bytes, a partial presign block refines
+ * a new storage location gets the recorded bytes copied from the old one, a partial presign block refines
  * the defaults field by field, and a tag moved upstream is seen at the Module by the periodic
  * verify, without forceSync, while the stored archive stays served.
  */
@@ -168,7 +168,7 @@ test('immutable and Ready: turning presign on and off again at the Module takes 
   assert.is(stored.length, 1, 'stored once, never again');
 });
 
-test('immutable and Ready: a new bucket is filled again with the recorded bytes, and downloads come from it', async () => {
+test('immutable and Ready: a new bucket gets the recorded bytes copied from the old one, and downloads come from it', async () => {
   const before = await checksums('serving');
   await patchModule('serving', { spec: { storageConfig: { s3: { bucket: NEW_BUCKET } } } });
   const keys = await eventually('both archives in the new bucket', async () => {
@@ -186,8 +186,14 @@ test('immutable and Ready: a new bucket is filled again with the recorded bytes,
   assert.is(sha256(answer.body!), before['1.1.0']);
   const moduleEvents = (await eventsOf('serving')).map((e) => e.reason);
   assert.ok(moduleEvents.includes('StorageChanged'), moduleEvents.join(', '));
-  const versionEvents = (await eventsOf('serving-1.1.0')).map((e) => e.reason);
-  assert.ok(versionEvents.includes('StorageChanged') && !versionEvents.includes('TamperDetected'), versionEvents.join(', '));
+  // Copied from the old bucket (the recorded bytes, not a new download), then the old place is forgotten.
+  const versionEvents = await eventsOf('serving-1.1.0');
+  assert.ok(versionEvents.some((e) => e.reason === 'StorageChanged' && e.message.startsWith('copied the archive of 1.1.0 from its previous storage location')), JSON.stringify(versionEvents));
+  assert.not.ok(versionEvents.some((e) => e.reason === 'TamperDetected'));
+  await eventually('the previous-storage annotation removed', async () => {
+    const vs = await versionsOf('serving');
+    return vs.every((v) => !(v.metadata as { annotations?: Record<string, string> }).annotations?.['opendepot.defdev.io/previous-storage-config']);
+  }, 30_000);
 });
 
 test('a partial presign block refines the defaults: {ttl: 3m} on a presigning profile keeps presigning on, for 3 minutes', async () => {

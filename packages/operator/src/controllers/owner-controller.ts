@@ -8,7 +8,7 @@
 import { isOpenDepotError } from '@opendepot/sdk';
 import { INTEGRITY_VERIFIED, type Informer, type KubeObject, type ResourceClient, type Version } from '@opendepot/core';
 import { CONDITIONS, EventRecorder, REASONS, StatusWriter, hasFinalizer, isBeingDeleted, markReady, markReconciling, markStalled, removeCondition, setCondition, type ReconcileResult } from '../runtime/index.ts';
-import { MODULE_FINALIZER, OWNER_KIND_LABEL, OWNER_NAME_LABEL, labelValue } from './naming.ts';
+import { MODULE_FINALIZER, OWNER_KIND_LABEL, OWNER_NAME_LABEL, PREVIOUS_STORAGE_ANNOTATION, labelValue } from './naming.ts';
 import { isReady, latestReady, replacingPatch, storageMoved, versionIdentity, versionObject, type VersionPlan } from './version-plan.ts';
 
 /** An owner object: a Module or a Provider. */
@@ -84,9 +84,12 @@ export function ownerReconciler<T extends Owner>(kind: OwnerKind<T>, deps: Owner
       const current = owned.find((v) => v.metadata.name === wanted.name);
       // forceSync is the Version's own until its controller clears it: never part of the replacement.
       const { forceSync: _, ...spec } = current?.spec ?? ({} as Partial<Version['spec']>);
-      await deps.versionResource.patch(namespace, wanted.name, { metadata: { labels: wanted.labels }, spec: replacingPatch(spec, wanted.spec) as never }, { signal });
-      if (current && storageMoved(current.spec, wanted.spec)) {
-        await deps.events.normal(owner, REASONS.StorageChanged, `Version ${wanted.name} follows the new storageConfig; its archive is stored there again with its recorded sha256`.slice(0, 1000));
+      // A stored archive that moves: say where it is (unless an earlier move has not finished; it is still there).
+      const moved = current !== undefined && storageMoved(current.spec, wanted.spec) && Boolean(current.status?.checksum);
+      const previous = moved && !current.metadata.annotations?.[PREVIOUS_STORAGE_ANNOTATION] ? { annotations: { [PREVIOUS_STORAGE_ANNOTATION]: JSON.stringify(current.spec.storageConfig) } } : {};
+      await deps.versionResource.patch(namespace, wanted.name, { metadata: { labels: wanted.labels, ...previous }, spec: replacingPatch(spec, wanted.spec) as never }, { signal });
+      if (moved) {
+        await deps.events.normal(owner, REASONS.StorageChanged, `Version ${wanted.name} follows the new storageConfig; its archive is copied there with its recorded sha256`.slice(0, 1000));
       }
     }
     for (const name of plan.remove) {

@@ -26,7 +26,7 @@ import {
   type ReconcileResult,
 } from '../runtime/index.ts';
 import { fetchAndStore, upstreamSha256, verifyStored } from './archive-sync.ts';
-import { VERSION_FINALIZER, scanReportKey } from './naming.ts';
+import { PREVIOUS_STORAGE_ANNOTATION, VERSION_FINALIZER, scanReportKey } from './naming.ts';
 import { describeBlocking, moduleScanners, scanModuleArchive, ScanFailedError, type ScanOutcome, type ScanPolicy } from './scanning.ts';
 
 /** What the Version controller needs. */
@@ -161,21 +161,33 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
     if (found.state === 'ok') {
       const upstream = spec.immutable ? await compareUpstream(deps, version, place, recorded, upstreamChecks, signal) : undefined;
       await writeReady(deps, version, { checksum: recorded, size: found.size, storageKey, ...foreignReportFix(version, storageKey) }, 'Verified', `stored archive matches sha256 ${recorded}`, upstream);
+      await forgetPrevious(deps, version, signal);
       return requeue;
     }
-    // Missing right after a spec change: the owner's storageConfig moved the archive (not tampering).
-    const moved = found.state === 'missing' && version.metadata.generation !== undefined && version.status?.observedGeneration !== undefined && version.metadata.generation !== version.status.observedGeneration;
-    const what = moved ? 'is not yet at the location the new storageConfig names' : found.state === 'missing' ? 'is missing from storage' : `was changed in storage (sha256 now ${found.actualSha256})`;
+    // Missing after the owner moved the storage: copied from where it was, not tampering.
+    const previous = version.metadata.annotations?.[PREVIOUS_STORAGE_ANNOTATION];
+    const moved = found.state === 'missing' && previous !== undefined;
+    if (moved) {
+      const copied = await copyFromPrevious(deps, version, previous, storage, storageKey, recorded, signal);
+      if (copied) {
+        await deps.events.normal(version, REASONS.StorageChanged, `copied the archive of ${spec.version} from its previous storage location (sha256 ${recorded})`);
+        await writeReady(deps, version, { checksum: recorded, size: copied.size, storageKey }, REASONS.StorageChanged, `copied from the previous storage location (sha256 ${recorded})`);
+        await forgetPrevious(deps, version, signal);
+        return requeue;
+      }
+    }
+    const what = moved ? 'is not at the location the new storageConfig names and could not be copied from the previous one' : found.state === 'missing' ? 'is missing from storage' : `was changed in storage (sha256 now ${found.actualSha256})`;
     if (moved) await deps.events.normal(version, REASONS.StorageChanged, `the storageConfig changed; storing the archive of ${spec.version} there again from the source, accepting only sha256 ${recorded}`);
     else await deps.events.warning(version, REASONS.TamperDetected, `the archive of ${spec.version} ${what}; restoring it from the source`);
     const restored = await fetchAndStore(deps.sourceFor(version), place.subject, spec.version, storage, storageKey, { ...fetchOptions, expectedSha256: recorded });
     if (restored.state === 'stored') {
       await deps.events.normal(version, REASONS.Restored, `restored the archive of ${spec.version} from the source (sha256 ${recorded})`);
       await writeReady(deps, version, { checksum: recorded, size: restored.info.size, storageKey }, REASONS.Restored, moved ? `stored at the new location from the source (sha256 ${recorded})` : `the archive ${what} and was restored from the source`);
+      await forgetPrevious(deps, version, signal);
       return requeue;
     }
     const message = moved
-      ? `the archive ${what}, and the source no longer matches the recorded sha256 ${recorded}: not serving it. Set the owner's storageConfig back to where the archive is stored${spec.immutable ? '' : ', or set spec.forceSync: true to accept the upstream archive'}.`
+      ? `the archive ${what}, and the source no longer matches the recorded sha256 ${recorded}: not serving it. Set the owner's storageConfig back to where the archive is stored (the annotation ${PREVIOUS_STORAGE_ANNOTATION} names it)${spec.immutable ? '' : ', or set spec.forceSync: true to accept the upstream archive'}.`
       : `the stored archive ${what}, and the source no longer matches the recorded sha256 ${recorded}: not serving it. Check storage and the upstream, then set spec.forceSync: true to accept the upstream archive${spec.immutable ? ' (not possible while immutable)' : ''}.`;
     await deps.events.warning(version, REASONS.ChecksumMismatch, message);
     await deps.status.write(version, { conditions: markStalled(version.status?.conditions, { reason: REASONS.ChecksumMismatch, message }), synced: false, syncStatus: message });
@@ -242,6 +254,33 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
   return requeue;
 }
 
+/**
+ * Copies a moved Version's archive from the storage it was stored in (the annotation the owner
+ * controller set) to its new place; the new backend accepts only bytes with the recorded sha256.
+ * The previous storageConfig goes through the same storage profiles as any other, and the key is
+ * the Version's own derived key, so nothing else can be read. Undefined when it cannot be copied
+ * (gone, changed, not allowed): the caller stores it from the source instead.
+ */
+async function copyFromPrevious(deps: VersionControllerDeps, version: Version, previous: string, storage: StorageBackend, storageKey: string, sha256: string, signal: AbortSignal): Promise<{ size: number } | undefined> {
+  try {
+    const from = await deps.storage.resolve(JSON.parse(previous) as Version['spec']['storageConfig'], `metadata.annotations[${PREVIOUS_STORAGE_ANNOTATION}]`);
+    if (from === storage) return undefined;
+    const { body, info } = await from.get(storageKey, { signal });
+    const stored = await storage.put(storageKey, body, { sha256, signal, ...(info.size !== undefined && { size: info.size }), contentType: version.spec.fileFormat === 'tar.gz' ? 'application/gzip' : 'application/zip' });
+    return { size: stored.size };
+  } catch (err) {
+    if (signal.aborted) throw err;
+    deps.logger.info('could not copy a moved archive from its previous storage; storing it from the source', { version: `${version.metadata.namespace}/${version.metadata.name}`, err: String(err) });
+    return undefined;
+  }
+}
+
+/** Removes the previous-storage annotation once the archive is verified at its current place. */
+async function forgetPrevious(deps: VersionControllerDeps, version: Version, signal: AbortSignal): Promise<void> {
+  if (version.metadata.annotations?.[PREVIOUS_STORAGE_ANNOTATION] === undefined) return;
+  await deps.resource.patch(version.metadata.namespace, version.metadata.name!, { metadata: { annotations: { [PREVIOUS_STORAGE_ANNOTATION]: null } } } as never, { signal });
+}
+
 /** Keeps the full findings in storage beside the archive, and returns the status summary. */
 async function storeScanReport(storage: StorageBackend, storageKey: string, scan: ScanOutcome, blocked: boolean, signal: AbortSignal): Promise<ScanSummary> {
   const reportKey = scanReportKey(storageKey);
@@ -296,8 +335,8 @@ async function writeReady(
 ): Promise<void> {
   let conditions = markReady(version.status?.conditions, { reason, message });
   if (upstream?.changed) conditions = setCondition(conditions, { type: UPSTREAM_CHANGED, status: 'True', reason: REASONS.ImmutableViolation, message: upstream.message! });
-  // Kept while only the stored bytes were verified; gone once the upstream matches again or new bytes were stored.
-  else if (upstream || reason !== 'Verified') conditions = removeCondition(conditions, UPSTREAM_CHANGED);
+  // Kept while only the stored bytes were verified or copied; gone once the upstream matches again or new bytes were stored.
+  else if (upstream || (reason !== 'Verified' && reason !== REASONS.StorageChanged)) conditions = removeCondition(conditions, UPSTREAM_CHANGED);
   await deps.status.write(version, {
     ...stored,
     conditions,

@@ -9,7 +9,8 @@
  * immutable Version keeps the fields that decide its bytes (module or provider coordinates,
  * file format), but its `storageConfig` follows the owner. Presign settings take effect at the
  * next download; a new location (profile, backend, bucket, prefix) makes the Version controller
- * store the archive there again, accepting only the bytes whose sha256 it recorded.
+ * copy the archive there from the old one (else fetch it from the source), accepting only the
+ * bytes whose sha256 it recorded.
  */
 import { API_VERSION, canonicalJson, compareVersions, normalizeVersion, type Version, type VersionSpec } from '@opendepot/core';
 import { OWNER_KIND_LABEL, OWNER_NAME_LABEL, VERSION_FINALIZER, VERSION_LABEL, labelValue } from './naming.ts';
