@@ -7,7 +7,7 @@
  */
 import { Readable } from 'node:stream';
 import { archiveAddress, toCondition, type Informer, type ResourceClient, type ScanSummary, type StorageResolver, type Version } from '@opendepot/core';
-import { InputError, IntegrityError, type ArchiveSource, type ArchiveSubject, type Logger, type StorageBackend } from '@opendepot/sdk';
+import { InputError, IntegrityError, isOpenDepotError, type ArchiveSource, type ArchiveSubject, type Logger, type StorageBackend } from '@opendepot/sdk';
 import { moduleArchiveSubject } from '../sources/index.ts';
 import { providerArchiveSubject, providerPackageHashes, type ProviderZipLimits } from '../sources/providers/index.ts';
 import { limitReason } from '../limits.ts';
@@ -315,11 +315,16 @@ async function compareUpstream(deps: VersionControllerDeps, version: Version, pl
     actual = await upstreamSha256(deps.sourceFor(version), place.subject, spec.version, { format: spec.fileFormat, signal, ...(place.os && { os: place.os, arch: place.arch! }) });
   } catch (err) {
     if (signal.aborted) throw err;
-    deps.logger.debug('could not compare an immutable Version with its upstream; trying again at the next verify', { version: `${version.metadata.namespace}/${version.metadata.name}`, err: String(err) });
-    return undefined;
+    // An upstream that no longer verifies (a checksum or signature by another key) is a change too.
+    if (!isOpenDepotError(err, 'integrity')) {
+      deps.logger.debug('could not compare an immutable Version with its upstream; trying again at the next verify', { version: `${version.metadata.namespace}/${version.metadata.name}`, err: String(err) });
+      return undefined;
+    }
+    actual = `unverifiable (${(err as Error).message})`;
   }
   if (actual === recorded) return { changed: false };
-  const message = `the upstream archive of ${spec.version} now has sha256 ${actual}, not the recorded ${recorded} (a moved tag or a re-published release); the Version is immutable, so the stored archive is kept and still served. Publish the change as a new version.`;
+  const what = /^[0-9a-f]{64}$/.test(actual) ? `now has sha256 ${actual}` : `is now ${actual}`;
+  const message = `the upstream archive of ${spec.version} ${what}, not the recorded ${recorded} (a moved tag or a re-published release); the Version is immutable, so the stored archive is kept and still served. Publish the change as a new version.`.slice(0, 32768);
   const known = version.status?.conditions?.find((c) => c.type === UPSTREAM_CHANGED && c.status === 'True');
   if (known?.message !== message) await deps.events.warning(version, REASONS.ImmutableViolation, message);
   return { changed: true, message };
