@@ -80,6 +80,7 @@ export function ownerReconciler<T extends Owner>(kind: OwnerKind<T>, deps: Owner
       }
     }
     if (plan.create.length > 0) await deps.events.normal(owner, 'VersionsCreated', `created ${plan.create.length} Versions: ${plan.create.map((w) => w.name).join(', ')}`.slice(0, 1000));
+    const movedVersions: string[] = [];
     for (const wanted of plan.update) {
       const current = owned.find((v) => v.metadata.name === wanted.name);
       // forceSync is the Version's own until its controller clears it: never part of the replacement.
@@ -88,9 +89,10 @@ export function ownerReconciler<T extends Owner>(kind: OwnerKind<T>, deps: Owner
       const moved = current !== undefined && storageMoved(current.spec, wanted.spec) && Boolean(current.status?.checksum);
       const previous = moved && !current.metadata.annotations?.[PREVIOUS_STORAGE_ANNOTATION] ? { annotations: { [PREVIOUS_STORAGE_ANNOTATION]: JSON.stringify(current.spec.storageConfig) } } : {};
       await deps.versionResource.patch(namespace, wanted.name, { metadata: { labels: wanted.labels, ...previous }, spec: replacingPatch(spec, wanted.spec) as never }, { signal });
-      if (moved) {
-        await deps.events.normal(owner, REASONS.StorageChanged, `Version ${wanted.name} follows the new storageConfig; its archive is copied there with its recorded sha256`.slice(0, 1000));
-      }
+      if (moved) movedVersions.push(wanted.name);
+    }
+    if (movedVersions.length > 0) {
+      await deps.events.normal(owner, REASONS.StorageChanged, `${movedVersions.length} stored Versions follow the new storageConfig; their archives are copied there with their recorded sha256: ${movedVersions.join(', ')}`.slice(0, 1000));
     }
     for (const name of plan.remove) {
       await deps.versionResource.delete(namespace, name, { signal });
