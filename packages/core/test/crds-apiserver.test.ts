@@ -204,13 +204,13 @@ test('kubectl get shows the printer columns of every kind; short names and the o
     const r = await k(['patch', '-n', ns, kind, name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
     assert.is(r.code, 0, r.stderr);
   };
-  await patchStatus('module', 'plugin-storage', { conditions: [ready], latestVersion: '21.13.0', versionsSynced: 7, versionsTotal: 9, progress: '7/9' });
+  await patchStatus('module', 'plugin-storage', { conditions: [ready], latestVersion: '21.13.0', versionsSynced: 7, versionsTotal: 9, progress: '7/9', integrity: 'UpstreamChanged: 21.10.1' });
   await patchStatus('depot', 'global-platforms', { conditions: [ready], moduleCount: 1, providerCount: 2, lastPollTime: '2026-05-23T10:00:00Z' });
 
   const modules = await header('modules');
-  assert.is(modules.head, 'NAME|READY|LATEST|SYNCED|AGE');
-  assert.match(modules.rows[0] ?? '', /^plugin-storage\s+True\s+21\.13\.0\s+7\/9\s+\S+$/);
-  assert.is((await header('providers')).head, 'NAME|READY|LATEST|SYNCED|AGE');
+  assert.is(modules.head, 'NAME|READY|LATEST|SYNCED|INTEGRITY|AGE');
+  assert.match(modules.rows[0] ?? '', /^plugin-storage\s+True\s+21\.13\.0\s+7\/9\s+UpstreamChanged: 21\.10\.1\s+\S+$/);
+  assert.is((await header('providers')).head, 'NAME|READY|LATEST|SYNCED|INTEGRITY|AGE');
   assert.is((await header('versions')).head, 'NAME|READY|VERSION|SIZE|AGE');
   assert.is((await header('versions', true)).head, 'NAME|READY|VERSION|OS|ARCH|CHECKSUM|SIZE|SCAN-BLOCKED|HIGH|CRITICAL|AGE');
   const depots = await header('depots');

@@ -15,6 +15,7 @@ import {
   VERSION_PATTERN,
   renderCrds,
   rootSchema,
+  mergePresign,
   selectStorageBackend,
   type JsonSchemaProps,
 } from '../src/crds/index.ts';
@@ -54,11 +55,11 @@ test('five namespaced kinds in opendepot.defdev.io/v1alpha1, each with a status 
   }
 });
 
-test('printer columns: Ready, Latest, Synced and Age on Module and Provider; the asked ones elsewhere', () => {
+test('printer columns: Ready, Latest, Synced, Integrity and Age on Module and Provider; the asked ones elsewhere', () => {
   const columns = (kind: string, wide = false) =>
     KINDS.find((k) => k.kind === kind)!.printerColumns.filter((c) => wide || !c.priority).map((c) => c.name);
-  assert.equal(columns('Module'), ['Ready', 'Latest', 'Synced', 'Age']);
-  assert.equal(columns('Provider'), ['Ready', 'Latest', 'Synced', 'Age']);
+  assert.equal(columns('Module'), ['Ready', 'Latest', 'Synced', 'Integrity', 'Age']);
+  assert.equal(columns('Provider'), ['Ready', 'Latest', 'Synced', 'Integrity', 'Age']);
   assert.equal(columns('Version'), ['Ready', 'Version', 'Size', 'Age']);
   assert.ok(columns('Version', true).includes('Checksum'));
   assert.equal(columns('Depot'), ['Ready', 'Modules', 'Providers', 'Last Poll', 'Age']);
@@ -155,6 +156,12 @@ test('the patterns accept the announcement and refuse common mistakes', () => {
   for (const bad of ['http://github.com/o/r', 'github.com/o/r', 'ftp://x/y', 'https://']) assert.not.ok(re(REPO_URL_PATTERN).test(bad), bad);
   assert.ok(re(SHA256_HEX_PATTERN).test('a'.repeat(64)));
   assert.not.ok(re(SHA256_HEX_PATTERN).test('A'.repeat(64)));
+});
+
+test('mergePresign reads field by field, the first layer that sets a field winning', () => {
+  assert.equal(mergePresign({ ttl: '3m' }, undefined, { enabled: true, ttl: '15m' }, { fallbackToProxy: false }), { enabled: true, ttl: '3m', fallbackToProxy: false });
+  assert.equal(mergePresign({ enabled: false }, { enabled: true, ttl: '1h' }), { enabled: false, ttl: '1h' });
+  assert.is(mergePresign(undefined, {}), undefined);
 });
 
 test('selectStorageBackend picks the one backend, presign aside, first-party or plugin', () => {

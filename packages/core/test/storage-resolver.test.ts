@@ -214,7 +214,9 @@ test('tenant fields: equal to the profile or allowed by its globs; anything else
   const allowed = resolver.check({ objects: { bucket: 'team-a-modules', region: 'us-east-1' } }, where);
   assert.equal(allowed.config, { ...platform, bucket: 'team-a-modules', region: 'us-east-1', tier: 'hot' });
   assert.equal(allowed.presign, { enabled: true, ttl: '5m' }, "the profile's presign when the resource sets none");
-  assert.equal(resolver.check({ objects: { bucket: 'shared' }, presign: { enabled: false } }, where).presign, { enabled: false });
+  // Field by field: the resource's fields over the profile's.
+  assert.equal(resolver.check({ objects: { bucket: 'shared' }, presign: { enabled: false } }, where).presign, { enabled: false, ttl: '5m' });
+  assert.equal(resolver.check({ objects: { bucket: 'shared' }, presign: { ttl: '3m' } }, where).presign, { enabled: true, ttl: '3m' });
   // Values equal to the profile's are fine, whatever the field (the announcement's Azure shape).
   resolver.check({ objects: { ...platform, tier: 'hot' } }, where);
 

@@ -4,7 +4,7 @@
  * kubelet's service-link variables for a Service named `opendepot-server` in the environment.
  * Both must load the first-party plugin from their own dependencies and start.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,7 @@ const etc = await mkdtemp(join(tmpdir(), 'opendepot-etc-'));
 const data = await mkdtemp(join(tmpdir(), 'opendepot-data-'));
 const started: ManagedProcess[] = [];
 
-async function start(host: 'server' | 'operator', port: number): Promise<{ proc: ManagedProcess; log: string }> {
+async function start(host: 'server' | 'operator', port: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ proc: ManagedProcess; log: string }> {
   const config = join(etc, `${host}.yaml`);
   await writeFile(
     config,
@@ -38,7 +38,7 @@ async function start(host: 'server' | 'operator', port: number): Promise<{ proc:
     logFile: log,
     // Started from the config's directory, so nothing can resolve from the workspace's node_modules by accident.
     cwd: etc,
-    env: { PATH: process.env.PATH, KUBECONFIG: plane.kubeconfigPath, OPENDEPOT_HEALTH_PORT: String(port), ...SERVICE_LINK_ENV },
+    env: { PATH: process.env.PATH, KUBECONFIG: plane.kubeconfigPath, OPENDEPOT_HEALTH_PORT: String(port), ...SERVICE_LINK_ENV, ...extraEnv },
   });
   started.push(proc);
   return { proc, log };
@@ -75,6 +75,27 @@ test('the operator starts with plugin-fs from its own dependencies and ignores s
   await answers(`http://127.0.0.1:${port}/healthz`, proc, log);
   const text = await readFile(log, 'utf8');
   assert.ok(loadedFs(text), text);
+});
+
+test('SIGTERM then SIGINT stop each cleanly: exit 0, no ERR_SERVER_NOT_RUNNING, nothing left in its temp directory', async () => {
+  for (const host of ['server', 'operator'] as const) {
+    const tmp = await mkdtemp(join(tmpdir(), `opendepot-tmp-${host}-`));
+    const port = await freePort();
+    const { proc, log } = await start(host, port, { TMPDIR: tmp });
+    await answers(`http://127.0.0.1:${port}/${host === 'server' ? 'readyz' : 'healthz'}`, proc, log);
+    // Two signals, as a terminal's Ctrl-C after a container runtime's SIGTERM: the second waits for the first stop.
+    proc.child.kill('SIGTERM');
+    proc.child.kill('SIGINT');
+    // The child is unref'd: keep this process's loop busy meanwhile (an empty loop would end the test file).
+    const busy = setInterval(() => undefined, 1000);
+    const code = await proc.exited.finally(() => clearInterval(busy));
+    const text = await readFile(log, 'utf8');
+    assert.is(code, 0, `${host}: ${text.slice(-2000)}`);
+    assert.not.match(text, 'ERR_SERVER_NOT_RUNNING', host);
+    assert.not.match(text, '"level":"error"', host);
+    assert.equal(await readdir(tmp), [], `${host} left temporaries in its TMPDIR`);
+    await rm(tmp, { recursive: true, force: true });
+  }
 });
 
 test.after(async () => {

@@ -94,8 +94,8 @@ test('both Modules become Ready with 4/4 synced; every Version records checksum,
     }
   }
   const table = await env.kubectl(['get', 'modules', '-n', env.namespace]);
-  assert.match(table.stdout, /NAME\s+READY\s+LATEST\s+SYNCED\s+AGE/);
-  assert.match(table.stdout, /network\s+True\s+1\.3\.0\s+4\/4/);
+  assert.match(table.stdout, /NAME\s+READY\s+LATEST\s+SYNCED\s+INTEGRITY\s+AGE/);
+  assert.match(table.stdout, /network\s+True\s+1\.3\.0\s+4\/4\s+Verified/);
 });
 
 test('tofu init and terraform 1.5.7 init install 1.2.5 for "~> 1.2.0" from the git- and the GitHub-sourced module', async () => {

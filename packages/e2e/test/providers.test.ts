@@ -145,6 +145,45 @@ test('a bad upstream signature and a swapped zip each stall with VerificationFai
   assert.is(swapped.status?.checksum, undefined);
 });
 
+test('a refused provider version is listed nowhere; the download route, the Provider status and kubectl say why', async () => {
+  const { trustCaInProcess } = await import('@opendepot/testbed');
+  trustCaInProcess(await readFile(env.caFile, 'utf8'));
+  // The Provider rolls its Versions' integrity problems up: condition, status.integrity and the Integrity column.
+  const swapped = await eventually('swapped reports the refused platform', async () => {
+    const p = await env.get<Obj & { status?: { integrity?: string; integrityProblems?: { version: string; reason: string; served: boolean }[] } }>('provider', 'swapped');
+    return p.status?.integrity?.startsWith('VerificationFailed') ? p : undefined;
+  }, 60_000);
+  assert.is(swapped.status?.integrity, 'VerificationFailed: 2.0.0/linux_amd64');
+  assert.equal(swapped.status?.integrityProblems?.map((p) => [p.version, p.reason, p.served]), [['2.0.0/linux_amd64', 'VerificationFailed', false]]);
+  const badsig = await env.get<Obj & { status?: { integrity?: string } }>('provider', 'badsig');
+  assert.match(badsig.status?.integrity ?? '', /^VerificationFailed: 2\.0\.0\/darwin_arm64, 2\.0\.0\/linux_amd64, 2\.0\.0\/linux_arm64/);
+  const table = await env.kubectl(['get', 'providers', 'swapped', '-n', env.namespace]);
+  assert.match(table.stdout, /NAME\s+READY\s+LATEST\s+SYNCED\s+INTEGRITY\s+AGE/);
+  assert.match(table.stdout, /swapped\s+\S+\s+.*VerificationFailed: 2\.0\.0\/linux_amd64/);
+  // The README's troubleshooting command: the refused Versions and why.
+  const why = await env.kubectl(['get', 'versions', '-n', env.namespace, '-l', 'opendepot.defdev.io/owner-name=swapped', '-o', 'custom-columns=NAME:.metadata.name,REASON:.status.conditions[?(@.type=="Stalled")].reason,MESSAGE:.status.conditions[?(@.type=="Stalled")].message']);
+  assert.match(why.stdout, /swapped-2\.0\.0-linux-amd64\s+VerificationFailed\s+\S.*(sha256|checksum)/i);
+
+  // Listed nowhere: not in providers.v1 versions, not in the mirror.
+  const base = `${env.server.listening.url}/opendepot/providers/v1/${env.namespace}`;
+  const listing = (await (await fetch(`${base}/swapped/versions`)).json()) as { versions: { version: string; platforms: { os: string; arch: string }[] }[] };
+  const platforms = listing.versions.find((v) => v.version === '2.0.0')?.platforms.map((p) => `${p.os}_${p.arch}`).sort();
+  assert.equal(platforms, ['darwin_arm64', 'linux_arm64'], 'the refused platform is not listed');
+  const badsigListing = await fetch(`${base}/badsig/versions`);
+  const badsigVersions = badsigListing.status === 200 ? ((await badsigListing.json()) as { versions: { version: string }[] }).versions : [];
+  assert.equal(badsigVersions, [], 'no platform of badsig is listed');
+  const mirror = `${env.server.listening.url}/opendepot/mirror/v1/registry.opentofu.org/hashicorp`;
+  const archives = (await (await fetch(`${mirror}/swapped/2.0.0.json`)).json()) as { archives: Record<string, unknown> };
+  assert.equal(Object.keys(archives.archives).sort(), ['darwin_arm64', 'linux_arm64']);
+  assert.is((await fetch(`${mirror}/badsig/index.json`)).status, 404);
+
+  // The download route says what happened, with the reason code (the details stay in the cluster).
+  const download = await fetch(`${base}/swapped/2.0.0/download/linux/amd64`);
+  assert.is(download.status, 409);
+  const message = ((await download.json()) as { errors: string[] })[`errors`][0]!;
+  assert.match(message, 'was refused because the upstream archive failed its checksum or signature check, so it is neither listed nor served (reason: VerificationFailed)');
+});
+
 test('an upstream that is down leaves a retrying condition and stores nothing', async () => {
   await releases.down();
   try {

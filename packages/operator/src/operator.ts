@@ -41,6 +41,7 @@ import { OWNER_KIND_LABEL } from './controllers/naming.ts';
 import { versionReconciler } from './controllers/version-controller.ts';
 import { Controller, EventRecorder, LeaderElector, StatusWriter, createRuntimeMetrics, defaultSpoolRoot, openSpool, operatorReadiness, startHealthServer, type HealthServer } from './runtime/index.ts';
 import { Egress } from './sources/egress.ts';
+import { releaseGitHome } from './sources/git-command.ts';
 import { createModuleSource, sourceKindFor } from './sources/index.ts';
 import { createProviderSource } from './sources/providers/index.ts';
 import { DeadlineExceededError, namespaceCap, operatorLimits } from './limits.ts';
@@ -342,24 +343,34 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     registry: metrics.registry,
   });
 
+  let stopping: Promise<void> | undefined;
+  const stopAll = async () => {
+    // Every step runs even when one fails (the spool and git's home are always removed); the first failure is logged.
+    const steps: [string, () => unknown][] = [
+      ['controllers', async () => { for (const c of controllers) await c.stop(); }],
+      ['leader election', () => elector?.stop()],
+      ['informers', () => [modules, providers, depots, versions, groupBindings].forEach((i) => i.stop())],
+      ['archive sources', () => Promise.allSettled([...sources.values()].map((s) => s.close?.()))],
+      ['egress', () => egress.close()],
+      ['plugins', () => plugins.close()],
+      ['health server', () => health.close()],
+      ['Kubernetes client', () => client.close()],
+      ['spool', () => spool.close()],
+      ['git home', () => releaseGitHome()],
+    ];
+    for (const [what, step] of steps) {
+      try {
+        await step();
+      } catch (err) {
+        logger.warn('stopping: a step failed; going on with the others', { step: what, err: String(err) });
+      }
+    }
+  };
   return {
     health,
     client,
-    async stop() {
-      for (const c of controllers) await c.stop();
-      await elector?.stop();
-      modules.stop();
-      providers.stop();
-      depots.stop();
-      versions.stop();
-      groupBindings.stop();
-      await Promise.allSettled([...sources.values()].map((s) => s.close?.()));
-      await egress.close();
-      await plugins.close();
-      await health.close();
-      await client.close();
-      await spool.close();
-    },
+    // Once: stopping twice (two signals, a fatal error during a stop) waits for the first stop.
+    stop: () => (stopping ??= stopAll()),
   };
 }
 

@@ -55,12 +55,14 @@ test('global defaults sit under the entry; the entry wins; no owner reference, a
   assert.equal(p.spec.storageConfig, { filesystem: { path: '/x' } });
 });
 
-test('the global presign applies to an entry with its own backend unless the entry sets presign', () => {
+test('the global presign applies to an entry with its own backend, under the fields the entry sets itself', () => {
   const withPresign: Depot = { ...depot, spec: { global: { storageConfig: { s3: { bucket: 'b1', region: 'r' }, presign: { enabled: true, ttl: '15m' } } } } };
   const own = moduleFor(withPresign, { name: 'm', provider: 'aws', repoOwner: 'o', versionConstraints: '>= 1.0.0', storageConfig: { gcs: { bucket: 'b2' } } }, []);
   assert.equal(own.spec.storageConfig, { gcs: { bucket: 'b2' }, presign: { enabled: true, ttl: '15m' } });
   const off = moduleFor(withPresign, { name: 'm', provider: 'aws', repoOwner: 'o', versionConstraints: '>= 1.0.0', storageConfig: { gcs: { bucket: 'b2' }, presign: { enabled: false } } }, []);
-  assert.equal(off.spec.storageConfig, { gcs: { bucket: 'b2' }, presign: { enabled: false } });
+  assert.equal(off.spec.storageConfig, { gcs: { bucket: 'b2' }, presign: { enabled: false, ttl: '15m' } });
+  const shorter = moduleFor(withPresign, { name: 'm', provider: 'aws', repoOwner: 'o', versionConstraints: '>= 1.0.0', storageConfig: { gcs: { bucket: 'b2' }, presign: { ttl: '3m' } } }, []);
+  assert.equal(shorter.spec.storageConfig, { gcs: { bucket: 'b2' }, presign: { enabled: true, ttl: '3m' } });
 });
 
 test.run();

@@ -3,9 +3,10 @@ import type { Module, Provider, Version } from '@opendepot/core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { planModule } from '../src/controllers/module-plan.ts';
+import { integrityProblems } from '../src/controllers/owner-controller.ts';
 import { versionObjectName } from '../src/controllers/naming.ts';
 import { planProvider, platformStatus } from '../src/controllers/provider-plan.ts';
-import { latestReady, versionObject } from '../src/controllers/version-plan.ts';
+import { latestReady, replacingPatch, storageMoved, versionObject } from '../src/controllers/version-plan.ts';
 
 const storage = { filesystem: { path: '/data' } };
 
@@ -66,14 +67,34 @@ test('an unlisted version is removed, but kept while the Module is immutable and
   assert.equal(planModule(module(['1.1.0'], { immutable: true }), notReady, storage).remove, ['eks-1.0.0']);
 });
 
-test('a changed storageConfig updates Versions, except immutable Ready ones', () => {
-  const all = module(['1.0.0']);
+test('a changed storageConfig updates Versions, immutable Ready ones too: only the bytes are immutable', () => {
+  const all = module(['1.0.0'], { immutable: true });
   const owned = existing(all, planModule(all, [], storage), true);
-  const moved = module(['1.0.0']);
+  const moved = module(['1.0.0'], { immutable: true });
   moved.spec.storageConfig = { filesystem: { path: '/elsewhere' } };
-  assert.equal(planModule(moved, owned, storage).update.map((u) => u.name), ['eks-1.0.0']);
-  owned[0]!.spec.immutable = true;
-  assert.equal(planModule(moved, owned, storage).update, []);
+  assert.equal(planModule(moved, owned, storage).update.map((u) => [u.name, u.spec.storageConfig]), [['eks-1.0.0', { filesystem: { path: '/elsewhere' } }]]);
+  const presigned = module(['1.0.0'], { immutable: true });
+  presigned.spec.storageConfig = { ...storage, presign: { enabled: true } };
+  assert.equal(planModule(presigned, owned, storage).update[0]!.spec.storageConfig, { ...storage, presign: { enabled: true } });
+  assert.ok(storageMoved(owned[0]!.spec, planModule(moved, owned, storage).update[0]!.spec));
+  assert.not.ok(storageMoved(owned[0]!.spec, planModule(presigned, owned, storage).update[0]!.spec));
+  // The fields that decide the bytes stay as stored; with nothing else changed, nothing to update.
+  const retargeted = module(['1.0.0'], { immutable: true, repoOwner: 'other', fileFormat: 'tar.gz' });
+  assert.equal(planModule(retargeted, owned, storage).update, []);
+  retargeted.spec.storageConfig = { filesystem: { path: '/elsewhere' } };
+  const [update] = planModule(retargeted, owned, storage).update;
+  assert.equal([update!.spec.module?.repoOwner, update!.spec.fileFormat, update!.spec.immutable], ['acme', 'zip', true]);
+  // Not Ready yet: everything follows.
+  const pending = existing(all, planModule(all, [], storage), false);
+  assert.is(planModule(retargeted, pending, storage).update[0]!.spec.module?.repoOwner, 'other');
+});
+
+test('the update patch replaces: fields the wanted spec drops become null (a backend switch, a presign field removed)', () => {
+  assert.equal(
+    replacingPatch({ filesystem: { path: '/x' }, presign: { enabled: true, ttl: '3m' } }, { s3: { bucket: 'b' }, presign: { enabled: true } }),
+    { filesystem: null, presign: { enabled: true, ttl: null }, s3: { bucket: 'b' } },
+  );
+  assert.equal(replacingPatch({ presign: { ttl: '3m' } }, { filesystem: { path: '/x' } }), { presign: null, filesystem: { path: '/x' } });
 });
 
 test('Version names are valid object names, and versions that differ only in case or + never collide', () => {
@@ -113,6 +134,19 @@ test('per-platform progress and the latest version Ready on every platform', () 
   const darwinArm = platforms.find((x) => x.platform === 'darwin_arm64')!;
   assert.equal({ ...darwinArm }, { platform: 'darwin_arm64', versionsSynced: 1, versionsTotal: 2, ready: false, message: '5.81.0: bad signature' });
   assert.ok(platforms.find((x) => x.platform === 'linux_amd64')!.ready);
+});
+
+test("an owner rolls up its Versions' integrity problems: a changed upstream (still served) and a refused archive", () => {
+  const all = module(['1.0.0', '1.1.0', '1.2.0'], { immutable: true });
+  const [v120, v110, v100] = existing(all, planModule(all, [], storage), true);
+  const at = '2026-01-01T00:00:00Z';
+  v110!.status!.conditions!.push({ type: 'UpstreamChanged', status: 'True', reason: 'ImmutableViolation', message: 'moved', lastTransitionTime: at });
+  v120!.status = { conditions: [{ type: 'Ready', status: 'False', reason: 'VerificationFailed', message: 'not signed by a trusted key', lastTransitionTime: at }, { type: 'Stalled', status: 'True', reason: 'VerificationFailed', message: 'not signed by a trusted key', lastTransitionTime: at }] };
+  assert.equal(integrityProblems([v100!, v110!, v120!]), [
+    { version: '1.1.0', reason: 'ImmutableViolation', served: true, message: 'moved' },
+    { version: '1.2.0', reason: 'VerificationFailed', served: false, message: 'not signed by a trusted key' },
+  ]);
+  assert.equal(integrityProblems([v100!]), []);
 });
 
 test.run();

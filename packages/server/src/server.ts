@@ -42,9 +42,9 @@ export interface RegistryServerOptions {
    * served); versions, packages and the network mirror work regardless.
    */
   signingKey?: SigningKey;
-  /** The chart-wide presign settings, used when an archive's storageConfig (and its storage profile) set none. */
+  /** The chart-wide presign settings, for each field an archive's storageConfig (and its storage profile) leave unset. */
   defaultPresign?: PresignConfig;
-  /** The presign settings of a `storageConfig`: its own, else its storage profile's (core's `StorageResolver.check`). */
+  /** The presign settings of a `storageConfig`: its own over its storage profile's, field by field (core's `StorageResolver.check`). */
   presignOf?: PresignOf;
   /** Structured logger; default: core's JSON logger (secrets redacted) to stdout at `info`. */
   logger?: Logger;

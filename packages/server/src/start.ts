@@ -115,21 +115,24 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       await listening.close();
       throw err;
     });
+  let stopping: Promise<void> | undefined;
   const synced = Promise.all([modules.start(), versions.start(), groupBindings?.start()]).then(() => logger.info('caches synced; serving', { url: listening.url }));
   return {
     registry,
     listening,
     metrics,
     synced,
-    async stop() {
-      await Promise.all([listening.close(), metrics.close()]);
-      registry.dispose();
-      modules.stop();
-      versions.stop();
-      groupBindings?.stop();
-      await plugins.close();
-      await client.close();
-    },
+    // Once: stopping twice (two signals) waits for the first stop instead of closing closed servers.
+    stop: () =>
+      (stopping ??= (async () => {
+        await Promise.all([listening.close(), metrics.close()]);
+        registry.dispose();
+        modules.stop();
+        versions.stop();
+        groupBindings?.stop();
+        await plugins.close();
+        await client.close();
+      })()),
   };
 }
 

@@ -124,6 +124,13 @@ test('versionState: never servable without a checksum, while stalled, blocked or
 
   const stalled = versionResource({ owner, version: '1.0.0', conditions: [condition('Ready', 'False', 'Failed'), condition('Stalled', 'True', 'SourceChanged', 'upstream archive changed')] });
   assert.equal(versionState(stalled), { kind: 'stalled', detail: 'it is stalled', reason: 'SourceChanged', message: 'SourceChanged: upstream archive changed' });
+  const refused = versionResource({ owner, version: '1.0.0', conditions: [condition('Ready', 'False', 'VerificationFailed'), condition('Stalled', 'True', 'VerificationFailed', 'not signed by a trusted key')] });
+  assert.equal(versionState(refused), {
+    kind: 'stalled',
+    detail: 'it was refused because the upstream archive failed its checksum or signature check, so it is neither listed nor served',
+    reason: 'VerificationFailed',
+    message: 'VerificationFailed: not signed by a trusted key',
+  });
 
   const blocked = versionResource({ owner, version: '1.0.0', stored: stored(1) });
   blocked.status!.scan = { scanner: 'trivy', blocked: true };

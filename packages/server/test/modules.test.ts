@@ -190,7 +190,7 @@ test('a version still syncing is a 503 with Retry-After saying so; a stalled one
     assert.match(((await syncing.json()) as { errors: string[] }).errors[0]!, 'version 1.3.0 is not available yet: it is still being synced (reason: Fetching)');
     const stalled = await fetch(`${base(r)}/1.4.0/download`);
     assert.is(stalled.status, 409);
-    assert.match(((await stalled.json()) as { errors: string[] }).errors[0]!, 'version 1.4.0 is not available: it is stalled (reason: ChecksumMismatch)');
+    assert.match(((await stalled.json()) as { errors: string[] }).errors[0]!, 'version 1.4.0 is not available: neither its stored archive nor its source matches the recorded checksum, so it is neither listed nor served (reason: ChecksumMismatch)');
     const archive = await fetch(`${base(r)}/1.3.0/archive.zip`);
     assert.is(archive.status, 503);
     await archive.arrayBuffer();

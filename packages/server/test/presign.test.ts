@@ -91,6 +91,19 @@ test('the chart-wide default applies when the storageConfig sets no presign, and
   }, { enabled: true, ttl: '10m' });
 });
 
+test('a partial presign block refines the chart-wide default field by field: {ttl: 3m} keeps presigning on, with 3 minutes', async () => {
+  await withPresign('works', { ttl: '3m' }, async (r, _data, calls) => {
+    const res = await rawRequest(archiveUrl(r));
+    assert.is(res.status, 307);
+    assert.equal(calls, [{ ttlSeconds: 180, filename: 'eks-aws-1.0.0.zip' }]);
+  }, { enabled: true, ttl: '10m', fallbackToProxy: false });
+  // fallbackToProxy false from the chart still holds under the resource's {enabled, ttl}.
+  await withPresign('fails', { enabled: true, ttl: '3m' }, async (r) => {
+    assert.is((await rawRequest(archiveUrl(r))).status, 503);
+    assert.equal(r.storage.reads, []);
+  }, { fallbackToProxy: false });
+});
+
 test('with access control the signed download URL is checked first, then the archive redirects to the pre-signed URL', async () => {
   const secret = randomBytes(32);
   // No provider accepts anyone: only the signed URL can let the request through.

@@ -149,7 +149,7 @@ test('a tampered package (same size) aborts a full GET before its last bytes; a 
       const res = await rawRequest(url, { headers });
       assert.is(res.status, 409, JSON.stringify(headers));
       const message = JSON.parse(res.body.toString()).errors[0] as string;
-      assert.match(message, 'it is stalled (reason: ChecksumMismatch)');
+      assert.match(message, 'neither its stored archive nor its source matches the recorded checksum, so it is neither listed nor served (reason: ChecksumMismatch)');
       assert.not.match(message, 'the stored archive changed', 'the condition message is for the log only');
     }
   });

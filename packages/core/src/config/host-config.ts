@@ -59,7 +59,7 @@ export interface ServerConfig {
   /** Reverse proxies (IP addresses or CIDRs) whose `X-Forwarded-*` headers are believed. Default none. */
   trustedProxies: string[];
   limits: ServerLimits;
-  /** Presign settings for archives whose storageConfig (and Depot) set none: the chart-wide default. */
+  /** The chart-wide presign default: each field an archive's storageConfig, Depot and storage profile leave unset. */
   presign?: PresignConfig;
   /** Serve HTTPS with this certificate; unset means plain HTTP (TLS terminated in front). */
   tls?: TlsConfig;

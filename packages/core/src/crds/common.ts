@@ -108,3 +108,28 @@ export const syncStatusFields = {
     maxLength: 32768,
   }),
 };
+
+/** What an owner's `status.integrity` says when none of its Versions has an integrity problem. */
+export const INTEGRITY_VERIFIED = 'Verified';
+
+/** Status fields of Modules and Providers: their Versions' integrity problems, rolled up. */
+export const integrityStatusFields = {
+  integrity: string(
+    'Verified when every wanted Version matches what was recorded; otherwise the first problem and its versions, e.g. "UpstreamChanged: 1.0.0" (an immutable version whose upstream archive changed: the stored archive is kept and still served) or "VerificationFailed: 1.1.0/linux_amd64" (refused: never stored, never listed or served). Shown in the Integrity column.',
+    { maxLength: 1024 },
+  ),
+  integrityProblems: array(
+    'The Versions with an integrity problem (at most 100): an UpstreamChanged condition, or Stalled for a checksum or signature that does not match.',
+    object(
+      'One Version with an integrity problem.',
+      {
+        version: string('The version, with /os_arch for providers, e.g. 1.1.0/linux_amd64.', { maxLength: 160 }),
+        reason: string('ImmutableViolation (upstream changed; stored archive kept and served), VerificationFailed or ChecksumMismatch (refused or not served).', { maxLength: 64 }),
+        served: boolean('True when the stored archive is still served (an immutable version whose upstream changed).'),
+        message: string('What the Version reports.', { maxLength: 1024 }),
+      },
+      { required: ['version', 'reason'] },
+    ),
+    { maxItems: 100 },
+  ),
+};

@@ -1,5 +1,5 @@
 /** The Module kind: one module of the registry and the versions of it to serve. */
-import { githubClientConfigSchema, syncStatusFields, versionsList, versionString, type GithubClientConfig } from './common.ts';
+import { githubClientConfigSchema, integrityStatusFields, syncStatusFields, versionsList, versionString, type GithubClientConfig } from './common.ts';
 import {
   GITHUB_OWNER_PATTERN,
   MODULE_PROVIDER_PATTERN,
@@ -7,7 +7,7 @@ import {
   REPO_URL_PATTERN,
   VERSION_CONSTRAINTS_PATTERN,
 } from './patterns.ts';
-import { ageColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
+import { ageColumn, integrityColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
 import { array, boolean, describe, enumeration, integer, object, string, type Static, type ValidationRule } from './schema.ts';
 import { storageConfigSchema, type StorageConfig } from './storage.ts';
 
@@ -49,7 +49,7 @@ export const moduleConfigFields = {
   ),
   fileFormat: enumeration(`Archive format to store and serve: zip or tar.gz. Default: ${MODULE_DEFAULTS.fileFormat}.`, FILE_FORMATS),
   immutable: boolean(
-    `Once a version is stored and verified it never changes: a different archive upstream is reported (condition Stalled), not stored. Default: ${MODULE_DEFAULTS.immutable}.`,
+    `Once a version is stored and verified its bytes never change. On every verify (operator.verifyIntervalSeconds) and on forceSync the operator compares the upstream archive with the recorded sha256; when it differs (a moved tag, a re-published release) nothing is stored: the Version keeps serving the stored archive, gets the condition UpstreamChanged=True (reason ImmutableViolation) and a Warning Event, and the Module shows it in its UpstreamChanged condition, status.integrityProblems and the Integrity column, while Ready stays True. Storage and presign settings still follow the Module (at a new storage location the stored archive is copied from the old one, else fetched from the source, accepting only the recorded sha256). Default: ${MODULE_DEFAULTS.immutable}.`,
   ),
   versionConstraints: string(
     'OpenTofu version constraints, e.g. ">= 21.10.1, != 21.13.0" (comma means and). On a Depot entry it selects the upstream versions to mirror; on a Module it records that selection (the versions served are the ones in spec.versions).',
@@ -142,6 +142,7 @@ export const moduleScanStatusSchema = object(
 /** `status` of a Module. */
 export const moduleStatusSchema = object('What the operator last observed.', {
   ...syncStatusFields,
+  ...integrityStatusFields,
   latestVersion: versionString('Highest version that is stored and verified.'),
   scan: moduleScanStatusSchema,
 });
@@ -177,6 +178,7 @@ export const moduleKind: KindDefinition = {
     readyColumn,
     { name: 'Latest', type: 'string', jsonPath: '.status.latestVersion', description: 'Highest version that is stored and verified.' },
     { name: 'Synced', type: 'string', jsonPath: '.status.progress', description: 'Versions stored and verified / versions wanted.' },
+    integrityColumn,
     { name: 'Provider', type: 'string', jsonPath: '.spec.moduleConfig.provider', description: 'Target system.', priority: 1 },
     { name: 'Source', type: 'string', jsonPath: '.spec.moduleConfig.repoUrl', description: 'Repository URL.', priority: 1 },
     ageColumn,

@@ -1,8 +1,8 @@
 /** The Provider kind: one provider of the registry, mirrored for chosen platforms and versions. */
-import { syncStatusFields, versionsList, versionString } from './common.ts';
+import { integrityStatusFields, syncStatusFields, versionsList, versionString } from './common.ts';
 import { moduleConfigFields } from './module.ts';
 import { HTTPS_URL_PATTERN, PROVIDER_TYPE_PATTERN, REGISTRY_NAME_PATTERN } from './patterns.ts';
-import { ageColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
+import { ageColumn, integrityColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
 import { array, boolean, describe, enumeration, integer, object, string, type Static, type ValidationRule } from './schema.ts';
 import { storageConfigSchema, type StorageConfig } from './storage.ts';
 
@@ -54,7 +54,7 @@ export const providerConfigFields = {
   versionConstraints: moduleConfigFields.versionConstraints,
   versionHistoryLimit: moduleConfigFields.versionHistoryLimit,
   immutable: boolean(
-    `Once a version is stored and verified it never changes: a different archive upstream is reported (condition Stalled), not stored. Default: ${PROVIDER_DEFAULTS.immutable}.`,
+    `Once a version is stored and verified its bytes never change. On every verify (operator.verifyIntervalSeconds) and on forceSync the operator compares the upstream archive with the recorded sha256; when it differs (a moved tag, a re-published release) nothing is stored: the Version keeps serving the stored archive, gets the condition UpstreamChanged=True (reason ImmutableViolation) and a Warning Event, and the Provider shows it in its UpstreamChanged condition, status.integrityProblems and the Integrity column, while Ready stays True. Storage and presign settings still follow the Provider (at a new storage location the stored archive is copied from the old one, else fetched from the source, accepting only the recorded sha256). Default: ${PROVIDER_DEFAULTS.immutable}.`,
   ),
   // OpenDepot 0.x manifests nest storageConfig in providerConfig.
   storageConfig: describe(
@@ -106,6 +106,7 @@ export const providerSpecSchema = object(
 /** `status` of a Provider. */
 export const providerStatusSchema = object('What the operator last observed.', {
   ...syncStatusFields,
+  ...integrityStatusFields,
   latestVersion: versionString('Highest version that is stored and verified for every wanted platform.'),
   platforms: array(
     'Progress per platform: how many of the wanted versions are stored and verified for each operating system and architecture.',
@@ -149,6 +150,7 @@ export const providerKind: KindDefinition = {
     readyColumn,
     { name: 'Latest', type: 'string', jsonPath: '.status.latestVersion', description: 'Highest version that is stored and verified.' },
     { name: 'Synced', type: 'string', jsonPath: '.status.progress', description: 'Versions stored and verified / versions wanted.' },
+    integrityColumn,
     { name: 'Upstream', type: 'string', jsonPath: '.spec.providerConfig.namespace', description: 'Upstream namespace.', priority: 1 },
     ageColumn,
   ],

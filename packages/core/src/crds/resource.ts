@@ -73,6 +73,14 @@ export const readyColumn: PrinterColumn = {
   description: 'Status of the Ready condition.',
 };
 
+/** The Integrity column of Modules and Providers. */
+export const integrityColumn: PrinterColumn = {
+  name: 'Integrity',
+  type: 'string',
+  jsonPath: '.status.integrity',
+  description: 'Verified, or the first integrity problem of the Versions (UpstreamChanged, VerificationFailed, ChecksumMismatch) and its versions.',
+};
+
 /** The Age column. */
 export const ageColumn: PrinterColumn = {
   name: 'Age',

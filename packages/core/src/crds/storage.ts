@@ -13,6 +13,20 @@ export const FIRST_PARTY_STORAGE_KEYS = ['s3', 'azureBlob', 'gcs', 'filesystem']
 /** Defaults the operator and server apply when `presign` leaves a field out. */
 export const PRESIGN_DEFAULTS = { enabled: false, ttl: '15m', fallbackToProxy: true } as const;
 
+/**
+ * Merges presign settings field by field, the first layer that sets a field winning: the
+ * resource's own, then its Depot's `global`, then the storage profile's, then the chart's
+ * `server.presign`. A partial block (`{ ttl: 3m }`) refines the layers under it instead of
+ * replacing them. `undefined` when no layer sets anything; `PRESIGN_DEFAULTS` fill the rest.
+ */
+export function mergePresign(...layers: readonly (PresignConfig | undefined)[]): PresignConfig | undefined {
+  const merged: Record<string, unknown> = {};
+  for (const layer of [...layers].reverse()) {
+    for (const [field, value] of Object.entries(layer ?? {})) if (value !== undefined && value !== null) merged[field] = value;
+  }
+  return Object.keys(merged).length === 0 ? undefined : (merged as PresignConfig);
+}
+
 /** Amazon S3 or an S3-compatible service. */
 export const s3Schema = object(
   'Amazon S3, or an S3-compatible service (MinIO, Ceph, R2) when endpoint is set.',
@@ -82,7 +96,7 @@ export const filesystemSchema = object(
 
 /** Pre-signed download URLs. */
 export const presignSchema = object(
-  'Pre-signed URLs: the server redirects clients to download straight from storage instead of proxying the bytes.',
+  'Pre-signed URLs: the server redirects clients to download straight from storage instead of proxying the bytes. Merged field by field: a field left out here comes from the Depot\'s global presign, then the storage profile\'s presign, then the chart\'s server.presign, then the default named on the field (so {ttl: 3m} keeps presigning on when a default turns it on). A change takes effect on already stored Versions too, immutable ones included.',
   {
     enabled: boolean(`Redirect downloads to pre-signed URLs. Default: ${PRESIGN_DEFAULTS.enabled}.`),
     ttl: string(`How long a pre-signed URL stays valid, as a duration such as 15m, 1h or 90s. Default: ${PRESIGN_DEFAULTS.ttl}.`, {

@@ -55,7 +55,9 @@ export const versionSpecSchema = object(
     provider: versionProviderSchema,
     fileFormat: enumeration('Archive format to store and serve. Provider archives are always zip.', FILE_FORMATS),
     storageConfig: storageConfigSchema,
-    immutable: boolean('Once stored and verified, the archive never changes; a different archive upstream is an error, not an overwrite.'),
+    immutable: boolean(
+      'Once stored and verified, the archive\'s bytes never change: a different archive upstream (found on a periodic verify or a forceSync) is not stored; the condition UpstreamChanged=True (reason ImmutableViolation) says so while the stored archive stays served. storageConfig still follows the owner.',
+    ),
     forceSync: boolean('Set true to fetch, verify and store the archive again. The operator resets it to false when done.'),
   },
   {

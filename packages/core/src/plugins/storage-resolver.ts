@@ -9,7 +9,7 @@ import { InputError, type Clock, type Logger, type PluginContext, type StorageBa
 import { joinFieldPath } from '../config/field-path.ts';
 import { createSchemaValidator, describeProblems } from '../config/json-schema.ts';
 import { isLockedStorageField, matchesTenantGlobs, storageProfilesOf, storageSettingsProblems, type StorageSettings } from '../config/storage-profiles.ts';
-import type { PresignConfig, StorageConfig } from '../crds/storage.ts';
+import { mergePresign, type PresignConfig, type StorageConfig } from '../crds/storage.ts';
 import { withContext } from '../errors/with-context.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { checkInstance } from './check-plugin.ts';
@@ -47,7 +47,7 @@ export interface SelectedStorage {
   plugin: LoadedPlugin<'storage'>;
   /** The profile the config resolved to. */
   profile: string;
-  /** The resource's `presign`, else the profile's (defaults in `PRESIGN_DEFAULTS`). */
+  /** The resource's `presign` over the profile's, field by field (defaults in `PRESIGN_DEFAULTS`). */
   presign?: PresignConfig;
   /** Path of the config in messages, e.g. `spec.storageConfig` or `storage.profiles.minio`. */
   where: string;
@@ -227,7 +227,7 @@ export function createStorageResolver(registry: PluginRegistry, context: Storage
     }
     const path = tenant === undefined ? profile.path : where;
     const value = validate(plugin, key, merged, joinFieldPath(path, key), `Correct ${field}; the fields are those of the ${key} storage plugin, and storage profile ${profile.name} supplies the rest.`);
-    const presign = (config.presign as PresignConfig | undefined) ?? profile.presign;
+    const presign = mergePresign(config.presign as PresignConfig | undefined, profile.presign);
     return { key, config: value, plugin, profile: profile.name, where: path, ...(presign === undefined ? {} : { presign }) };
   };
 

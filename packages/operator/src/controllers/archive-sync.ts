@@ -8,6 +8,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isOpenDepotError, type ArchiveSource, type ArchiveSubject, type ObjectInfo, type StorageBackend } from '@opendepot/sdk';
 
@@ -37,6 +38,16 @@ export async function verifyStored(storage: StorageBackend, key: string, sha256:
   }
   const actual = hash.digest('hex');
   return actual === sha256 ? { state: 'ok', size } : { state: 'mismatch', actualSha256: actual, size };
+}
+
+/** Opens `version` at the source with the format, platform and signal of `options`. */
+function openUpstream(source: ArchiveSource, subject: ArchiveSubject, version: string, options: Pick<FetchAndStoreOptions, 'format' | 'signal' | 'os' | 'arch'>) {
+  return source.fetch(subject, version, {
+    format: options.format,
+    ...(options.signal && { signal: options.signal }),
+    ...(options.os && { os: options.os }),
+    ...(options.arch && { arch: options.arch }),
+  });
 }
 
 /** Options of {@link fetchAndStore}. */
@@ -75,12 +86,7 @@ export async function fetchAndStore(
   key: string,
   options: FetchAndStoreOptions,
 ): Promise<StoreResult> {
-  const fetched = await source.fetch(subject, version, {
-    format: options.format,
-    ...(options.signal && { signal: options.signal }),
-    ...(options.os && { os: options.os }),
-    ...(options.arch && { arch: options.arch }),
-  });
+  const fetched = await openUpstream(source, subject, version, options);
   const expected = options.expectedSha256 ?? fetched.expectedSha256;
   let body: AsyncIterable<Uint8Array> = fetched.body;
   let spool: string | undefined;
@@ -107,4 +113,28 @@ export async function fetchAndStore(
   } finally {
     if (spool !== undefined) await rm(spool, { recursive: true, force: true });
   }
+}
+
+/**
+ * The SHA-256 the upstream has for `version` now, storing nothing: the checksum it vouches for
+ * (a provider's signed SHA256SUMS, checked by the source) without reading the body, else the
+ * hash of the bytes it sends. What a periodic verify of an immutable Version compares.
+ */
+export async function upstreamSha256(
+  source: ArchiveSource,
+  subject: ArchiveSubject,
+  version: string,
+  options: Pick<FetchAndStoreOptions, 'format' | 'signal' | 'os' | 'arch'>,
+): Promise<string> {
+  const fetched = await openUpstream(source, subject, version, options);
+  if (fetched.expectedSha256) {
+    // The body is not needed: let its connection go.
+    const body = fetched.body as Partial<Readable> & AsyncIterable<Uint8Array>;
+    if (typeof body.destroy === 'function') body.destroy();
+    else await body[Symbol.asyncIterator]().return?.();
+    return fetched.expectedSha256;
+  }
+  const hash = createHash('sha256');
+  for await (const chunk of fetched.body) hash.update(chunk);
+  return hash.digest('hex');
 }

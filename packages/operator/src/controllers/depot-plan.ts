@@ -9,6 +9,7 @@ import {
   MODULE_DEFAULTS,
   PROVIDER_DEFAULTS,
   compareVersions,
+  mergePresign,
   normalizeVersion,
   parseConstraints,
   tryParseVersion,
@@ -50,13 +51,13 @@ export function mergedVersions(current: readonly { version: string }[] | undefin
 
 /**
  * An entry's storage: its own storageConfig, else the global one; the global `presign` applies
- * to an entry's own backend too unless the entry sets its own (presign is per Depot, per
- * Module or Provider, then the chart default).
+ * to an entry's own backend too, field by field under the entry's own presign fields (presign
+ * reads the entry, then the Depot, then the storage profile, then the chart default).
  */
 export function entryStorage(entry: StorageConfig | undefined, global: StorageConfig | undefined): StorageConfig | undefined {
   if (!entry) return global;
-  if (entry.presign || !global?.presign) return entry;
-  return { ...entry, presign: global.presign };
+  const presign = mergePresign(entry.presign, global?.presign);
+  return presign ? { ...entry, presign } : entry;
 }
 
 /** The Module a module entry manages (the object to server-side apply). */

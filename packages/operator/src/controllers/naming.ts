@@ -13,6 +13,13 @@ export const VERSION_FINALIZER = `${GROUP}/stored-archive`;
 /** The finalizer that lets the Module controller delete its Versions without a garbage collector. */
 export const MODULE_FINALIZER = `${GROUP}/versions`;
 
+/**
+ * Annotation the owner controller puts on a stored Version whose storageConfig it moves: the
+ * storageConfig the archive was stored with (JSON). The Version controller copies the archive from
+ * there (accepting only the recorded sha256), else from the source, then removes the annotation.
+ */
+export const PREVIOUS_STORAGE_ANNOTATION = `${GROUP}/previous-storage-config`;
+
 const MAX_NAME = 253;
 
 /** Makes `text` a valid label value (63 chars of `[A-Za-z0-9._-]`, alphanumeric at both ends). */

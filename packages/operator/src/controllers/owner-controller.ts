@@ -6,10 +6,10 @@
  * collector.
  */
 import { isOpenDepotError } from '@opendepot/sdk';
-import type { Informer, KubeObject, ResourceClient, Version } from '@opendepot/core';
-import { EventRecorder, REASONS, StatusWriter, hasFinalizer, isBeingDeleted, markReady, markReconciling, markStalled, type ReconcileResult } from '../runtime/index.ts';
-import { MODULE_FINALIZER, OWNER_KIND_LABEL, OWNER_NAME_LABEL, labelValue } from './naming.ts';
-import { isReady, latestReady, versionIdentity, versionObject, type VersionPlan } from './version-plan.ts';
+import { INTEGRITY_VERIFIED, type Informer, type KubeObject, type ResourceClient, type Version } from '@opendepot/core';
+import { CONDITIONS, EventRecorder, REASONS, StatusWriter, hasFinalizer, isBeingDeleted, markReady, markReconciling, markStalled, removeCondition, setCondition, type ReconcileResult } from '../runtime/index.ts';
+import { MODULE_FINALIZER, OWNER_KIND_LABEL, OWNER_NAME_LABEL, PREVIOUS_STORAGE_ANNOTATION, labelValue } from './naming.ts';
+import { isReady, latestReady, replacingPatch, storageMoved, versionIdentity, versionObject, type VersionPlan } from './version-plan.ts';
 
 /** An owner object: a Module or a Provider. */
 export type Owner = KubeObject & { metadata: { name?: string; namespace?: string; uid?: string }; spec: { forceSync?: boolean }; status?: { conditions?: import('@opendepot/core').Condition[] } };
@@ -80,8 +80,19 @@ export function ownerReconciler<T extends Owner>(kind: OwnerKind<T>, deps: Owner
       }
     }
     if (plan.create.length > 0) await deps.events.normal(owner, 'VersionsCreated', `created ${plan.create.length} Versions: ${plan.create.map((w) => w.name).join(', ')}`.slice(0, 1000));
+    const movedVersions: string[] = [];
     for (const wanted of plan.update) {
-      await deps.versionResource.patch(namespace, wanted.name, { metadata: { labels: wanted.labels }, spec: { ...wanted.spec } }, { signal });
+      const current = owned.find((v) => v.metadata.name === wanted.name);
+      // forceSync is the Version's own until its controller clears it: never part of the replacement.
+      const { forceSync: _, ...spec } = current?.spec ?? ({} as Partial<Version['spec']>);
+      // A stored archive that moves: say where it is (unless an earlier move has not finished; it is still there).
+      const moved = current !== undefined && storageMoved(current.spec, wanted.spec) && Boolean(current.status?.checksum);
+      const previous = moved && !current.metadata.annotations?.[PREVIOUS_STORAGE_ANNOTATION] ? { annotations: { [PREVIOUS_STORAGE_ANNOTATION]: JSON.stringify(current.spec.storageConfig) } } : {};
+      await deps.versionResource.patch(namespace, wanted.name, { metadata: { labels: wanted.labels, ...previous }, spec: replacingPatch(spec, wanted.spec) as never }, { signal });
+      if (moved) movedVersions.push(wanted.name);
+    }
+    if (movedVersions.length > 0) {
+      await deps.events.normal(owner, REASONS.StorageChanged, `${movedVersions.length} stored Versions follow the new storageConfig; their archives are copied there with their recorded sha256: ${movedVersions.join(', ')}`.slice(0, 1000));
     }
     for (const name of plan.remove) {
       await deps.versionResource.delete(namespace, name, { signal });
@@ -92,11 +103,51 @@ export function ownerReconciler<T extends Owner>(kind: OwnerKind<T>, deps: Owner
       await kind.resource.patch(namespace, owner.metadata.name!, { spec: { forceSync: false } } as never, { signal });
       await deps.events.normal(owner, 'ForceSync', `asked ${owned.length} Versions to fetch and store their archives again`);
     }
-    await writeOwnerStatus(kind, owner, plan.wanted, owned, plan.kept.map((k) => k.reason));
+    await writeOwnerStatus(kind, deps, owner, plan.wanted, owned, plan.kept.map((k) => k.reason));
   };
 }
 
-async function writeOwnerStatus<T extends Owner>(kind: OwnerKind<T>, owner: T, wanted: string[], owned: Version[], kept: string[]): Promise<void> {
+/** Reasons of a Stalled Version that mean its archive failed a checksum or signature check. */
+const INTEGRITY_REASONS = new Set([REASONS.ChecksumMismatch, 'VerificationFailed', REASONS.ImmutableViolation]);
+const MAX_PROBLEMS = 100;
+const UPSTREAM_CHANGED = CONDITIONS.UpstreamChanged;
+
+/** One Version's integrity problem, as the owner's status lists it. */
+export interface IntegrityProblem {
+  version: string;
+  reason: string;
+  served: boolean;
+  message: string;
+}
+
+/**
+ * The integrity problems of an owner's Versions: an immutable Version whose upstream changed
+ * (UpstreamChanged=True; its stored archive is still served), and a Version stalled because a
+ * checksum or signature did not match (refused, or no longer served).
+ */
+export function integrityProblems(versions: readonly Version[]): IntegrityProblem[] {
+  const problems: IntegrityProblem[] = [];
+  for (const v of versions) {
+    const conditions = v.status?.conditions ?? [];
+    const stalled = conditions.find((c) => c.type === 'Stalled' && c.status === 'True' && INTEGRITY_REASONS.has(c.reason));
+    const changed = conditions.find((c) => c.type === UPSTREAM_CHANGED && c.status === 'True');
+    const found = stalled ?? changed;
+    if (found) problems.push({ version: versionIdentity(v.spec), reason: found.reason, served: !stalled && isReady(v), message: found.message.slice(0, 1024) });
+  }
+  return problems.sort((a, b) => a.version.localeCompare(b.version));
+}
+
+/** `status.integrity`: Verified, or the first problem's reason (UpstreamChanged for a changed upstream) and its versions. */
+function integritySummary(problems: readonly IntegrityProblem[]): string {
+  if (problems.length === 0) return INTEGRITY_VERIFIED;
+  const first = problems[0]!;
+  const label = (p: IntegrityProblem) => (p.reason === REASONS.ImmutableViolation ? UPSTREAM_CHANGED : p.reason);
+  const same = problems.filter((p) => label(p) === label(first)).map((p) => p.version);
+  const others = problems.length - same.length;
+  return `${label(first)}: ${same.slice(0, 5).join(', ')}${same.length > 5 ? ` and ${same.length - 5} more` : ''}${others ? `; ${others} other problems` : ''}`.slice(0, 1024);
+}
+
+async function writeOwnerStatus<T extends Owner>(kind: OwnerKind<T>, deps: OwnerControllerDeps, owner: T, wanted: string[], owned: Version[], kept: string[]): Promise<void> {
   const wantedSet = new Set(wanted);
   const relevant = owned.filter((v) => wantedSet.has(versionIdentity(v.spec)));
   const synced = relevant.filter(isReady).length;
@@ -119,6 +170,18 @@ async function writeOwnerStatus<T extends Owner>(kind: OwnerKind<T>, owner: T, w
     summary = `versions synced: ${progress}${why ? `; ${versionIdentity(failing!.spec)}: ${why.message}` : ''}`;
     conditions = markReconciling(owner.status?.conditions, { reason: why?.reason ?? REASONS.Progressing, message: summary, failed: Boolean(why) });
   }
+  // Integrity problems of every owned Version, kept unlisted ones too: they are served.
+  const problems = integrityProblems(owned);
+  const changed = problems.filter((p) => p.reason === REASONS.ImmutableViolation);
+  if (changed.length > 0) {
+    const message = `the upstream archive changed for ${changed.length} immutable version${changed.length === 1 ? '' : 's'} (${changed.map((p) => p.version).slice(0, 10).join(', ')}); the stored archives are kept and still served. ${changed[0]!.version}: ${changed[0]!.message}`.slice(0, 32768);
+    const known = owner.status?.conditions?.find((c) => c.type === UPSTREAM_CHANGED && c.status === 'True');
+    if (known?.message !== message) await deps.events.warning(owner, REASONS.ImmutableViolation, message.slice(0, 1000));
+    conditions = setCondition(conditions, { type: UPSTREAM_CHANGED, status: 'True', reason: REASONS.ImmutableViolation, message });
+    summary += `; upstream changed: ${changed.map((p) => p.version).slice(0, 10).join(', ')}`;
+  } else {
+    conditions = removeCondition(conditions, UPSTREAM_CHANGED);
+  }
   await kind.status.write(owner, {
     conditions,
     versionsSynced: synced,
@@ -127,6 +190,8 @@ async function writeOwnerStatus<T extends Owner>(kind: OwnerKind<T>, owner: T, w
     synced: synced === total && stalled.length === 0,
     syncStatus: summary,
     latestVersion: latest ?? null,
+    integrity: integritySummary(problems),
+    integrityProblems: problems.slice(0, MAX_PROBLEMS),
     ...kind.extraStatus?.(owner, relevant, wanted),
   } as never);
 }

@@ -7,11 +7,12 @@
  */
 import { Readable } from 'node:stream';
 import { archiveAddress, toCondition, type Informer, type ResourceClient, type ScanSummary, type StorageResolver, type Version } from '@opendepot/core';
-import { InputError, IntegrityError, type ArchiveSource, type ArchiveSubject, type Logger, type StorageBackend } from '@opendepot/sdk';
+import { InputError, IntegrityError, isOpenDepotError, type ArchiveSource, type ArchiveSubject, type Logger, type StorageBackend } from '@opendepot/sdk';
 import { moduleArchiveSubject } from '../sources/index.ts';
 import { providerArchiveSubject, providerPackageHashes, type ProviderZipLimits } from '../sources/providers/index.ts';
 import { limitReason } from '../limits.ts';
 import {
+  CONDITIONS,
   EventRecorder,
   REASONS,
   StatusWriter,
@@ -24,8 +25,8 @@ import {
   setCondition,
   type ReconcileResult,
 } from '../runtime/index.ts';
-import { fetchAndStore, verifyStored } from './archive-sync.ts';
-import { VERSION_FINALIZER, scanReportKey } from './naming.ts';
+import { fetchAndStore, upstreamSha256, verifyStored } from './archive-sync.ts';
+import { PREVIOUS_STORAGE_ANNOTATION, VERSION_FINALIZER, scanReportKey } from './naming.ts';
 import { describeBlocking, moduleScanners, scanModuleArchive, ScanFailedError, type ScanOutcome, type ScanPolicy } from './scanning.ts';
 
 /** What the Version controller needs. */
@@ -49,20 +50,33 @@ export interface VersionControllerDeps {
 }
 
 /** Condition set while the upstream archive differs from an immutable Version's recorded one. */
-const UPSTREAM_CHANGED = 'UpstreamChanged';
+const UPSTREAM_CHANGED = CONDITIONS.UpstreamChanged;
+
+/** When each immutable Version's upstream was last compared with its recorded sha256, by uid. */
+type UpstreamChecks = Map<string, number>;
+
+/** What comparing an immutable Version with its upstream found. */
+interface UpstreamFinding {
+  changed: boolean;
+  message?: string;
+}
 
 /** Makes the reconcile function of the Version controller. */
 export function versionReconciler(deps: VersionControllerDeps) {
+  const upstreamChecks: UpstreamChecks = new Map();
   return async function reconcileVersion(key: string, signal: AbortSignal): Promise<ReconcileResult | void> {
     const [namespace, name] = splitKey(key);
     let version = deps.versions.get(namespace, name);
     if (!version) return;
-    if (isBeingDeleted(version)) return finalize(deps, version, signal);
+    if (isBeingDeleted(version)) {
+      upstreamChecks.delete(version.metadata.uid ?? key);
+      return finalize(deps, version, signal);
+    }
     if (!hasFinalizer(version, VERSION_FINALIZER)) version = await deps.resource.addFinalizer(version, VERSION_FINALIZER, { signal });
     // The cache may not show our last status write yet (a recorded checksum): read our own.
     version = deps.status.current(version);
     try {
-      return await syncVersion(deps, version, signal);
+      return await syncVersion(deps, version, signal, upstreamChecks);
     } catch (err) {
       // Cancelled because the Version is being deleted: nothing to report, it is finalized next.
       if (signal.aborted && err === signal.reason && !limitReason(err)) throw err;
@@ -132,7 +146,7 @@ async function providerFields(storage: StorageBackend, key: string, checksum: st
   return { h1: hashes.h1, zh: hashes.zh, protocols: fetchedProtocols ?? version.status?.protocols ?? ['5.0'] };
 }
 
-async function syncVersion(deps: VersionControllerDeps, version: Version, signal: AbortSignal): Promise<ReconcileResult> {
+async function syncVersion(deps: VersionControllerDeps, version: Version, signal: AbortSignal, upstreamChecks: UpstreamChecks): Promise<ReconcileResult> {
   const storage = await deps.storage.resolve(version.spec.storageConfig, 'spec.storageConfig');
   const { spec, status } = version;
   const place = placeOf(version);
@@ -145,18 +159,36 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
   if (recorded && !spec.forceSync) {
     const found = await verifyStored(storage, storageKey, recorded, signal);
     if (found.state === 'ok') {
-      await writeReady(deps, version, { checksum: recorded, size: found.size, storageKey, ...foreignReportFix(version, storageKey) }, 'Verified', `stored archive matches sha256 ${recorded}`);
+      const upstream = spec.immutable ? await compareUpstream(deps, version, place, recorded, upstreamChecks, signal) : undefined;
+      await writeReady(deps, version, { checksum: recorded, size: found.size, storageKey, ...foreignReportFix(version, storageKey) }, 'Verified', `stored archive matches sha256 ${recorded}`, upstream);
+      await forgetPrevious(deps, version, signal);
       return requeue;
     }
-    const what = found.state === 'missing' ? 'is missing from storage' : `was changed in storage (sha256 now ${found.actualSha256})`;
-    await deps.events.warning(version, REASONS.TamperDetected, `the archive of ${spec.version} ${what}; restoring it from the source`);
+    // Missing after the owner moved the storage: copied from where it was, not tampering.
+    const previous = version.metadata.annotations?.[PREVIOUS_STORAGE_ANNOTATION];
+    const moved = found.state === 'missing' && previous !== undefined;
+    if (moved) {
+      const copied = await copyFromPrevious(deps, version, previous, storage, storageKey, recorded, signal);
+      if (copied) {
+        await deps.events.normal(version, REASONS.StorageChanged, `copied the archive of ${spec.version} from its previous storage location (sha256 ${recorded})`);
+        await writeReady(deps, version, { checksum: recorded, size: copied.size, storageKey }, REASONS.StorageChanged, `copied from the previous storage location (sha256 ${recorded})`);
+        await forgetPrevious(deps, version, signal);
+        return requeue;
+      }
+    }
+    const what = moved ? 'is not at the location the new storageConfig names and could not be copied from the previous one' : found.state === 'missing' ? 'is missing from storage' : `was changed in storage (sha256 now ${found.actualSha256})`;
+    if (moved) await deps.events.normal(version, REASONS.StorageChanged, `the storageConfig changed; storing the archive of ${spec.version} there again from the source, accepting only sha256 ${recorded}`);
+    else await deps.events.warning(version, REASONS.TamperDetected, `the archive of ${spec.version} ${what}; restoring it from the source`);
     const restored = await fetchAndStore(deps.sourceFor(version), place.subject, spec.version, storage, storageKey, { ...fetchOptions, expectedSha256: recorded });
     if (restored.state === 'stored') {
       await deps.events.normal(version, REASONS.Restored, `restored the archive of ${spec.version} from the source (sha256 ${recorded})`);
-      await writeReady(deps, version, { checksum: recorded, size: restored.info.size, storageKey }, REASONS.Restored, `the archive ${what} and was restored from the source`);
+      await writeReady(deps, version, { checksum: recorded, size: restored.info.size, storageKey }, REASONS.Restored, moved ? `stored at the new location from the source (sha256 ${recorded})` : `the archive ${what} and was restored from the source`);
+      await forgetPrevious(deps, version, signal);
       return requeue;
     }
-    const message = `the stored archive ${what}, and the source no longer matches the recorded sha256 ${recorded}: not serving it. Check storage and the upstream, then set spec.forceSync: true to accept the upstream archive${spec.immutable ? ' (not possible while immutable)' : ''}.`;
+    const message = moved
+      ? `the archive ${what}, and the source no longer matches the recorded sha256 ${recorded}: not serving it. Set the owner's storageConfig back to where the archive is stored (the annotation ${PREVIOUS_STORAGE_ANNOTATION} names it)${spec.immutable ? '' : ', or set spec.forceSync: true to accept the upstream archive'}.`
+      : `the stored archive ${what}, and the source no longer matches the recorded sha256 ${recorded}: not serving it. Check storage and the upstream, then set spec.forceSync: true to accept the upstream archive${spec.immutable ? ' (not possible while immutable)' : ''}.`;
     await deps.events.warning(version, REASONS.ChecksumMismatch, message);
     await deps.status.write(version, { conditions: markStalled(version.status?.conditions, { reason: REASONS.ChecksumMismatch, message }), synced: false, syncStatus: message });
     return requeue;
@@ -181,6 +213,8 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
     ...(expected && { expectedSha256: expected }),
     ...(beforeStore && { beforeStore }),
   });
+  // Just compared with the upstream: the next comparison is one verify interval away.
+  upstreamChecks.set(version.metadata.uid ?? `${version.metadata.namespace}/${version.metadata.name}`, Date.now());
   // The report describes what was stored (or refused), never an upstream archive that was not kept.
   const scanSummary = scan && (stored.state === 'stored' || stored.state === 'refused') ? await storeScanReport(storage, storageKey, scan, stored.state === 'refused', signal) : undefined;
   if (stored.state === 'refused') {
@@ -220,6 +254,33 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
   return requeue;
 }
 
+/**
+ * Copies a moved Version's archive from the storage it was stored in (the annotation the owner
+ * controller set) to its new place; the new backend accepts only bytes with the recorded sha256.
+ * The previous storageConfig goes through the same storage profiles as any other, and the key is
+ * the Version's own derived key, so nothing else can be read. Undefined when it cannot be copied
+ * (gone, changed, not allowed): the caller stores it from the source instead.
+ */
+async function copyFromPrevious(deps: VersionControllerDeps, version: Version, previous: string, storage: StorageBackend, storageKey: string, sha256: string, signal: AbortSignal): Promise<{ size: number } | undefined> {
+  try {
+    const from = await deps.storage.resolve(JSON.parse(previous) as Version['spec']['storageConfig'], `metadata.annotations[${PREVIOUS_STORAGE_ANNOTATION}]`);
+    if (from === storage) return undefined;
+    const { body, info } = await from.get(storageKey, { signal });
+    const stored = await storage.put(storageKey, body, { sha256, signal, ...(info.size !== undefined && { size: info.size }), contentType: version.spec.fileFormat === 'tar.gz' ? 'application/gzip' : 'application/zip' });
+    return { size: stored.size };
+  } catch (err) {
+    if (signal.aborted) throw err;
+    deps.logger.info('could not copy a moved archive from its previous storage; storing it from the source', { version: `${version.metadata.namespace}/${version.metadata.name}`, err: String(err) });
+    return undefined;
+  }
+}
+
+/** Removes the previous-storage annotation once the archive is verified at its current place. */
+async function forgetPrevious(deps: VersionControllerDeps, version: Version, signal: AbortSignal): Promise<void> {
+  if (version.metadata.annotations?.[PREVIOUS_STORAGE_ANNOTATION] === undefined) return;
+  await deps.resource.patch(version.metadata.namespace, version.metadata.name!, { metadata: { annotations: { [PREVIOUS_STORAGE_ANNOTATION]: null } } } as never, { signal });
+}
+
 /** Keeps the full findings in storage beside the archive, and returns the status summary. */
 async function storeScanReport(storage: StorageBackend, storageKey: string, scan: ScanOutcome, blocked: boolean, signal: AbortSignal): Promise<ScanSummary> {
   const reportKey = scanReportKey(storageKey);
@@ -232,15 +293,55 @@ function findingCounts(s: ScanSummary): string {
   return `${s.critical} critical, ${s.high} high, ${s.medium} medium, ${s.low} low, ${s.unknown} unknown`;
 }
 
+/**
+ * Compares an immutable Version's upstream with its recorded sha256, at most once per verify
+ * interval (the first time after start at a random point of the first interval, so a restart
+ * does not fetch every archive at once). A difference is reported once with a Warning Event; a
+ * failing upstream is left for the next interval (debug log), changing nothing.
+ */
+async function compareUpstream(deps: VersionControllerDeps, version: Version, place: ArchivePlace, recorded: string, checks: UpstreamChecks, signal: AbortSignal): Promise<UpstreamFinding | undefined> {
+  const id = version.metadata.uid ?? `${version.metadata.namespace}/${version.metadata.name}`;
+  const now = Date.now();
+  const last = checks.get(id);
+  if (last === undefined) {
+    checks.set(id, now - Math.random() * deps.verifyIntervalMs);
+    return undefined;
+  }
+  if (now - last < deps.verifyIntervalMs) return undefined;
+  checks.set(id, now);
+  const { spec } = version;
+  let actual: string;
+  try {
+    actual = await upstreamSha256(deps.sourceFor(version), place.subject, spec.version, { format: spec.fileFormat, signal, ...(place.os && { os: place.os, arch: place.arch! }) });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    // An upstream that no longer verifies (a checksum or signature by another key) is a change too.
+    if (!isOpenDepotError(err, 'integrity')) {
+      deps.logger.debug('could not compare an immutable Version with its upstream; trying again at the next verify', { version: `${version.metadata.namespace}/${version.metadata.name}`, err: String(err) });
+      return undefined;
+    }
+    actual = `unverifiable (${(err as Error).message})`;
+  }
+  if (actual === recorded) return { changed: false };
+  const what = /^[0-9a-f]{64}$/.test(actual) ? `now has sha256 ${actual}` : `is now ${actual}`;
+  const message = `the upstream archive of ${spec.version} ${what}, not the recorded ${recorded} (a moved tag or a re-published release); the Version is immutable, so the stored archive is kept and still served. Publish the change as a new version.`.slice(0, 32768);
+  const known = version.status?.conditions?.find((c) => c.type === UPSTREAM_CHANGED && c.status === 'True');
+  if (known?.message !== message) await deps.events.warning(version, REASONS.ImmutableViolation, message);
+  return { changed: true, message };
+}
+
 async function writeReady(
   deps: VersionControllerDeps,
   version: Version,
   stored: { checksum: string; size: number; storageKey: string; filename?: string; h1?: string; zh?: string; protocols?: string[]; scan?: ScanSummary | null },
   reason: string,
   message: string,
+  upstream?: UpstreamFinding,
 ): Promise<void> {
   let conditions = markReady(version.status?.conditions, { reason, message });
-  if (reason !== 'Verified' || !version.status?.conditions?.some((c) => c.type === UPSTREAM_CHANGED)) conditions = removeCondition(conditions, UPSTREAM_CHANGED);
+  if (upstream?.changed) conditions = setCondition(conditions, { type: UPSTREAM_CHANGED, status: 'True', reason: REASONS.ImmutableViolation, message: upstream.message! });
+  // Kept while only the stored bytes were verified or copied; gone once the upstream matches again or new bytes were stored.
+  else if (upstream || (reason !== 'Verified' && reason !== REASONS.StorageChanged)) conditions = removeCondition(conditions, UPSTREAM_CHANGED);
   await deps.status.write(version, {
     ...stored,
     conditions,

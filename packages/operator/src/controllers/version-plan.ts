@@ -4,8 +4,15 @@
  * wanted is removed, except while the owner is immutable and that Version is Ready and was
  * dropped from the list (not cut by the history limit): an immutable registry never loses a
  * served version because a list was edited.
+ *
+ * Immutability is about an archive's bytes, not about how they are stored and served: a Ready
+ * immutable Version keeps the fields that decide its bytes (module or provider coordinates,
+ * file format), but its `storageConfig` follows the owner. Presign settings take effect at the
+ * next download; a new location (profile, backend, bucket, prefix) makes the Version controller
+ * copy the archive there from the old one (else fetch it from the source), accepting only the
+ * bytes whose sha256 it recorded.
  */
-import { API_VERSION, compareVersions, normalizeVersion, type Version, type VersionSpec } from '@opendepot/core';
+import { API_VERSION, canonicalJson, compareVersions, normalizeVersion, type Version, type VersionSpec } from '@opendepot/core';
 import { OWNER_KIND_LABEL, OWNER_NAME_LABEL, VERSION_FINALIZER, VERSION_LABEL, labelValue } from './naming.ts';
 
 /** A Version an owner should have, as it should look. */
@@ -65,8 +72,36 @@ export function versionLabels(ownerKind: 'Module' | 'Provider', ownerName: strin
 
 /** Compares the fields an owner decides; `forceSync` and the immutable fields are handled apart. */
 function sameSpec(a: VersionSpec, b: VersionSpec): boolean {
-  const pick = (s: VersionSpec) => JSON.stringify([s.module, s.provider, s.fileFormat, s.storageConfig, s.immutable ?? false]);
+  const pick = (s: VersionSpec) => canonicalJson([s.module, s.provider, s.fileFormat, s.storageConfig, s.immutable ?? false]);
   return pick(a) === pick(b);
+}
+
+/** Whether the archive's location changed (anything in storageConfig but presign). */
+export function storageMoved(a: Pick<VersionSpec, 'storageConfig'>, b: Pick<VersionSpec, 'storageConfig'>): boolean {
+  const where = (s: Pick<VersionSpec, 'storageConfig'>) => {
+    const { presign: _, ...rest } = s.storageConfig ?? {};
+    return canonicalJson(rest);
+  };
+  return where(a) !== where(b);
+}
+
+/** The fields that decide an archive's bytes: frozen on a Ready immutable Version. */
+function bytesOf(s: VersionSpec): Pick<VersionSpec, 'module' | 'provider' | 'fileFormat'> {
+  return { ...(s.module && { module: s.module }), ...(s.provider && { provider: s.provider }), fileFormat: s.fileFormat };
+}
+
+/**
+ * The JSON merge patch (RFC 7386) that turns `current` into `wanted`: fields `wanted` no
+ * longer has become null, so a storageConfig that moves from one backend to another, or a
+ * presign block that drops a field, does not keep the old keys.
+ */
+export function replacingPatch(current: unknown, wanted: unknown): unknown {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(current) || !isObject(wanted)) return wanted;
+  const patch: Record<string, unknown> = {};
+  for (const key of Object.keys(current)) if (!(key in wanted) || wanted[key] === undefined) patch[key] = null;
+  for (const [key, value] of Object.entries(wanted)) if (value !== undefined) patch[key] = replacingPatch(current[key], value);
+  return patch;
 }
 
 /**
@@ -79,7 +114,11 @@ export function diffVersions(wanted: readonly WantedVersion[], owned: readonly V
   for (const w of wanted) {
     const existing = byIdentity.get(versionIdentity(w.spec));
     if (!existing) plan.create.push(w);
-    else if (!sameSpec(existing.spec, w.spec) && !(existing.spec.immutable && isReady(existing))) plan.update.push({ ...w, name: existing.metadata.name! });
+    else {
+      // A Ready immutable Version keeps its bytes' fields; everything else (storage) follows.
+      const spec = existing.spec.immutable && isReady(existing) ? { ...w.spec, ...bytesOf(existing.spec), immutable: true } : w.spec;
+      if (!sameSpec(existing.spec, spec)) plan.update.push({ ...w, spec, name: existing.metadata.name! });
+    }
   }
   const keep = new Set(wanted.map((w) => versionIdentity(w.spec)));
   for (const [identity, v] of byIdentity) {

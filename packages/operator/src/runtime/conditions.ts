@@ -13,6 +13,8 @@ export const CONDITIONS = {
   Ready: 'Ready',
   Reconciling: 'Reconciling',
   Stalled: 'Stalled',
+  /** An immutable Version's upstream archive differs from the recorded one (Version and owner; the stored archive is still served). */
+  UpstreamChanged: 'UpstreamChanged',
 } as const;
 
 /** Reasons the controllers use (CamelCase, as the schema requires). */
@@ -35,6 +37,8 @@ export const REASONS = {
   ChecksumMismatch: 'ChecksumMismatch',
   /** A stored object differs from its recorded checksum. */
   TamperDetected: 'TamperDetected',
+  /** The owner's storageConfig moved an archive; it is stored at the new location again (Event). */
+  StorageChanged: 'StorageChanged',
   /** A tampered object was restored from the source. */
   Restored: 'Restored',
   /** An immutable Version would change. */

@@ -78,14 +78,16 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     });
   });
   const { port } = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
   return {
     port,
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    // Once: a second stop (SIGTERM then SIGINT) waits for the first instead of failing with ERR_SERVER_NOT_RUNNING.
     close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
+      (closing ??= new Promise<void>((resolve, reject) => {
+        server.close((err) => (err && (err as NodeJS.ErrnoException).code !== 'ERR_SERVER_NOT_RUNNING' ? reject(err) : resolve()));
         server.closeAllConnections();
-      }),
+      })),
   };
 }
 

@@ -6,7 +6,7 @@
  * leaves hundreds of megabytes in `/tmp` for good.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@opendepot/sdk';
@@ -46,7 +46,8 @@ export async function openSpool(root: string, logger?: Logger): Promise<Spool> {
   if (swept.length > 0) logger?.info('removed the spool directories of operators that no longer run', { root, removed: swept });
   const name = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const dir = join(root, name);
-  await mkdir(dir, { mode: 0o700 });
+  // recursive: the root again, should the last operator that stopped have just removed it.
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   live.add(name);
   return {
     dir,
@@ -54,6 +55,8 @@ export async function openSpool(root: string, logger?: Logger): Promise<Spool> {
     async close() {
       live.delete(name);
       await rm(dir, { recursive: true, force: true });
+      // The root too, when nothing else is in it (no other operator's spool): nothing is left in the temp directory.
+      await rmdir(root).catch(() => undefined);
     },
   };
 }

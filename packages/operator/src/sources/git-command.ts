@@ -3,7 +3,7 @@
  * transports, no system config or templates, a timeout, and errors mapped to the contract's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -37,10 +37,24 @@ const INHERITED_ENV = ['PATH', 'TMPDIR', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'GIT_S
 
 let emptyHome: string | undefined;
 
-/** An empty directory made once per process: git's HOME, so no user configuration is found. */
+/** An empty directory made once per process (again after {@link releaseGitHome}): git's HOME, so no user configuration is found. */
 export function gitHome(): string {
-  emptyHome ??= mkdtempSync(join(tmpdir(), 'opendepot-git-home-'));
+  if (emptyHome === undefined) {
+    emptyHome = mkdtempSync(join(tmpdir(), 'opendepot-git-home-'));
+    if (!exitHooked) {
+      exitHooked = true;
+      process.once('exit', releaseGitHome);
+    }
+  }
   return emptyHome;
+}
+let exitHooked = false;
+
+/** Removes git's HOME (an operator stopping, the process exiting); the next git command makes a new one. */
+export function releaseGitHome(): void {
+  if (emptyHome === undefined) return;
+  rmSync(emptyHome, { recursive: true, force: true });
+  emptyHome = undefined;
 }
 
 /** The environment git runs with: a clean one, plus the caller's `env` (e.g. an ssh key). */

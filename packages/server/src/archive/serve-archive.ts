@@ -5,7 +5,7 @@
  * the whole archive's checksum, so only the whole, verified body is ever sent.
  */
 import { pipeline, type Readable } from 'node:stream';
-import { PRESIGN_DEFAULTS, type PresignConfig, type StorageConfig } from '@opendepot/core';
+import { mergePresign, PRESIGN_DEFAULTS, type PresignConfig, type StorageConfig } from '@opendepot/core';
 import { isOpenDepotError, UnavailableError, type Logger, type StorageBackend } from '@opendepot/sdk';
 import type { Context } from 'koa';
 import type { ServableArchive } from '../catalog/types.ts';
@@ -21,13 +21,13 @@ import { ArchiveMismatchError, createVerifyingStream } from './verify-stream.ts'
  */
 export type ResolveStorage = (config: StorageConfig | undefined, where?: string) => Promise<StorageBackend>;
 
-/** The presign settings a `storageConfig` resolves to: its own, else its storage profile's. */
+/** The presign settings a `storageConfig` resolves to: its own over its storage profile's, field by field. */
 export type PresignOf = (config: StorageConfig) => PresignConfig | undefined;
 
 /** What {@link serveArchive} needs besides the request. */
 export interface ArchiveServerDeps {
   resolveStorage: ResolveStorage;
-  /** The chart-wide presign settings, for archives whose storageConfig (and profile) set none. */
+  /** The chart-wide presign settings, under each field the storageConfig (and profile) leave unset. */
   defaultPresign?: PresignConfig;
   /** Adds the storage profile's presign defaults; unset: only the storageConfig's own. */
   presignOf?: PresignOf;
@@ -156,8 +156,8 @@ async function openBackend(deps: ArchiveServerDeps, target: ArchiveTarget): Prom
 
 /** Redirects to a pre-signed URL when the config enables it; false means "proxy it instead". */
 async function redirectToPresigned(ctx: Context, deps: ArchiveServerDeps, target: ArchiveTarget, backend: StorageBackend): Promise<boolean> {
-  // Precedence: the resource's own storageConfig (a Module's, a Provider's, or its Depot's global), its storage profile, then the chart's default.
-  const presign = (deps.presignOf ? deps.presignOf(target.archive.storageConfig) : target.archive.storageConfig.presign) ?? deps.defaultPresign;
+  // Field by field: the resource's own storageConfig (a Module's, a Provider's, then its Depot's global), its storage profile, then the chart's default.
+  const presign = mergePresign(deps.presignOf ? deps.presignOf(target.archive.storageConfig) : target.archive.storageConfig.presign, deps.defaultPresign);
   if (presign?.enabled !== true) return false;
   const fallbackToProxy = presign.fallbackToProxy ?? PRESIGN_DEFAULTS.fallbackToProxy;
   let reason: string;

@@ -23,6 +23,12 @@ function explain(c: Condition, fallback: string): { reason: string; message?: st
   return message === '' ? { reason } : { reason, message };
 }
 
+/** What a client is told of a Version stalled for integrity: refused archives are neither listed nor served. */
+const INTEGRITY_DETAILS: Readonly<Record<string, string>> = {
+  VerificationFailed: 'it was refused because the upstream archive failed its checksum or signature check, so it is neither listed nor served',
+  ChecksumMismatch: 'neither its stored archive nor its source matches the recorded checksum, so it is neither listed nor served',
+};
+
 /**
  * The state of a Version. Only a Version whose `Ready` condition is True and whose status
  * records the checksum, size and storage key of its archive is servable: that checksum is
@@ -65,7 +71,7 @@ export function versionState(version: Version): VersionState {
   }
   const stalled = condition(version, 'Stalled');
   if (stalled?.status === 'True') {
-    return { kind: 'stalled', detail: 'it is stalled', ...explain(stalled, 'Stalled') };
+    return { kind: 'stalled', detail: INTEGRITY_DETAILS[stalled.reason] ?? 'it is stalled', ...explain(stalled, 'Stalled') };
   }
   if (ready?.status === 'True') {
     // Ready without a complete record would be an operator bug; never serve unverifiable bytes.
