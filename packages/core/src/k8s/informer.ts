@@ -212,6 +212,7 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
     signal.addEventListener('abort', stopWatch, { once: true });
     const timeoutSeconds = this.#options.watchTimeoutSeconds ?? randomInt(240, 361);
     const silenceMs = this.#silenceMs(timeoutSeconds);
+    const openedAt = Date.now();
     let lastActivity = Date.now();
     let silent = false;
     // The watchdog: the server's timeoutSeconds ends healthy watches; this ends dead ones.
@@ -261,6 +262,9 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
     } catch (err) {
       if (signal.aborted) return { kind: 'stopped' };
       if (silent) return { kind: 'silent', silenceMs };
+      // The API server ending the watch at its own timeout may cut the stream instead of closing
+      // it cleanly (seen as undici's "terminated"): that is the normal end of an idle watch.
+      if (errorMessage(err) === 'terminated' && Date.now() - openedAt >= timeoutSeconds * 1000 - 5_000) return { kind: 'closed', events };
       throw err;
     } finally {
       clearInterval(watchdog);
