@@ -472,6 +472,13 @@ test('(h) access control with Dex: no token is a 401, a Dex login through the fo
   const login = discovery['login.v1'];
   assert.ok(login, `discovery has no login.v1: ${JSON.stringify(discovery)}`);
   assert.equal({ client: login.client, authz: login.authz, token: login.token, ports: login.ports }, { client: 'opendepot-cli', authz: `${issuer}/auth`, token: `${issuer}/token`, ports: [10000, 10010] });
+  // Pods of the previous release (anonymous on) may answer until the rollout has replaced them all:
+  // wait for several refusals in a row, then the answer must stay a 401.
+  let refusedInARow = 0;
+  await until(env, 'every server replica refuses a request without a token', async () => {
+    refusedInARow = (await get(versionsUrl('vpc'))).status === 401 ? refusedInARow + 1 : 0;
+    return refusedInARow >= 4;
+  }, 60_000);
   const anonymous = await get(versionsUrl('vpc'));
   assert.is(anonymous.status, 401, anonymous.body.toString());
   // The CLI's half of tofu login with the browser's: Dex's password form, PKCE, the code exchange.
