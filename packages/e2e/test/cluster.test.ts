@@ -22,9 +22,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import {
-  authorizationCodeLogin,
+  dexAccessToken,
   buildDexImage,
-  DEX_DEMO_PASSWORD,
   DEX_IMAGE,
   DEX_PASSWORD_HASH,
   INSECURE_MODULE_TF,
@@ -482,13 +481,13 @@ test('(h) access control with Dex: no token is a 401, a Dex login through the fo
   const anonymous = await get(versionsUrl('vpc'));
   assert.is(anonymous.status, 401, anonymous.body.toString());
   // The CLI's half of tofu login with the browser's: Dex's password form, PKCE, the code exchange.
-  const tokens = await authorizationCodeLogin({ authz: login.authz, token: login.token, clientId: login.client, scopes: login.scopes, credentials: { login: 'alice@example.com', password: DEX_DEMO_PASSWORD }, port: login.ports[0]! });
-  const bearer = { authorization: `Bearer ${tokens.access_token}` };
+  const accessToken = await dexAccessToken(login, { clientId: login.client, scopes: login.scopes, port: login.ports[0]! });
+  const bearer = { authorization: `Bearer ${accessToken}` };
   // The GroupBinding reaches the servers' informers shortly after they start.
   await until(env, 'the GroupBinding grants vpc', async () => (await get(versionsUrl('vpc'), bearer)).status === 200, 60_000);
   const refused = await get(versionsUrl('eks'), bearer);
   assert.is(refused.status, 403, refused.body.toString());
-  const token = { TF_TOKEN_opendepot_test: tokens.access_token };
+  const token = { TF_TOKEN_opendepot_test: accessToken };
   await assertInstalled('vpc', '~> 1.1.0', '1.1.3', token);
   const denied = await env.tofu(moduleTf('eks', '~> 1.6.0'), undefined, token);
   assert.is.not(denied.code, 0, denied.output);

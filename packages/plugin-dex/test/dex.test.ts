@@ -5,7 +5,7 @@
  * the detail only in the log; tokens that are not ours are left to the next provider.
  */
 import { createPublicKey, createHmac } from 'node:crypto';
-import { authorizationCodeLogin, browserLogin, DEX_DEMO_PASSWORD, freePort, startDex, type Dex } from '@opendepot/testbed';
+import { dexAccessToken, browserLogin, DEX_DEMO_PASSWORD, freePort, startDex, type Dex } from '@opendepot/testbed';
 import { isOpenDepotError, type AuthDecision, type AuthProvider } from '@opendepot/sdk';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { test } from 'uvu';
@@ -37,14 +37,11 @@ async function create(extra: Partial<DexAuthConfig> = {}, context = pluginContex
 /** An access token for `login` through the real authorization code + PKCE flow. */
 async function login(options: { login?: string; clientId?: string; scopes?: string[]; through?: Dex } = {}): Promise<string> {
   const through = options.through ?? dex;
-  const tokens = await authorizationCodeLogin({
-    authz: through.endpoints.authz,
-    token: through.endpoints.token,
+  return dexAccessToken(through.endpoints, {
     clientId: options.clientId ?? CLIENT,
     scopes: options.scopes ?? ['openid', 'profile', 'email', 'groups'],
-    credentials: { login: options.login ?? 'alice@example.com', password: DEX_DEMO_PASSWORD },
+    ...(options.login !== undefined && { login: options.login }),
   });
-  return tokens.access_token;
 }
 
 function assertDenied(decision: AuthDecision, what: string, lines: LogLine[]): void {
@@ -97,8 +94,8 @@ test('login.v1 names the client, Dex\'s endpoints, ports 10000-10010 and the gro
   assert.equal(withRefresh.loginV1().scopes, ['openid', 'profile', 'email', 'groups', 'offline_access']);
   assert.equal(withRefresh.loginV1().ports, [20000, 20005]);
 
-  const tokens = await authorizationCodeLogin({ authz: loginV1.authz, token: loginV1.token, clientId: loginV1.client, scopes: loginV1.scopes!, credentials: { login: 'alice@example.com', password: DEX_DEMO_PASSWORD }, port: 10009 });
-  const decision = await provider.authenticate(request(tokens.access_token));
+  const accessToken = await dexAccessToken(loginV1, { clientId: loginV1.client, scopes: loginV1.scopes!, port: 10009 });
+  const decision = await provider.authenticate(request(accessToken));
   assert.is(decision.decision, 'allow');
 });
 

@@ -3,7 +3,7 @@
  * the plugin fetch the key set once, and at most once per cooldown, however many such tokens
  * arrive. Dex is restarted on the same port with memory storage, so it signs with new keys.
  */
-import { authorizationCodeLogin, DEX_DEMO_PASSWORD, startDex } from '@opendepot/testbed';
+import { dexAccessToken, startDex } from '@opendepot/testbed';
 import { generateKeyPair, SignJWT } from 'jose';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,15 +15,8 @@ const KEY_FETCH = 'fetching the OIDC issuer key set';
 const dex = await startDex({ clients: [{ id: CLIENT, public: true }] });
 test.after(() => dex.stop());
 
-async function login(): Promise<string> {
-  const tokens = await authorizationCodeLogin({
-    authz: dex.endpoints.authz,
-    token: dex.endpoints.token,
-    clientId: CLIENT,
-    scopes: ['openid', 'email', 'groups'],
-    credentials: { login: 'alice@example.com', password: DEX_DEMO_PASSWORD },
-  });
-  return tokens.access_token;
+function login(): Promise<string> {
+  return dexAccessToken(dex.endpoints, { clientId: CLIENT });
 }
 
 const { privateKey: attackerKey } = await generateKeyPair('RS256');

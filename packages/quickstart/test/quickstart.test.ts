@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { authorizationCodeLogin, cliLogin, DEX_DEMO_PASSWORD, ensureTool, freePort } from '@opendepot/testbed';
+import { dexAccessToken, cliLogin, DEX_DEMO_PASSWORD, ensureTool, freePort } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
@@ -269,14 +269,7 @@ test('--auth dex: no token is a 401; discovery is public and advertises login.v1
 
 test("--auth dex: a token from Dex's login form for the demo user reads the granted module and provider", async () => {
   const login = (JSON.parse((await get('/.well-known/terraform.json')).body) as { 'login.v1': LoginV1 })['login.v1'];
-  const { access_token: token } = await authorizationCodeLogin({
-    authz: login.authz,
-    token: login.token,
-    clientId: login.client,
-    scopes: login.scopes,
-    credentials: { login: 'alice@example.com', password: DEX_DEMO_PASSWORD },
-    port: 10004,
-  });
+  const token = await dexAccessToken(login, { clientId: login.client, scopes: login.scopes, port: 10004 });
   const versions = await get('/opendepot/modules/v1/opendepot-system/greeting/null/versions', token);
   assert.is(versions.status, 200, versions.body);
   assert.match(versions.body, '"1.2.5"');

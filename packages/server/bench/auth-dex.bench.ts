@@ -25,7 +25,7 @@ import autocannon from 'autocannon';
 import { createLogger, decideAccess, GroupBindingCompiler, type GroupBinding, type Module, type Version } from '@opendepot/core';
 import dexPlugin from '@opendepot/plugin-dex';
 import type { AuthProvider, Logger } from '@opendepot/sdk';
-import { authorizationCodeLogin, DEX_DEMO_PASSWORD, startDex } from '@opendepot/testbed';
+import { dexAccessToken, startDex } from '@opendepot/testbed';
 import { createRegistryServer, type RegistryServer } from '../src/index.ts';
 import { DiskStorage } from '../test/support/disk-storage.ts';
 import { moduleKey, moduleResource, store, versionResource } from '../test/support/fixtures.ts';
@@ -84,15 +84,7 @@ try {
   const anonymousListening = await anonymous.listen({ port: 0, host: '127.0.0.1', closeGraceMs: 100 });
   const authedListening = await authed.listen({ port: 0, host: '127.0.0.1', closeGraceMs: 100 });
 
-  const tokens = await authorizationCodeLogin({
-    authz: dex.endpoints.authz,
-    token: dex.endpoints.token,
-    clientId: CLIENT,
-    scopes: ['openid', 'email', 'groups'],
-    credentials: { login: 'alice@example.com', password: DEX_DEMO_PASSWORD },
-    port: 10003,
-  });
-  const headers = { authorization: `Bearer ${tokens.access_token}` };
+  const headers = { authorization: `Bearer ${await dexAccessToken(dex.endpoints, { clientId: CLIENT, port: 10003 })}` };
   const path = `/opendepot/modules/v1/${NAMESPACE}/${MODULE}/aws/versions`;
 
   // The token must really be what decides: granted with it, refused without it.

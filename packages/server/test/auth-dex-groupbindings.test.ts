@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, parseConfig } from '@opendepot/core';
-import { authorizationCodeLogin, DEX_DEMO_PASSWORD, dropNamespace, freshNamespace, kubectlOk, startDex, useControlPlane } from '@opendepot/testbed';
+import { dexAccessToken, dropNamespace, freshNamespace, kubectlOk, startDex, useControlPlane } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
@@ -47,16 +47,8 @@ const binding = (namespace: string, name: string, expression: string, moduleReso
   spec: { expression, moduleResources, providerResources: ['aws'] },
 });
 
-async function login(email: string, port: number): Promise<string> {
-  const tokens = await authorizationCodeLogin({
-    authz: dex.endpoints.authz,
-    token: dex.endpoints.token,
-    clientId: CLIENT,
-    scopes: ['openid', 'email', 'groups'],
-    credentials: { login: email, password: DEX_DEMO_PASSWORD },
-    port,
-  });
-  return tokens.access_token;
+function login(email: string, port: number): Promise<string> {
+  return dexAccessToken(dex.endpoints, { clientId: CLIENT, login: email, port });
 }
 
 const versionsOf = (namespace: string, name: string, bearer?: string) =>

@@ -9,6 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { get } from 'node:http';
+import { DEX_DEMO_PASSWORD } from './dex.ts';
 
 /** A user's credentials for Dex's password form. */
 export interface DexCredentials {
@@ -169,6 +170,30 @@ export async function authorizationCodeLogin(options: AuthorizationCodeLoginOpti
     throw new Error(`the token endpoint answered ${response.status}: ${body.error ?? ''} ${body.error_description ?? ''}`);
   }
   return body;
+}
+
+/** Options of {@link dexAccessToken}: the defaults are the demo user and the scopes the CLIs ask for. */
+export interface DexAccessTokenOptions {
+  clientId: string;
+  scopes?: string[];
+  /** Default `alice@example.com`. */
+  login?: string;
+  /** Default the demo password. */
+  password?: string;
+  port?: number;
+}
+
+/** An access token for a user of a Dex (its endpoints, or `login.v1`'s `authz` and `token`), through {@link authorizationCodeLogin}. */
+export async function dexAccessToken(endpoints: { authz: string; token: string }, options: DexAccessTokenOptions): Promise<string> {
+  const tokens = await authorizationCodeLogin({
+    authz: endpoints.authz,
+    token: endpoints.token,
+    clientId: options.clientId,
+    scopes: options.scopes ?? ['openid', 'email', 'groups'],
+    credentials: { login: options.login ?? 'alice@example.com', password: options.password ?? DEX_DEMO_PASSWORD },
+    ...(options.port !== undefined && { port: options.port }),
+  });
+  return tokens.access_token;
 }
 
 interface Form {
