@@ -4,12 +4,30 @@
  * `N passed, N failed` counting the tests of all suites together.
  *
  * Usage: node scripts/run-tests.ts [filter...]   (filters are substrings of test file paths)
+ *
+ * A filtered run builds only the tools its files need and starts the control plane only when
+ * one of them uses it (read from the code: `testFileNeeds`), so a pure unit test starts nothing.
  */
 import { spawn } from 'node:child_process';
 import { glob, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
-import { SHARED_KUBECONFIG_ENV, buildClusterSuiteImages, ensureHostPackages, ensureTool, reclaimStaleClusters, startControlPlane, toolEnvName, type ToolName } from '@opendepot/testbed';
+import {
+  OWN_CONTROL_PLANE_MARK,
+  SHARED_KUBECONFIG_ENV,
+  TEST_FILE_GLOBS,
+  TEST_RUNNER_ENV,
+  TOOL_NAMES,
+  buildClusterSuiteImages,
+  ensureHostPackages,
+  ensureTool,
+  reclaimStaleClusters,
+  startControlPlane,
+  testFileNeeds,
+  toolEnvName,
+  type ControlPlane,
+  type TestNeed,
+} from '@opendepot/testbed';
 
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
@@ -18,16 +36,17 @@ const fileTimeoutMs = Number(process.env.OPENDEPOT_TEST_FILE_TIMEOUT_MS ?? 15 * 
 const started = Date.now();
 
 const files: string[] = [];
-for await (const f of glob(['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'], { cwd: root, exclude: (p) => p.includes('node_modules') })) {
+for await (const f of glob([...TEST_FILE_GLOBS], { cwd: root, exclude: (p) => p.includes('node_modules') })) {
   if (filters.length === 0 || filters.some((x) => f.includes(x))) files.push(f);
 }
 files.sort();
 
-// The real binaries every suite may use; built once here (with progress) on a cold machine.
-// The node components of the real-cluster suite come right after the API server: they reuse its
-// module and build caches, and the cluster suite is the longest file.
-const tools: ToolName[] = ['etcd', 'kube-apiserver', 'kubectl', 'kubelet', 'trivy', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'coredns', 'tofu', 'terraform', 'helm', 'minio', 'fake-gcs-server', 'dex'];
-const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none' };
+// The whole suite needs everything; a filtered run only what its files use.
+const needs: ReadonlySet<TestNeed> = filters.length === 0 ? new Set<TestNeed>(['control-plane', ...TOOL_NAMES]) : new Set(files.flatMap((f) => [...testFileNeeds(`${root}/${f}`).needs]));
+// The real binaries the suites use; built once here (with progress) on a cold machine, in TOOL_NAMES order.
+const tools = TOOL_NAMES.filter((t) => needs.has(t));
+const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none', [TEST_RUNNER_ENV]: '1' };
+if (filters.length > 0) console.log(`[opendepot] ${files.length} test files; they need ${needs.size === 0 ? 'no tool and no control plane' : [...needs].join(', ')}`);
 // Two builds at a time: on a cold machine each spends much of its time fetching modules, so pairs
 // finish in about half the time of one after another (measured: ~15 min instead of ~27).
 const toBuild = [...tools];
@@ -54,10 +73,15 @@ await Promise.all(
 
 await images;
 
-const t0 = Date.now();
-const plane = await startControlPlane();
-env[SHARED_KUBECONFIG_ENV] = plane.kubeconfigPath;
-console.log(`[opendepot] control plane up in ${Date.now() - t0} ms at ${plane.server}; ${files.length} test files, ${concurrency} at a time`);
+let plane: ControlPlane | undefined;
+if (needs.has('control-plane')) {
+  const t0 = Date.now();
+  plane = await startControlPlane();
+  env[SHARED_KUBECONFIG_ENV] = plane.kubeconfigPath;
+  console.log(`[opendepot] control plane up in ${Date.now() - t0} ms at ${plane.server}; ${files.length} test files, ${concurrency} at a time`);
+} else {
+  console.log(`[opendepot] no control plane; ${files.length} test files, ${concurrency} at a time`);
+}
 
 interface FileResult {
   file: string;
@@ -106,12 +130,14 @@ async function worker(): Promise<void> {
     const status = r.failed === 0 ? 'ok  ' : 'FAIL';
     console.log(`${status} ${relative('.', file)}  ${r.passed} passed, ${r.failed} failed  (${(r.ms / 1000).toFixed(1)}s)`);
     if (r.failed > 0 || process.env.OPENDEPOT_TEST_VERBOSE) console.log(r.output.replace(/^/gm, '    | '));
+    // Not a failure (the file had a control plane of its own), but the needs reading missed it.
+    if (r.output.includes(OWN_CONTROL_PLANE_MARK)) console.log(`warn ${relative('.', file)} started its own control plane: testFileNeeds (packages/testbed/src/test-needs.ts) did not see that it uses one`);
   }
 }
 try {
   await Promise.all(Array.from({ length: concurrency }, worker));
 } finally {
-  await plane.stop();
+  await plane?.stop();
   // A cluster-suite file killed on timeout had no chance to stop its cluster: leave the machine as it was.
   if (process.getuid?.() === 0) await reclaimStaleClusters();
 }

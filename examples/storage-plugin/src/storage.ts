@@ -13,7 +13,7 @@ import {
   type StorageBackend,
   type StorageCapabilities,
 } from '@opendepot/sdk';
-import { DavClient, type DavPath } from './dav-client.ts';
+import type { DavClient, DavPath } from './dav-client.ts';
 import { keySegments } from './keys.ts';
 import { currentVersion, newId, nextSeq, parseListing, temporaryName, trashCollection, versionName, versionsCollection, type Listing, type Version } from './layout.ts';
 import { downloadStream, hashing, type UploadTally } from './streams.ts';

@@ -1,7 +1,6 @@
 /** `@opendepot/core`: OpenDepot's domain, shared by the operator and the server. */
 export * from './constraints/index.ts';
 export * from './crds/index.ts';
-export * from './di/index.ts';
 export * from './plugins/index.ts';
 export * from './config/index.ts';
 export * from './logging/index.ts';

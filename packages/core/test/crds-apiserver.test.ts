@@ -49,7 +49,7 @@ async function remove(m: Manifest): Promise<void> {
 /** The announcement's manifests name `opendepot-system`; the tests use their own namespace. */
 function intoTestNamespace(text: string): string {
   const lines = text.split('\n');
-  const at = lines.findIndex((l) => l === '  namespace: opendepot-system');
+  const at = lines.indexOf('  namespace: opendepot-system');
   assert.ok(at > 0, 'fixture has no metadata.namespace: opendepot-system');
   lines[at] = `  namespace: ${ns}`;
   return lines.join('\n');

@@ -6,8 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { isOpenDepotError, type AuthProvider, type Scanner } from '@opendepot/sdk';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createContainer } from '../src/di/container.ts';
-import { pluginKindToken, pluginToken, TOKENS } from '../src/di/tokens.ts';
 import { loadPlugins, type LoadPluginsOptions } from '../src/plugins/loader.ts';
 import { PluginLoadError } from '../src/plugins/plugin-load-error.ts';
 import type { PluginEntry } from '../src/plugins/entry.ts';
@@ -17,7 +15,7 @@ const fixtures = fileURLToPath(new URL('fixtures/plugins/', import.meta.url));
 const events = ((globalThis as { __opendepotFixtureEvents?: Array<Record<string, unknown>> }).__opendepotFixtureEvents ??= []);
 
 function options(extra: Partial<LoadPluginsOptions> = {}): LoadPluginsOptions {
-  return { container: createContainer(), logger: captureLogger().logger, baseDir: fixtures, ...extra };
+  return { logger: captureLogger().logger, baseDir: fixtures, ...extra };
 }
 
 /** Loads `entries`, expecting a PluginLoadError; returns it. */
@@ -35,27 +33,25 @@ async function loadError(entries: PluginEntry[], extra: Partial<LoadPluginsOptio
 
 const goodScanner: PluginEntry = { path: 'good-scanner', config: { severity: 'HIGH' } };
 
-test('loads plugins in order, validates config with defaults, registers instances and the registry', async () => {
+test('loads plugins in order, validates config with defaults, keeps instances and definitions in the registry', async () => {
   const { logger, lines } = captureLogger();
-  const container = createContainer();
   const registry = await loadPlugins(
     [goodScanner, { path: 'good-storage', kind: 'storage' }, { path: 'foreign-sdk/index.js' }, { path: 'not-a-plugin', enabled: false }],
-    { container, logger, baseDir: fixtures },
+    { logger, baseDir: fixtures },
   );
   assert.equal(registry.plugins.map((p) => `${p.kind}/${p.name}@${p.configPath}`), [
     'scanner/fixture-scanner@plugins[0]',
     'storage/fixturefs@plugins[1]',
     'auth/foreign-auth@plugins[2]',
   ]);
-  const scanner = container.resolve(pluginToken('scanner', 'fixture-scanner')) as Scanner & { config: unknown; context: { configPath: string } };
+  const scanner = registry.find('scanner', 'fixture-scanner')?.instance as Scanner & { config: unknown; context: { configPath: string } };
   assert.equal(scanner.config, { severity: 'HIGH', timeoutSeconds: 30 }, 'schema defaults are applied');
   assert.is(scanner.context.configPath, 'plugins[0].config');
   assert.equal(goodScanner.config, { severity: 'HIGH' }, 'the configured object is not modified');
-  assert.is(container.resolveAll(pluginKindToken('scanner')).length, 1);
-  assert.is((container.resolve(pluginKindToken('auth')) as AuthProvider & { realm: string }).realm, 'opendepot');
-  assert.is(container.resolveAll(pluginKindToken('storage')).length, 0, 'storage instances are made per storageConfig');
+  assert.is(registry.instances('scanner').length, 1);
+  assert.is((registry.instances('auth')[0] as AuthProvider & { realm: string }).realm, 'opendepot');
+  assert.is(registry.instances('storage').length, 0, 'storage instances are made per storageConfig');
   assert.ok(registry.find('storage', 'fixturefs')?.definition, 'the storage definition is kept');
-  assert.is(container.resolve(TOKENS.pluginRegistry), registry);
 
   const loaded = lines().filter((l) => l.msg === 'plugin loaded');
   assert.equal(loaded.map((l) => [l.kind, l.name, l.package, l.version, l.configPath]), [
@@ -67,8 +63,9 @@ test('loads plugins in order, validates config with defaults, registers instance
   assert.is(ready?.plugin, 'fixture-scanner', "the plugin's logger is scoped to it");
 
   events.length = 0;
-  await container.dispose();
-  assert.equal(events, [{ event: 'close', plugin: 'fixture-scanner' }], 'disposing the container closes the instances');
+  await registry.close();
+  await registry.close();
+  assert.equal(events, [{ event: 'close', plugin: 'fixture-scanner' }], 'closing the registry closes the instances, once');
 });
 
 test('resolves packages by name from the plugins directory, including import-only packages', async () => {
@@ -113,11 +110,9 @@ test('resolves packages from the host package\'s own dependencies, with no plugi
 });
 
 test('skipKinds: a host leaves out the kinds it does not use (the operator: auth), unresolved when the entry declares its kind', async () => {
-  const container = createContainer();
   // A declared auth entry is not even resolved (the operator need not have the package installed).
   const registry = await loadPlugins([goodScanner, { package: '@opendepot/plugin-not-installed-here', kind: 'auth' }, { path: 'foreign-sdk/index.js' }], {
     ...options(),
-    container,
     skipKinds: ['auth'],
   });
   assert.equal(registry.plugins.map((p) => p.name), ['fixture-scanner'], 'the undeclared auth plugin is checked but not created');
@@ -125,7 +120,7 @@ test('skipKinds: a host leaves out the kinds it does not use (the operator: auth
   // Without skipKinds the same declared entry is a load error: nothing is skipped silently.
   const err = await loadError([{ package: '@opendepot/plugin-not-installed-here', kind: 'auth' }]);
   assert.is(err.problem, 'not-installed');
-  await container.dispose();
+  await registry.close();
 });
 
 test('a package that is not installed', async () => {

@@ -9,7 +9,6 @@ import { definePlugin, isOpenDepotError, PLUGIN_API_VERSION, type PluginContext,
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { storageSettingsProblems } from '../src/config/storage-profiles.ts';
-import { createContainer } from '../src/di/container.ts';
 import { toCondition } from '../src/errors/condition.ts';
 import { loadPlugins } from '../src/plugins/loader.ts';
 import { pluginRegistryOf, type PluginRegistry } from '../src/plugins/registry.ts';
@@ -20,7 +19,7 @@ const fixtures = fileURLToPath(new URL('fixtures/plugins/', import.meta.url));
 const events = ((globalThis as { __opendepotFixtureEvents?: Array<Record<string, unknown>> }).__opendepotFixtureEvents ??= []);
 
 async function fixtureRegistry(): Promise<PluginRegistry> {
-  return loadPlugins([{ path: 'good-storage' }], { container: createContainer(), logger: captureLogger().logger, baseDir: fixtures });
+  return loadPlugins([{ path: 'good-storage' }], { logger: captureLogger().logger, baseDir: fixtures });
 }
 
 function context(extra: Partial<StorageResolverContext> = {}): StorageResolverContext {

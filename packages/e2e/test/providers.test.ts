@@ -13,7 +13,7 @@ import { cliConfigText, createSigningKey, startHashicorpReleasesStandin, type Ha
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, HOST, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
-import { type Condition } from './support/resources.ts';
+import type { Condition } from './support/resources.ts';
 
 interface Obj {
   metadata: { name: string };
@@ -180,7 +180,7 @@ test('a refused provider version is listed nowhere; the download route, the Prov
   // The download route says what happened, with the reason code (the details stay in the cluster).
   const download = await fetch(`${base}/swapped/2.0.0/download/linux/amd64`);
   assert.is(download.status, 409);
-  const message = ((await download.json()) as { errors: string[] })[`errors`][0]!;
+  const message = ((await download.json()) as { errors: string[] }).errors[0]!;
   assert.match(message, 'was refused because the upstream archive failed its checksum or signature check, so it is neither listed nor served (reason: VerificationFailed)');
 });
 

@@ -11,7 +11,7 @@ import { CLEAN_MODULE_TF, createGitRepo, ensureTool, INSECURE_MODULE_TF } from '
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, HOST, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
-import { type Condition } from './support/resources.ts';
+import type { Condition } from './support/resources.ts';
 
 interface VersionObj {
   metadata: { name: string };

@@ -17,11 +17,11 @@ import {
   StorageSharedKeyCredential,
   type ContainerClient,
 } from '@azure/storage-blob';
-import { createGitRepo, createTestCertificates, runRegistryClient, startAzurite, trustCaInProcess, type Azurite, type ClientRun, type RepoFiles } from '@opendepot/testbed';
+import { createGitRepo, createTestCertificates, runRegistryClient, startAzurite, trustCaInProcess, type Azurite, type ClientRun } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, HOST, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
-import { archiveGets, assertProxiedAndVerified, moduleFiles, ready, type AccessLine, type Condition, type Obj } from './support/resources.ts';
+import { archiveGets, assertProxiedAndVerified, moduleFiles, ready, type AccessLine, type Obj } from './support/resources.ts';
 
 const VERSIONS = ['1.1.0', '1.2.0', '1.2.5', '1.3.0'];
 const CONTAINER = 'opendepot-e2e';

@@ -15,11 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gcsSchema } from '@opendepot/core';
 import gcsPlugin from '@opendepot/plugin-gcs';
-import { createGitRepo, gcsSignedUrlParts, hasValidGcsV4Signature, runRegistryClient, startFakeGcs, type ClientRun, type FakeGcs, type RepoFiles } from '@opendepot/testbed';
+import { createGitRepo, gcsSignedUrlParts, hasValidGcsV4Signature, runRegistryClient, startFakeGcs, type ClientRun, type FakeGcs } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, HOST, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
-import { archiveGets, assertProxiedAndVerified, moduleFiles, ready, type AccessLine, type Condition, type Obj } from './support/resources.ts';
+import { archiveGets, assertProxiedAndVerified, moduleFiles, ready, type AccessLine, type Obj } from './support/resources.ts';
 
 // The Google client must find no ambient credentials and never look for a metadata server: the
 // "unsignable" Module relies on that, and nothing may leave loopback.

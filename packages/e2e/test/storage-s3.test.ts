@@ -10,11 +10,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { s3Schema } from '@opendepot/core';
 import plugin, { S3Storage, configSchema } from '@opendepot/plugin-s3';
-import { createGitRepo, startMinio, trustCaInProcess, type ClientRun, type Minio, type RepoFiles } from '@opendepot/testbed';
+import { createGitRepo, startMinio, trustCaInProcess, type ClientRun, type Minio } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, HOST, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
-import { archiveGets, assertProxiedAndVerified, moduleFiles, ready, type AccessLine, type Condition, type Obj } from './support/resources.ts';
+import { archiveGets, assertProxiedAndVerified, moduleFiles, ready, type AccessLine, type Obj } from './support/resources.ts';
 
 const VERSIONS = ['1.1.0', '1.2.0', '1.2.5', '1.3.0'];
 const BUCKET = 'opendepot-e2e';

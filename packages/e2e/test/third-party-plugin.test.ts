@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { startFaultyProxy, type FaultyProxy } from '../../../examples/storage-plugin/test/support/proxy.ts';
 import { startWebDavServer, type RunningWebDav } from '../../../examples/storage-plugin/test/support/webdav.ts';
 import { eventually, HOST, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
-import { type Condition, type Obj } from './support/resources.ts';
+import type { Obj } from './support/resources.ts';
 
 const PLUGIN = '@opendepot-example/storage-webdav';
 const VERSIONS = ['1.1.0', '1.2.0', '1.2.5', '1.3.0'];

@@ -29,7 +29,7 @@ import {
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
-import { type Condition } from './support/resources.ts';
+import type { Condition } from './support/resources.ts';
 
 interface Obj {
   metadata: { name: string };

@@ -7,7 +7,7 @@ import { startGithubStandin, type GithubStandin } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
-import { type Condition } from './support/resources.ts';
+import type { Condition } from './support/resources.ts';
 
 interface Obj {
   status?: { conditions?: Condition[] };

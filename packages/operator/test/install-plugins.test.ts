@@ -3,19 +3,17 @@
  * @opendepot/sdk, served by a stand-in npm registry (packuments and tarballs in the real
  * registry's shapes), installed with the real npm into a prefix directory.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNpmRegistryStandin } from '@opendepot/testbed';
 import { parseArgs, parsePinned, sha512Integrity, UsageError } from '../src/install-plugins.ts';
 
-const execFileAsync = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = join(root, 'packages/operator/src/install-plugins.ts');
 const WEBDAV = '@opendepot-example/storage-webdav';

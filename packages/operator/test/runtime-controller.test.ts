@@ -107,7 +107,7 @@ test('/healthz, /readyz (synced informers and a campaigning elector) and /metric
   assert.match(m.body, /^opendepot_operator_leader 1$/m);
   assert.match(m.body, /opendepot_operator_process_resident_memory_bytes/);
   assert.is((await get('/nope')).status, 404);
-  assert.is((await fetch(server.url + '/healthz', { method: 'POST' })).status, 405);
+  assert.is((await fetch(`${server.url}/healthz`, { method: 'POST' })).status, 405);
 });
 
 test.run();

@@ -274,7 +274,13 @@ test('an accountUrl that is not an Azure blob host nor allowed is refused before
       'azure-sp': { AZURE_CLIENT_ID: 'c', AZURE_TENANT_ID: 't', AZURE_CLIENT_SECRET: 's' },
     };
     const context = pluginContext(secrets);
-    const spying = { ...context, readSecret: async (name: string, key: string) => (read.push(`${name}/${key}`), context.readSecret!(name, key)) };
+    const spying = {
+      ...context,
+      readSecret: async (name: string, key: string) => {
+        read.push(`${name}/${key}`);
+        return context.readSecret!(name, key);
+      },
+    };
     const foreignUrl = `https://127.0.0.2:${foreign.port}/${accountName}`;
     for (const secret of ['azure-storage', 'azure-sas', 'azure-sp']) {
       for (const allowed of [undefined, ['127.0.0.1'], [`127.0.0.2:${foreign.port + 1}`], ['*.blob.core.windows.net']]) {

@@ -270,7 +270,13 @@ test('an endpoint neither AWS nor allowed is refused before any Secret is read o
   try {
     const read: string[] = [];
     const context = pluginContext({ secrets });
-    const spying = { ...context, readSecret: async (name: string, key: string) => (read.push(`${name}/${key}`), context.readSecret!(name, key)) };
+    const spying = {
+      ...context,
+      readSecret: async (name: string, key: string) => {
+        read.push(`${name}/${key}`);
+        return context.readSecret!(name, key);
+      },
+    };
     for (const allowedEndpointHosts of [undefined, [], [new URL(minio.endpoint).hostname], ['127.0.0.2:1'], ['*.example.com']]) {
       const { allowedEndpointHosts: _, ...rest } = config;
       const attack = { ...rest, endpoint: foreign.url, ...(allowedEndpointHosts !== undefined && { allowedEndpointHosts }) };

@@ -7,7 +7,7 @@ import {
   InputError,
   isOpenDepotError,
   NotFoundError,
-  OpenDepotError,
+  type OpenDepotError,
   UnauthenticatedError,
   UnavailableError,
   type ErrorCode,

@@ -5,7 +5,7 @@ import type { PresignOptions, StorageBackend } from '@opendepot/sdk';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DownloadUrlSigner, artifactId, type NamedAuthProvider } from '../src/index.ts';
-import { DiskStorage } from './support/disk-storage.ts';
+import type { DiskStorage } from './support/disk-storage.ts';
 import { moduleKey, moduleResource, NS, startTestRegistry, store, versionResource, type TestRegistry } from './support/fixtures.ts';
 import { rawRequest } from './support/http.ts';
 

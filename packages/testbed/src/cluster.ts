@@ -441,7 +441,7 @@ async function killShims(sock: string): Promise<void> {
 
 /** Lazily unmounts everything mounted below `dir` (overlay snapshots, pod volumes), deepest first. */
 async function unmountUnder(dir: string): Promise<void> {
-  const mounts = (await readFile('/proc/self/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1]?.replace(/\\040/g, ' ')).filter((m): m is string => m !== undefined && m.startsWith(`${dir}/`));
+  const mounts = (await readFile('/proc/self/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1]?.replace(/\\040/g, ' ')).filter((m): m is string => m?.startsWith(`${dir}/`) === true);
   for (const m of mounts.sort((a, b) => b.length - a.length)) await run('umount', ['-l', m], { allowFail: true });
 }
 

@@ -168,6 +168,12 @@ export async function installCrds(plane: ControlPlane, dir: string): Promise<voi
 /** The environment variable through which the test runner shares one control plane. */
 export const SHARED_KUBECONFIG_ENV = 'OPENDEPOT_TEST_KUBECONFIG';
 
+/** Set by the test runner in every test process. */
+export const TEST_RUNNER_ENV = 'OPENDEPOT_TEST_RUNNER';
+
+/** Printed when a test file under the runner starts a control plane of its own: the runner warns. */
+export const OWN_CONTROL_PLANE_MARK = '[testbed] no shared control plane: starting one of this file';
+
 let own: Promise<ControlPlane> | undefined;
 
 /**
@@ -190,6 +196,7 @@ export async function useControlPlane(): Promise<ControlPlane> {
       stop: async () => undefined,
     };
   }
+  if (!own && process.env[TEST_RUNNER_ENV]) console.error(OWN_CONTROL_PLANE_MARK);
   own ??= startControlPlane().then((plane) => {
     process.once('beforeExit', () => void plane.stop());
     return plane;

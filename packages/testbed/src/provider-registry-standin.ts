@@ -5,7 +5,7 @@
  * `download_url`, `shasums_url`, `shasums_signature_url`, `shasum` and `signing_keys`; plus the
  * files it points at. Faults can be switched on for tests.
  */
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import type { SigningKey } from './pgp.ts';
 import {
   buildReleaseFiles,

@@ -65,5 +65,5 @@ export async function createTestCertificates(
     ],
   });
   const keyDer = await webcrypto.subtle.exportKey('pkcs8', (serverKeys as webcrypto.CryptoKeyPair).privateKey);
-  return { caPem: ca.toString('pem') + '\n', certPem: cert.toString('pem') + '\n', keyPem: pemOfKey(keyDer) };
+  return { caPem: `${ca.toString('pem')}\n`, certPem: `${cert.toString('pem')}\n`, keyPem: pemOfKey(keyDer) };
 }

@@ -1,24 +1,21 @@
 /**
  * What the operator and the server both do at start-up with the `plugins:` configuration: load
  * every plugin (failing closed), make the storage resolver for per-resource `storageConfig`,
- * and register both in one DI container that disposes them on shutdown.
+ * and close both, in the right order, on shutdown.
  */
 import type { Logger } from '@opendepot/sdk';
 import type { HostConfig } from '../config/host-config.ts';
-import { createContainer, type Container } from '../di/container.ts';
-import { TOKENS } from '../di/tokens.ts';
 import { loadPlugins } from './loader.ts';
 import type { PluginRegistry } from './registry.ts';
 import { createStorageResolver, type StorageResolver } from './storage-resolver.ts';
 
 /** The loaded plugins of a host process. */
 export interface PluginHost {
-  container: Container;
   registry: PluginRegistry;
   storage: StorageResolver;
   /** Aborted on {@link PluginHost.close}; handed to every plugin. */
   signal: AbortSignal;
-  /** Aborts the plugins' signal and disposes every instance. */
+  /** Aborts the plugins' signal, then closes the storage instances and the plugin instances. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -35,12 +32,13 @@ export interface PluginHostOptions {
   skipKinds?: readonly string[];
 }
 
+/** The parts of the host configuration the plugin host reads. */
+export type PluginHostConfig = Pick<HostConfig, 'plugins' | 'pluginsDir' | 'storage' | 'defaultStorageConfig'>;
+
 /** Loads the configured plugins and the storage resolver; rejects (naming the plugin) if any fails. */
-export async function startPluginHost(config: HostConfig, options: PluginHostOptions): Promise<PluginHost> {
+export async function startPluginHost(config: PluginHostConfig, options: PluginHostOptions): Promise<PluginHost> {
   const shutdown = new AbortController();
-  const container = createContainer();
   const registry = await loadPlugins(config.plugins, {
-    container,
     logger: options.logger,
     signal: shutdown.signal,
     ...(options.readSecret && { readSecret: options.readSecret }),
@@ -57,15 +55,20 @@ export async function startPluginHost(config: HostConfig, options: PluginHostOpt
     ...(config.storage && { storage: config.storage }),
     ...(config.defaultStorageConfig && { defaultStorageConfig: config.defaultStorageConfig }),
   });
-  container.register(TOKENS.storageResolver, storage, { dispose: () => storage.close() });
+  let closing: Promise<void> | undefined;
   return {
-    container,
     registry,
     storage,
     signal: shutdown.signal,
-    async close() {
-      shutdown.abort();
-      await container.dispose();
+    close() {
+      closing ??= (async () => {
+        shutdown.abort();
+        // Newest first: the storage instances were made from the registry's definitions. Neither
+        // close throws (failures are logged), so the second always runs.
+        await storage.close();
+        await registry.close();
+      })();
+      return closing;
     },
   };
 }

@@ -5,11 +5,9 @@
  * what went wrong and the fix. Nothing is skipped silently.
  */
 import { pathToFileURL } from 'node:url';
-import { isOpenDepotError, type Clock, type Logger, type Plugin, type PluginContext, type PluginKind } from '@opendepot/sdk';
+import { isOpenDepotError, type Clock, type Logger, type Plugin, type PluginContext } from '@opendepot/sdk';
 import { joinFieldPath } from '../config/field-path.ts';
 import { createSchemaValidator, describeProblems, type CompiledSchema } from '../config/json-schema.ts';
-import type { Container } from '../di/container.ts';
-import { pluginKindToken, pluginToken, TOKENS } from '../di/tokens.ts';
 import { redactString } from '../logging/redact.ts';
 import { checkDefinition, checkInstance, defaultExportOf } from './check-plugin.ts';
 import { checkPluginEntry, pluginEntrySchema, type PluginEntry } from './entry.ts';
@@ -19,8 +17,6 @@ import { ModuleNotFound, resolvePluginModule, type ResolvedPluginModule } from '
 
 /** Options of {@link loadPlugins}. */
 export interface LoadPluginsOptions {
-  /** Where instances and the registry are registered. */
-  container: Container;
   /** Parent of each plugin's logger (a child with `plugin` and `pluginKind`). */
   logger: Logger;
   /** The host's shutdown signal, handed to every plugin. Default: never aborts. */
@@ -67,8 +63,7 @@ interface Prepared {
  * Loads every enabled entry of `plugins:`: resolves and imports it, checks the brand and API
  * version, validates `config` against the plugin's `configSchema` (storage plugins: the schema
  * only, their config comes from each `storageConfig`), calls `create` in list order, and
- * registers each instance under {@link pluginKindToken} and {@link pluginToken}, and the
- * registry under `TOKENS.pluginRegistry` (disposing the container closes the instances).
+ * returns the registry of definitions and instances (its `close` closes the instances).
  *
  * Problems found before any `create` are reported all together; a failing `create` closes the
  * instances made so far. Either way: one {@link PluginLoadError}.
@@ -234,14 +229,7 @@ async function createAll(prepared: readonly Prepared[], options: LoadPluginsOpti
     });
   }
 
-  const registry = createPluginRegistry(loaded, options.logger);
-  for (const plugin of loaded) {
-    if (plugin.instance === undefined) continue;
-    options.container.register(pluginKindToken(plugin.kind as PluginKind), plugin.instance);
-    options.container.register(pluginToken(plugin.kind as PluginKind, plugin.name), plugin.instance);
-  }
-  options.container.register(TOKENS.pluginRegistry, registry, { dispose: () => registry.close() });
-  return registry;
+  return createPluginRegistry(loaded, options.logger);
 }
 
 class BadInstance extends Error {}

@@ -7,7 +7,7 @@
  */
 import type { ArchiveSource, ArchiveSubject } from '@opendepot/sdk';
 import { toCondition, type Depot, type Informer, type Module, type Provider, type ResourceClient } from '@opendepot/core';
-import { EventRecorder, REASONS, StatusWriter, markReady, markReconciling, markStalled, type ReconcileResult } from '../runtime/index.ts';
+import { type EventRecorder, REASONS, type StatusWriter, markReady, markReconciling, markStalled, type ReconcileResult } from '../runtime/index.ts';
 import { moduleArchiveSubject, sourceKindFor } from '../sources/index.ts';
 import { providerArchiveSubject } from '../sources/providers/index.ts';
 import { DEPOT_FIELD_MANAGER, REQUESTED_POLL_ANNOTATION, mergedVersions, moduleFor, providerFor, selectVersions } from './depot-plan.ts';

@@ -6,7 +6,7 @@
  * grants nothing; only a change to it can fix it, so it is not retried.
  */
 import { InvalidGroupBindingError, MAX_CONDITION_MESSAGE, compileGroupBinding, type GroupBinding, type Informer } from '@opendepot/core';
-import { EventRecorder, REASONS, StatusWriter, markReady, markStalled, type ReconcileResult } from '../runtime/index.ts';
+import { type EventRecorder, REASONS, type StatusWriter, markReady, markStalled, type ReconcileResult } from '../runtime/index.ts';
 
 /** What the GroupBinding controller needs. */
 export interface GroupBindingControllerDeps {

@@ -7,7 +7,7 @@
  */
 import { isOpenDepotError } from '@opendepot/sdk';
 import { INTEGRITY_VERIFIED, type Informer, type KubeObject, type ResourceClient, type Version } from '@opendepot/core';
-import { CONDITIONS, EventRecorder, REASONS, StatusWriter, hasFinalizer, isBeingDeleted, markReady, markReconciling, markStalled, removeCondition, setCondition, type ReconcileResult } from '../runtime/index.ts';
+import { CONDITIONS, type EventRecorder, REASONS, type StatusWriter, hasFinalizer, isBeingDeleted, markReady, markReconciling, markStalled, removeCondition, setCondition, type ReconcileResult } from '../runtime/index.ts';
 import { MODULE_FINALIZER, OWNER_KIND_LABEL, OWNER_NAME_LABEL, PREVIOUS_STORAGE_ANNOTATION, labelValue } from './naming.ts';
 import { isReady, latestReady, replacingPatch, storageMoved, versionIdentity, versionObject, type VersionPlan } from './version-plan.ts';
 

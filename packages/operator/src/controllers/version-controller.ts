@@ -13,9 +13,9 @@ import { providerArchiveSubject, providerPackageHashes, type ProviderZipLimits }
 import { limitReason } from '../limits.ts';
 import {
   CONDITIONS,
-  EventRecorder,
+  type EventRecorder,
   REASONS,
-  StatusWriter,
+  type StatusWriter,
   hasFinalizer,
   isBeingDeleted,
   markReady,

@@ -74,14 +74,14 @@ export class StatusWriter<T extends KubeObject> {
 
     const memory = uid === undefined ? undefined : this.#written.get(uid);
     // The cache still shows a version our writes replaced: our latest write is the newer truth.
-    const fromMemory = memory !== undefined && memory.superseded.includes(resourceVersion);
-    const current = fromMemory ? memory.result : obj;
+    const remembered = memory?.superseded.includes(resourceVersion) ? memory : undefined;
+    const current = remembered ? remembered.result : obj;
     if (isDeepStrictEqual(applyMergePatch(current.status ?? {}, patch), current.status ?? {})) {
       return { written: false, object: current };
     }
     const result = await this.#resource.patchStatus(namespace, name, patch as MergePatch<NonNullable<T['status']>>, { signal: options.signal });
     if (uid !== undefined) {
-      const chain = fromMemory ? [...memory.superseded, memory.result.metadata.resourceVersion] : [resourceVersion];
+      const chain = remembered ? [...remembered.superseded, remembered.result.metadata.resourceVersion] : [resourceVersion];
       this.#remember(uid, { superseded: chain.slice(-CHAIN), result });
     }
     return { written: true, object: result };
@@ -94,7 +94,7 @@ export class StatusWriter<T extends KubeObject> {
    */
   current(obj: T): T {
     const memory = obj.metadata.uid === undefined ? undefined : this.#written.get(obj.metadata.uid);
-    return memory && memory.superseded.includes(obj.metadata.resourceVersion) ? memory.result : obj;
+    return memory?.superseded.includes(obj.metadata.resourceVersion) ? memory.result : obj;
   }
 
   /** Forgets an object (call when it is deleted). */

@@ -47,7 +47,7 @@ export function parseGithubUrl(url: string): GithubRepo {
     ?.replace(/^\/+|\/+$/g, '')
     .replace(/\.git$/, '')
     .split('/');
-  if (!parts || parts.length !== 2) {
+  if (parts?.length !== 2) {
     throw new InputError(`moduleConfig.repoUrl "${redactUrl(url)}" is not a GitHub repository URL such as https://github.com/<owner>/<repo>`, {
       field: 'spec.moduleConfig.repoUrl',
     });

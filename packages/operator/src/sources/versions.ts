@@ -34,7 +34,7 @@ export function versionsFromTags(tags: Iterable<{ tag: string; publishedAt?: str
     const version = versionFromTag(tag);
     if (!version) continue;
     const existing = byVersion.get(version);
-    if (existing && existing.ref?.startsWith('v')) continue;
+    if (existing?.ref?.startsWith('v')) continue;
     byVersion.set(version, { version, ...(tag !== version ? { ref: tag } : {}), ...(publishedAt ? { publishedAt } : {}) });
   }
   return [...byVersion.values()].sort((a, b) => semver.compare(a.version, b.version));

@@ -27,7 +27,7 @@ export function configTable(schema: JsonSchema): string {
     for (const [name, prop] of Object.entries(props)) {
       const needed = required.includes(name) ? (parentRequired ? 'yes' : `with \`${prefix.slice(0, -1)}\``) : 'no';
       const fallback = prop.default === undefined ? '' : `\`${JSON.stringify(prop.default)}\``;
-      rows.push(`| \`${prefix}${name}\` | ${typeOf(prop)} | ${needed} | ${fallback} | ${escape(prop.description ?? '')} |`);
+      rows.push(`| \`${prefix}${name}\` | ${typeOf(prop)} | ${needed} | ${fallback} | ${escapeCell(prop.description ?? '')} |`);
       if (prop.properties !== undefined) walk(prop.properties, prop.required ?? [], `${prefix}${name}.`, false);
     }
   };
@@ -50,6 +50,6 @@ function typeOf(prop: PropertySchema): string {
   return [prop.type ?? 'any', ...limits].join(', ');
 }
 
-function escape(text: string): string {
+function escapeCell(text: string): string {
   return text.replaceAll('|', '\\|').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }

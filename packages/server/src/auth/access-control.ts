@@ -11,7 +11,7 @@
 import { ForbiddenError, UnauthenticatedError, UnavailableError, type AuthProvider, type AuthRequest, type Logger, type LoginV1, type Principal, type ProtectedResource } from '@opendepot/sdk';
 import type { Context, Middleware } from 'koa';
 import type { ServerMetrics } from '../observability/metrics.ts';
-import { DownloadUrlSigner, SIGNATURE_PARAM, EXPIRY_PARAM, type SignatureCheck } from './download-urls.ts';
+import { type DownloadUrlSigner, SIGNATURE_PARAM, EXPIRY_PARAM, type SignatureCheck } from './download-urls.ts';
 
 /** An auth provider and the name it is configured (and audited) under. */
 export interface NamedAuthProvider {
