@@ -15,6 +15,7 @@ import {
   checkRange,
   InputError,
   normalisePrefix,
+  recordedSha256,
   UnavailableError,
   type GetOptions,
   type Logger,
@@ -33,7 +34,6 @@ import { blobNameOf } from './keys.ts';
 import { sharedKeySigner, userDelegationSigner, type SasSigner } from './presign.ts';
 import { uploadBlocks } from './upload.ts';
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Default block size: 4 MiB blocks, four in flight, keep a put at roughly 20 MiB of buffers. */
 const DEFAULT_BLOCK_BYTES = 4 * 1024 * 1024;
 const DEFAULT_CONCURRENCY = 4;
@@ -241,9 +241,8 @@ function positive(value: number, name: string): number {
 }
 
 function infoOf(key: string, size: number, metadata: Record<string, string> | undefined, lastModified: Date | undefined): ObjectInfo {
-  const recorded = metadata?.sha256?.toLowerCase();
   // A blob written by something else has no checksum: '' says "unknown", and the server then relies on the Version's.
-  const sha256 = recorded !== undefined && SHA256_HEX.test(recorded) ? recorded : '';
+  const sha256 = recordedSha256(metadata?.sha256);
   return { key, size, sha256, ...(lastModified && { modifiedAt: lastModified }) };
 }
 

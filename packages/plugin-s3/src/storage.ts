@@ -23,6 +23,7 @@ import {
   checkPutOptions,
   checkRange,
   InputError,
+  recordedSha256,
   UnavailableError,
   verifySha256,
   type GetOptions,
@@ -51,7 +52,6 @@ const GiB = 1024 * MiB;
 export const MAX_PRESIGN_TTL_SECONDS = 7 * 24 * 3600;
 /** Where the checksum is kept: the object's `x-amz-meta-sha256`. */
 const SHA256_METADATA = 'sha256';
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** Options of {@link S3Storage} beyond the config: tuning and the host's pieces. */
 export interface S3StorageOptions {
@@ -313,9 +313,8 @@ export class S3Storage implements StorageBackend {
   }
 
   #info(key: string, size: number, metadata: Record<string, string> | undefined, modifiedAt: Date | undefined): ObjectInfo {
-    const recorded = metadata?.[SHA256_METADATA];
     // An object written by something else has no checksum: reported as '' (unknown).
-    const sha256 = recorded !== undefined && SHA256_HEX.test(recorded) ? recorded : '';
+    const sha256 = recordedSha256(metadata?.[SHA256_METADATA]);
     return { key, size, sha256, ...(modifiedAt !== undefined && { modifiedAt }) };
   }
 

@@ -132,6 +132,15 @@ export function checkSha256(value: unknown, field = 'sha256'): string | undefine
   return lower;
 }
 
+/**
+ * The SHA-256 a store recorded beside an object (metadata it wrote, or something else did), as
+ * `ObjectInfo.sha256`: lowercase hex, or `''` ("unknown") when it is missing or not a SHA-256.
+ */
+export function recordedSha256(value: unknown): string {
+  const lower = typeof value === 'string' ? value.toLowerCase() : '';
+  return SHA256_HEX.test(lower) ? lower : '';
+}
+
 /** {@link PutOptions} a backend can rely on: `sha256` lowercase, `size` a non-negative integer. */
 export interface CheckedPutOptions {
   sha256: string | undefined;

@@ -1,7 +1,7 @@
 /** The storage contract's rules, which every backend applies through these functions. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkKey, checkPutOptions, checkRange, checkSha256, isOpenDepotError, MAX_KEY_BYTES, normalisePrefix, verifySha256 } from '../src/index.ts';
+import { checkKey, checkPutOptions, checkRange, checkSha256, isOpenDepotError, MAX_KEY_BYTES, normalisePrefix, recordedSha256, verifySha256 } from '../src/index.ts';
 import { BAD_KEYS, BAD_RANGES, BAD_SHA256 } from '../src/testkit/index.ts';
 
 function thrown(run: () => unknown): unknown {
@@ -67,6 +67,12 @@ test('an expected SHA-256 is 64 hex digits in either case, returned in lowercase
   assert.equal(checkPutOptions({ sha256: hex.toUpperCase(), size: 0 }), { sha256: hex, size: 0 });
   assert.equal(checkPutOptions(), { sha256: undefined, size: undefined });
   for (const size of [-1, 0.5, Number.NaN, Number.MAX_SAFE_INTEGER + 1]) assertInput(() => checkPutOptions({ size }), 'size');
+});
+
+test('a recorded SHA-256 reads back in lowercase, or as unknown when it is not one', () => {
+  const hex = 'cd'.repeat(32);
+  assert.is(recordedSha256(hex.toUpperCase()), hex);
+  for (const bad of [undefined, '', 'abc', 42, `${hex}0`]) assert.is(recordedSha256(bad), '', String(bad));
 });
 
 test('ranges are inclusive, with a non-negative integer start and an end not below it', () => {
