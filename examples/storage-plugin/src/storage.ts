@@ -5,6 +5,9 @@ import {
   InputError,
   NotFoundError,
   UnavailableError,
+  checkPutOptions,
+  checkRange,
+  verifySha256,
   type GetOptions,
   type Logger,
   type ObjectInfo,
@@ -18,7 +21,6 @@ import { keySegments } from './keys.ts';
 import { currentVersion, newId, nextSeq, parseListing, temporaryName, trashCollection, versionName, versionsCollection, type Listing, type Version } from './layout.ts';
 import { downloadStream, hashing, type UploadTally } from './streams.ts';
 
-const SHA256_HEX = /^[0-9a-f]{64}$/i;
 /** How often a get re-lists a key whose version vanished (a concurrent put replaced it). */
 const MAX_VERSION_HOPS = 10;
 /** How often a put retries its commit when another writer took the same version name. */
@@ -70,9 +72,7 @@ export class WebDavStorage implements StorageBackend {
   async put(key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectInfo> {
     const segments = keySegments(key);
     const { signal } = options;
-    const expected = options.sha256?.toLowerCase();
-    if (expected !== undefined && !SHA256_HEX.test(expected)) throw new InputError(`expected sha256 ${JSON.stringify(options.sha256)} is not 64 hex digits`, { field: 'sha256' });
-    if (options.size !== undefined && (!Number.isSafeInteger(options.size) || options.size < 0)) throw new InputError(`size must be a non-negative integer, got ${options.size}`, { field: 'size' });
+    const { sha256: expected, size: announced } = checkPutOptions(options);
     signal?.throwIfAborted();
     const collection = versionsCollection(segments);
     await this.#ensureCollection(collection, signal);
@@ -82,10 +82,8 @@ export class WebDavStorage implements StorageBackend {
     const temporary = [...collection, temporaryName(this.#now(), id)];
     const tally: UploadTally = { size: 0 };
     try {
-      await this.#dav.put(temporary, hashing(body, tally, options.size), { ...optional('contentLength', options.size), ...optional('signal', signal) });
-      if (expected !== undefined && tally.sha256 !== expected) {
-        throw new InputError(`the content of ${key} hashes to sha256 ${tally.sha256}, not the expected ${expected}`, { field: 'sha256' });
-      }
+      await this.#dav.put(temporary, hashing(body, tally, announced), { ...optional('contentLength', announced), ...optional('signal', signal) });
+      verifySha256(key, expected, tally.sha256!);
       signal?.throwIfAborted(); // the last moment an abort can still cancel the put
     } catch (err) {
       this.#removeLater(temporary, 'temporary upload');
@@ -225,14 +223,6 @@ export class WebDavStorage implements StorageBackend {
 
 function infoOf(key: string, version: Version): ObjectInfo {
   return { key, size: version.size, sha256: version.sha256, modifiedAt: new Date(version.writtenAt) };
-}
-
-function checkRange(range: GetOptions['range']): { start: number; end: number | undefined } | undefined {
-  if (range === undefined) return undefined;
-  const { start, end } = range;
-  if (!Number.isSafeInteger(start) || start < 0) throw new InputError(`range start must be a non-negative integer, got ${start}`, { field: 'range.start' });
-  if (end !== undefined && (!Number.isSafeInteger(end) || end < start)) throw new InputError(`range end must be an integer not below start, got ${end}`, { field: 'range.end' });
-  return { start, end };
 }
 
 /** `{ [name]: value }`, or `{}` when the value is undefined (for exact optional properties). */

@@ -138,7 +138,7 @@ test('the Modules become Ready with 4/4 synced; each S3 archive is an object in 
       assert.is(info.size, v.status?.size, `${v.metadata.name}: size`);
     }
   }
-  assert.equal(keys.filter((k) => !k.startsWith(PREFIX) || k.startsWith(`${PREFIX}.uploads/`)), [], 'nothing outside the prefix, no upload left');
+  assert.equal(keys.filter((k) => !k.startsWith(PREFIX) || k.startsWith(`${PREFIX}.opendepot-uploads/`)), [], 'nothing outside the prefix, no upload left');
   // The team's bucket holds its 4 archives, under the profile's prefix.
   const teamKeys = (await minio.listObjects(TEAM_BUCKET)).filter((k) => k.endsWith('.zip'));
   assert.equal(teamKeys.sort(), (await versionsOf('team-bucket')).map((v) => `${PREFIX}${v.status!.storageKey!}`).sort());

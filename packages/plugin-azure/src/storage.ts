@@ -11,7 +11,11 @@ import {
   type StoragePipelineOptions,
 } from '@azure/storage-blob';
 import {
+  checkPutOptions,
+  checkRange,
   InputError,
+  normalisePrefix,
+  recordedSha256,
   UnavailableError,
   type GetOptions,
   type Logger,
@@ -26,11 +30,10 @@ import {
 import type { AzureAuth } from './credentials.ts';
 import { statusOf, toStorageError, type Operation } from './errors.ts';
 import { checkAccountUrl } from './hosts.ts';
-import { blobNameOf, normalisePrefix } from './keys.ts';
+import { blobNameOf } from './keys.ts';
 import { sharedKeySigner, userDelegationSigner, type SasSigner } from './presign.ts';
 import { uploadBlocks } from './upload.ts';
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Default block size: 4 MiB blocks, four in flight, keep a put at roughly 20 MiB of buffers. */
 const DEFAULT_BLOCK_BYTES = 4 * 1024 * 1024;
 const DEFAULT_CONCURRENCY = 4;
@@ -118,14 +121,13 @@ export class AzureBlobStorage implements StorageBackend {
   async put(key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectInfo> {
     const blob = this.#blob(key);
     const { signal } = options;
-    const expected = options.sha256?.toLowerCase();
-    if (expected !== undefined && !SHA256_HEX.test(expected)) throw new InputError(`expected sha256 ${JSON.stringify(options.sha256)} is not 64 hex digits`, { field: 'sha256' });
+    const { sha256: expected, size } = checkPutOptions(options);
     try {
       const written = await uploadBlocks(blob, body, {
         key,
         blockBytes: this.#blockBytes,
         concurrency: this.#concurrency,
-        size: options.size,
+        size,
         expectedSha256: expected,
         contentType: options.contentType,
         signal,
@@ -239,17 +241,15 @@ function positive(value: number, name: string): number {
 }
 
 function infoOf(key: string, size: number, metadata: Record<string, string> | undefined, lastModified: Date | undefined): ObjectInfo {
-  const recorded = metadata?.sha256?.toLowerCase();
   // A blob written by something else has no checksum: '' says "unknown", and the server then relies on the Version's.
-  const sha256 = recorded !== undefined && SHA256_HEX.test(recorded) ? recorded : '';
+  const sha256 = recordedSha256(metadata?.sha256);
   return { key, size, sha256, ...(lastModified && { modifiedAt: lastModified }) };
 }
 
 /** An inclusive HTTP-style range as the SDK's offset and count. */
-function rangeOf(range: GetOptions['range']): { offset: number; count: number | undefined } {
+function rangeOf(given: GetOptions['range']): { offset: number; count: number | undefined } {
+  const range = checkRange(given);
   if (range === undefined) return { offset: 0, count: undefined };
   const { start, end } = range;
-  if (!Number.isSafeInteger(start) || start < 0) throw new InputError(`range start must be a non-negative integer, got ${start}`, { field: 'range.start' });
-  if (end !== undefined && (!Number.isSafeInteger(end) || end < start)) throw new InputError(`range end must be an integer not below start, got ${end}`, { field: 'range.end' });
   return { offset: start, count: end === undefined ? undefined : end - start + 1 };
 }

@@ -6,8 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { BlockBlobClient } from '@azure/storage-blob';
-import { InputError } from '@opendepot/sdk';
-import { untilAborted } from '@opendepot/sdk';
+import { untilAborted, verifySha256 } from '@opendepot/sdk';
 
 /** Azure's limit on blocks per blob. */
 const MAX_BLOCKS = 50_000;
@@ -135,9 +134,7 @@ export async function uploadBlocks(blob: BlockBlobClient, body: AsyncIterable<Ui
     throwIfFailed();
 
     const sha256 = hash.digest('hex');
-    if (options.expectedSha256 !== undefined && sha256 !== options.expectedSha256) {
-      throw new InputError(`the content of ${options.key} hashes to sha256 ${sha256}, not the expected ${options.expectedSha256}`, { field: 'sha256' });
-    }
+    verifySha256(options.key, options.expectedSha256, sha256);
     signal?.throwIfAborted(); // the last moment an abort can still cancel the put
     // The commit point: the blob changes to exactly these blocks, atomically.
     const committed = await blob.commitBlockList(ids, {

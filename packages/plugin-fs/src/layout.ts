@@ -59,7 +59,5 @@ export function generatedOwner(file: string): string | undefined {
   return GENERATED.test(file) ? file.slice(0, file.length - (file.endsWith('.tmp') ? LONGEST_SUFFIX - 1 : LONGEST_SUFFIX)) : undefined;
 }
 
-/** Whether a key segment would look like one of the layout's own files, and so could collide with one. */
-export function looksGenerated(segment: string): boolean {
-  return segment.endsWith(POINTER_SUFFIX) || GENERATED.test(segment);
-}
+/** Endings of the layout's own files: a key segment ending like one could collide with one (`checkKey`'s `reservedSuffixes`). */
+export const RESERVED_SUFFIXES: readonly (string | RegExp)[] = [POINTER_SUFFIX, GENERATED];

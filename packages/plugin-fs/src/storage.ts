@@ -17,7 +17,7 @@ import {
   type SweepOptions,
   type SweepResult,
 } from '@opendepot/sdk';
-import { untilAborted } from '@opendepot/sdk';
+import { checkPutOptions, checkRange, untilAborted, verifySha256 } from '@opendepot/sdk';
 import type { FilesystemStorageConfig } from './config.ts';
 import { errnoOf, isFull, isMissing } from './fs-errors.ts';
 import { locate, type KeyLocation } from './keys.ts';
@@ -26,7 +26,6 @@ import { parsePointer, readPointer, writePointer, type Pointer } from './pointer
 import { sweepLeftovers, sweepTree } from './sweep.ts';
 import { writeNewFile } from './write.ts';
 
-const SHA256_HEX = /^[0-9a-f]{64}$/i;
 /**
  * Read buffer of a get. Each chunk is garbage once written to a socket: 64 KiB keeps a server
  * streaming many downloads at once inside its memory budget at the same throughput (server README).
@@ -115,8 +114,7 @@ export class FilesystemStorage implements StorageBackend {
   async put(key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectInfo> {
     const where = this.#locate(key);
     const { signal } = options;
-    const expected = options.sha256?.toLowerCase();
-    if (expected !== undefined && !SHA256_HEX.test(expected)) throw new InputError(`expected sha256 ${JSON.stringify(options.sha256)} is not 64 hex digits`, { field: 'sha256' });
+    const { sha256: expected } = checkPutOptions(options);
     signal?.throwIfAborted();
     await this.#makeDir(where, key);
 
@@ -132,9 +130,7 @@ export class FilesystemStorage implements StorageBackend {
         void writing.catch(() => undefined).finally(() => rm(tmp, { force: true }));
         throw err;
       });
-      if (expected !== undefined && written.sha256 !== expected) {
-        throw new InputError(`the content of ${key} hashes to sha256 ${written.sha256}, not the expected ${expected}`, { field: 'sha256' });
-      }
+      verifySha256(key, expected, written.sha256);
       signal?.throwIfAborted();
       await rename(tmp, join(where.dir, blob));
     } catch (err) {
@@ -163,7 +159,7 @@ export class FilesystemStorage implements StorageBackend {
 
   async get(key: string, options: GetOptions = {}): Promise<{ body: NodeJS.ReadableStream & AsyncIterable<Uint8Array>; info: ObjectInfo }> {
     const where = this.#locate(key);
-    const { start, end } = checkRange(options.range);
+    const { start, end } = checkRange(options.range) ?? {};
     const { signal } = options;
     signal?.throwIfAborted();
     let vanished: string | undefined;
@@ -256,15 +252,6 @@ export class FilesystemStorage implements StorageBackend {
 
 function infoOf(key: string, pointer: Pointer): ObjectInfo {
   return { key, size: pointer.size, sha256: pointer.sha256, modifiedAt: new Date(pointer.writtenAt) };
-}
-
-/** Checks an inclusive byte range, as in HTTP `Range: bytes=start-end`. */
-function checkRange(range: GetOptions['range']): { start: number | undefined; end: number | undefined } {
-  if (range === undefined) return { start: undefined, end: undefined };
-  const { start, end } = range;
-  if (!Number.isSafeInteger(start) || start < 0) throw new InputError(`range start must be a non-negative integer, got ${start}`, { field: 'range.start' });
-  if (end !== undefined && (!Number.isSafeInteger(end) || end < start)) throw new InputError(`range end must be an integer not below start, got ${end}`, { field: 'range.end' });
-  return { start, end };
 }
 
 /** Flushes a directory's entries (new and renamed names) to disk. */

@@ -11,7 +11,7 @@ import { GcsStorage } from './storage.ts';
 export { GcsStorage, clientOptionsOf, sendsTokensTo, type GcsStorageOptions } from './storage.ts';
 export { configSchema, CREDENTIALS_SECRET_KEY, type GcsStorageConfig } from './config.ts';
 export { parseCredentials, type ServiceAccountKey } from './credentials.ts';
-export { UPLOADS_FOLDER } from './names.ts';
+export { UPLOADS_FOLDER } from '@opendepot/sdk';
 
 /** The plugin: `kind: storage`, `name: gcs`. */
 export default definePlugin({

@@ -1,11 +1,9 @@
 /** Reads the `ObjectInfo` the contract needs out of GCS object metadata. */
 import type { FileMetadata } from '@google-cloud/storage';
-import type { ObjectInfo } from '@opendepot/sdk';
+import { recordedSha256, type ObjectInfo } from '@opendepot/sdk';
 
 /** The custom metadata key the SHA-256 (lowercase hex) is recorded under. */
 export const SHA256_METADATA_KEY = 'sha256';
-
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** Object metadata reduced to what the plugin uses, plus the generation that pins its bytes. */
 export interface StoredObject {
@@ -19,8 +17,7 @@ export interface StoredObject {
  * plugin has no recorded checksum: its `sha256` is empty, which the host treats as unknown.
  */
 export function storedObjectOf(key: string, metadata: FileMetadata): StoredObject {
-  const recorded = metadata.metadata?.[SHA256_METADATA_KEY];
-  const sha256 = typeof recorded === 'string' && SHA256_HEX.test(recorded) ? recorded : '';
+  const sha256 = recordedSha256(metadata.metadata?.[SHA256_METADATA_KEY]);
   const updated = metadata.updated === undefined ? undefined : new Date(metadata.updated);
   const info: ObjectInfo = {
     key,

@@ -20,11 +20,11 @@ import {
   type SweepOptions,
   type SweepResult,
 } from '@opendepot/sdk';
-import { untilAborted } from '@opendepot/sdk';
+import { checkPutOptions, checkRange, untilAborted, UPLOADS_FOLDER, verifySha256 } from '@opendepot/sdk';
 import type { ServiceAccountKey } from './credentials.ts';
 import { openDownload } from './download.ts';
 import { httpStatusOf, toStorageError } from './errors.ts';
-import { ObjectNames, UPLOADS_FOLDER } from './names.ts';
+import { ObjectNames } from './names.ts';
 import { SHA256_METADATA_KEY, storedObjectOf, type StoredObject } from './object-info.ts';
 import { uploadTo, type Uploaded } from './upload.ts';
 
@@ -39,7 +39,6 @@ export interface GcsStorageOptions {
   logger?: Logger | undefined;
 }
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Read and write access to objects; what the plugin asks tokens for. */
 const STORAGE_SCOPE = 'https://www.googleapis.com/auth/devstorage.read_write';
 /** GCS refuses V4 signed URLs valid for longer than seven days. */
@@ -142,13 +141,12 @@ export class GcsStorage implements StorageBackend {
 
   async put(key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectInfo> {
     const name = this.#names.objectName(key);
-    const expected = options.sha256?.toLowerCase();
-    if (expected !== undefined && !SHA256_HEX.test(expected)) throw new InputError(`expected sha256 ${JSON.stringify(options.sha256)} is not 64 hex digits`, { field: 'sha256' });
+    const { sha256: expected, size } = checkPutOptions(options);
     const { signal } = options;
     signal?.throwIfAborted();
 
     const temp = this.#bucket.file(this.#names.uploadName());
-    const upload = uploadTo(temp, body, { signal, size: options.size, contentType: options.contentType });
+    const upload = uploadTo(temp, body, { signal, size, contentType: options.contentType });
     let uploaded: Uploaded;
     try {
       uploaded = await upload.done;
@@ -160,9 +158,7 @@ export class GcsStorage implements StorageBackend {
     }
 
     try {
-      if (expected !== undefined && uploaded.sha256 !== expected) {
-        throw new InputError(`the content of ${key} hashes to sha256 ${uploaded.sha256}, not the expected ${expected}`, { field: 'sha256' });
-      }
+      verifySha256(key, expected, uploaded.sha256);
       // The last moment an abort can stop the put: the copy below is its commit point.
       signal?.throwIfAborted();
       const stored = await this.#commit(temp, name, key, uploaded, options.contentType);
@@ -176,8 +172,8 @@ export class GcsStorage implements StorageBackend {
 
   async get(key: string, options: GetOptions = {}): Promise<{ body: AsyncIterable<Uint8Array> & NodeJS.ReadableStream; info: ObjectInfo }> {
     const name = this.#names.objectName(key);
-    const { signal, range } = options;
-    if (range !== undefined) checkRange(range);
+    const { signal } = options;
+    const range = checkRange(options.range);
     signal?.throwIfAborted();
     for (let attempt = 1; ; attempt++) {
       const stored = await this.#stat(key, name, signal);
@@ -335,12 +331,5 @@ export class GcsStorage implements StorageBackend {
     const cleanup = after.then(() => this.#remove(temp));
     this.#cleanups.add(cleanup);
     void cleanup.finally(() => this.#cleanups.delete(cleanup));
-  }
-}
-
-function checkRange(range: NonNullable<GetOptions['range']>): void {
-  const { start, end } = range;
-  if (!Number.isSafeInteger(start) || start < 0 || (end !== undefined && (!Number.isSafeInteger(end) || end < start))) {
-    throw new InputError(`invalid range ${JSON.stringify(range)}`, { field: 'range' });
   }
 }

@@ -201,7 +201,7 @@ test('a failed put leaves no temporary object and logs no warning', async () => 
   const storage = await create(config(), pluginContext({ secrets, logger: recordingLogger(warnings) }));
   await storage.put('kept.zip', text('old'));
   const err = await failure(storage.put('kept.zip', text('new'), { sha256: '0'.repeat(64) }));
-  assert.ok(isOpenDepotError(err, 'input'));
+  assert.ok(isOpenDepotError(err, 'integrity'), String(err));
   async function* broken(): AsyncGenerator<Uint8Array> {
     yield Buffer.from('partial');
     throw new Error('upstream went away');

@@ -20,8 +20,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
+  checkPutOptions,
+  checkRange,
   InputError,
+  recordedSha256,
   UnavailableError,
+  verifySha256,
   type GetOptions,
   type Logger,
   type ObjectInfo,
@@ -40,7 +44,7 @@ import { checkEndpoint, guardRequestHosts } from './hosts.ts';
 import { KeyMapper } from './keys.ts';
 import { MAX_PARTS, multipartUpload } from './multipart.ts';
 import { toContractError } from './s3-errors.ts';
-import { abortable, checkExpected, hashedBody, readAhead, StreamHasher } from './streams.ts';
+import { abortable, hashedBody, readAhead, StreamHasher } from './streams.ts';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -48,7 +52,6 @@ const GiB = 1024 * MiB;
 export const MAX_PRESIGN_TTL_SECONDS = 7 * 24 * 3600;
 /** Where the checksum is kept: the object's `x-amz-meta-sha256`. */
 const SHA256_METADATA = 'sha256';
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** Options of {@link S3Storage} beyond the config: tuning and the host's pieces. */
 export interface S3StorageOptions {
@@ -81,7 +84,7 @@ export interface S3StorageOptions {
  *   PutObject (with `ChecksumSHA256`, so the store verifies the bytes it received);
  * - a larger body with a known `PutOptions.sha256` is a multipart upload straight to the key,
  *   completed only once the streamed content hashed to it (otherwise it is aborted);
- * - a larger body of unknown checksum is uploaded under `<prefix>.uploads/<uuid>`, then copied
+ * - a larger body of unknown checksum is uploaded under `<prefix>.opendepot-uploads/<uuid>`, then copied
  *   server-side to the key with the checksum it turned out to have, and the upload deleted:
  *   S3 metadata can only be set when an object is created.
  */
@@ -141,7 +144,7 @@ export class S3Storage implements StorageBackend {
   async put(key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectInfo> {
     const objectKey = this.#keys.objectKey(key);
     const { signal } = options;
-    const expected = checkSha256Option(options.sha256);
+    const { sha256: expected } = checkPutOptions(options);
     signal?.throwIfAborted();
     const hasher = new StreamHasher();
     const source = abortable(body, signal);
@@ -151,7 +154,7 @@ export class S3Storage implements StorageBackend {
       const common = { contentType: options.contentType, signal };
       if (head.ended) {
         // Everything is in memory and hashed: refuse a mismatch before sending anything.
-        if (expected !== undefined) checkExpected(expected, hasher);
+        verifySha256(key, expected, hasher.hex());
         await this.#putSmall(objectKey, Buffer.concat(head.chunks, head.size), hasher.hex(), common);
         return { key, size: hasher.size, sha256: hasher.hex() };
       }
@@ -159,7 +162,7 @@ export class S3Storage implements StorageBackend {
       const rest = hashedBody(head.chunks, source, hasher);
       if (expected !== undefined) {
         // Completed only once the whole body hashed to the expected checksum.
-        await this.#multipart(objectKey, rest, { ...common, partSize, sha256: expected, beforeComplete: () => checkExpected(expected, hasher) });
+        await this.#multipart(objectKey, rest, { ...common, partSize, sha256: expected, beforeComplete: () => verifySha256(key, expected, hasher.hex()) });
         return { key, size: hasher.size, sha256: expected };
       }
       const uploadKey = this.#keys.uploadKey(randomUUID());
@@ -181,11 +184,9 @@ export class S3Storage implements StorageBackend {
 
   async get(key: string, options: GetOptions = {}): ReturnType<StorageBackend['get']> {
     const objectKey = this.#keys.objectKey(key);
-    const { signal, range } = options;
+    const { signal } = options;
+    const range = checkRange(options.range);
     signal?.throwIfAborted();
-    if (range !== undefined && (!Number.isSafeInteger(range.start) || range.start < 0 || (range.end !== undefined && (!Number.isSafeInteger(range.end) || range.end < range.start)))) {
-      throw new InputError(`invalid range ${JSON.stringify(range)}`, { field: 'range' });
-    }
     let response;
     try {
       response = await this.client.send(
@@ -260,16 +261,18 @@ export class S3Storage implements StorageBackend {
         keyMarker = page.NextKeyMarker;
         uploadIdMarker = page.NextUploadIdMarker;
       }
-      let token: string | undefined;
-      do {
-        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.#keys.uploadKey(''), ...(token && { ContinuationToken: token }) }), request);
-        for (const object of page.Contents ?? []) {
-          if (!object.Key || (object.LastModified?.getTime() ?? 0) > cutoff) continue;
-          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: object.Key }), request);
-          removed.push(object.Key);
-        }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      for (const folder of this.#keys.uploadFolders()) {
+        let token: string | undefined;
+        do {
+          const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: folder.prefix, ...(token && { ContinuationToken: token }) }), request);
+          for (const object of page.Contents ?? []) {
+            if (!object.Key || !folder.isLeftover(object.Key) || (object.LastModified?.getTime() ?? 0) > cutoff) continue;
+            await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: object.Key }), request);
+            removed.push(object.Key);
+          }
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+      }
     } catch (err) {
       throw toContractError(err, `sweeping leftovers of interrupted uploads under ${JSON.stringify(this.prefix)}`, options.signal);
     }
@@ -310,9 +313,8 @@ export class S3Storage implements StorageBackend {
   }
 
   #info(key: string, size: number, metadata: Record<string, string> | undefined, modifiedAt: Date | undefined): ObjectInfo {
-    const recorded = metadata?.[SHA256_METADATA];
     // An object written by something else has no checksum: reported as '' (unknown).
-    const sha256 = recorded !== undefined && SHA256_HEX.test(recorded) ? recorded : '';
+    const sha256 = recordedSha256(metadata?.[SHA256_METADATA]);
     return { key, size, sha256, ...(modifiedAt !== undefined && { modifiedAt }) };
   }
 
@@ -417,7 +419,7 @@ export class S3Storage implements StorageBackend {
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey }));
     } catch (err) {
-      this.#logger?.warn('could not delete a finished upload; a lifecycle rule on the .uploads/ prefix removes leftovers', { key: objectKey, err: String(err) });
+      this.#logger?.warn('could not delete a finished upload; a lifecycle rule on the .opendepot-uploads/ prefix removes leftovers', { key: objectKey, err: String(err) });
     }
   }
 }
@@ -437,13 +439,6 @@ function destroyOnAbort(stream: Readable, signal: AbortSignal): void {
 function totalOf(contentRange: string | undefined): number | undefined {
   const match = /\/(\d+)\s*$/.exec(contentRange ?? '');
   return match ? Number(match[1]) : undefined;
-}
-
-function checkSha256Option(sha256: string | undefined): string | undefined {
-  if (sha256 === undefined) return undefined;
-  const lower = sha256.toLowerCase();
-  if (!SHA256_HEX.test(lower)) throw new InputError(`PutOptions.sha256 must be 64 hex digits, got ${JSON.stringify(sha256)}`, { field: 'sha256' });
-  return lower;
 }
 
 /** `attachment; filename="…"`, with characters that would break the header replaced. */

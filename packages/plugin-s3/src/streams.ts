@@ -1,6 +1,5 @@
 /** Small stream helpers for `put`: hashing as bytes pass, aborting a stalled body, reading ahead. */
 import { createHash, type Hash } from 'node:crypto';
-import { InputError } from '@opendepot/sdk';
 
 /** SHA-256 and byte count of everything it was fed. */
 export class StreamHasher {
@@ -102,15 +101,5 @@ export async function* hashedBody(head: Buffer[], iterator: AsyncIterator<Uint8A
     if (chunk.byteLength === 0) continue;
     hasher.update(chunk);
     yield chunk;
-  }
-}
-
-/** Throws the contract's `InputError` when the hashed content is not what `expected` says. */
-export function checkExpected(expected: string, hasher: StreamHasher): void {
-  const actual = hasher.hex();
-  if (actual !== expected) {
-    throw new InputError(`the content does not match the expected SHA-256: expected ${expected}, got ${actual} (${hasher.size} bytes); nothing was stored`, {
-      field: 'sha256',
-    });
   }
 }

@@ -1,9 +1,10 @@
 /**
  * The S3 plugin passes every case of the storage conformance suite against a real MinIO,
  * created through the plugin as the host does, with credentials read from a Secret. After each
- * case nothing may be left behind: no upload waiting under `.uploads/`, no open multipart upload.
+ * case nothing may be left behind: no upload waiting under `.opendepot-uploads/`, no open multipart upload.
  */
 import * as assert from 'node:assert/strict';
+import { UPLOADS_FOLDER } from '@opendepot/sdk';
 import { storageConformanceCases } from '@opendepot/sdk/testkit';
 import { test } from 'uvu';
 import plugin from '../src/index.ts';
@@ -18,7 +19,7 @@ const secrets = credentialSecrets(minio);
 const cases = await storageConformanceCases({
   create: () => plugin.create(config, pluginContext({ secrets })),
   cleanup: async () => {
-    assert.deepEqual(await minio.listObjects(BUCKET, `${PREFIX}.uploads/`), [], 'uploads left under .uploads/');
+    assert.deepEqual(await minio.listObjects(BUCKET, `${PREFIX}${UPLOADS_FOLDER}/`), [], `uploads left under ${UPLOADS_FOLDER}/`);
     assert.deepEqual(await minio.listMultipartUploads(BUCKET), [], 'multipart uploads left open');
     const stray = (await minio.listObjects(BUCKET)).filter((k) => !k.startsWith(PREFIX));
     assert.deepEqual(stray, [], 'objects outside the prefix');

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { CreateMultipartUploadCommand, AbortMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { isOpenDepotError, isPlugin, PLUGIN_API_VERSION, type StorageBackend } from '@opendepot/sdk';
+import { isOpenDepotError, isPlugin, PLUGIN_API_VERSION, UPLOADS_FOLDER, type StorageBackend } from '@opendepot/sdk';
 import { chunked, collectBytes, digestOf, isAbortError, MiB, pseudoRandomBytes, pseudoRandomChunks, sha256Hex, configTable, readmeConfigTable } from '@opendepot/sdk/testkit';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -45,7 +45,7 @@ async function rejection(promise: unknown, what: string): Promise<Error & { code
 }
 
 async function nothingLeft(): Promise<void> {
-  assert.equal(await minio.listObjects(BUCKET, `${PREFIX}/.uploads/`), [], 'no upload left under .uploads/');
+  assert.equal(await minio.listObjects(BUCKET, `${PREFIX}/${UPLOADS_FOLDER}/`), [], `no upload left under ${UPLOADS_FOLDER}/`);
   assert.equal(await minio.listMultipartUploads(BUCKET), [], 'no multipart upload left open');
 }
 
@@ -75,7 +75,7 @@ test('objects are stored under the prefix; keys that could leave it or hit the u
   const b = await backend();
   await b.put('modules/acme/vpc/aws/1.0.0.zip', chunked(Buffer.from('zip')));
   assert.ok((await minio.listObjects(BUCKET, 'od/modules/')).includes('od/modules/acme/vpc/aws/1.0.0.zip'));
-  for (const bad of ['.uploads/x', 'a\u0000b', 'a\nb', 'a\\b', 'a//b', `${'x'.repeat(1100)}`]) {
+  for (const bad of [`${UPLOADS_FOLDER}/x`, '.OPENDEPOT-UPLOADS/x', 'a\u0000b', 'a\nb', 'a\\b', 'a//b', `${'x'.repeat(1100)}`]) {
     const err = await rejection(b.put(bad, chunked(Buffer.from('x'))), `put(${JSON.stringify(bad)})`);
     assert.ok(isOpenDepotError(err, 'input'), `${JSON.stringify(bad)}: ${err.message}`);
   }
@@ -121,8 +121,8 @@ test('multipart put with a wrong sha256 is aborted: nothing visible, no parts le
   const size = 17 * MiB + 3; // four parts
   const digest = await digestOf(pseudoRandomChunks(size, { seed: 21 }));
   const err = await rejection(s.put('mp/checked.bin', pseudoRandomChunks(size, { seed: 21 }), { sha256: sha256Hex(Buffer.from('other')) }), 'wrong sha256');
-  assert.ok(isOpenDepotError(err, 'input'), err.message);
-  assert.match(err.message, /does not match the expected SHA-256/);
+  assert.ok(isOpenDepotError(err, 'integrity'), err.message);
+  assert.match(err.message, /hashes to sha256 [0-9a-f]{64}, not the expected/);
   assert.ok(isOpenDepotError(await rejection(s.stat('mp/checked.bin'), 'stat'), 'not_found'));
   await nothingLeft();
 

@@ -6,6 +6,7 @@
 export * from './errors.ts';
 export type * from './context.ts';
 export type * from './storage.ts';
+export * from './storage-guard.ts';
 export type * from './archive-source.ts';
 export type * from './scanner.ts';
 export type * from './auth.ts';

@@ -19,8 +19,9 @@ export interface PutOptions {
   /** Size in bytes, when known in advance (helps multipart uploads choose part sizes). */
   size?: number;
   /**
-   * Expected SHA-256 (hex). When given, the backend must refuse to make the object visible if
-   * the streamed content hashes differently, and reject with an `InputError`.
+   * Expected SHA-256 (64 hex digits, either case: `checkSha256` normalises it). When given, the
+   * backend must refuse to make the object visible if the streamed content hashes differently,
+   * and reject with an `IntegrityError` (`verifySha256`). A malformed value is an `InputError`.
    */
   sha256?: string;
   /** MIME type to record, if the backend keeps one. */
@@ -66,6 +67,9 @@ export interface StorageCapabilities {
  * - throw `NotFoundError` for missing keys, and treat `delete` of a missing key as success;
  * - honour `AbortSignal`s promptly;
  * - refuse keys that are empty, absolute, or contain `..` segments, with an `InputError`.
+ *
+ * `storage-guard.ts` holds these rules as functions (`checkKey`, `normalisePrefix`,
+ * `checkPutOptions`, `checkRange`, `verifySha256`); a backend calls them instead of its own.
  */
 export interface StorageBackend {
   readonly capabilities: StorageCapabilities;

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { addAbortSignal, Readable } from 'node:stream';
 import { InputError, NotFoundError } from '../src/errors.ts';
+import { checkKey, checkPutOptions, checkRange, verifySha256 } from '../src/storage-guard.ts';
 import type { GetOptions, ObjectInfo, PresignedUrl, PresignOptions, PutOptions, StorageBackend } from '../src/storage.ts';
 
 /** The defects the conformance suite must catch. */
@@ -16,8 +17,11 @@ export type Flaw =
   | 'delete-then-write' // put removes the old object before writing the new one
   | 'plain-errors' // a missing key is a plain Error, not not_found
   | 'strict-delete' // deleting a missing key fails
-  | 'lax-keys' // no key validation
+  | 'lax-keys' // only the old rules: empty, absolute, '..'
   | 'ignores-sha256' // PutOptions.sha256 is not checked
+  | 'lax-sha256' // a malformed PutOptions.sha256 or size is ignored
+  | 'mismatch-as-input' // a checksum mismatch is an InputError
+  | 'lax-ranges' // a malformed range is read as far as it goes
   | 'ignores-put-abort' // put consumes the whole body whatever the signal says
   | 'ignores-get-abort' // get streams on after an abort
   | 'ignores-range' // get always returns the whole object
@@ -29,7 +33,7 @@ interface Stored {
   info: ObjectInfo;
 }
 
-function validateKey(key: string): void {
+function laxKey(key: string): void {
   if (key === '' || key.startsWith('/') || key.split('/').includes('..')) throw new InputError(`invalid key ${JSON.stringify(key)}`, { field: 'key' });
 }
 
@@ -62,7 +66,8 @@ export class MemoryStorage implements StorageBackend {
   }
 
   #key(key: string): void {
-    if (this.#flaw !== 'lax-keys') validateKey(key);
+    if (this.#flaw === 'lax-keys') laxKey(key);
+    else checkKey(key);
   }
 
   #missing(key: string): Error {
@@ -71,6 +76,7 @@ export class MemoryStorage implements StorageBackend {
 
   async put(key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectInfo> {
     this.#key(key);
+    const expected = this.#flaw === 'lax-sha256' ? undefined : checkPutOptions(options).sha256;
     const signal = this.#flaw === 'ignores-put-abort' ? undefined : options.signal;
     const hash = createHash('sha256');
     const chunks: Buffer[] = [];
@@ -91,9 +97,8 @@ export class MemoryStorage implements StorageBackend {
       throw err;
     }
     info.sha256 = hash.digest('hex');
-    if (options.sha256 !== undefined && options.sha256 !== info.sha256 && this.#flaw !== 'ignores-sha256') {
-      throw new InputError(`content hashes to ${info.sha256}, not the expected ${options.sha256}`);
-    }
+    if (this.#flaw === 'mismatch-as-input' && expected !== undefined && expected !== info.sha256) throw new InputError(`content hashes to ${info.sha256}, not the expected ${expected}`);
+    if (this.#flaw !== 'ignores-sha256') verifySha256(key, expected, info.sha256);
     if (this.#flaw === 'wrong-checksum') info.sha256 = createHash('sha256').update(chunks[0] ?? Buffer.alloc(1)).update('!').digest('hex');
     this.#objects.set(key, { chunks, info });
     return { ...info };
@@ -101,9 +106,9 @@ export class MemoryStorage implements StorageBackend {
 
   async get(key: string, options: GetOptions = {}): Promise<{ body: Readable; info: ObjectInfo }> {
     this.#key(key);
+    const range = this.#flaw === 'ignores-range' ? undefined : this.#flaw === 'lax-ranges' ? options.range : checkRange(options.range);
     const stored = this.#objects.get(key);
     if (stored === undefined) throw this.#missing(key);
-    const range = this.#flaw === 'ignores-range' ? undefined : options.range;
     const start = range?.start ?? 0;
     const end = Math.min(range?.end ?? Infinity, stored.info.size - 1);
     async function* slices(): AsyncGenerator<Buffer> {

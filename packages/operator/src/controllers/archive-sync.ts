@@ -106,7 +106,9 @@ export async function fetchAndStore(
     });
     return { state: 'stored', info, ...(fetched.protocols && { protocols: fetched.protocols }) };
   } catch (err) {
-    if (expected && isOpenDepotError(err, 'input')) {
+    // Only an integrity error means the bytes differ from the expected checksum; any other
+    // failure (a refused key, a store that is down) is reported as what it is.
+    if (expected && isOpenDepotError(err, 'integrity')) {
       return { state: 'upstream-differs', message: `the upstream archive of ${version} does not match the expected SHA-256 ${expected}: ${(err as Error).message}` };
     }
     throw err;

@@ -21,6 +21,8 @@ export type StorageCaseId =
   | 'not-found'
   | 'delete'
   | 'bad-keys'
+  | 'bad-put-options'
+  | 'bad-ranges'
   | 'checksum-mismatch'
   | 'abort-put'
   | 'abort-get'

@@ -3,6 +3,8 @@ import type { ConformanceCase } from '../case.ts';
 import { toConformanceCase, withBackend, type StorageCase, type StorageCaseId } from './case.ts';
 import { abortGet, abortPut } from './cases/abort.ts';
 import { badKeys } from './cases/bad-keys.ts';
+import { badPutOptions } from './cases/bad-put-options.ts';
+import { badRanges } from './cases/bad-ranges.ts';
 import { bigObject } from './cases/big-object.ts';
 import { capabilities } from './cases/capabilities.ts';
 import { checksumMismatch } from './cases/checksum.ts';
@@ -18,6 +20,8 @@ import { resolveSettings, type StorageConformanceOptions } from './options.ts';
 export type { StorageConformanceOptions } from './options.ts';
 export type { StorageCaseId } from './case.ts';
 export { BAD_KEYS } from './cases/bad-keys.ts';
+export { BAD_SHA256 } from './cases/bad-put-options.ts';
+export { BAD_RANGES } from './cases/bad-ranges.ts';
 
 const CHECKS: readonly StorageCase[] = [
   capabilities,
@@ -27,6 +31,8 @@ const CHECKS: readonly StorageCase[] = [
   notFound,
   idempotentDelete,
   badKeys,
+  badPutOptions,
+  badRanges,
   checksumMismatch,
   abortPut,
   abortGet,
