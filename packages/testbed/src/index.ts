@@ -29,3 +29,4 @@ export * from './dex.ts';
 export * from './dex-login.ts';
 export * from './reverse-proxy.ts';
 export * from './cli-login.ts';
+export * from './archive-helpers.ts';

@@ -5,6 +5,7 @@
  */
 import type { Logger } from '@opendepot/sdk';
 import type { HostConfig } from '../config/host-config.ts';
+import type { PluginEntry } from './entry.ts';
 import { createContainer, type Container } from '../di/container.ts';
 import { TOKENS } from '../di/tokens.ts';
 import { loadPlugins } from './loader.ts';
@@ -33,6 +34,10 @@ export interface PluginHostOptions {
   readSecret?(name: string, key: string): Promise<string>;
   /** Plugin kinds this host does not use: not created (see `loadPlugins`). */
   skipKinds?: readonly string[];
+  /** Plugins offered by default unless configured (see `loadPlugins`). */
+  defaults?: readonly PluginEntry[];
+  /** Path of the defaults in messages. */
+  defaultsPath?: string;
 }
 
 /** Loads the configured plugins and the storage resolver; rejects (naming the plugin) if any fails. */
@@ -48,6 +53,8 @@ export async function startPluginHost(config: HostConfig, options: PluginHostOpt
     ...(options.baseDir && { baseDir: options.baseDir }),
     ...(options.hostDir && { hostDir: options.hostDir }),
     ...(options.skipKinds && { skipKinds: options.skipKinds }),
+    ...(options.defaults && { defaults: options.defaults }),
+    ...(options.defaultsPath && { defaultsPath: options.defaultsPath }),
   });
   const storage = createStorageResolver(registry, {
     logger: options.logger,

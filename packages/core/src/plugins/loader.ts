@@ -47,6 +47,15 @@ export interface LoadPluginsOptions {
    * `kind` is not even resolved; one that turns out to be of such a kind is checked but not created.
    */
   skipKinds?: readonly string[];
+  /**
+   * Plugins the host offers by default (the operator: the first-party archive sources, configured
+   * from its own keys), loaded after the configured entries. A default is left out when a
+   * configured entry names the same package (enabled or not: listing it takes over its config),
+   * or loads a plugin of the same kind and name (a replacement).
+   */
+  defaults?: readonly PluginEntry[];
+  /** Path of the defaults in messages, e.g. `operator (first-party archive sources)`. Default `default plugins`. */
+  defaultsPath?: string;
 }
 
 /** The system clock. */
@@ -82,9 +91,13 @@ export async function loadPlugins(entries: readonly PluginEntry[] | undefined, o
   const failures: PluginFailure[] = [];
   const prepared: Prepared[] = [];
   const seen = new Map<string, string>();
+  const configured = entries ?? [];
+  const listedPackages = new Set(configured.map((e) => (typeof e === 'object' && e !== null ? e.package : undefined)));
+  const defaults = (options.defaults ?? []).filter((d) => d.package === undefined || !listedPackages.has(d.package));
+  const isDefault = (index: number) => index >= configured.length;
 
-  for (const [index, entry] of (entries ?? []).entries()) {
-    const configPath = `${listPath}[${index}]`;
+  for (const [index, entry] of [...configured, ...defaults].entries()) {
+    const configPath = isDefault(index) ? `${options.defaultsPath ?? 'default plugins'}[${index - configured.length}]` : `${listPath}[${index}]`;
     const label = labelOf(entry, configPath);
     const fail = (failure: Omit<PluginFailure, 'plugin' | 'configPath' | 'field'> & { field?: string }): void => {
       failures.push({ plugin: label, configPath, field: configPath, ...failure });
@@ -135,6 +148,10 @@ export async function loadPlugins(entries: readonly PluginEntry[] | undefined, o
     }
     const id = `${definition.kind}/${definition.name}`;
     const earlier = seen.get(id);
+    if (earlier !== undefined && isDefault(index)) {
+      options.logger.debug('a configured plugin replaces a default one', { kind: definition.kind, name: definition.name, configuredAt: earlier });
+      continue;
+    }
     if (earlier !== undefined) {
       fail({ problem: 'duplicate', message: `${earlier} already loads the ${definition.kind} plugin "${definition.name}"`, fix: `remove one of ${earlier} and ${configPath}` });
       continue;
