@@ -4,10 +4,17 @@
  * `@opendepot/plugin-sources/github`, `/git`, `/hashicorp-releases` and `/registry`.
  * @packageDocumentation
  */
-export { githubArchiveSourcePlugin, type GithubPluginConfig } from './plugins/github.ts';
-export { gitArchiveSourcePlugin, type GitPluginConfig } from './plugins/git.ts';
-export { hashicorpReleasesSourcePlugin } from './plugins/hashicorp-releases.ts';
-export { registrySourcePlugin } from './plugins/registry.ts';
+import { gitArchiveSourcePlugin } from './plugins/git.ts';
+import { githubArchiveSourcePlugin } from './plugins/github.ts';
+import { hashicorpReleasesSourcePlugin } from './plugins/hashicorp-releases.ts';
+import { registrySourcePlugin } from './plugins/registry.ts';
+
+export { githubArchiveSourcePlugin, gitArchiveSourcePlugin, hashicorpReleasesSourcePlugin, registrySourcePlugin };
+export type { GithubPluginConfig } from './plugins/github.ts';
+export type { GitPluginConfig } from './plugins/git.ts';
+
+/** The four plugins, in the order the README documents them. */
+export const FIRST_PARTY_PLUGINS = [githubArchiveSourcePlugin, gitArchiveSourcePlugin, hashicorpReleasesSourcePlugin, registrySourcePlugin] as const;
 export type { ProviderPluginConfig } from './plugins/provider-schema.ts';
 export { GithubArchiveSource, GITHUB_API_URL, type GithubSourceOptions } from './github.ts';
 export { DEFAULT_GITHUB_SECRET, GITHUB_SECRET_KEYS, type GithubCredentials, type SecretReader } from './github-client.ts';

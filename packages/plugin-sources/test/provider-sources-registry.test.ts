@@ -37,16 +37,11 @@ test.before(async () => {
 });
 test.after(() => standin.close());
 
-test('providerArchiveSubject: the provider type, the upstream namespace (default hashicorp) and the registry URL (default registry.opentofu.org)', () => {
+test('a subject without registry URL or namespace: the registry source asks registry.opentofu.org for hashicorp/<type>', async () => {
   assert.equal(subject, { kind: 'provider', name: 'hello', namespace: 'acme', url: standin.url, settings: { source: 'registry' } });
-  assert.equal(providerArchiveSubject({ name: 'aws', source: 'registry' }), {
-    kind: 'provider',
-    name: 'aws',
-    namespace: 'hashicorp',
-    url: 'https://registry.opentofu.org',
-    settings: { source: 'registry' },
-  });
-  assert.equal(providerArchiveSubject({ name: 'aws' }), { kind: 'provider', name: 'aws', namespace: 'hashicorp', settings: { source: 'hashicorp-releases' } });
+  // The host allowlist refuses the default registry before any request: the message shows which one it was.
+  const err = await rejectsWith(createProviderSource('registry', { allowedRegistryHosts: ['registry.example.com'] }).listVersions(providerArchiveSubject({ name: 'aws' })), 'input');
+  assert.match(err.message, /registry\.opentofu\.org/);
 });
 
 test('listVersions: service discovery, then <providers.v1><namespace>/<type>/versions, ascending', async () => {

@@ -21,10 +21,10 @@ export interface ArchiveSources {
 export class UnknownSourceError extends InputError {
   constructor(name: string, field: string, configured: readonly string[]) {
     const list = configured.length > 0 ? configured.join(', ') : 'none';
-    super(
-      `${field} "${name}" names no configured archive source (configured: ${list}); add the plugin that provides "${name}" to plugins: (kind archive-source), or correct ${field}`,
-      { field, hint: `add the archive-source plugin "${name}" to plugins:, or set ${field} to one of: ${list}` },
-    );
+    super(`${field} "${name}" names no configured archive source (configured: ${list})`, {
+      field,
+      hint: `add the plugin that provides "${name}" to plugins: (kind archive-source), or set ${field} to one of the configured sources`,
+    });
     this.name = 'UnknownSourceError';
   }
 }

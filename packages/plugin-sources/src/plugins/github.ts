@@ -14,7 +14,7 @@ export const configSchema = {
   additionalProperties: false,
   properties: {
     baseUrl: { type: 'string', pattern: '^https?://', description: 'GitHub API base URL (operator.github.apiUrl). Default https://api.github.com.' },
-    upstreamArchive: { enum: ['tarball', 'zipball'], description: 'Archive to download. Default tarball.' },
+    upstreamArchive: { type: 'string', enum: ['tarball', 'zipball'], description: 'Archive to download. Default tarball.' },
     retries: { type: 'integer', minimum: 0, maximum: 10, description: 'Quick retries of 5xx answers. Default 2.' },
     retryBaseMs: { ...positiveInteger, description: 'Base of the retry delay. Default 500.' },
     requestTimeoutMs: { ...positiveInteger, description: 'Timeout of one API call. Default 30000.' },
