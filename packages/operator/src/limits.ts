@@ -6,7 +6,8 @@ import type { OperatorLimitsConfig } from '@opendepot/core';
 import { DEFAULT_PROVIDER_ZIP_LIMITS } from '@opendepot/archive-kit';
 import { UnavailableError } from '@opendepot/sdk';
 
-export { LimitExceededError, UpstreamTooSlowError, limitReason } from '@opendepot/archive-kit';
+// Errors that carry a condition reason: the upstream limits' (from archive-kit) and the deadline below.
+export { limitReason } from '@opendepot/archive-kit';
 
 /** `operator.limits` after defaults: the host configuration's own shape (its schema and docs are in core). */
 export type OperatorLimits = OperatorLimitsConfig;
