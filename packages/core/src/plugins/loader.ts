@@ -91,13 +91,13 @@ export async function loadPlugins(entries: readonly PluginEntry[] | undefined, o
   const failures: PluginFailure[] = [];
   const prepared: Prepared[] = [];
   const seen = new Map<string, string>();
-  const configured = entries ?? [];
-  const listedPackages = new Set(configured.map((e) => (typeof e === 'object' && e !== null ? e.package : undefined)));
-  const defaults = (options.defaults ?? []).filter((d) => d.package === undefined || !listedPackages.has(d.package));
-  const isDefault = (index: number) => index >= configured.length;
+  const configured = (entries ?? []).map((entry, i) => ({ entry, configPath: `${listPath}[${i}]`, isDefault: false }));
+  const listedPackages = new Set(configured.map(({ entry }) => (typeof entry === 'object' && entry !== null ? entry.package : undefined)));
+  const defaults = (options.defaults ?? [])
+    .map((entry, i) => ({ entry, configPath: `${options.defaultsPath ?? 'default plugins'}[${i}]`, isDefault: true }))
+    .filter(({ entry }) => entry.package === undefined || !listedPackages.has(entry.package));
 
-  for (const [index, entry] of [...configured, ...defaults].entries()) {
-    const configPath = isDefault(index) ? `${options.defaultsPath ?? 'default plugins'}[${index - configured.length}]` : `${listPath}[${index}]`;
+  for (const { entry, configPath, isDefault } of [...configured, ...defaults]) {
     const label = labelOf(entry, configPath);
     const fail = (failure: Omit<PluginFailure, 'plugin' | 'configPath' | 'field'> & { field?: string }): void => {
       failures.push({ plugin: label, configPath, field: configPath, ...failure });
@@ -148,7 +148,7 @@ export async function loadPlugins(entries: readonly PluginEntry[] | undefined, o
     }
     const id = `${definition.kind}/${definition.name}`;
     const earlier = seen.get(id);
-    if (earlier !== undefined && isDefault(index)) {
+    if (earlier !== undefined && isDefault) {
       options.logger.debug('a configured plugin replaces a default one', { kind: definition.kind, name: definition.name, configuredAt: earlier });
       continue;
     }
