@@ -229,6 +229,35 @@ test('with useAuthenticatedClient, the token comes from the referenced Secret an
   }
 });
 
+test("the subject's readSecret (the host's, scoped to the Module's namespace) is what the github plugin reads credentials with", async () => {
+  const token = 'ghp_scopedToken0123456789';
+  const privateRepo = await startGithubStandin({ token });
+  try {
+    privateRepo.addRepo(OWNER, REPO, { releases: [{ tag: 'v1.0.0', files: files('1.0.0') }] });
+    const plugin = await githubArchiveSourcePlugin.create(
+      { baseUrl: privateRepo.url, egress: { allowedPrivateCidrs: ['127.0.0.0/8', '::1/128'] } },
+      // The context reads the host's own namespace: it must not be used for a Module's Secret.
+      { logger: capturingLogger([]), signal: new AbortController().signal, clock: { now: Date.now }, configPath: 'plugins[0].config', readSecret: async () => 'ghp_fromTheHostNamespace' },
+    );
+    const reads: string[] = [];
+    const authed = {
+      ...moduleArchiveSubject({ name: REPO, provider: 'aws', repoOwner: OWNER }, { namespace: 'team-a', githubClientConfig: { useAuthenticatedClient: true, secretRef: { name: 'gh-creds' } } }),
+      readSecret: async (name: string, key: string) => {
+        reads.push(`${name}/${key}`);
+        return name === 'gh-creds' && key === 'token' ? token : undefined;
+      },
+    };
+    try {
+      assert.equal((await plugin.listVersions(authed)).map((v) => v.version), ['1.0.0']);
+      assert.ok(reads.includes('gh-creds/token'), reads.join(', '));
+    } finally {
+      await plugin.close?.();
+    }
+  } finally {
+    await privateRepo.close();
+  }
+});
+
 test('GitHub App credentials from the Secret get an installation token', async () => {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const app = await startGithubStandin({ token: 'ghp_notUsedHere' });
