@@ -49,7 +49,7 @@ COPY . .
 # tests, browser and React Native bundles, other platforms' prebuilt binaries.
 RUN set -eux; \
     pnpm install --offline --frozen-lockfile --reporter=append-only; \
-    pnpm exec tsc -b packages/plugin-fs packages/plugin-s3 packages/plugin-azure packages/plugin-gcs packages/plugin-trivy packages/plugin-dex packages/server packages/operator; \
+    pnpm exec tsc -b packages/plugin-fs packages/plugin-s3 packages/plugin-azure packages/plugin-gcs packages/plugin-trivy packages/plugin-dex packages/plugin-sources packages/server packages/operator; \
     mkdir packages/opendepot-image; \
     echo '{"name":"opendepot-image","version":"0.0.0","private":true,"dependencies":{"@opendepot/operator":"workspace:*","@opendepot/server":"workspace:*"}}' >packages/opendepot-image/package.json; \
     pnpm install --offline --no-frozen-lockfile --reporter=append-only; \

@@ -88,6 +88,47 @@ test('resolves packages by name from the plugins directory, including import-onl
   }
 });
 
+test('a package offering several plugins: each entry names one by its subpath', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'opendepot-plugins-'));
+  try {
+    await mkdir(join(dir, 'node_modules', '@opendepot-fixtures'), { recursive: true });
+    await symlink(join(fixtures, 'multi-plugin'), join(dir, 'node_modules', '@opendepot-fixtures', 'multi-plugin'), 'dir');
+    const registry = await loadPlugins(
+      [{ package: '@opendepot-fixtures/multi-plugin/second', config: { level: 'x' } }, { package: '@opendepot-fixtures/multi-plugin/first' }],
+      options({ pluginsDir: dir, baseDir: tmpdir() }),
+    );
+    assert.equal(registry.plugins.map((p) => [p.name, p.packageName, p.version, p.source]), [
+      ['multi-second', '@opendepot-fixtures/multi-plugin', '2.0.0', '@opendepot-fixtures/multi-plugin/second'],
+      ['multi-first', '@opendepot-fixtures/multi-plugin', '2.0.0', '@opendepot-fixtures/multi-plugin/first'],
+    ]);
+    await registry.close();
+    const err = await loadError([{ package: '@opendepot-fixtures/multi-plugin/third' }], { pluginsDir: dir, baseDir: tmpdir() });
+    assert.is(err.problem, 'not-installed');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('defaults: loaded after the configured entries, unless an entry lists their package or loads a plugin of the same kind and name', async () => {
+  const defaults: PluginEntry[] = [goodScanner, { path: 'esm-only', config: {} }];
+  const both = await loadPlugins([{ path: 'good-storage' }], options({ defaults, defaultsPath: 'host defaults' }));
+  assert.equal(both.plugins.map((p) => `${p.name}@${p.configPath}`), ['fixturefs@plugins[0]', 'fixture-scanner@host defaults[0]', 'esm-only@host defaults[1]']);
+  await both.close();
+  // A configured plugin of the same kind and name replaces the default, with its own config.
+  const replaced = await loadPlugins([{ path: 'good-scanner/index.js', config: { severity: 'LOW' } }], options({ defaults }));
+  assert.equal(replaced.plugins.map((p) => `${p.name}@${p.configPath}`), ['fixture-scanner@plugins[0]', 'esm-only@default plugins[1]']);
+  assert.equal((replaced.instances('scanner')[0] as unknown as { config: unknown }).config, { severity: 'LOW', timeoutSeconds: 30 });
+  await replaced.close();
+  // Listing a default's package, even disabled, leaves the default out: that is how one is removed.
+  // (Were it not left out, it would fail: the package is not installed where these tests look.)
+  const byPackage: PluginEntry[] = [{ package: 'opendepot-fixture-good-scanner', config: { severity: 'HIGH' } }];
+  const removed = await loadPlugins([{ package: 'opendepot-fixture-good-scanner', enabled: false }], options({ defaults: byPackage }));
+  assert.equal(removed.plugins.map((p) => p.name), []);
+  // A default that fails is a load error like any other, named by its path.
+  const err = await loadError([], { defaults: [{ path: 'good-scanner', config: { severity: 'NOPE' } }], defaultsPath: 'host defaults' });
+  assert.is(err.configPath, 'host defaults[0]');
+});
+
 test('resolves packages from the host package\'s own dependencies, with no plugins directory', async () => {
   // As in the image: the config file sits in /etc/opendepot, far from any node_modules, and the
   // first-party plugins are dependencies of the host package (here a fixture host with its own node_modules).

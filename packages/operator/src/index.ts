@@ -7,5 +7,5 @@ export { startOperator, type OperatorOptions, type RunningOperator } from './ope
 export * from './controllers/naming.ts';
 export { planModule, wantedVersions, type ModulePlan } from './controllers/module-plan.ts';
 export * as runtime from './runtime/index.ts';
-export * as sources from './sources/index.ts';
-export * as archive from './archive/index.ts';
+export { moduleSourceName, providerSourceName } from './controllers/source-names.ts';
+export { UnknownSourceError, type ArchiveSources } from './archive-sources/lookup.ts';

@@ -3,7 +3,11 @@
  * its defaults, and the errors that say which limit was hit and which key raises it.
  */
 import type { OperatorLimitsConfig } from '@opendepot/core';
-import { InputError, UnavailableError } from '@opendepot/sdk';
+import { DEFAULT_PROVIDER_ZIP_LIMITS } from '@opendepot/archive-kit';
+import { UnavailableError } from '@opendepot/sdk';
+
+// Errors that carry a condition reason: the upstream limits' (from archive-kit) and the deadline below.
+export { limitReason } from '@opendepot/archive-kit';
 
 /** `operator.limits` after defaults: the host configuration's own shape (its schema and docs are in core). */
 export type OperatorLimits = OperatorLimitsConfig;
@@ -13,8 +17,8 @@ export const DEFAULT_OPERATOR_LIMITS: Readonly<OperatorLimits> = Object.freeze({
   reconcileTimeoutSeconds: 900,
   upstreamIdleTimeoutSeconds: 60,
   upstreamMinBytesPerSecond: 1024,
-  providerZipMaxEntries: 10_000,
-  providerZipMaxUncompressedBytes: 4 * 1024 * 1024 * 1024,
+  providerZipMaxEntries: DEFAULT_PROVIDER_ZIP_LIMITS.maxEntries,
+  providerZipMaxUncompressedBytes: DEFAULT_PROVIDER_ZIP_LIMITS.maxUncompressedBytes,
   gitTagsCacheSeconds: 60,
 });
 
@@ -26,35 +30,6 @@ export function operatorLimits(config: Partial<OperatorLimits> | undefined): Ope
 /** Per-namespace cap of in-flight keys for a controller of `concurrency` workers. */
 export function namespaceCap(limits: Pick<OperatorLimits, 'maxInFlightPerNamespace'>, concurrency: number): number {
   return Math.max(1, Math.min(concurrency, limits.maxInFlightPerNamespace ?? concurrency - 1));
-}
-
-/** The condition reason of an error that carries one (the errors below), else undefined. */
-export function limitReason(err: unknown): string | undefined {
-  const reason = typeof err === 'object' && err !== null ? (err as { conditionReason?: unknown }).conditionReason : undefined;
-  return typeof reason === 'string' ? reason : undefined;
-}
-
-/** An upstream artefact exceeds a limit: permanent (Stalled, LimitExceeded) until the artefact or the limit changes. */
-export class LimitExceededError extends InputError {
-  readonly conditionReason = 'LimitExceeded';
-  /** The `operator.limits` key that raises the limit. */
-  readonly configKey: string;
-
-  constructor(message: string, configKey: string) {
-    super(`${message} (limit operator.limits.${configKey})`, { hint: `raise operator.limits.${configKey} if this upstream is trusted` });
-    this.name = 'LimitExceededError';
-    this.configKey = configKey;
-  }
-}
-
-/** An upstream body was too slow or idle: transient (retried with backoff), reported as UpstreamTooSlow. */
-export class UpstreamTooSlowError extends UnavailableError {
-  readonly conditionReason = 'UpstreamTooSlow';
-
-  constructor(message: string) {
-    super(message);
-    this.name = 'UpstreamTooSlowError';
-  }
 }
 
 /** A reconcile ran past its deadline: transient (retried with backoff), reported as DeadlineExceeded. */

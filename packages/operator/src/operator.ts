@@ -40,10 +40,9 @@ import { planProvider, platformStatus } from './controllers/provider-plan.ts';
 import { OWNER_KIND_LABEL } from './controllers/naming.ts';
 import { versionReconciler } from './controllers/version-controller.ts';
 import { Controller, EventRecorder, LeaderElector, StatusWriter, createRuntimeMetrics, defaultSpoolRoot, openSpool, operatorReadiness, startHealthServer, type HealthServer } from './runtime/index.ts';
-import { Egress } from './sources/egress.ts';
-import { releaseGitHome } from './sources/git-command.ts';
-import { createModuleSource, sourceKindFor } from './sources/index.ts';
-import { createProviderSource } from './sources/providers/index.ts';
+import { FIRST_PARTY_SOURCES_PATH, firstPartySources } from './archive-sources/first-party.ts';
+import { archiveSourcesOf } from './archive-sources/lookup.ts';
+import { moduleSourceName, providerSourceName } from './controllers/source-names.ts';
 import { DeadlineExceededError, namespaceCap, operatorLimits } from './limits.ts';
 
 /** A storage temporary older than this cannot belong to a live leader (the Lease lasts 15 s). */
@@ -100,7 +99,16 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   // Downloads and repacks spool here; what a killed operator left is removed first.
   const spool = await openSpool(options.spoolRoot ?? defaultSpoolRoot(), logger);
   // Auth plugins are the server's: the operator neither needs nor creates them (no OIDC discovery from here).
-  const plugins = await startPluginHost(config, { logger, readSecret: (name, key) => readSecret(name, key), hostDir: HOST_DIR, skipKinds: ['auth'], ...(options.baseDir && { baseDir: options.baseDir }) });
+  // The first-party archive sources are offered by default, configured from the operator's keys.
+  const plugins = await startPluginHost(config, {
+    logger,
+    readSecret: (name, key) => readSecret(name, key),
+    hostDir: HOST_DIR,
+    skipKinds: ['auth'],
+    defaults: firstPartySources(config, spool.dir),
+    defaultsPath: FIRST_PARTY_SOURCES_PATH,
+    ...(options.baseDir && { baseDir: options.baseDir }),
+  });
   const { storage } = plugins;
   // What a Version gets when its owner (and Depot) name no storage: the default profile, by name.
   const defaultStorage = defaultStorageReference(config);
@@ -116,54 +124,19 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   // Bounds on what an upstream can cost (issue 10 §2).
   const limits = operatorLimits(config.operator.limits);
-  const rate = { idleTimeoutMs: limits.upstreamIdleTimeoutSeconds * 1000, minBytesPerSecond: limits.upstreamMinBytesPerSecond };
-  // One instance per source kind, made on first use.
-  const sources = new Map<string, ArchiveSource>();
-  // One egress policy (and connection pool) for every source: non-public addresses refused unless allowed.
-  const egress = new Egress(config.operator.egress);
-  const providerOptions = {
-    rate,
-    hashicorpReleasesUrl: config.operator.providers.hashicorpReleasesUrl,
-    hashicorpTrustedKeys: config.operator.providers.hashicorpTrustedKeys,
-    allowInsecureHttp: config.operator.providers.allowInsecureHttp,
-    ...(config.operator.providers.allowedRegistryHosts && { allowedRegistryHosts: config.operator.providers.allowedRegistryHosts }),
-    tmpDir: spool.dir,
-    ...(config.operator.providers.allowedDownloadHosts && { allowedDownloadHosts: config.operator.providers.allowedDownloadHosts }),
-    egress,
-    logger,
-  };
-  const sourceOf = (kind: 'module' | 'provider', sourceKind: string): ArchiveSource => {
-    let source = sources.get(`${kind}:${sourceKind}`);
-    if (!source) {
-      source =
-        kind === 'provider'
-          ? createProviderSource(sourceKind as 'hashicorp-releases' | 'registry', providerOptions)
-          : createModuleSource(sourceKind as 'github' | 'git', {
-              github: {
-                baseUrl: config.operator.github.apiUrl,
-                ...(config.operator.allowedGitHosts && { allowedHosts: config.operator.allowedGitHosts }),
-                egress,
-                readSecret: (n, k, ns) => readSecret(n, k, ns).catch(() => undefined),
-                rate,
-                tmpDir: spool.dir,
-                logger,
-              },
-              git: {
-                allowFileUrls: config.allowFileUrls,
-                ...(config.operator.allowedGitHosts && { allowedHosts: config.operator.allowedGitHosts }),
-                egress,
-                rate,
-                tagsCacheMs: limits.gitTagsCacheSeconds * 1000,
-                tmpDir: spool.dir,
-                logger,
-              },
-            });
-      sources.set(`${kind}:${sourceKind}`, source);
-    }
-    return source;
-  };
+  // Sources are plugins, found by name; an owner naming none of them is stalled before any Version exists.
+  const sources = archiveSourcesOf(plugins.registry, readSecret);
+  const sourceOf = (kind: 'module' | 'provider', name: string): ArchiveSource =>
+    sources.get(name, kind === 'module' ? 'spec.moduleConfig.source' : 'spec.providerConfig.source');
   const sourceFor = (version: Version): ArchiveSource =>
-    version.spec.kind === 'Provider' ? sourceOf('provider', version.spec.provider?.source ?? 'hashicorp-releases') : sourceOf('module', sourceKindFor(version.spec.module!));
+    version.spec.kind === 'Provider' ? sourceOf('provider', providerSourceName(version.spec.provider ?? {})) : sourceOf('module', moduleSourceName(version.spec.module!));
+  const checkSource = (kind: 'module' | 'provider', name: string): void => {
+    try {
+      sourceOf(kind, name);
+    } catch (err) {
+      throw new Error(toCondition(err).message, { cause: err });
+    }
+  };
 
   // The namespaces told (each watched on its own: RBAC may allow no more), else the whole cluster.
   const watched = config.operator.watchNamespaces ?? [];
@@ -203,6 +176,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           status: new StatusWriter(moduleResource),
           plan: (m, owned) => {
             checkStorage(moduleStorageConfig(m.spec), 'moduleConfig', m.spec.storageConfig !== undefined);
+            checkSource('module', moduleSourceName(m.spec.moduleConfig));
             return planModule(m, owned, defaultStorage);
           },
           extraStatus: (m, relevant) => moduleScanStatus(m, relevant),
@@ -210,7 +184,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         { versions, versionResource, events },
       ),
       // A Version's progress changes its owner's status.
-      watches: [{ informer: versions as never, map: ownerOf('Module') }],
+      watches: [{ informer: versions, map: ownerOf('Module') }],
       concurrency,
       ...bounded,
       metrics,
@@ -227,13 +201,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           status: new StatusWriter(providerResource),
           plan: (p, owned) => {
             checkStorage(providerStorageConfig(p.spec), 'providerConfig', p.spec.storageConfig !== undefined);
+            checkSource('provider', providerSourceName(p.spec.providerConfig));
             return planProvider(p, owned, defaultStorage);
           },
           extraStatus: (p, relevant, wanted) => ({ platforms: platformStatus(p, relevant, wanted) }),
         },
         { versions, versionResource, events },
       ),
-      watches: [{ informer: versions as never, map: ownerOf('Provider') }],
+      watches: [{ informer: versions, map: ownerOf('Provider') }],
       concurrency,
       ...bounded,
       metrics,
@@ -327,7 +302,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       onStartedLeading: () => void startControllers().catch((err: unknown) => options.onFatal?.(err as Error)),
       onStoppedLeading: (why) => {
         if (why === 'lost') {
-          for (const c of controllers) void c.stop({ timeoutMs: 0 } as never);
+          for (const c of controllers) void c.stop({ timeoutMs: 0 });
           options.onFatal?.(new Error('lost the operator Lease; exiting so that only one replica reconciles'));
         }
       },
@@ -339,24 +314,21 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   }
   const health = await startHealthServer({
     port: options.healthPort ?? 8081,
-    ready: operatorReadiness([modules, providers, depots, versions, groupBindings] as never, elector),
+    ready: operatorReadiness([modules, providers, depots, versions, groupBindings], elector),
     registry: metrics.registry,
   });
 
   let stopping: Promise<void> | undefined;
   const stopAll = async () => {
-    // Every step runs even when one fails (the spool and git's home are always removed); the first failure is logged.
+    // Every step runs even when one fails (the spool is always removed); the first failure is logged.
     const steps: [string, () => unknown][] = [
       ['controllers', async () => { for (const c of controllers) await c.stop(); }],
       ['leader election', () => elector?.stop()],
       ['informers', () => [modules, providers, depots, versions, groupBindings].forEach((i) => i.stop())],
-      ['archive sources', () => Promise.allSettled([...sources.values()].map((s) => s.close?.()))],
-      ['egress', () => egress.close()],
       ['plugins', () => plugins.close()],
       ['health server', () => health.close()],
       ['Kubernetes client', () => client.close()],
       ['spool', () => spool.close()],
-      ['git home', () => releaseGitHome()],
     ];
     for (const [what, step] of steps) {
       try {

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isOpenDepotError, UnavailableError, type Finding, type Scanner, type ScanTarget } from '@opendepot/sdk';
 import { describeBlocking, moduleScanners, scanModuleArchive, ScanFailedError } from '../src/controllers/scanning.ts';
-import { tarGzOf } from './archive-helpers.ts';
+import { tarGzOf } from '@opendepot/testbed';
 
 let work: string;
 let archive: string;

@@ -23,6 +23,13 @@ export interface ArchiveSubject {
   url?: string;
   /** Source-specific settings from the resource's spec. */
   settings?: Record<string, unknown>;
+  /**
+   * Reads a key of a Secret in the namespace of the resource that asks (the host scopes it, so a
+   * source never reaches another namespace's Secrets), for credentials the resource references,
+   * e.g. a Module's `githubClientConfig.secretRef`. Resolves `undefined` when the Secret or the
+   * key is missing. Absent where the host has no Secret access.
+   */
+  readSecret?(name: string, key: string): Promise<string | undefined>;
 }
 
 /** Options of {@link ArchiveSource.listVersions}. */

@@ -30,3 +30,4 @@ export * from './dex-login.ts';
 export * from './reverse-proxy.ts';
 export * from './cli-login.ts';
 export * from './test-needs.ts';
+export * from './archive-helpers.ts';

@@ -5,6 +5,7 @@ import {
   MODULE_PROVIDER_PATTERN,
   REGISTRY_NAME_PATTERN,
   REPO_URL_PATTERN,
+  SOURCE_NAME_PATTERN,
   VERSION_CONSTRAINTS_PATTERN,
 } from './patterns.ts';
 import { ageColumn, integrityColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
@@ -13,7 +14,7 @@ import { storageConfigSchema, type StorageConfig } from './storage.ts';
 
 /** Archive formats a module can be stored and served as. */
 export const FILE_FORMATS = ['zip', 'tar.gz'] as const;
-/** Where module archives come from. */
+/** The first-party module sources; any other archive-source plugin is named the same way. */
 export const MODULE_SOURCES = ['github', 'git'] as const;
 
 /** What the operator assumes when a Module (or the Depot's global config) leaves a field out. */
@@ -43,9 +44,9 @@ export const moduleConfigFields = {
       ],
     },
   ),
-  source: enumeration(
-    'How versions are fetched. github: release and tag archives through the GitHub API. git: clone repoUrl and archive the tag. Default: github when repoUrl is unset or on github.com, else git.',
-    MODULE_SOURCES,
+  source: string(
+    `The archive source that fetches versions: the name of an archive-source plugin. First-party (${MODULE_SOURCES.join(', ')}): github: release and tag archives through the GitHub API; git: clone repoUrl and archive the tag. Another name needs its plugin in the operator's plugins:, else the Module is Stalled. Default: github when repoUrl is unset or on github.com, else git.`,
+    { pattern: SOURCE_NAME_PATTERN, maxLength: 63 },
   ),
   fileFormat: enumeration(`Archive format to store and serve: zip or tar.gz. Default: ${MODULE_DEFAULTS.fileFormat}.`, FILE_FORMATS),
   immutable: boolean(

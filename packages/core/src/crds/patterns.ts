@@ -55,3 +55,6 @@ export const HTTPS_URL_PATTERN = '^https://\\S+$';
  * bounded number of `*`).
  */
 export const RESOURCE_GLOB_PATTERN = '^[A-Za-z0-9._*?!^\\[\\]-]+$';
+
+/** The name of an archive source (a plugin of kind archive-source): a DNS label, e.g. `github` or `gitlab`. */
+export const SOURCE_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';

@@ -1,7 +1,7 @@
 /** The Provider kind: one provider of the registry, mirrored for chosen platforms and versions. */
 import { integrityStatusFields, syncStatusFields, versionsList, versionString } from './common.ts';
 import { moduleConfigFields } from './module.ts';
-import { HTTPS_URL_PATTERN, PROVIDER_TYPE_PATTERN, REGISTRY_NAME_PATTERN } from './patterns.ts';
+import { HTTPS_URL_PATTERN, PROVIDER_TYPE_PATTERN, REGISTRY_NAME_PATTERN, SOURCE_NAME_PATTERN } from './patterns.ts';
 import { ageColumn, integrityColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
 import { array, boolean, describe, enumeration, integer, object, string, type Static, type ValidationRule } from './schema.ts';
 import { storageConfigSchema, type StorageConfig } from './storage.ts';
@@ -10,7 +10,7 @@ import { storageConfigSchema, type StorageConfig } from './storage.ts';
 export const OPERATING_SYSTEMS = ['linux', 'darwin', 'windows', 'freebsd', 'openbsd', 'solaris'] as const;
 /** CPU architectures providers are built for. */
 export const ARCHITECTURES = ['amd64', 'arm64', '386', 'arm'] as const;
-/** Where provider releases come from. */
+/** The first-party provider sources; any other archive-source plugin is named the same way. */
 export const PROVIDER_SOURCES = ['hashicorp-releases', 'registry'] as const;
 
 /** What the operator assumes when a Provider (or the Depot's global config) leaves a field out. */
@@ -43,9 +43,9 @@ export const providerConfigFields = {
     listType: 'set',
   }),
   architectures: array('Architectures to mirror.', architectureSchema, { minItems: 1, maxItems: ARCHITECTURES.length, listType: 'set' }),
-  source: enumeration(
-    `Where releases come from. hashicorp-releases: the HashiCorp Releases API (releases.hashicorp.com). registry: a registry that speaks the provider protocol, at registryUrl. Default: ${PROVIDER_DEFAULTS.source}.`,
-    PROVIDER_SOURCES,
+  source: string(
+    `Where releases come from: the name of an archive-source plugin. First-party (${PROVIDER_SOURCES.join(', ')}): hashicorp-releases: the HashiCorp Releases API (releases.hashicorp.com); registry: a registry that speaks the provider protocol, at registryUrl. Another name needs its plugin in the operator's plugins:, else the Provider is Stalled. Default: ${PROVIDER_DEFAULTS.source}.`,
+    { pattern: SOURCE_NAME_PATTERN, maxLength: 63 },
   ),
   registryUrl: string(`Base URL of the upstream registry when source is registry. Default: ${PROVIDER_DEFAULTS.registryUrl}.`, {
     pattern: HTTPS_URL_PATTERN,

@@ -9,13 +9,18 @@ import type { SchemaProblem } from '../config/json-schema.ts';
  * @example
  * plugins:
  *   - package: '@opendepot/plugin-fs'            # storage: config comes from each storageConfig
+ *   - package: '@opendepot/plugin-sources/git'   # one plugin of a package offering several
+ *     config: { allowedHosts: [git.example.com] }
  *   - package: '@opendepot/plugin-trivy'
  *     config: { severity: [HIGH, CRITICAL] }
  *   - path: ./dev/my-plugin                      # a local directory or file, for development
  *     kind: auth                                 # optional: refuse the plugin if it is another kind
  */
 export interface PluginEntry {
-  /** npm package name, resolved from the plugins directory, then the host's base directory. */
+  /**
+   * npm package name, resolved from the plugins directory, then the host's base directory; a
+   * package that offers several plugins names each by a subpath, e.g. `@opendepot/plugin-sources/git`.
+   */
   package?: string;
   /** A local package directory or module file, relative to the configuration file's directory. */
   path?: string;
@@ -43,7 +48,8 @@ export const pluginEntrySchema = {
   },
 } as const;
 
-const PACKAGE_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
+/** An npm package name, optionally with a subpath of its `exports` (a package offering several plugins, one per entry point). */
+const PACKAGE_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*(\/[a-z0-9-._~]+)*$/;
 
 /**
  * Problems of an entry that the schema cannot say well. `base` is the entry's path, e.g.

@@ -5,6 +5,7 @@
  */
 import type { Logger } from '@opendepot/sdk';
 import type { HostConfig } from '../config/host-config.ts';
+import type { PluginEntry } from './entry.ts';
 import { loadPlugins } from './loader.ts';
 import type { PluginRegistry } from './registry.ts';
 import { createStorageResolver, type StorageResolver } from './storage-resolver.ts';
@@ -30,6 +31,10 @@ export interface PluginHostOptions {
   readSecret?(name: string, key: string): Promise<string>;
   /** Plugin kinds this host does not use: not created (see `loadPlugins`). */
   skipKinds?: readonly string[];
+  /** Plugins offered by default unless configured (see `loadPlugins`). */
+  defaults?: readonly PluginEntry[];
+  /** Path of the defaults in messages. */
+  defaultsPath?: string;
 }
 
 /** The parts of the host configuration the plugin host reads. */
@@ -46,6 +51,8 @@ export async function startPluginHost(config: PluginHostConfig, options: PluginH
     ...(options.baseDir && { baseDir: options.baseDir }),
     ...(options.hostDir && { hostDir: options.hostDir }),
     ...(options.skipKinds && { skipKinds: options.skipKinds }),
+    ...(options.defaults && { defaults: options.defaults }),
+    ...(options.defaultsPath && { defaultsPath: options.defaultsPath }),
   });
   const storage = createStorageResolver(registry, {
     logger: options.logger,

@@ -43,6 +43,15 @@ export interface LoadPluginsOptions {
    * `kind` is not even resolved; one that turns out to be of such a kind is checked but not created.
    */
   skipKinds?: readonly string[];
+  /**
+   * Plugins the host offers by default (the operator: the first-party archive sources, configured
+   * from its own keys), loaded after the configured entries. A default is left out when a
+   * configured entry names the same package (enabled or not: listing it takes over its config),
+   * or loads a plugin of the same kind and name (a replacement).
+   */
+  defaults?: readonly PluginEntry[];
+  /** Path of the defaults in messages, e.g. `operator (first-party archive sources)`. Default `default plugins`. */
+  defaultsPath?: string;
 }
 
 /** The system clock. */
@@ -77,9 +86,13 @@ export async function loadPlugins(entries: readonly PluginEntry[] | undefined, o
   const failures: PluginFailure[] = [];
   const prepared: Prepared[] = [];
   const seen = new Map<string, string>();
+  const configured = (entries ?? []).map((entry, i) => ({ entry, configPath: `${listPath}[${i}]`, isDefault: false }));
+  const listedPackages = new Set(configured.map(({ entry }) => (typeof entry === 'object' && entry !== null ? entry.package : undefined)));
+  const defaults = (options.defaults ?? [])
+    .map((entry, i) => ({ entry, configPath: `${options.defaultsPath ?? 'default plugins'}[${i}]`, isDefault: true }))
+    .filter(({ entry }) => entry.package === undefined || !listedPackages.has(entry.package));
 
-  for (const [index, entry] of (entries ?? []).entries()) {
-    const configPath = `${listPath}[${index}]`;
+  for (const { entry, configPath, isDefault } of [...configured, ...defaults]) {
     const label = labelOf(entry, configPath);
     const fail = (failure: Omit<PluginFailure, 'plugin' | 'configPath' | 'field'> & { field?: string }): void => {
       failures.push({ plugin: label, configPath, field: configPath, ...failure });
@@ -130,6 +143,10 @@ export async function loadPlugins(entries: readonly PluginEntry[] | undefined, o
     }
     const id = `${definition.kind}/${definition.name}`;
     const earlier = seen.get(id);
+    if (earlier !== undefined && isDefault) {
+      options.logger.debug('a configured plugin replaces a default one', { kind: definition.kind, name: definition.name, configuredAt: earlier });
+      continue;
+    }
     if (earlier !== undefined) {
       fail({ problem: 'duplicate', message: `${earlier} already loads the ${definition.kind} plugin "${definition.name}"`, fix: `remove one of ${earlier} and ${configPath}` });
       continue;

@@ -41,7 +41,7 @@ export function resolvePluginModule(entry: PluginEntry, options: ResolveOptions)
   const name = entry.package!;
   for (const dir of options.searchDirs) {
     const file = resolveFrom(dir, name);
-    if (file !== undefined) return { file, ...describePackage(file, name) };
+    if (file !== undefined) return { file, ...describePackage(file, packageNameOf(name)) };
   }
   throw new ModuleNotFound(
     `package ${name} is not installed (searched from ${options.searchDirs.join(', ')})`,
@@ -170,6 +170,11 @@ function describePackage(file: string, name?: string): { packageName?: string; v
     }
     if (dirname(dir) === dir) return {};
   }
+}
+
+/** The package of a specifier that may name a subpath: `@scope/name/sub` → `@scope/name`. */
+function packageNameOf(specifier: string): string {
+  return specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
 }
 
 function firstExisting(dir: string, names: readonly string[]): string | undefined {

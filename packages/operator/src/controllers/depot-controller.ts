@@ -8,8 +8,8 @@
 import type { ArchiveSource, ArchiveSubject } from '@opendepot/sdk';
 import { toCondition, type Depot, type Informer, type Module, type Provider, type ResourceClient } from '@opendepot/core';
 import { type EventRecorder, REASONS, type StatusWriter, markReady, markReconciling, markStalled, type ReconcileResult } from '../runtime/index.ts';
-import { moduleArchiveSubject, sourceKindFor } from '../sources/index.ts';
-import { providerArchiveSubject } from '../sources/providers/index.ts';
+import { moduleArchiveSubject, providerArchiveSubject } from '@opendepot/archive-kit';
+import { moduleSourceName, providerSourceName } from './source-names.ts';
 import { DEPOT_FIELD_MANAGER, REQUESTED_POLL_ANNOTATION, mergedVersions, moduleFor, providerFor, selectVersions } from './depot-plan.ts';
 
 /** What the Depot controller needs. */
@@ -142,7 +142,7 @@ async function syncModule(deps: DepotControllerDeps, depot: Depot, entry: NonNul
     { name: mc.name, provider: mc.provider, ...(mc.repoOwner && { repoOwner: mc.repoOwner }), ...(mc.repoUrl && { repoUrl: mc.repoUrl }), ...(mc.source && { source: mc.source }) },
     { namespace: depot.metadata.namespace!, ...(probe.spec.githubClientConfig && { githubClientConfig: probe.spec.githubClientConfig }) },
   );
-  const found = await deps.sourceOf('module', sourceKindFor(mc)).listVersions(subject, { signal });
+  const found = await deps.sourceOf('module', moduleSourceName(mc)).listVersions(subject, { signal });
   const selected = selectVersions(found.map((v) => v.version), entry.versionConstraints!, `moduleConfigs[${entry.name}].versionConstraints`);
   const current = deps.modules.get(depot.metadata.namespace, entry.name);
   const module = moduleFor(depot, entry, mergedVersions(current?.spec.versions, selected));
@@ -154,7 +154,7 @@ async function syncProvider(deps: DepotControllerDeps, depot: Depot, entry: NonN
   const probe = providerFor(depot, entry, []);
   const pc = probe.spec.providerConfig;
   const subject = providerArchiveSubject({ name: pc.name, ...(pc.namespace && { namespace: pc.namespace }), ...(pc.source && { source: pc.source }), ...(pc.registryUrl && { registryUrl: pc.registryUrl }) });
-  const found = await deps.sourceOf('provider', pc.source ?? 'hashicorp-releases').listVersions(subject, { signal });
+  const found = await deps.sourceOf('provider', providerSourceName(pc)).listVersions(subject, { signal });
   const selected = selectVersions(found.map((v) => v.version), entry.versionConstraints!, `providerConfigs[${entry.name}].versionConstraints`);
   const current = deps.providers.get(depot.metadata.namespace, entry.name);
   const provider = providerFor(depot, entry, mergedVersions(current?.spec.versions, selected));

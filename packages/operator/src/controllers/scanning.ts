@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnavailableError, isOpenDepotError, type Finding, type Scanner, type Severity } from '@opendepot/sdk';
-import { unpackArchive } from '../archive/index.ts';
+import { unpackArchive } from '@opendepot/archive-kit';
 import { conditionTime } from '../runtime/index.ts';
 
 /** What the operator does with scan findings (`operator.scanning`). */

@@ -8,8 +8,7 @@
 import { Readable } from 'node:stream';
 import { archiveAddress, toCondition, type Informer, type ResourceClient, type ScanSummary, type StorageResolver, type Version } from '@opendepot/core';
 import { InputError, IntegrityError, isOpenDepotError, type ArchiveSource, type ArchiveSubject, type Logger, type StorageBackend } from '@opendepot/sdk';
-import { moduleArchiveSubject } from '../sources/index.ts';
-import { providerArchiveSubject, providerPackageHashes, type ProviderZipLimits } from '../sources/providers/index.ts';
+import { moduleArchiveSubject, providerArchiveSubject, providerPackageHashes, type ProviderZipLimits } from '@opendepot/archive-kit';
 import { limitReason } from '../limits.ts';
 import {
   CONDITIONS,
