@@ -3,9 +3,11 @@ import { createHash } from 'node:crypto';
 import { makeTarGz } from '@opendepot/sdk/testkit';
 import type { DirectoryServer } from './directory-server.ts';
 
-export const V1 = makeTarGz({ 'main.tf': 'resource "null_resource" "v1" {}\n', 'modules/sub/main.tf': 'output "x" { value = 1 }\n' });
-export const V11 = makeTarGz({ 'main.tf': 'resource "null_resource" "v11" {}\n', 'README.md': '# vpc\n' });
-export const V2 = makeTarGz({ 'main.tf': 'output "hello" { value = "from the https-dir source" }\n' });
+// Outputs only: `tofu init` of a module that uses them needs no provider.
+const mainTf = (version: string) => `output "version" {\n  value = "${version} from the https-dir source"\n}\n`;
+export const V1 = makeTarGz({ 'main.tf': mainTf('1.0.0'), 'modules/sub/main.tf': 'output "x" { value = 1 }\n' });
+export const V11 = makeTarGz({ 'main.tf': mainTf('1.1.0'), 'README.md': '# vpc\n' });
+export const V2 = makeTarGz({ 'main.tf': mainTf('2.0.0') });
 
 /** Puts acme/vpc's index and archives on `server`. */
 export function serveVpc(server: DirectoryServer): void {
