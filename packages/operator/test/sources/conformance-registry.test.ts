@@ -2,13 +2,13 @@
 import { archiveSourceConformanceCases } from '@opendepot/sdk/testkit';
 import { createSigningKey, startProviderRegistryStandin } from '@opendepot/testbed';
 import { test } from 'uvu';
-import { createProviderSource, providerArchiveSubject, type ProviderSourceOptions } from '../../src/sources/index.ts';
+import { RegistryProviderSource, providerArchiveSubject, type ProviderSourceOptions } from '../../src/sources/index.ts';
 import { LOOPBACK, providerConformance } from './conformance-providers.ts';
 
 const key = await createSigningKey({ name: 'Registry stand-in' });
 const standin = await startProviderRegistryStandin({ signingKey: key });
 for (const version of ['1.0.0', '1.1.0']) await standin.addProvider('acme', 'hello', version, [{ os: 'linux', arch: 'amd64' }]);
-const source = (options: ProviderSourceOptions = {}) => createProviderSource('registry', { ...LOOPBACK, ...options });
+const source = (options: ProviderSourceOptions = {}) => new RegistryProviderSource({ ...LOOPBACK, ...options });
 const subjectOf = (name: string) => providerArchiveSubject({ name, namespace: 'acme', source: 'registry', registryUrl: standin.url });
 
 const cases = archiveSourceConformanceCases(providerConformance(standin, source, subjectOf('hello'), subjectOf('nope')));
