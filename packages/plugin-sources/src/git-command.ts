@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { InputError, NotFoundError, UnauthenticatedError, UnavailableError } from '@opendepot/sdk';
+import { ForbiddenError, InputError, NotFoundError, UnauthenticatedError, UnavailableError } from '@opendepot/sdk';
 
 /** How git is run. */
 export interface GitRunOptions {
@@ -202,7 +202,11 @@ export function gitError(err: unknown, what: string): unknown {
   if (/could not resolve host|timed out|too slow|(could( not|n.t)|failed to|unable to) connect|connection (refused|reset|closed)|network is unreachable|temporary failure|early eof|hung up unexpectedly|rpc failed|\b5\d\d\b|\b429\b|ssl|tls|gnutls|cannot allocate|out of memory|no space left/i.test(err.stderr)) {
     return new UnavailableError(message, { cause: err });
   }
-  if (/authentication failed|could not read (username|password)|permission denied|terminal prompts disabled|\b40[13]\b/i.test(err.stderr)) {
+  // An https 403: the credentials were read and are not allowed this repository.
+  if (/returned error: 403\b/i.test(err.stderr)) {
+    return new ForbiddenError(message, { cause: err, hint: 'the credentials the operator uses for this remote may not read it' });
+  }
+  if (/authentication failed|could not read (username|password)|permission denied|terminal prompts disabled|\b401\b/i.test(err.stderr)) {
     return new UnauthenticatedError(message, { cause: err, hint: 'check the credentials the operator uses for this remote (ssh key or https token)' });
   }
   if (/not found|does not appear to be a git repository|does not exist|couldn't find remote ref|no such (file|repository)/i.test(err.stderr)) {

@@ -94,7 +94,7 @@ export class GithubArchiveSource implements ArchiveSource {
     const client = await this.#client(subject);
     const signal = withTimeout(options.signal, this.#options.requestTimeoutMs ?? 30_000);
     try {
-      const releases = await client.paginate(client.rest.repos.listReleases, { ...repo, per_page: 100, request: { signal } });
+      const releases = await listAllReleases(client, repo, signal);
       return versionsFromTags(
         releases.filter((r) => !r.draft).map((r) => ({ tag: r.tag_name, ...(r.published_at ? { publishedAt: r.published_at } : {}) })),
       );
@@ -171,6 +171,23 @@ export class GithubArchiveSource implements ArchiveSource {
       { cause, field: 'spec.moduleConfig.repoUrl' },
     );
   }
+}
+
+/** A bound on release pages (100 each), in case an upstream never ends its list. */
+const MAX_RELEASE_PAGES = 1000;
+
+/**
+ * Every release, page by page along the `Link: rel="next"` chain. Not octokit's `paginate`: it
+ * drops the request options, so neither the caller's abort nor the timeout reached its requests.
+ */
+async function listAllReleases(client: GithubClient, repo: GithubRepo, signal: AbortSignal) {
+  const releases = [];
+  for (let page = 1; page <= MAX_RELEASE_PAGES; page++) {
+    const response = await client.rest.repos.listReleases({ ...repo, per_page: 100, page, request: { signal } });
+    releases.push(...response.data);
+    if (!/rel="next"/.test(response.headers.link ?? '')) break;
+  }
+  return releases;
 }
 
 function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {

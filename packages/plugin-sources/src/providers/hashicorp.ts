@@ -141,7 +141,7 @@ export class HashicorpReleasesSource implements ArchiveSource {
     return {
       body: verifiedBody(
         download.body,
-        { sha256: expectedSha256, ...(download.size !== undefined ? { size: download.size } : {}), what: `${upstreamName} from ${redactUrl(zipUrl.toString())}` },
+        { sha256: expectedSha256, ...(download.size !== undefined ? { size: download.size } : {}), what: `${upstreamName} from ${redactUrl(zipUrl.toString())}`, ...(this.#options.maxPackageBytes !== undefined ? { maxBytes: this.#options.maxPackageBytes } : {}) },
         download.cancel,
       ),
       filename: providerArchiveFilename(type, version, os, arch),

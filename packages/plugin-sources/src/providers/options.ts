@@ -27,6 +27,8 @@ export interface ProviderSourceOptions {
   logger?: Logger;
   /** Timeout of one API call or small file, and of a download until its headers arrive (default 30 s). */
   requestTimeoutMs?: number;
+  /** Largest provider package accepted, in bytes; a bigger one is an InputError. Default 4 GiB. */
+  maxPackageBytes?: number;
   /** Idle timeout and minimum rate of a package download (operator.limits). */
   rate?: UpstreamRate;
 }

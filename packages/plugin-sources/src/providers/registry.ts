@@ -126,7 +126,7 @@ export class RegistryProviderSource implements ArchiveSource {
     return {
       body: verifiedBody(
         download.body,
-        { sha256: signedSha256, ...(download.size !== undefined ? { size: download.size } : {}), what: `${meta.filename} from ${redactUrl(meta.downloadUrl.toString())}` },
+        { sha256: signedSha256, ...(download.size !== undefined ? { size: download.size } : {}), what: `${meta.filename} from ${redactUrl(meta.downloadUrl.toString())}`, ...(this.#options.maxPackageBytes !== undefined ? { maxBytes: this.#options.maxPackageBytes } : {}) },
         download.cancel,
       ),
       filename: providerArchiveFilename(type, version, os, arch),

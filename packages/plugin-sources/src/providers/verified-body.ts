@@ -1,9 +1,9 @@
 /** A download body that checks itself: it fails with IntegrityError unless its bytes hash to the signed checksum. */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { IntegrityError } from '@opendepot/sdk';
+import { InputError, IntegrityError } from '@opendepot/sdk';
 
-/** The ceiling of a provider package; real ones are well below 1 GiB. */
+/** The default ceiling of a provider package (`maxPackageBytes`); real ones are well below 1 GiB. */
 export const MAX_PROVIDER_BYTES = 4 * 1024 * 1024 * 1024;
 
 /**
@@ -13,17 +13,19 @@ export const MAX_PROVIDER_BYTES = 4 * 1024 * 1024 * 1024;
  */
 export function verifiedBody(
   body: AsyncIterable<Uint8Array>,
-  expected: { sha256: string; size?: number; what: string },
+  expected: { sha256: string; size?: number; what: string; maxBytes?: number },
   onAbandoned?: () => void,
 ): Readable {
+  const maxBytes = expected.maxBytes ?? MAX_PROVIDER_BYTES;
   async function* checked(): AsyncGenerator<Uint8Array> {
+    // Above the limit is the package's size, not a forgery: refused as input, before a byte passes on.
+    if (expected.size !== undefined && expected.size > maxBytes) throw tooLarge(expected.what, `${expected.size} bytes announced`, maxBytes);
     const hash = createHash('sha256');
     let size = 0;
     for await (const chunk of body) {
       size += chunk.byteLength;
-      if (size > (expected.size ?? MAX_PROVIDER_BYTES)) {
-        throw new IntegrityError(`${expected.what} is larger than ${expected.size !== undefined ? `the ${expected.size} bytes announced` : `${MAX_PROVIDER_BYTES} bytes`}`);
-      }
+      if (size > maxBytes) throw tooLarge(expected.what, 'more arrived', maxBytes);
+      if (expected.size !== undefined && size > expected.size) throw new IntegrityError(`${expected.what} is larger than the ${expected.size} bytes announced`);
       hash.update(chunk);
       yield chunk;
     }
@@ -39,4 +41,8 @@ export function verifiedBody(
   const readable = Readable.from(checked(), { objectMode: false });
   if (onAbandoned) readable.once('close', () => readable.readableEnded || onAbandoned());
   return readable;
+}
+
+function tooLarge(what: string, detail: string, maxBytes: number): InputError {
+  return new InputError(`${what} is larger than the ${maxBytes} bytes allowed (${detail})`, { field: 'maxPackageBytes', hint: 'raise maxPackageBytes if this provider is expected to be that large' });
 }

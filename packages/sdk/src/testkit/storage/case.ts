@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { StorageBackend, StorageCapabilities } from '../../storage.ts';
 import type { ConformanceCase } from '../case.ts';
+import { withInstance } from '../lifecycle.ts';
 import type { StorageConformanceOptions, StorageSettings } from './options.ts';
 
 /** What a storage check gets: a fresh backend and a way to name keys no other run uses. */
@@ -54,22 +55,6 @@ export function toConformanceCase(check: StorageCase, options: StorageConformanc
 }
 
 /** Creates a backend, runs `body`, then closes it and runs the cleanup; the first error wins. */
-export async function withBackend<T>(options: StorageConformanceOptions, body: (backend: StorageBackend) => Promise<T>): Promise<T> {
-  let backend: StorageBackend | undefined;
-  let result: { ok: true; value: T } | { ok: false; err: unknown };
-  try {
-    backend = await options.create();
-    result = { ok: true, value: await body(backend) };
-  } catch (err) {
-    result = { ok: false, err };
-  }
-  for (const step of [() => backend?.close?.(), () => options.cleanup?.()]) {
-    try {
-      await step();
-    } catch (err) {
-      if (result.ok) result = { ok: false, err };
-    }
-  }
-  if (!result.ok) throw result.err;
-  return result.value;
+export function withBackend<T>(options: StorageConformanceOptions, body: (backend: StorageBackend) => Promise<T>): Promise<T> {
+  return withInstance(() => options.create(), body, () => options.cleanup?.());
 }
