@@ -122,16 +122,15 @@ async function syncEntry(
       ...(selected[0] && { latestSelected: selected[0] }),
       lastPollTime: now(),
       ready: true,
-      reason: 'Synced',
+      reason: REASONS.Synced,
       message: `${selected.length} of ${found} upstream versions match; ${kind} ${name} is up to date`,
     };
   } catch (err) {
     if (signal.aborted) throw err;
-    const condition = toCondition(err);
-    const reason = condition.reason === 'InvalidInput' ? REASONS.InvalidSpec : condition.reason;
-    await deps.events.warning(depot, reason, `${kind} ${name}: ${condition.message}`);
+    const { reason, message } = toCondition(err);
+    await deps.events.warning(depot, reason, `${kind} ${name}: ${message}`);
     const last = previous.get(`${kind}/${name}`)?.lastPollTime;
-    return { kind, name, ...(last && { lastPollTime: last }), ready: false, reason, message: condition.message };
+    return { kind, name, ...(last && { lastPollTime: last }), ready: false, reason, message };
   }
 }
 

@@ -35,6 +35,8 @@ export interface ScanOutcome {
 
 /** A scanner could not scan: retried with backoff, and shown as ScanFailed. */
 export class ScanFailedError extends UnavailableError {
+  readonly conditionReason = 'ScanFailed';
+
   constructor(message: string, options: { cause?: unknown; retryAfterMs?: number } = {}) {
     super(message, options);
     this.name = 'ScanFailedError';
