@@ -1,7 +1,8 @@
 /**
  * The Version controller: fetch the archive through the owner's source (a module source, or a
  * provider source that has already verified the publisher's signature), store it through the
- * storage plugin with its SHA-256 (and, for providers, the h1:/zh: lock-file hashes), and from then on re-verify the stored bytes on
+ * storage plugin with its SHA-256 (and, for providers, the h1:/zh: lock-file hashes, taken from the
+ * spooled package before it is stored), and from then on re-verify the stored bytes on
  * every reconcile and on an interval, restoring them from the source when the source still
  * matches the recorded checksum and stopping (Stalled) when it does not.
  */
@@ -9,7 +10,8 @@ import { Readable } from 'node:stream';
 import { archiveAddress, conditionMessage, reasonMeaning, toCondition, type Informer, type ResourceClient, type ScanSummary, type StorageResolver, type Version } from '@opendepot/core';
 import { InputError, IntegrityError, isOpenDepotError, type ArchiveSource, type ArchiveSubject, type Logger, type StorageBackend } from '@opendepot/sdk';
 import { moduleArchiveSubject } from '../sources/index.ts';
-import { providerArchiveSubject, providerPackageHashes, type ProviderZipLimits } from '../sources/providers/index.ts';
+import { providerArchiveSubject } from '../sources/providers/index.ts';
+import type { ProviderZipLimits } from './provider-hashes.ts';
 import { limitReason } from '../limits.ts';
 import { CONDITIONS, EventRecorder, REASONS, StatusWriter, hasFinalizer, isBeingDeleted, type ReconcileResult } from '../runtime/index.ts';
 import { fetchAndStore, upstreamSha256, verifyStored } from './archive-sync.ts';
@@ -144,14 +146,6 @@ async function reportForeignKeys(deps: VersionControllerDeps, version: Version, 
   await deps.events.warning(version, REASONS.StorageKeyIgnored, `the status names ${foreign.join(' and ')}, not the derived ${JSON.stringify(storageKey)}; ignored (keys are derived from spec and namespace only)`);
 }
 
-/** The provider-only status fields: lock-file hashes of the stored package, read back from storage. */
-async function providerFields(storage: StorageBackend, key: string, checksum: string, signal: AbortSignal, fetchedProtocols: string[] | undefined, version: Version, deps: Pick<VersionControllerDeps, 'spoolDir' | 'providerZipLimits'>) {
-  const { body } = await storage.get(key, { signal });
-  const hashes = await providerPackageHashes(body, { signal, ...(deps.spoolDir && { tmpDir: deps.spoolDir }), ...(deps.providerZipLimits && { limits: deps.providerZipLimits }) });
-  if (hashes.sha256 !== checksum) throw new IntegrityError(`the stored package ${key} changed while its hashes were computed (sha256 ${hashes.sha256}, expected ${checksum})`);
-  return { h1: hashes.h1, zh: hashes.zh, protocols: fetchedProtocols ?? version.status?.protocols ?? ['5.0'] };
-}
-
 async function syncVersion(deps: VersionControllerDeps, version: Version, signal: AbortSignal, upstreamChecks: UpstreamChecks): Promise<StepResult> {
   const storage = await deps.storage.resolve(version.spec.storageConfig, 'spec.storageConfig');
   const place = placeOf(version);
@@ -234,6 +228,8 @@ async function storeFromSource(deps: VersionControllerDeps, version: Version, st
     ...fetchOptionsOf(deps, version, place, signal),
     ...(expected && { expectedSha256: expected }),
     ...(beforeStore && { beforeStore }),
+    // A provider's lock-file hashes are taken from the spooled package before it is stored.
+    ...(spec.kind === 'Provider' && { providerHashes: { ...(deps.providerZipLimits && { limits: deps.providerZipLimits }) } }),
   });
   // Just compared with the upstream: the next comparison is one verify interval away.
   upstreamChecks.set(version.metadata.uid ?? `${version.metadata.namespace}/${version.metadata.name}`, Date.now());
@@ -258,7 +254,7 @@ async function storeFromSource(deps: VersionControllerDeps, version: Version, st
   if (!recorded || recorded !== info.sha256) {
     await deps.events.normal(version, REASONS.ArchiveStored, `stored ${spec.version} (${info.size} bytes, sha256 ${info.sha256})`);
   }
-  const extra = spec.kind === 'Provider' ? await providerFields(storage, storageKey, info.sha256, signal, stored.protocols, version, deps) : {};
+  const extra = stored.hashes ? { ...stored.hashes, protocols: stored.protocols ?? version.status?.protocols ?? ['5.0'] } : {};
   // Stored unscanned (scanning turned off since): an earlier scan does not describe these bytes.
   const staleReport = scanSummary === undefined && version.status?.scan ? scanReportKey(storageKey) : undefined;
   if (staleReport) await storage.delete(staleReport, { signal });
