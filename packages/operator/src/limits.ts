@@ -2,7 +2,7 @@
  * Bounds on every cost an upstream controls (issue 10 §2): the `operator.limits` configuration,
  * its defaults, and the errors that say which limit was hit and which key raises it.
  */
-import type { OperatorLimitsConfig } from '@opendepot/core';
+import { REASONS, type OperatorLimitsConfig } from '@opendepot/core';
 import { InputError, UnavailableError } from '@opendepot/sdk';
 
 /** `operator.limits` after defaults: the host configuration's own shape (its schema and docs are in core). */
@@ -36,7 +36,7 @@ export function limitReason(err: unknown): string | undefined {
 
 /** An upstream artefact exceeds a limit: permanent (Stalled, LimitExceeded) until the artefact or the limit changes. */
 export class LimitExceededError extends InputError {
-  readonly conditionReason = 'LimitExceeded';
+  readonly conditionReason = REASONS.LimitExceeded;
   /** The `operator.limits` key that raises the limit. */
   readonly configKey: string;
 
@@ -49,7 +49,7 @@ export class LimitExceededError extends InputError {
 
 /** An upstream body was too slow or idle: transient (retried with backoff), reported as UpstreamTooSlow. */
 export class UpstreamTooSlowError extends UnavailableError {
-  readonly conditionReason = 'UpstreamTooSlow';
+  readonly conditionReason = REASONS.UpstreamTooSlow;
 
   constructor(message: string) {
     super(message);
@@ -59,7 +59,7 @@ export class UpstreamTooSlowError extends UnavailableError {
 
 /** A reconcile ran past its deadline: transient (retried with backoff), reported as DeadlineExceeded. */
 export class DeadlineExceededError extends UnavailableError {
-  readonly conditionReason = 'DeadlineExceeded';
+  readonly conditionReason = REASONS.DeadlineExceeded;
 
   constructor(seconds: number) {
     super(`the reconcile did not finish within ${seconds} s and was aborted (limit operator.limits.reconcileTimeoutSeconds)`);
