@@ -11,11 +11,11 @@ import { archiveAddress, conditionMessage, reasonMeaning, toCondition, type Info
 import { InputError, IntegrityError, isOpenDepotError, type ArchiveSource, type ArchiveSubject, type Logger, type StorageBackend } from '@opendepot/sdk';
 import { moduleArchiveSubject } from '../sources/index.ts';
 import { providerArchiveSubject } from '../sources/providers/index.ts';
-import type { ProviderZipLimits } from './provider-hashes.ts';
 import { limitReason } from '../limits.ts';
 import { CONDITIONS, EventRecorder, REASONS, StatusWriter, hasFinalizer, isBeingDeleted, type ReconcileResult } from '../runtime/index.ts';
 import { fetchAndStore, upstreamSha256, verifyStored } from './archive-sync.ts';
 import { PREVIOUS_STORAGE_ANNOTATION, VERSION_FINALIZER, scanReportKey } from './naming.ts';
+import type { ProviderZipLimits } from './provider-hashes.ts';
 import { describeBlocking, moduleScanners, scanModuleArchive, type ScanOutcome, type ScanPolicy } from './scanning.ts';
 import { summarizeVersion, type StoredArchive, type UpstreamFinding, type VersionOutcome } from './version-outcome.ts';
 
@@ -56,7 +56,7 @@ interface StepResult {
   then?: ('forgetPrevious' | 'clearForceSync')[];
   requeue: ReconcileResult;
   /** A transient failure: rethrown after the write so the queue retries with backoff. */
-  retry?: unknown;
+  retry?: { error: unknown };
 }
 
 /** Makes the reconcile function of the Version controller. */
@@ -83,7 +83,7 @@ export function versionReconciler(deps: VersionControllerDeps) {
     }
     if (step.outcome) await writeOutcome(deps, version, step.outcome);
     for (const next of step.then ?? []) await (next === 'forgetPrevious' ? forgetPrevious(deps, version, signal) : clearForceSync(deps, version, signal));
-    if (step.retry !== undefined) throw step.retry;
+    if (step.retry) throw step.retry.error;
     return step.requeue;
   };
 }
@@ -146,6 +146,7 @@ async function reportForeignKeys(deps: VersionControllerDeps, version: Version, 
   await deps.events.warning(version, REASONS.StorageKeyIgnored, `the status names ${foreign.join(' and ')}, not the derived ${JSON.stringify(storageKey)}; ignored (keys are derived from spec and namespace only)`);
 }
 
+/** Plans the reconcile: verify what is recorded, or fetch and store (shown as progressing meanwhile). */
 async function syncVersion(deps: VersionControllerDeps, version: Version, signal: AbortSignal, upstreamChecks: UpstreamChecks): Promise<StepResult> {
   const storage = await deps.storage.resolve(version.spec.storageConfig, 'spec.storageConfig');
   const place = placeOf(version);
@@ -356,11 +357,11 @@ async function failed(deps: VersionControllerDeps, version: Version, err: unknow
   const stillServed = Boolean(version.status?.checksum) && version.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
   if (!transient) return { outcome: { state: 'stalled', reason, message }, requeue: { requeueAfterMs: deps.verifyIntervalMs } };
   // A Version already stored keeps being served while its re-verification is retried.
-  if (stillServed) return { requeue: {}, retry: err };
+  if (stillServed) return { requeue: {}, retry: { error: err } };
   // An upstream too slow or a reconcile past its deadline: Stalled says so at once, and the
   // queue still retries with backoff (a transient cause may go away).
-  if (reasonMeaning(reason)?.stallsWhileRetrying) return { outcome: { state: 'stalled', reason, message: `${message} (retrying with backoff)` }, requeue: {}, retry: err };
-  return { outcome: { state: 'retrying', reason, message: `${message} (retrying)` }, requeue: {}, retry: err };
+  if (reasonMeaning(reason)?.stallsWhileRetrying) return { outcome: { state: 'stalled', reason, message: `${message} (retrying with backoff)` }, requeue: {}, retry: { error: err } };
+  return { outcome: { state: 'retrying', reason, message: `${message} (retrying)` }, requeue: {}, retry: { error: err } };
 }
 
 /**
