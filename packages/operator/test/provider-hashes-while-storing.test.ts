@@ -82,10 +82,10 @@ test('without an upstream checksum the backend still checks the bytes against th
   assert.is(stored.state === 'stored' && stored.info.sha256, sha256(zip));
 });
 
-test('the zip limits refuse a package before anything is stored', async () => {
+test('the zip limits refuse a package, signed or not, before anything is stored (LimitExceeded, not a differing upstream)', async () => {
   const zip = await zipOf(Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`f${i}`, 'y'])));
   const key = 'providers/ns/example/hello/2.0.0/linux_amd64.zip';
-  const err = await fetchAndStore(sourceOf(zip), subject, '2.0.0', storage, key, { format: 'zip', spoolDir, providerHashes: { limits: { maxEntries: 2 } } }).then(
+  const err = await fetchAndStore(sourceOf(zip, sha256(zip)), subject, '2.0.0', storage, key, { format: 'zip', spoolDir, providerHashes: { limits: { maxEntries: 2 } } }).then(
     () => undefined,
     (e: unknown) => e,
   );

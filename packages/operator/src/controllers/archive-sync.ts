@@ -104,6 +104,7 @@ export async function fetchAndStore(
   let spool: string | undefined;
   let spooled: SpooledFile | undefined;
   let hashes: StoredProviderHashes | undefined;
+  let putting = false;
   try {
     if (options.beforeStore || options.providerHashes) {
       // Spooled when something must look at the whole archive before it is stored; hashed as it is written.
@@ -122,6 +123,7 @@ export async function fetchAndStore(
     }
     // The backend checks the bytes against the upstream's checksum, or against the spool's own hash.
     const sha256 = expected ?? spooled?.sha256;
+    putting = true;
     const info = await storage.put(key, body, {
       ...(sha256 && { sha256 }),
       ...(options.signal && { signal: options.signal }),
@@ -130,6 +132,8 @@ export async function fetchAndStore(
     });
     return { state: 'stored', info, ...(fetched.protocols && { protocols: fetched.protocols }), ...(hashes && { hashes }) };
   } catch (err) {
+    // Only the put's refusal can mean the upstream differs; a refusal while spooling (a zip limit) stands as it is.
+    if (!putting) throw err;
     if (expected && isOpenDepotError(err, 'input')) {
       return { state: 'upstream-differs', message: `the upstream archive of ${version} does not match the expected SHA-256 ${expected}: ${(err as Error).message}` };
     }
