@@ -6,7 +6,7 @@
  * and never sets owner references, so deleting it leaves everything it made in place.
  */
 import type { ArchiveSource, ArchiveSubject } from '@opendepot/sdk';
-import { toCondition, type Depot, type Informer, type Module, type Provider, type ResourceClient } from '@opendepot/core';
+import { conditionMessage, toCondition, type Depot, type Informer, type Module, type Provider, type ResourceClient } from '@opendepot/core';
 import { EventRecorder, REASONS, StatusWriter, markReady, markReconciling, markStalled, type ReconcileResult } from '../runtime/index.ts';
 import { moduleArchiveSubject, sourceKindFor } from '../sources/index.ts';
 import { providerArchiveSubject } from '../sources/providers/index.ts';
@@ -94,7 +94,7 @@ export function depotReconciler(deps: DepotControllerDeps) {
       versionsTotal: entries.length,
       progress: `${entries.length - failed.length}/${entries.length}`,
       synced: failed.length === 0,
-      syncStatus: summary,
+      syncStatus: conditionMessage(summary),
     });
     // A failed entry is retried sooner than the next regular poll (capped by it).
     if (failed.length > 0) return { requeueAfterMs: Math.min(intervalMs ?? Infinity, 60_000) };
