@@ -108,15 +108,16 @@ export function ownerReconciler<T extends Owner>(kind: OwnerKind<T>, deps: Owner
 }
 
 /**
- * The condition of a plan that failed. A plan is a pure function of the owner's spec, so any
- * failure is the spec's (InvalidSpec, Stalled); the message goes through the one mapping that
- * redacts and bounds it.
+ * The condition of a plan that failed, through the one error mapping (which redacts and bounds
+ * the message). A plan is a pure function of the owner's spec, so a failure that is not an
+ * OpenDepot error is the spec's too (InvalidSpec); the owner stalls either way.
  */
 export function planFailure(err: unknown): { reason: string; message: string } {
   const specError = isOpenDepotError(err) ? err : new InputError(err instanceof Error ? err.message : String(err), { cause: err });
   const { reason, message } = toCondition(specError);
   return { reason, message };
 }
+
 const MAX_PROBLEMS = 100;
 const UPSTREAM_CHANGED = CONDITIONS.UpstreamChanged;
 
