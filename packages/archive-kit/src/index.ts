@@ -9,6 +9,6 @@ export { repackArchive, type InputFormat, type RepackOptions, type RepackedArchi
 export { FIXED_MTIME_UTC, type OutputFormat } from './write.ts';
 export { safeEntryPath } from './entry-path.ts';
 export { unpackArchive, type UnpackOptions } from './unpack.ts';
-export { providerPackageHashes, hashZipFile, DEFAULT_PROVIDER_ZIP_LIMITS, type ProviderPackageHashes, type ProviderZipLimits } from './provider-hashes.ts';
+export { providerPackageHashes, spooledPackageHashes, hashZipFile, DEFAULT_PROVIDER_ZIP_LIMITS, type ProviderPackageHashes, type ProviderZipLimits } from './provider-hashes.ts';
 export { LimitExceededError, UpstreamTooSlowError, limitReason } from './limit-errors.ts';
 export { moduleArchiveSubject, providerArchiveSubject, subjectSettings, type GithubClientSettings, type ModuleSourceConfig, type ModuleSubjectSettings, type ProviderSourceConfig } from './subjects.ts';

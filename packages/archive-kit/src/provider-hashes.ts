@@ -2,6 +2,8 @@
  * The hashes `.terraform.lock.hcl` records for a provider package (protocol.md §3.7):
  * `zh:` is the SHA-256 of the zip; `h1:` is Go's `dirhash.Hash1` over the zip's entries, as
  * `dirhash.HashZip` computes it (every entry name counts, directory entries included).
+ * The operator computes them from the spooled package before it is stored (the zip's central
+ * directory is at its end, so the whole package is spooled first), never by reading storage back.
  */
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
@@ -74,6 +76,19 @@ export async function providerPackageHashes(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The hashes of a provider package already spooled to `path`, whose SHA-256 and size were taken
+ * as it was written; the zip limits are checked from its central directory before any entry is
+ * inflated.
+ */
+export async function spooledPackageHashes(
+  path: string,
+  whole: { sha256: string; size: number },
+  options: { signal?: AbortSignal; limits?: ProviderZipLimits } = {},
+): Promise<ProviderPackageHashes> {
+  return { h1: await hashZipFile(path, options.signal, options.limits), zh: `zh:${whole.sha256}`, sha256: whole.sha256, size: whole.size };
 }
 
 /** `dirhash.HashZip(path, dirhash.Hash1)`. */

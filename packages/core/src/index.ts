@@ -5,5 +5,6 @@ export * from './plugins/index.ts';
 export * from './config/index.ts';
 export * from './logging/index.ts';
 export * from './errors/index.ts';
+export * from './conditions/index.ts';
 export * from './k8s/index.ts';
 export * from './auth/index.ts';

@@ -10,7 +10,8 @@ import {
 } from '@opendepot/sdk';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAX_CONDITION_MESSAGE, toCondition } from '../src/errors/condition.ts';
+import { toCondition } from '../src/errors/condition.ts';
+import { MAX_CONDITION_MESSAGE } from '../src/conditions/message.ts';
 import { DEFAULT_RETRY_AFTER_SECONDS, httpStatusOf, toHttpError } from '../src/errors/http.ts';
 import { withContext } from '../src/errors/with-context.ts';
 
@@ -71,17 +72,23 @@ test('credentials in messages are scrubbed before they reach a client', () => {
 });
 
 test('conditions: reason, transient, retryAfterMs for every code', () => {
-  assert.equal(toCondition(new InputError('spec.x is bad', { hint: 'Fix it.' })), { reason: 'InvalidInput', message: 'spec.x is bad. Fix it.', transient: false });
+  assert.equal(toCondition(new InputError('spec.x is bad', { hint: 'Fix it.' })), { reason: 'InvalidSpec', message: 'spec.x is bad. Fix it.', transient: false });
   assert.equal(toCondition(new NotFoundError('no release')), { reason: 'NotFound', message: 'no release', transient: false });
   assert.equal(toCondition(new ConflictError('immutable')), { reason: 'Conflict', message: 'immutable', transient: false });
   assert.equal(toCondition(new UnauthenticatedError('bad token')), { reason: 'Unauthenticated', message: 'bad token', transient: false });
   assert.equal(toCondition(new ForbiddenError('denied')), { reason: 'Forbidden', message: 'denied', transient: false });
   assert.equal(toCondition(new UnavailableError('rate limited', { retryAfterMs: 60_000 })), {
-    reason: 'UpstreamUnavailable',
+    reason: 'RateLimited',
     message: 'rate limited',
     transient: true,
     retryAfterMs: 60_000,
   });
+  assert.equal(toCondition(new UnavailableError('503')), { reason: 'SourceUnavailable', message: '503', transient: true });
+  assert.equal(toCondition(new OpenDepotError('integrity', 'bad signature')), { reason: 'VerificationFailed', message: 'bad signature', transient: false });
+  // An error that names a reason of the table keeps it; one outside the table does not.
+  const limited = Object.assign(new InputError('too many entries'), { conditionReason: 'LimitExceeded' });
+  assert.is(toCondition(limited).reason, 'LimitExceeded');
+  assert.is(toCondition(Object.assign(new InputError('x'), { conditionReason: 'Made Up' })).reason, 'InvalidSpec');
   assert.equal(toCondition(foreignError('conflict', 'other copy')), { reason: 'Conflict', message: 'other copy', transient: false });
   assert.equal(toCondition(new TypeError('x is undefined')), { reason: 'InternalError', message: 'internal error: x is undefined', transient: true });
   assert.equal(toCondition('thrown string'), { reason: 'InternalError', message: 'internal error: thrown string', transient: true });

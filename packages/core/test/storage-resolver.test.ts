@@ -126,7 +126,7 @@ test('a profile naming no installed plugin, or with a config the plugin refuses,
   })();
   assert.match(s3.message, /^storage\.profiles\.aws\.s3: no storage plugin named "s3" is installed \(installed storage plugins: fixturefs\)/);
   assert.match(s3.hint ?? '', /Add @opendepot\/plugin-s3 to plugins:/);
-  assert.is(toCondition(s3).reason, 'InvalidInput');
+  assert.is(toCondition(s3).reason, 'InvalidSpec');
   assert.throws(() => createStorageResolver(registry, context({ storage: { profiles: { data: { fixturefs: { root: 'relative', extra: true } } } } })), /storage\.profiles\.data\.fixturefs\.root: must match the pattern \^\/, not "relative"/);
   assert.throws(() => createStorageResolver(registry, context({ defaultStorageConfig: { fixturefs: {} } })), /defaultStorageConfig\.fixturefs\.root: is required/, 'the shorthand is checked at start-up too');
   assert.throws(() => createStorageResolver(registry, context({ defaultStorageConfig: { gcs: { bucket: 'b' } } })), /defaultStorageConfig\.gcs: no storage plugin named "gcs"/);
@@ -254,7 +254,7 @@ test('a transient create failure keeps its code, is not memoised, and maps to a 
   const err = await rejection(resolver.resolve({ profile: 'flaky' }, 'spec.storageConfig'));
   assert.ok(isOpenDepotError(err, 'unavailable'));
   assert.match(err.message, /^storage\.profiles\.flaky\.fixturefs: the fixturefs storage plugin could not start: backend unreachable/);
-  assert.equal(toCondition(err), { reason: 'UpstreamUnavailable', message: err.message, transient: true, retryAfterMs: 2500 });
+  assert.equal(toCondition(err), { reason: 'RateLimited', message: err.message, transient: true, retryAfterMs: 2500 });
   const again = await rejection(resolver.resolve({ profile: 'flaky' }));
   assert.is.not(again, err, 'the failed attempt was not cached');
 });

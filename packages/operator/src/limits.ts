@@ -2,7 +2,7 @@
  * Bounds on every cost an upstream controls (issue 10 §2): the `operator.limits` configuration,
  * its defaults, and the errors that say which limit was hit and which key raises it.
  */
-import type { OperatorLimitsConfig } from '@opendepot/core';
+import { REASONS, type OperatorLimitsConfig } from '@opendepot/core';
 import { DEFAULT_PROVIDER_ZIP_LIMITS } from '@opendepot/archive-kit';
 import { UnavailableError } from '@opendepot/sdk';
 
@@ -34,7 +34,7 @@ export function namespaceCap(limits: Pick<OperatorLimits, 'maxInFlightPerNamespa
 
 /** A reconcile ran past its deadline: transient (retried with backoff), reported as DeadlineExceeded. */
 export class DeadlineExceededError extends UnavailableError {
-  readonly conditionReason = 'DeadlineExceeded';
+  readonly conditionReason = REASONS.DeadlineExceeded;
 
   constructor(seconds: number) {
     super(`the reconcile did not finish within ${seconds} s and was aborted (limit operator.limits.reconcileTimeoutSeconds)`);

@@ -104,7 +104,7 @@ export const depotStatusSchema = object('What the operator last observed.', {
         latestSelected: string('Highest selected version.', { maxLength: 128 }),
         lastPollTime: string('When this entry last polled its upstream successfully.', { format: 'date-time' }),
         ready: boolean('True when the last poll of this entry succeeded and its Module or Provider is up to date.'),
-        reason: string('CamelCase reason of the last outcome, e.g. Synced, UpstreamUnavailable, InvalidConstraints.', { maxLength: 128 }),
+        reason: string('CamelCase reason of the last outcome, e.g. Synced, SourceUnavailable, NotFound, InvalidSpec (the reason table in core).', { maxLength: 128 }),
         message: string('What happened at the last poll of this entry.', { maxLength: 2048 }),
       },
       { required: ['kind', 'name'] },

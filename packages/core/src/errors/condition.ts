@@ -1,24 +1,28 @@
-/** OpenDepot errors as controller conditions: the reason, the message, and whether to retry. */
+/**
+ * The one mapping from an error to a controller condition: the reason (from the reason table),
+ * the message (redacted and bounded), and whether to retry. Every controller uses it.
+ */
 import { isOpenDepotError, type ErrorCode } from '@opendepot/sdk';
-import { redactString } from '../logging/redact.ts';
+import { REASONS, isReason, type Reason } from '../conditions/reasons.ts';
+import { conditionMessage } from '../conditions/message.ts';
 import { userMessage } from './user-message.ts';
 
-/** Condition reasons (CamelCase, as Kubernetes requires) for each error code. */
+/** The condition reason of each error code (an upstream's `unavailable` with a retry hint is {@link REASONS.RateLimited}). */
 export const CONDITION_REASONS = {
-  input: 'InvalidInput',
-  not_found: 'NotFound',
-  conflict: 'Conflict',
-  unauthenticated: 'Unauthenticated',
-  forbidden: 'Forbidden',
-  unavailable: 'UpstreamUnavailable',
-  integrity: 'VerificationFailed',
-} as const satisfies Record<ErrorCode, string>;
+  input: REASONS.InvalidSpec,
+  not_found: REASONS.NotFound,
+  conflict: REASONS.Conflict,
+  unauthenticated: REASONS.Unauthenticated,
+  forbidden: REASONS.Forbidden,
+  unavailable: REASONS.SourceUnavailable,
+  integrity: REASONS.VerificationFailed,
+} as const satisfies Record<ErrorCode, Reason>;
 
 /** The reason for errors that are not OpenDepot errors (bugs, unexpected failures). */
-export const INTERNAL_ERROR_REASON = 'InternalError';
+export const INTERNAL_ERROR_REASON = REASONS.InternalError;
 
 /** One of the reasons {@link toCondition} returns. */
-export type ErrorConditionReason = (typeof CONDITION_REASONS)[ErrorCode] | typeof INTERNAL_ERROR_REASON;
+export type ErrorConditionReason = Reason;
 
 /** What a controller writes into a failure condition, and how it requeues. */
 export interface ErrorCondition {
@@ -34,28 +38,20 @@ export interface ErrorCondition {
   retryAfterMs?: number;
 }
 
-/** Longest condition message; the API server allows 32768, but a condition is read by people. */
-export const MAX_CONDITION_MESSAGE = 1024;
-
 /**
- * Maps an error to a condition. Unknown errors are `InternalError` and transient: a level-based
+ * Maps an error to a condition. An error may name its own reason (`conditionReason`, e.g. a
+ * limit that was hit); unknown errors are `InternalError` and transient: a level-based
  * controller retries with backoff rather than stalling on what may be a passing fault.
  */
 export function toCondition(err: unknown): ErrorCondition {
   if (isOpenDepotError(err)) {
-    const condition: ErrorCondition = {
-      reason: CONDITION_REASONS[err.code],
-      message: bounded(userMessage(err)),
-      transient: err.code === 'unavailable',
-    };
     const ms = (err as { retryAfterMs?: unknown }).retryAfterMs;
-    if (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0) condition.retryAfterMs = ms;
-    return condition;
+    const retryAfterMs = typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+    const own = (err as { conditionReason?: unknown }).conditionReason;
+    const reason =
+      typeof own === 'string' && isReason(own) ? own : err.code === 'unavailable' && retryAfterMs !== undefined ? REASONS.RateLimited : CONDITION_REASONS[err.code];
+    return { reason, message: conditionMessage(userMessage(err)), transient: err.code === 'unavailable', ...(retryAfterMs !== undefined && { retryAfterMs }) };
   }
   const message = err instanceof Error ? err.message : String(err);
-  return { reason: INTERNAL_ERROR_REASON, message: bounded(redactString(`internal error: ${message}`)), transient: true };
-}
-
-function bounded(message: string): string {
-  return message.length <= MAX_CONDITION_MESSAGE ? message : `${message.slice(0, MAX_CONDITION_MESSAGE - 1)}…`;
+  return { reason: INTERNAL_ERROR_REASON, message: conditionMessage(`internal error: ${message}`), transient: true };
 }

@@ -4,13 +4,14 @@
  * so any storage plugin and any archive source work the same way.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { isOpenDepotError, type ArchiveSource, type ArchiveSubject, type ObjectInfo, type StorageBackend } from '@opendepot/sdk';
+import { spoolHashed, type SpooledFile } from '../runtime/spool.ts';
+import { spooledPackageHashes, type ProviderZipLimits } from '@opendepot/archive-kit';
 
 /** What a re-verification of a stored archive found. */
 export type VerifyResult =
@@ -63,13 +64,24 @@ export interface FetchAndStoreOptions {
    * of storage (a scan policy refusing it). The archive is spooled to disk first only then.
    */
   beforeStore?(archivePath: string): Promise<boolean>;
+  /**
+   * Compute a provider package's lock-file hashes (`h1:`, `zh:`) from the spooled archive before
+   * it is stored, within these zip limits (the archive is spooled to disk first only then).
+   */
+  providerHashes?: { limits?: ProviderZipLimits };
   /** Where to spool (the operator's spool directory); default: the OS temp directory. */
   spoolDir?: string;
 }
 
+/** The lock-file hashes of a stored provider package. */
+export interface StoredProviderHashes {
+  h1: string;
+  zh: string;
+}
+
 /** The outcome of {@link fetchAndStore}. */
 export type StoreResult =
-  | { state: 'stored'; info: ObjectInfo; protocols?: string[] }
+  | { state: 'stored'; info: ObjectInfo; protocols?: string[]; hashes?: StoredProviderHashes }
   | { state: 'upstream-differs'; message: string }
   | { state: 'refused' };
 
@@ -90,22 +102,38 @@ export async function fetchAndStore(
   const expected = options.expectedSha256 ?? fetched.expectedSha256;
   let body: AsyncIterable<Uint8Array> = fetched.body;
   let spool: string | undefined;
+  let spooled: SpooledFile | undefined;
+  let hashes: StoredProviderHashes | undefined;
+  let putting = false;
   try {
-    if (options.beforeStore) {
+    if (options.beforeStore || options.providerHashes) {
+      // Spooled when something must look at the whole archive before it is stored; hashed as it is written.
       spool = await mkdtemp(join(options.spoolDir ?? tmpdir(), 'opendepot-fetch-'));
       const archivePath = join(spool, `archive.${options.format}`);
-      await pipeline(fetched.body, createWriteStream(archivePath, { flags: 'wx', mode: 0o600 }), ...(options.signal ? [{ signal: options.signal }] : []));
-      if (!(await options.beforeStore(archivePath))) return { state: 'refused' };
+      spooled = await spoolHashed(fetched.body, archivePath, options.signal);
+      if (expected && spooled.sha256 !== expected) {
+        return { state: 'upstream-differs', message: `the upstream archive of ${version} does not match the expected SHA-256 ${expected}: its SHA-256 is ${spooled.sha256}` };
+      }
+      if (options.beforeStore && !(await options.beforeStore(archivePath))) return { state: 'refused' };
+      if (options.providerHashes) {
+        const { h1, zh } = await spooledPackageHashes(archivePath, spooled, { ...(options.signal && { signal: options.signal }), ...(options.providerHashes.limits && { limits: options.providerHashes.limits }) });
+        hashes = { h1, zh };
+      }
       body = createReadStream(archivePath);
     }
+    // The backend checks the bytes against the upstream's checksum, or against the spool's own hash.
+    const sha256 = expected ?? spooled?.sha256;
+    putting = true;
     const info = await storage.put(key, body, {
-      ...(expected && { sha256: expected }),
+      ...(sha256 && { sha256 }),
       ...(options.signal && { signal: options.signal }),
-      ...(fetched.size !== undefined && { size: fetched.size }),
+      ...(fetched.size !== undefined ? { size: fetched.size } : spooled && { size: spooled.size }),
       contentType: options.format === 'zip' ? 'application/zip' : 'application/gzip',
     });
-    return { state: 'stored', info, ...(fetched.protocols && { protocols: fetched.protocols }) };
+    return { state: 'stored', info, ...(fetched.protocols && { protocols: fetched.protocols }), ...(hashes && { hashes }) };
   } catch (err) {
+    // Only the put's refusal can mean the upstream differs; a refusal while spooling (a zip limit) stands as it is.
+    if (!putting) throw err;
     // Only an integrity error means the bytes differ from the expected checksum; any other
     // failure (a refused key, a store that is down) is reported as what it is.
     if (expected && isOpenDepotError(err, 'integrity')) {

@@ -6,7 +6,7 @@
  * and never sets owner references, so deleting it leaves everything it made in place.
  */
 import type { ArchiveSource, ArchiveSubject } from '@opendepot/sdk';
-import { toCondition, type Depot, type Informer, type Module, type Provider, type ResourceClient } from '@opendepot/core';
+import { conditionMessage, toCondition, type Depot, type Informer, type Module, type Provider, type ResourceClient } from '@opendepot/core';
 import { type EventRecorder, REASONS, type StatusWriter, markReady, markReconciling, markStalled, type ReconcileResult } from '../runtime/index.ts';
 import { moduleArchiveSubject, providerArchiveSubject } from '@opendepot/archive-kit';
 import { moduleSourceName, providerSourceName } from './source-names.ts';
@@ -94,7 +94,7 @@ export function depotReconciler(deps: DepotControllerDeps) {
       versionsTotal: entries.length,
       progress: `${entries.length - failed.length}/${entries.length}`,
       synced: failed.length === 0,
-      syncStatus: summary,
+      syncStatus: conditionMessage(summary),
     });
     // A failed entry is retried sooner than the next regular poll (capped by it).
     if (failed.length > 0) return { requeueAfterMs: Math.min(intervalMs ?? Infinity, 60_000) };
@@ -122,16 +122,15 @@ async function syncEntry(
       ...(selected[0] && { latestSelected: selected[0] }),
       lastPollTime: now(),
       ready: true,
-      reason: 'Synced',
+      reason: REASONS.Synced,
       message: `${selected.length} of ${found} upstream versions match; ${kind} ${name} is up to date`,
     };
   } catch (err) {
     if (signal.aborted) throw err;
-    const condition = toCondition(err);
-    const reason = condition.reason === 'InvalidInput' ? REASONS.InvalidSpec : condition.reason;
-    await deps.events.warning(depot, reason, `${kind} ${name}: ${condition.message}`);
+    const { reason, message } = toCondition(err);
+    await deps.events.warning(depot, reason, `${kind} ${name}: ${message}`);
     const last = previous.get(`${kind}/${name}`)?.lastPollTime;
-    return { kind, name, ...(last && { lastPollTime: last }), ready: false, reason, message: condition.message };
+    return { kind, name, ...(last && { lastPollTime: last }), ready: false, reason, message };
   }
 }
 

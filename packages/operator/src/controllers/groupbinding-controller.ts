@@ -5,7 +5,7 @@
  * `InvalidResourcePattern` and the parser's message, plus a Warning Event. An invalid binding
  * grants nothing; only a change to it can fix it, so it is not retried.
  */
-import { InvalidGroupBindingError, MAX_CONDITION_MESSAGE, compileGroupBinding, type GroupBinding, type Informer } from '@opendepot/core';
+import { InvalidGroupBindingError, compileGroupBinding, type GroupBinding, type Informer } from '@opendepot/core';
 import { type EventRecorder, REASONS, type StatusWriter, markReady, markStalled, type ReconcileResult } from '../runtime/index.ts';
 
 /** What the GroupBinding controller needs. */
@@ -15,11 +15,10 @@ export interface GroupBindingControllerDeps {
   events: EventRecorder;
 }
 
-/** The Ready message of a valid binding: what it grants. */
+/** The Ready message of a valid binding: what it grants (bounded where conditions are set). */
 function grantsSummary(binding: GroupBinding): string {
   const list = (globs: readonly string[] | undefined) => (globs && globs.length > 0 ? globs.join(', ') : 'none');
-  const message = `expression compiled; grants modules: ${list(binding.spec.moduleResources)}; providers: ${list(binding.spec.providerResources)}`;
-  return message.length > MAX_CONDITION_MESSAGE ? `${message.slice(0, MAX_CONDITION_MESSAGE - 3)}...` : message;
+  return `expression compiled; grants modules: ${list(binding.spec.moduleResources)}; providers: ${list(binding.spec.providerResources)}`;
 }
 
 /** Makes the reconcile function of the GroupBinding controller. */

@@ -5,8 +5,8 @@
  * its Versions itself (a finalizer), so stored archives go too, with or without a garbage
  * collector.
  */
-import { isOpenDepotError } from '@opendepot/sdk';
-import { INTEGRITY_VERIFIED, type Informer, type KubeObject, type ResourceClient, type Version } from '@opendepot/core';
+import { InputError, isOpenDepotError } from '@opendepot/sdk';
+import { INTEGRITY_VERIFIED, conditionMessage, isIntegrityReason, toCondition, type Informer, type KubeObject, type ResourceClient, type Version } from '@opendepot/core';
 import { CONDITIONS, type EventRecorder, REASONS, type StatusWriter, hasFinalizer, isBeingDeleted, markReady, markReconciling, markStalled, removeCondition, setCondition, type ReconcileResult } from '../runtime/index.ts';
 import { MODULE_FINALIZER, OWNER_KIND_LABEL, OWNER_NAME_LABEL, PREVIOUS_STORAGE_ANNOTATION, labelValue } from './naming.ts';
 import { isReady, latestReady, replacingPatch, storageMoved, versionIdentity, versionObject, type VersionPlan } from './version-plan.ts';
@@ -65,9 +65,9 @@ export function ownerReconciler<T extends Owner>(kind: OwnerKind<T>, deps: Owner
     try {
       plan = kind.plan(owner, owned);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      await deps.events.warning(owner, REASONS.InvalidSpec, message);
-      await kind.status.write(owner, { conditions: markStalled(owner.status?.conditions, { reason: REASONS.InvalidSpec, message }), synced: false, syncStatus: message } as never);
+      const { reason, message } = planFailure(err);
+      await deps.events.warning(owner, reason, message);
+      await kind.status.write(owner, { conditions: markStalled(owner.status?.conditions, { reason, message }), synced: false, syncStatus: message } as never);
       return;
     }
 
@@ -79,7 +79,7 @@ export function ownerReconciler<T extends Owner>(kind: OwnerKind<T>, deps: Owner
         if (!isOpenDepotError(err, 'conflict')) throw err; // already there: the cache was behind
       }
     }
-    if (plan.create.length > 0) await deps.events.normal(owner, 'VersionsCreated', `created ${plan.create.length} Versions: ${plan.create.map((w) => w.name).join(', ')}`.slice(0, 1000));
+    if (plan.create.length > 0) await deps.events.normal(owner, REASONS.VersionsCreated, `created ${plan.create.length} Versions: ${plan.create.map((w) => w.name).join(', ')}`);
     const movedVersions: string[] = [];
     for (const wanted of plan.update) {
       const current = owned.find((v) => v.metadata.name === wanted.name);
@@ -92,23 +92,32 @@ export function ownerReconciler<T extends Owner>(kind: OwnerKind<T>, deps: Owner
       if (moved) movedVersions.push(wanted.name);
     }
     if (movedVersions.length > 0) {
-      await deps.events.normal(owner, REASONS.StorageChanged, `${movedVersions.length} stored Versions follow the new storageConfig; their archives are copied there with their recorded sha256: ${movedVersions.join(', ')}`.slice(0, 1000));
+      await deps.events.normal(owner, REASONS.StorageChanged, `${movedVersions.length} stored Versions follow the new storageConfig; their archives are copied there with their recorded sha256: ${movedVersions.join(', ')}`);
     }
     for (const name of plan.remove) {
       await deps.versionResource.delete(namespace, name, { signal });
-      await deps.events.normal(owner, 'VersionRemoved', `removed Version ${name}: no longer listed or beyond versionHistoryLimit`);
+      await deps.events.normal(owner, REASONS.VersionRemoved, `removed Version ${name}: no longer listed or beyond versionHistoryLimit`);
     }
     if (owner.spec.forceSync) {
       for (const v of owned) if (!plan.remove.includes(v.metadata.name!)) await deps.versionResource.patch(namespace, v.metadata.name!, { spec: { forceSync: true } }, { signal });
       await kind.resource.patch(namespace, owner.metadata.name!, { spec: { forceSync: false } } as never, { signal });
-      await deps.events.normal(owner, 'ForceSync', `asked ${owned.length} Versions to fetch and store their archives again`);
+      await deps.events.normal(owner, REASONS.ForceSync, `asked ${owned.length} Versions to fetch and store their archives again`);
     }
     await writeOwnerStatus(kind, deps, owner, plan.wanted, owned, plan.kept.map((k) => k.reason));
   };
 }
 
-/** Reasons of a Stalled Version that mean its archive failed a checksum or signature check. */
-const INTEGRITY_REASONS = new Set([REASONS.ChecksumMismatch, 'VerificationFailed', REASONS.ImmutableViolation]);
+/**
+ * The condition of a plan that failed, through the one error mapping (which redacts and bounds
+ * the message). A plan is a pure function of the owner's spec, so a failure that is not an
+ * OpenDepot error is the spec's too (InvalidSpec); the owner stalls either way.
+ */
+export function planFailure(err: unknown): { reason: string; message: string } {
+  const specError = isOpenDepotError(err) ? err : new InputError(err instanceof Error ? err.message : String(err), { cause: err });
+  const { reason, message } = toCondition(specError);
+  return { reason, message };
+}
+
 const MAX_PROBLEMS = 100;
 const UPSTREAM_CHANGED = CONDITIONS.UpstreamChanged;
 
@@ -129,7 +138,7 @@ export function integrityProblems(versions: readonly Version[]): IntegrityProble
   const problems: IntegrityProblem[] = [];
   for (const v of versions) {
     const conditions = v.status?.conditions ?? [];
-    const stalled = conditions.find((c) => c.type === 'Stalled' && c.status === 'True' && INTEGRITY_REASONS.has(c.reason));
+    const stalled = conditions.find((c) => c.type === 'Stalled' && c.status === 'True' && isIntegrityReason(c.reason));
     const changed = conditions.find((c) => c.type === UPSTREAM_CHANGED && c.status === 'True');
     const found = stalled ?? changed;
     if (found) problems.push({ version: versionIdentity(v.spec), reason: found.reason, served: !stalled && isReady(v), message: found.message.slice(0, 1024) });
@@ -174,9 +183,12 @@ async function writeOwnerStatus<T extends Owner>(kind: OwnerKind<T>, deps: Owner
   const problems = integrityProblems(owned);
   const changed = problems.filter((p) => p.reason === REASONS.ImmutableViolation);
   if (changed.length > 0) {
-    const message = `the upstream archive changed for ${changed.length} immutable version${changed.length === 1 ? '' : 's'} (${changed.map((p) => p.version).slice(0, 10).join(', ')}); the stored archives are kept and still served. ${changed[0]!.version}: ${changed[0]!.message}`.slice(0, 32768);
+    // Bounded as the condition will hold it, so an unchanged message is recognised and not reported again.
+    const message = conditionMessage(
+      `the upstream archive changed for ${changed.length} immutable version${changed.length === 1 ? '' : 's'} (${changed.map((p) => p.version).slice(0, 10).join(', ')}); the stored archives are kept and still served. ${changed[0]!.version}: ${changed[0]!.message}`,
+    );
     const known = owner.status?.conditions?.find((c) => c.type === UPSTREAM_CHANGED && c.status === 'True');
-    if (known?.message !== message) await deps.events.warning(owner, REASONS.ImmutableViolation, message.slice(0, 1000));
+    if (known?.message !== message) await deps.events.warning(owner, REASONS.ImmutableViolation, message);
     conditions = setCondition(conditions, { type: UPSTREAM_CHANGED, status: 'True', reason: REASONS.ImmutableViolation, message });
     summary += `; upstream changed: ${changed.map((p) => p.version).slice(0, 10).join(', ')}`;
   } else {
@@ -188,7 +200,7 @@ async function writeOwnerStatus<T extends Owner>(kind: OwnerKind<T>, deps: Owner
     versionsTotal: total,
     progress,
     synced: synced === total && stalled.length === 0,
-    syncStatus: summary,
+    syncStatus: conditionMessage(summary),
     latestVersion: latest ?? null,
     integrity: integritySummary(problems),
     integrityProblems: problems.slice(0, MAX_PROBLEMS),

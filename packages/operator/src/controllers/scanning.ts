@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnavailableError, isOpenDepotError, type Finding, type Scanner, type Severity } from '@opendepot/sdk';
+import { REASONS } from '@opendepot/core';
 import { unpackArchive } from '@opendepot/archive-kit';
 import { conditionTime } from '../runtime/index.ts';
 
@@ -35,6 +36,8 @@ export interface ScanOutcome {
 
 /** A scanner could not scan: retried with backoff, and shown as ScanFailed. */
 export class ScanFailedError extends UnavailableError {
+  readonly conditionReason = REASONS.ScanFailed;
+
   constructor(message: string, options: { cause?: unknown; retryAfterMs?: number } = {}) {
     super(message, options);
     this.name = 'ScanFailedError';

@@ -1,32 +1,21 @@
 /**
  * The Version controller: fetch the archive through the owner's source (a module source, or a
  * provider source that has already verified the publisher's signature), store it through the
- * storage plugin with its SHA-256 (and, for providers, the h1:/zh: lock-file hashes), and from then on re-verify the stored bytes on
+ * storage plugin with its SHA-256 (and, for providers, the h1:/zh: lock-file hashes, taken from the
+ * spooled package before it is stored), and from then on re-verify the stored bytes on
  * every reconcile and on an interval, restoring them from the source when the source still
  * matches the recorded checksum and stopping (Stalled) when it does not.
  */
 import { Readable } from 'node:stream';
-import { archiveAddress, toCondition, type Informer, type ResourceClient, type ScanSummary, type StorageResolver, type Version } from '@opendepot/core';
+import { archiveAddress, conditionMessage, reasonMeaning, toCondition, type Informer, type ResourceClient, type ScanSummary, type StorageResolver, type Version } from '@opendepot/core';
 import { InputError, IntegrityError, isOpenDepotError, type ArchiveSource, type ArchiveSubject, type Logger, type StorageBackend } from '@opendepot/sdk';
-import { moduleArchiveSubject, providerArchiveSubject, providerPackageHashes, type ProviderZipLimits } from '@opendepot/archive-kit';
+import { moduleArchiveSubject, providerArchiveSubject, type ProviderZipLimits } from '@opendepot/archive-kit';
 import { limitReason } from '../limits.ts';
-import {
-  CONDITIONS,
-  type EventRecorder,
-  REASONS,
-  type StatusWriter,
-  hasFinalizer,
-  isBeingDeleted,
-  markReady,
-  markReconciling,
-  markStalled,
-  removeCondition,
-  setCondition,
-  type ReconcileResult,
-} from '../runtime/index.ts';
+import { CONDITIONS, type EventRecorder, REASONS, type StatusWriter, hasFinalizer, isBeingDeleted, type ReconcileResult } from '../runtime/index.ts';
 import { fetchAndStore, upstreamSha256, verifyStored } from './archive-sync.ts';
 import { PREVIOUS_STORAGE_ANNOTATION, VERSION_FINALIZER, scanReportKey } from './naming.ts';
-import { describeBlocking, moduleScanners, scanModuleArchive, ScanFailedError, type ScanOutcome, type ScanPolicy } from './scanning.ts';
+import { describeBlocking, moduleScanners, scanModuleArchive, type ScanOutcome, type ScanPolicy } from './scanning.ts';
+import { summarizeVersion, type StoredArchive, type UpstreamFinding, type VersionOutcome } from './version-outcome.ts';
 
 /** What the Version controller needs. */
 export interface VersionControllerDeps {
@@ -54,10 +43,18 @@ const UPSTREAM_CHANGED = CONDITIONS.UpstreamChanged;
 /** When each immutable Version's upstream was last compared with its recorded sha256, by uid. */
 type UpstreamChecks = Map<string, number>;
 
-/** What comparing an immutable Version with its upstream found. */
-interface UpstreamFinding {
-  changed: boolean;
-  message?: string;
+/**
+ * What a step of the reconcile found: the outcome summarize writes (none: nothing to write, a
+ * served Version whose re-verification is retried), what to do once it is written, and how the
+ * queue goes on (a requeue, or the error it retries with backoff).
+ */
+interface StepResult {
+  outcome?: VersionOutcome;
+  /** Follow-ups after the status write (they change spec or metadata, so a new generation comes after the written status). */
+  cleanups?: ('forgetPrevious' | 'clearForceSync')[];
+  requeue: ReconcileResult;
+  /** A transient failure: rethrown after the write so the queue retries with backoff. */
+  retry?: { error: unknown };
 }
 
 /** Makes the reconcile function of the Version controller. */
@@ -74,14 +71,24 @@ export function versionReconciler(deps: VersionControllerDeps) {
     if (!hasFinalizer(version, VERSION_FINALIZER)) version = await deps.resource.addFinalizer(version, VERSION_FINALIZER, { signal });
     // The cache may not show our last status write yet (a recorded checksum): read our own.
     version = deps.status.current(version);
+    let step: StepResult;
     try {
-      return await syncVersion(deps, version, signal, upstreamChecks);
+      step = await syncVersion(deps, version, signal, upstreamChecks);
     } catch (err) {
       // Cancelled because the Version is being deleted: nothing to report, it is finalized next.
       if (signal.aborted && err === signal.reason && !limitReason(err)) throw err;
-      return reportFailure(deps, version, err);
+      step = await failed(deps, version, err);
     }
+    if (step.outcome) await writeOutcome(deps, version, step.outcome);
+    for (const next of step.cleanups ?? []) await (next === 'forgetPrevious' ? forgetPrevious(deps, version, signal) : clearForceSync(deps, version, signal));
+    if (step.retry) throw step.retry.error;
+    return step.requeue;
   };
+}
+
+/** The one place a Version's status is written: the summary of an outcome. */
+async function writeOutcome(deps: VersionControllerDeps, version: Version, outcome: VersionOutcome): Promise<void> {
+  await deps.status.write(version, summarizeVersion(version.status, outcome));
 }
 
 /** Where a Version's archive comes from and goes to. */
@@ -137,66 +144,75 @@ async function reportForeignKeys(deps: VersionControllerDeps, version: Version, 
   await deps.events.warning(version, REASONS.StorageKeyIgnored, `the status names ${foreign.join(' and ')}, not the derived ${JSON.stringify(storageKey)}; ignored (keys are derived from spec and namespace only)`);
 }
 
-/** The provider-only status fields: lock-file hashes of the stored package, read back from storage. */
-async function providerFields(storage: StorageBackend, key: string, checksum: string, signal: AbortSignal, fetchedProtocols: string[] | undefined, version: Version, deps: Pick<VersionControllerDeps, 'spoolDir' | 'providerZipLimits'>) {
-  const { body } = await storage.get(key, { signal });
-  const hashes = await providerPackageHashes(body, { signal, ...(deps.spoolDir && { tmpDir: deps.spoolDir }), ...(deps.providerZipLimits && { limits: deps.providerZipLimits }) });
-  if (hashes.sha256 !== checksum) throw new IntegrityError(`the stored package ${key} changed while its hashes were computed (sha256 ${hashes.sha256}, expected ${checksum})`);
-  return { h1: hashes.h1, zh: hashes.zh, protocols: fetchedProtocols ?? version.status?.protocols ?? ['5.0'] };
+/** Plans the reconcile: verify what is recorded, or fetch and store (shown as progressing meanwhile). */
+async function syncVersion(deps: VersionControllerDeps, version: Version, signal: AbortSignal, upstreamChecks: UpstreamChecks): Promise<StepResult> {
+  const storage = await deps.storage.resolve(version.spec.storageConfig, 'spec.storageConfig');
+  const place = placeOf(version);
+  await reportForeignKeys(deps, version, place.storageKey);
+  const recorded = version.status?.checksum;
+  if (recorded && !version.spec.forceSync) return verifyRecorded(deps, version, storage, place, recorded, signal, upstreamChecks);
+  // Shown while the archive is fetched, scanned and stored (through the same summary).
+  await writeOutcome(deps, version, { state: 'progressing', reason: REASONS.Progressing, message: `fetching ${version.spec.version} from the source` });
+  return storeFromSource(deps, version, storage, place, signal, upstreamChecks);
 }
 
-async function syncVersion(deps: VersionControllerDeps, version: Version, signal: AbortSignal, upstreamChecks: UpstreamChecks): Promise<ReconcileResult> {
-  const storage = await deps.storage.resolve(version.spec.storageConfig, 'spec.storageConfig');
-  const { spec, status } = version;
-  const place = placeOf(version);
+/** The fetch options of a Version at `place`. */
+function fetchOptionsOf(deps: VersionControllerDeps, version: Version, place: ArchivePlace, signal: AbortSignal) {
+  return { format: version.spec.fileFormat, signal, ...(place.os && { os: place.os, arch: place.arch! }), ...(deps.spoolDir && { spoolDir: deps.spoolDir }) };
+}
+
+/**
+ * Verify-stored: a Version with a recorded checksum is served while its stored bytes hash to it;
+ * missing or changed bytes are copied from the previous storage (after a move) or restored from
+ * the source, accepting only the recorded sha256; else it stalls.
+ */
+async function verifyRecorded(deps: VersionControllerDeps, version: Version, storage: StorageBackend, place: ArchivePlace, recorded: string, signal: AbortSignal, upstreamChecks: UpstreamChecks): Promise<StepResult> {
+  const { spec } = version;
   const { storageKey } = place;
-  const fetchOptions = { format: spec.fileFormat, signal, ...(place.os && { os: place.os, arch: place.arch! }), ...(deps.spoolDir && { spoolDir: deps.spoolDir }) };
-  const recorded = status?.checksum;
   const requeue = { requeueAfterMs: deps.verifyIntervalMs };
-  await reportForeignKeys(deps, version, storageKey);
-
-  if (recorded && !spec.forceSync) {
-    const found = await verifyStored(storage, storageKey, recorded, signal);
-    if (found.state === 'ok') {
-      const upstream = spec.immutable ? await compareUpstream(deps, version, place, recorded, upstreamChecks, signal) : undefined;
-      await writeReady(deps, version, { checksum: recorded, size: found.size, storageKey, ...foreignReportFix(version, storageKey) }, 'Verified', `stored archive matches sha256 ${recorded}`, upstream);
-      await forgetPrevious(deps, version, signal);
-      return requeue;
-    }
-    // Missing after the owner moved the storage: copied from where it was, not tampering.
-    const previous = version.metadata.annotations?.[PREVIOUS_STORAGE_ANNOTATION];
-    const moved = found.state === 'missing' && previous !== undefined;
-    if (moved) {
-      const copied = await copyFromPrevious(deps, version, previous, storage, storageKey, recorded, signal);
-      if (copied) {
-        await deps.events.normal(version, REASONS.StorageChanged, `copied the archive of ${spec.version} from its previous storage location (sha256 ${recorded})`);
-        await writeReady(deps, version, { checksum: recorded, size: copied.size, storageKey }, REASONS.StorageChanged, `copied from the previous storage location (sha256 ${recorded})`);
-        await forgetPrevious(deps, version, signal);
-        return requeue;
-      }
-    }
-    const what = moved ? 'is not at the location the new storageConfig names and could not be copied from the previous one' : found.state === 'missing' ? 'is missing from storage' : `was changed in storage (sha256 now ${found.actualSha256})`;
-    if (moved) await deps.events.normal(version, REASONS.StorageChanged, `the storageConfig changed; storing the archive of ${spec.version} there again from the source, accepting only sha256 ${recorded}`);
-    else await deps.events.warning(version, REASONS.TamperDetected, `the archive of ${spec.version} ${what}; restoring it from the source`);
-    const restored = await fetchAndStore(deps.sourceFor(version), place.subject, spec.version, storage, storageKey, { ...fetchOptions, expectedSha256: recorded });
-    if (restored.state === 'stored') {
-      await deps.events.normal(version, REASONS.Restored, `restored the archive of ${spec.version} from the source (sha256 ${recorded})`);
-      await writeReady(deps, version, { checksum: recorded, size: restored.info.size, storageKey }, REASONS.Restored, moved ? `stored at the new location from the source (sha256 ${recorded})` : `the archive ${what} and was restored from the source`);
-      await forgetPrevious(deps, version, signal);
-      return requeue;
-    }
-    const message = moved
-      ? `the archive ${what}, and the source no longer matches the recorded sha256 ${recorded}: not serving it. Set the owner's storageConfig back to where the archive is stored (the annotation ${PREVIOUS_STORAGE_ANNOTATION} names it)${spec.immutable ? '' : ', or set spec.forceSync: true to accept the upstream archive'}.`
-      : `the stored archive ${what}, and the source no longer matches the recorded sha256 ${recorded}: not serving it. Check storage and the upstream, then set spec.forceSync: true to accept the upstream archive${spec.immutable ? ' (not possible while immutable)' : ''}.`;
-    await deps.events.warning(version, REASONS.ChecksumMismatch, message);
-    await deps.status.write(version, { conditions: markStalled(version.status?.conditions, { reason: REASONS.ChecksumMismatch, message }), synced: false, syncStatus: message });
-    return requeue;
+  const found = await verifyStored(storage, storageKey, recorded, signal);
+  if (found.state === 'ok') {
+    const upstream = spec.immutable ? await compareUpstream(deps, version, place, recorded, upstreamChecks, signal) : undefined;
+    const stored = { checksum: recorded, size: found.size, storageKey, ...foreignReportFix(version, storageKey) };
+    return { outcome: { state: 'ready', reason: REASONS.Verified, message: `stored archive matches sha256 ${recorded}`, stored, ...(upstream && { upstream }) }, cleanups: ['forgetPrevious'], requeue };
   }
+  // Missing after the owner moved the storage: copied from where it was, not tampering.
+  const previous = version.metadata.annotations?.[PREVIOUS_STORAGE_ANNOTATION];
+  const moved = found.state === 'missing' && previous !== undefined;
+  if (moved) {
+    const copied = await copyFromPrevious(deps, version, previous, storage, storageKey, recorded, signal);
+    if (copied) {
+      await deps.events.normal(version, REASONS.StorageChanged, `copied the archive of ${spec.version} from its previous storage location (sha256 ${recorded})`);
+      const stored = { checksum: recorded, size: copied.size, storageKey };
+      return { outcome: { state: 'ready', reason: REASONS.StorageChanged, message: `copied from the previous storage location (sha256 ${recorded})`, stored }, cleanups: ['forgetPrevious'], requeue };
+    }
+  }
+  const what = moved ? 'is not at the location the new storageConfig names and could not be copied from the previous one' : found.state === 'missing' ? 'is missing from storage' : `was changed in storage (sha256 now ${found.actualSha256})`;
+  if (moved) await deps.events.normal(version, REASONS.StorageChanged, `the storageConfig changed; storing the archive of ${spec.version} there again from the source, accepting only sha256 ${recorded}`);
+  else await deps.events.warning(version, REASONS.TamperDetected, `the archive of ${spec.version} ${what}; restoring it from the source`);
+  const restored = await fetchAndStore(deps.sourceFor(version), place.subject, spec.version, storage, storageKey, { ...fetchOptionsOf(deps, version, place, signal), expectedSha256: recorded });
+  if (restored.state === 'stored') {
+    await deps.events.normal(version, REASONS.Restored, `restored the archive of ${spec.version} from the source (sha256 ${recorded})`);
+    const message = moved ? `stored at the new location from the source (sha256 ${recorded})` : `the archive ${what} and was restored from the source`;
+    return { outcome: { state: 'ready', reason: REASONS.Restored, message, stored: { checksum: recorded, size: restored.info.size, storageKey } }, cleanups: ['forgetPrevious'], requeue };
+  }
+  const message = moved
+    ? `the archive ${what}, and the source no longer matches the recorded sha256 ${recorded}: not serving it. Set the owner's storageConfig back to where the archive is stored (the annotation ${PREVIOUS_STORAGE_ANNOTATION} names it)${spec.immutable ? '' : ', or set spec.forceSync: true to accept the upstream archive'}.`
+    : `the stored archive ${what}, and the source no longer matches the recorded sha256 ${recorded}: not serving it. Check storage and the upstream, then set spec.forceSync: true to accept the upstream archive${spec.immutable ? ' (not possible while immutable)' : ''}.`;
+  await deps.events.warning(version, REASONS.ChecksumMismatch, message);
+  return { outcome: { state: 'stalled', reason: REASONS.ChecksumMismatch, message }, requeue };
+}
 
-  await deps.status.write(version, {
-    conditions: markReconciling(version.status?.conditions, { reason: REASONS.Progressing, message: `fetching ${spec.version} from the source` }),
-  });
-  // An immutable Version that is forced to sync may only store the very archive it recorded.
+/**
+ * Fetch, scan and store: the archive is fetched from the source, scanned (modules, when scanner
+ * plugins are loaded) and stored with its hashes; an immutable Version that is forced to sync
+ * may only store the very archive it recorded.
+ */
+async function storeFromSource(deps: VersionControllerDeps, version: Version, storage: StorageBackend, place: ArchivePlace, signal: AbortSignal, upstreamChecks: UpstreamChecks): Promise<StepResult> {
+  const { spec } = version;
+  const { storageKey } = place;
+  const recorded = version.status?.checksum;
+  const requeue = { requeueAfterMs: deps.verifyIntervalMs };
   const expected = spec.immutable && recorded ? recorded : undefined;
   // Modules are scanned between fetch and store when scanner plugins are loaded.
   let scan: ScanOutcome | undefined;
@@ -208,9 +224,11 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
         }
       : undefined;
   const stored = await fetchAndStore(deps.sourceFor(version), place.subject, spec.version, storage, storageKey, {
-    ...fetchOptions,
+    ...fetchOptionsOf(deps, version, place, signal),
     ...(expected && { expectedSha256: expected }),
     ...(beforeStore && { beforeStore }),
+    // A provider's lock-file hashes are taken from the spooled package before it is stored.
+    ...(spec.kind === 'Provider' && { providerHashes: { ...(deps.providerZipLimits && { limits: deps.providerZipLimits }) } }),
   });
   // Just compared with the upstream: the next comparison is one verify interval away.
   upstreamChecks.set(version.metadata.uid ?? `${version.metadata.namespace}/${version.metadata.name}`, Date.now());
@@ -219,8 +237,7 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
   if (stored.state === 'refused') {
     const message = `the scan policy (operator.scanning.blockSeverities) refuses ${spec.version}: ${describeBlocking(scan!.blocking)}; nothing was stored. Fix the module and release a new version, or change the policy.`;
     await deps.events.warning(version, REASONS.ScanBlocked, message);
-    await deps.status.write(version, { conditions: markStalled(version.status?.conditions, { reason: REASONS.ScanBlocked, message }), scan: scanSummary!, synced: false, syncStatus: message });
-    return {};
+    return { outcome: { state: 'stalled', reason: REASONS.ScanBlocked, message, scan: scanSummary! }, requeue: {} };
   }
   if (stored.state === 'upstream-differs' && !expected) {
     // The upstream's own signed checksum and its bytes disagree: nothing was stored.
@@ -229,28 +246,20 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
   if (stored.state === 'upstream-differs') {
     const message = `${stored.message}; the Version is immutable, so the stored archive is kept and still served`;
     await deps.events.warning(version, REASONS.ImmutableViolation, message);
-    const conditions = setCondition(version.status?.conditions, { type: UPSTREAM_CHANGED, status: 'True', reason: REASONS.ImmutableViolation, message });
-    await deps.status.write(version, { conditions: markReady(conditions, { reason: 'Verified', message: `stored archive kept (sha256 ${recorded})` }) });
-    await clearForceSync(deps, version, signal);
-    return requeue;
+    const upstream = { changed: true, message };
+    return { outcome: { state: 'ready', reason: REASONS.Verified, message: `stored archive kept (sha256 ${recorded})`, upstream }, cleanups: ['clearForceSync'], requeue };
   }
   const { info } = stored;
   if (!recorded || recorded !== info.sha256) {
-    await deps.events.normal(version, 'ArchiveStored', `stored ${spec.version} (${info.size} bytes, sha256 ${info.sha256})`);
+    await deps.events.normal(version, REASONS.ArchiveStored, `stored ${spec.version} (${info.size} bytes, sha256 ${info.sha256})`);
   }
-  const extra = spec.kind === 'Provider' ? await providerFields(storage, storageKey, info.sha256, signal, stored.protocols, version, deps) : {};
+  const extra = stored.hashes ? { ...stored.hashes, protocols: stored.protocols ?? version.status?.protocols ?? ['5.0'] } : {};
   // Stored unscanned (scanning turned off since): an earlier scan does not describe these bytes.
   const staleReport = scanSummary === undefined && version.status?.scan ? scanReportKey(storageKey) : undefined;
   if (staleReport) await storage.delete(staleReport, { signal });
-  await writeReady(
-    deps,
-    version,
-    { checksum: info.sha256, size: info.size, storageKey, filename: place.filename, ...extra, ...(scanSummary ? { scan: scanSummary } : staleReport ? { scan: null } : {}) },
-    REASONS.Succeeded,
-    `stored and verified (sha256 ${info.sha256})${scanSummary ? `; scanned by ${scanSummary.scanner}: ${findingCounts(scanSummary)}` : ''}`,
-  );
-  await clearForceSync(deps, version, signal);
-  return requeue;
+  const archive: StoredArchive = { checksum: info.sha256, size: info.size, storageKey, filename: place.filename, ...extra, ...(scanSummary ? { scan: scanSummary } : staleReport ? { scan: null } : {}) };
+  const message = `stored and verified (sha256 ${info.sha256})${scanSummary ? `; scanned by ${scanSummary.scanner}: ${findingCounts(scanSummary)}` : ''}`;
+  return { outcome: { state: 'ready', reason: REASONS.Succeeded, message, stored: archive }, cleanups: ['clearForceSync'], requeue };
 }
 
 /**
@@ -323,80 +332,34 @@ async function compareUpstream(deps: VersionControllerDeps, version: Version, pl
   }
   if (actual === recorded) return { changed: false };
   const what = /^[0-9a-f]{64}$/.test(actual) ? `now has sha256 ${actual}` : `is now ${actual}`;
-  const message = `the upstream archive of ${spec.version} ${what}, not the recorded ${recorded} (a moved tag or a re-published release); the Version is immutable, so the stored archive is kept and still served. Publish the change as a new version.`.slice(0, 32768);
+  // Bounded as the condition will hold it, so an unchanged finding is recognised and not reported again.
+  const message = conditionMessage(
+    `the upstream archive of ${spec.version} ${what}, not the recorded ${recorded} (a moved tag or a re-published release); the Version is immutable, so the stored archive is kept and still served. Publish the change as a new version.`,
+  );
   const known = version.status?.conditions?.find((c) => c.type === UPSTREAM_CHANGED && c.status === 'True');
   if (known?.message !== message) await deps.events.warning(version, REASONS.ImmutableViolation, message);
   return { changed: true, message };
-}
-
-async function writeReady(
-  deps: VersionControllerDeps,
-  version: Version,
-  stored: { checksum: string; size: number; storageKey: string; filename?: string; h1?: string; zh?: string; protocols?: string[]; scan?: ScanSummary | null },
-  reason: string,
-  message: string,
-  upstream?: UpstreamFinding,
-): Promise<void> {
-  let conditions = markReady(version.status?.conditions, { reason, message });
-  if (upstream?.changed) conditions = setCondition(conditions, { type: UPSTREAM_CHANGED, status: 'True', reason: REASONS.ImmutableViolation, message: upstream.message! });
-  // Kept while only the stored bytes were verified or copied; gone once the upstream matches again or new bytes were stored.
-  else if (upstream || (reason !== 'Verified' && reason !== REASONS.StorageChanged)) conditions = removeCondition(conditions, UPSTREAM_CHANGED);
-  await deps.status.write(version, {
-    ...stored,
-    conditions,
-    synced: true,
-    syncStatus: message,
-    // Stamped only when something else changed, so a periodic verification costs no write.
-    ...(version.status?.checksum !== stored.checksum || !version.status?.lastVerifiedTime ? { lastVerifiedTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } : {}),
-  });
 }
 
 async function clearForceSync(deps: VersionControllerDeps, version: Version, signal: AbortSignal): Promise<void> {
   if (version.spec.forceSync) await deps.resource.patch(version.metadata.namespace, version.metadata.name!, { spec: { forceSync: false } }, { signal });
 }
 
-/** Records a failed sync: transient ones are retried by the queue (rethrown), others stall. */
-async function reportFailure(deps: VersionControllerDeps, version: Version, err: unknown): Promise<ReconcileResult> {
-  const condition = toCondition(err);
-  const limited = limitReason(err);
-  const reason = limited
-    ? limited
-    : err instanceof ScanFailedError
-    ? REASONS.ScanFailed
-    : condition.transient
-    ? condition.retryAfterMs !== undefined
-      ? REASONS.RateLimited
-      : REASONS.SourceUnavailable
-    : condition.reason === 'NotFound'
-      ? REASONS.SourceNotFound
-      : condition.reason === 'InvalidInput'
-        ? REASONS.InvalidSpec
-        : condition.reason;
-  await deps.events.warning(version, reason, condition.message);
+/**
+ * The outcome of a failed sync, through the one error→condition mapping: transient failures are
+ * retried by the queue (a served Version keeps being served meanwhile), others stall.
+ */
+async function failed(deps: VersionControllerDeps, version: Version, err: unknown): Promise<StepResult> {
+  const { reason, message, transient } = toCondition(err);
+  await deps.events.warning(version, reason, message);
   const stillServed = Boolean(version.status?.checksum) && version.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-  if (condition.transient && limited && !stillServed) {
-    // An upstream too slow or a reconcile past its deadline: Stalled says so at once, and the
-    // queue still retries with backoff (a transient cause may go away).
-    await deps.status.write(version, {
-      conditions: markStalled(version.status?.conditions, { reason, message: `${condition.message} (retrying with backoff)` }),
-      synced: false,
-      syncStatus: condition.message,
-    });
-    throw err;
-  }
-  if (condition.transient) {
-    // A Version already stored keeps being served while its re-verification is retried.
-    if (!stillServed) {
-      await deps.status.write(version, {
-        conditions: markReconciling(version.status?.conditions, { reason, message: `${condition.message} (retrying)`, failed: true }),
-        synced: false,
-        syncStatus: condition.message,
-      });
-    }
-    throw err;
-  }
-  await deps.status.write(version, { conditions: markStalled(version.status?.conditions, { reason, message: condition.message }), synced: false, syncStatus: condition.message });
-  return { requeueAfterMs: deps.verifyIntervalMs };
+  if (!transient) return { outcome: { state: 'stalled', reason, message }, requeue: { requeueAfterMs: deps.verifyIntervalMs } };
+  // A Version already stored keeps being served while its re-verification is retried.
+  if (stillServed) return { requeue: {}, retry: { error: err } };
+  // An upstream too slow or a reconcile past its deadline: Stalled says so at once, and the
+  // queue still retries with backoff (a transient cause may go away).
+  if (reasonMeaning(reason)?.stallsWhileRetrying) return { outcome: { state: 'stalled', reason, message: `${message} (retrying with backoff)` }, requeue: {}, retry: { error: err } };
+  return { outcome: { state: 'retrying', reason, message: `${message} (retrying)` }, requeue: {}, retry: { error: err } };
 }
 
 /**
@@ -420,7 +383,7 @@ async function finalize(deps: VersionControllerDeps, version: Version, signal: A
       // Deleting a key that holds nothing is a no-op; a refused Version has a report but no archive.
       await storage.delete(scanReportKey(address.storageKey), { signal });
       await storage.delete(address.storageKey, { signal });
-      await deps.events.normal(version, 'ArchiveDeleted', `deleted the stored archive ${address.storageKey}`);
+      await deps.events.normal(version, REASONS.ArchiveDeleted, `deleted the stored archive ${address.storageKey}`);
     }
   }
   await deps.resource.removeFinalizer(version, VERSION_FINALIZER, { signal });

@@ -6,54 +6,10 @@
  * - Reconciling=True: work in progress (or a retried failure); Ready is Unknown or False;
  * - Stalled=True: no progress without a change from the user; Ready=False; Reconciling removed.
  */
-import type { Condition } from '@opendepot/core';
+import { CONDITIONS, REASONS, conditionMessage, type Condition } from '@opendepot/core';
 
-/** The summary condition types. */
-export const CONDITIONS = {
-  Ready: 'Ready',
-  Reconciling: 'Reconciling',
-  Stalled: 'Stalled',
-  /** An immutable Version's upstream archive differs from the recorded one (Version and owner; the stored archive is still served). */
-  UpstreamChanged: 'UpstreamChanged',
-} as const;
-
-/** Reasons the controllers use (CamelCase, as the schema requires). */
-export const REASONS = {
-  /** Ready=True: everything stored and verified. */
-  Succeeded: 'Succeeded',
-  /** Reconciling: work started or in progress. */
-  Progressing: 'Progressing',
-  /** Being deleted; cleanup runs. */
-  Deleting: 'Deleting',
-  /** The spec cannot be acted on (e.g. an unknown storage plugin, a bad constraint). */
-  InvalidSpec: 'InvalidSpec',
-  /** The upstream (GitHub, git remote, registry) failed or could not be reached. */
-  SourceUnavailable: 'SourceUnavailable',
-  /** The upstream rate limited us; retried when it allows. */
-  RateLimited: 'RateLimited',
-  /** The upstream has no such version or archive. */
-  SourceNotFound: 'SourceNotFound',
-  /** The archive does not match the checksum or signature it should have. */
-  ChecksumMismatch: 'ChecksumMismatch',
-  /** A stored object differs from its recorded checksum. */
-  TamperDetected: 'TamperDetected',
-  /** The owner's storageConfig moved an archive; it is stored at the new location again (Event). */
-  StorageChanged: 'StorageChanged',
-  /** A tampered object was restored from the source. */
-  Restored: 'Restored',
-  /** An immutable Version would change. */
-  ImmutableViolation: 'ImmutableViolation',
-  /** The storage backend failed. */
-  StorageFailed: 'StorageFailed',
-  /** A scanner failed or found what policy refuses. */
-  ScanFailed: 'ScanFailed',
-  /** Stalled: the scan policy refuses the archive; nothing was stored. */
-  ScanBlocked: 'ScanBlocked',
-  /** Something this object depends on is not ready yet. */
-  DependencyNotReady: 'DependencyNotReady',
-  /** The status named a storage key other than the one derived from spec and namespace; it was ignored. */
-  StorageKeyIgnored: 'StorageKeyIgnored',
-} as const;
+/** The condition types and the one reason table live in core; re-exported for the controllers. */
+export { CONDITIONS, REASONS };
 
 /** What to set; `lastTransitionTime` is computed. */
 export interface ConditionInput {
@@ -98,7 +54,8 @@ export function setCondition(conditions: readonly Condition[] | undefined, input
     type: input.type,
     status: input.status,
     reason: input.reason,
-    message: input.message,
+    // Every message is redacted and bounded here, whoever composed it.
+    message: conditionMessage(input.message),
     lastTransitionTime: previous && previous.status === input.status ? previous.lastTransitionTime : conditionTime(now),
   };
   if (input.observedGeneration !== undefined) next.observedGeneration = input.observedGeneration;

@@ -13,6 +13,8 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
   CORE_RESOURCES,
+  MAX_CONDITION_MESSAGE,
+  conditionMessage,
   isNotFound,
   resourceClient,
   silentLogger,
@@ -69,7 +71,7 @@ interface Seen {
   lastSeenMs: number;
 }
 
-const MAX_MESSAGE = 1024;
+const MAX_MESSAGE = MAX_CONDITION_MESSAGE;
 
 function eventTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -116,7 +118,8 @@ export class EventRecorder {
 
   /** Records an event about `obj`; resolves when written (or when writing failed and was logged). */
   record(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
-    let text = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message;
+    // Every Event message is redacted and bounded here, whoever composed it.
+    let text = conditionMessage(message);
     let key = [obj.metadata.uid ?? `${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}`, type, reason, text].join('\u0000');
     const combined = this.#combinedKey(key, obj, type, reason);
     if (combined) {

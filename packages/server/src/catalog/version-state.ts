@@ -1,5 +1,5 @@
 /** Decides whether a Version may be served, and if not, how to tell the client why. */
-import { versionStorageKey, type Version } from '@opendepot/core';
+import { CONDITIONS, REASONS, readyReasonServes, reasonMeaning, versionStorageKey, type Version } from '@opendepot/core';
 import type { VersionState } from './types.ts';
 
 type Condition = NonNullable<NonNullable<Version['status']>['conditions']>[number];
@@ -23,12 +23,6 @@ function explain(c: Condition, fallback: string): { reason: string; message?: st
   return message === '' ? { reason } : { reason, message };
 }
 
-/** What a client is told of a Version stalled for integrity: refused archives are neither listed nor served. */
-const INTEGRITY_DETAILS: Readonly<Record<string, string>> = {
-  VerificationFailed: 'it was refused because the upstream archive failed its checksum or signature check, so it is neither listed nor served',
-  ChecksumMismatch: 'neither its stored archive nor its source matches the recorded checksum, so it is neither listed nor served',
-};
-
 /**
  * The state of a Version. Only a Version whose `Ready` condition is True and whose status
  * records the checksum, size and storage key of its archive is servable: that checksum is
@@ -39,21 +33,23 @@ const INTEGRITY_DETAILS: Readonly<Record<string, string>> = {
 export function versionState(version: Version): VersionState {
   const status = version.status;
   if (version.metadata.deletionTimestamp) {
-    return { kind: 'removing', detail: 'it is being removed', reason: 'Deleting' };
+    return { kind: 'removing', detail: 'it is being removed', reason: REASONS.Deleting };
   }
   const derivedKey = versionStorageKey(version);
   if (derivedKey === undefined) {
-    return { kind: 'stalled', detail: 'its spec does not name what its archive is', reason: 'InvalidSpec' };
+    return { kind: 'stalled', detail: 'its spec does not name what its archive is', reason: REASONS.InvalidSpec };
   }
   if (typeof status?.storageKey === 'string' && status.storageKey !== '' && status.storageKey !== derivedKey) {
-    return { kind: 'stalled', detail: 'its status names a storage key other than the one its spec derives', reason: 'StorageKeyMismatch', foreignStorageKey: status.storageKey };
+    return { kind: 'stalled', detail: 'its status names a storage key other than the one its spec derives', reason: REASONS.StorageKeyMismatch, foreignStorageKey: status.storageKey };
   }
   if (status?.scan?.blocked === true) {
-    return { kind: 'blocked', detail: 'the scan policy blocked it', reason: 'ScanBlocked', message: `scanner ${status.scan.scanner ?? 'unknown'}` };
+    return { kind: 'blocked', detail: 'the scan policy blocked it', reason: REASONS.ScanBlocked, message: `scanner ${status.scan.scanner ?? 'unknown'}` };
   }
-  const ready = condition(version, 'Ready');
+  const ready = condition(version, CONDITIONS.Ready);
+  // Servable: Ready=True with a reason the reason table does not call unservable, and a complete record.
+  const readyTrue = ready?.status === 'True' && readyReasonServes(ready.reason);
   if (
-    ready?.status === 'True' &&
+    readyTrue &&
     typeof status?.checksum === 'string' &&
     SHA256_HEX.test(status.checksum) &&
     Number.isSafeInteger(status.size) &&
@@ -69,14 +65,14 @@ export function versionState(version: Version): VersionState {
       fileFormat: version.spec.fileFormat ?? 'zip',
     };
   }
-  const stalled = condition(version, 'Stalled');
+  const stalled = condition(version, CONDITIONS.Stalled);
   if (stalled?.status === 'True') {
-    return { kind: 'stalled', detail: INTEGRITY_DETAILS[stalled.reason] ?? 'it is stalled', ...explain(stalled, 'Stalled') };
+    return { kind: 'stalled', detail: reasonMeaning(stalled.reason)?.clientDetail ?? 'it is stalled', ...explain(stalled, CONDITIONS.Stalled) };
   }
-  if (ready?.status === 'True') {
+  if (readyTrue) {
     // Ready without a complete record would be an operator bug; never serve unverifiable bytes.
-    return { kind: 'syncing', detail: 'it is still being synced', reason: 'ChecksumNotRecorded' };
+    return { kind: 'syncing', detail: 'it is still being synced', reason: REASONS.ChecksumNotRecorded };
   }
-  const progress = ready ?? condition(version, 'Reconciling');
-  return { kind: 'syncing', detail: 'it is still being synced', ...(progress ? explain(progress, 'Progressing') : { reason: 'Progressing' }) };
+  const progress = ready ?? condition(version, CONDITIONS.Reconciling);
+  return { kind: 'syncing', detail: 'it is still being synced', ...(progress ? explain(progress, REASONS.Progressing) : { reason: REASONS.Progressing }) };
 }

@@ -1,0 +1,3 @@
+/** Condition reasons (one table) and the bound on their messages. */
+export * from './reasons.ts';
+export * from './message.ts';
