@@ -15,7 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isOpenDepotError } from '@opendepot/sdk';
 import { repackArchive, unpackArchive, type InputFormat } from '../src/index.ts';
-import { collect, tarOf, zipOf, type TestEntry } from '@opendepot/testbed';
+import { collect, tarOf, zipOf, type TestEntry } from '@opendepot/testbed/archive-helpers';
 
 // Fixed, so runs repeat; OPENDEPOT_FUZZ_SEED explores others (a finding becomes a regular test).
 const SEED = Number(process.env.OPENDEPOT_FUZZ_SEED ?? 20261202);

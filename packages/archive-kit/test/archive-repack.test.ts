@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isOpenDepotError } from '@opendepot/sdk';
 import { repackArchive, type RepackOptions } from '../src/index.ts';
-import { collect, filesOf, patchBytes, readTarGz, readZip, sha256, tarGzOf, tarOf, zipOf, type TestEntry } from '@opendepot/testbed';
+import { collect, filesOf, patchBytes, readTarGz, readZip, sha256, tarGzOf, tarOf, zipOf, type TestEntry } from '@opendepot/testbed/archive-helpers';
 
 const TOP = 'acme-terraform-aws-vpc-1a2b3c4';
 const tree: TestEntry[] = [

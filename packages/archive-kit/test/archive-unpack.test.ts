@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isOpenDepotError } from '@opendepot/sdk';
 import { unpackArchive } from '../src/index.ts';
-import { tarGzOf, zipOf, type TestEntry } from '@opendepot/testbed';
+import { tarGzOf, zipOf, type TestEntry } from '@opendepot/testbed/archive-helpers';
 
 let work: string;
 test.before.each(async () => {

@@ -90,7 +90,7 @@ test('a Module stored on WebDAV becomes Ready; each archive is on the WebDAV ser
   assert.is(versions.length, 4);
   for (const v of versions) {
     const { storageKey, checksum, size } = v.status ?? {};
-    assert.ok(ready(v) && storageKey && checksum, `${v.metadata.name} is Ready with a storage key and checksum`);
+    assert.ok(ready(v) && storageKey && checksum, `${v.metadata.name} is Ready with a storage key and checksum: ${JSON.stringify(v.status)}`);
     // The plugin's layout: <key>.odv/v<seq>-<time>-<id>-<sha256>-<size>.
     const dir = join(dav.root, 'registry', `${storageKey}.odv`);
     const [stored, ...others] = (await readdir(dir)).filter((f) => f.startsWith('v'));

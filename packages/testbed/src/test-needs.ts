@@ -43,7 +43,8 @@ export const TEST_FILE_GLOBS: readonly string[] = ['packages/*/test/**/*.test.ts
 export const CONTROL_PLANE_TOOLS: readonly ToolName[] = ['etcd', 'kube-apiserver', 'kubectl'];
 
 const TESTBED = '@opendepot/testbed';
-const TESTBED_SRC = dirname(fileURLToPath(import.meta.url));
+// The sources, also when this module runs from dist/ (the runner reads the test bed's own code).
+const TESTBED_SRC = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 const TESTBED_INDEX = join(TESTBED_SRC, 'index.ts');
 
 interface SourceFacts {
