@@ -19,6 +19,7 @@ export const DEFAULT_OPERATOR_LIMITS: Readonly<OperatorLimits> = Object.freeze({
   upstreamMinBytesPerSecond: 1024,
   providerZipMaxEntries: DEFAULT_PROVIDER_ZIP_LIMITS.maxEntries,
   providerZipMaxUncompressedBytes: DEFAULT_PROVIDER_ZIP_LIMITS.maxUncompressedBytes,
+  providerPackageMaxBytes: 4 * 1024 * 1024 * 1024,
   gitTagsCacheSeconds: 60,
 });
 

@@ -25,7 +25,7 @@ operator:
     hashicorpTrustedKeys: ['${KEY.replaceAll('\n', '\\n')}']
     allowedRegistryHosts: [registry.example.com]
     allowedDownloadHosts: [downloads.example.com]
-  limits: { upstreamIdleTimeoutSeconds: 30, upstreamMinBytesPerSecond: 2048, gitTagsCacheSeconds: 5 }
+  limits: { upstreamIdleTimeoutSeconds: 30, upstreamMinBytesPerSecond: 2048, gitTagsCacheSeconds: 5, providerPackageMaxBytes: 1048576 }
 `.replaceAll("'-----", '"-----').replaceAll("-----'", '-----"'),
   { env: {} },
 ).config;
@@ -34,7 +34,7 @@ test("each first-party source is configured from the operator's keys", () => {
   const entries = firstPartySources(config, '/spool');
   const egress = { allowPrivateNetworks: false, allowedPrivateCidrs: ['10.20.0.0/16'] };
   const common = { egress, rate: { idleTimeoutMs: 30_000, minBytesPerSecond: 2048 }, tmpDir: '/spool' };
-  const providers = { ...common, allowInsecureHttp: false, allowedDownloadHosts: ['downloads.example.com'] };
+  const providers = { ...common, allowInsecureHttp: false, maxPackageBytes: 1048576, allowedDownloadHosts: ['downloads.example.com'] };
   assert.equal(entries, [
     { package: '@opendepot/plugin-sources/github', kind: 'archive-source', config: { ...common, baseUrl: 'https://ghe.example.com/api/v3', allowedHosts: ['git.example.com', '*.example.org'] } },
     { package: '@opendepot/plugin-sources/git', kind: 'archive-source', config: { ...common, allowFileUrls: true, tagsCacheMs: 5000, allowedHosts: ['git.example.com', '*.example.org'] } },

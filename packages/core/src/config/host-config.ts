@@ -135,6 +135,8 @@ export interface OperatorLimitsConfig {
   providerZipMaxEntries: number;
   /** Uncompressed bytes of a provider zip (declared and inflated). Default 4 GiB. */
   providerZipMaxUncompressedBytes: number;
+  /** Bytes of one provider package as downloaded. Default 4 GiB. */
+  providerPackageMaxBytes: number;
   /** Keys of one namespace a controller reconciles at once. Default: concurrency - 1 (at least 1). */
   maxInFlightPerNamespace?: number;
   /** How long one `git ls-remote` of a repository is shared by all its Versions. Default 60. */
@@ -342,6 +344,7 @@ export const hostConfigSchema = {
             upstreamMinBytesPerSecond: { type: 'integer', minimum: 1, maximum: 1073741824, default: 1024 },
             providerZipMaxEntries: { type: 'integer', minimum: 1, maximum: 1000000, default: 10000 },
             providerZipMaxUncompressedBytes: { type: 'integer', minimum: 1, maximum: 1099511627776, default: 4294967296 },
+            providerPackageMaxBytes: { type: 'integer', minimum: 1, maximum: 1099511627776, default: 4294967296 },
             maxInFlightPerNamespace: { type: 'integer', minimum: 1, maximum: 256 },
             gitTagsCacheSeconds: { type: 'integer', minimum: 0, maximum: 86400, default: 60 },
           },

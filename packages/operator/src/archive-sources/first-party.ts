@@ -23,6 +23,7 @@ export function firstPartySources(config: HostConfig, spoolDir: string): PluginE
   const providers = {
     ...common,
     allowInsecureHttp: operator.providers.allowInsecureHttp,
+    maxPackageBytes: limits.providerPackageMaxBytes,
     ...(operator.providers.allowedDownloadHosts && { allowedDownloadHosts: operator.providers.allowedDownloadHosts }),
   };
   return [
