@@ -131,7 +131,8 @@ async function worker(): Promise<void> {
     console.log(`${status} ${relative('.', file)}  ${r.passed} passed, ${r.failed} failed  (${(r.ms / 1000).toFixed(1)}s)`);
     if (r.failed > 0 || process.env.OPENDEPOT_TEST_VERBOSE) console.log(r.output.replace(/^/gm, '    | '));
     // Not a failure (the file had a control plane of its own), but the needs reading missed it.
-    if (r.output.includes(OWN_CONTROL_PLANE_MARK)) console.log(`warn ${relative('.', file)} started its own control plane: testFileNeeds (packages/testbed/src/test-needs.ts) did not see that it uses one`);
+    if (r.output.includes(OWN_CONTROL_PLANE_MARK))
+      console.log(`warn ${relative('.', file)} started its own control plane: testFileNeeds (packages/testbed/src/test-needs.ts) did not see that it uses one`);
   }
 }
 try {
@@ -144,7 +145,9 @@ try {
 
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);
-await writeFile(`${root}/.test-results.json`, JSON.stringify({ passed, failed, seconds: (Date.now() - started) / 1000, files: results.map(({ output: _o, ...r }) => r) }, null, 2)).catch(() => undefined);
+await writeFile(`${root}/.test-results.json`, JSON.stringify({ passed, failed, seconds: (Date.now() - started) / 1000, files: results.map(({ output: _o, ...r }) => r) }, null, 2)).catch(
+  () => undefined,
+);
 console.log(`[opendepot] suite time ${((Date.now() - started) / 1000).toFixed(0)}s`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exitCode = failed === 0 && files.length > 0 ? 0 : 1;

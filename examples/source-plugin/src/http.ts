@@ -57,10 +57,7 @@ function send(url: URL, what: string, policy: HttpPolicy, signal: AbortSignal | 
       ...(policy.ca && url.protocol === 'https:' ? { ca: policy.ca } : {}),
       ...(signal ? { signal } : {}),
     });
-    const timer = setTimeout(
-      () => req.destroy(new UnavailableError(`${what}: ${url.toString()} did not answer within ${policy.headersTimeoutMs} ms`)),
-      policy.headersTimeoutMs,
-    );
+    const timer = setTimeout(() => req.destroy(new UnavailableError(`${what}: ${url.toString()} did not answer within ${policy.headersTimeoutMs} ms`)), policy.headersTimeoutMs);
     req.once('response', (response) => {
       clearTimeout(timer);
       resolve(response);

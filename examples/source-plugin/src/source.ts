@@ -4,16 +4,7 @@
  * to it holding each one.
  */
 import { rootCertificates } from 'node:tls';
-import {
-  InputError,
-  NotFoundError,
-  type ArchiveSource,
-  type ArchiveSubject,
-  type FetchOptions,
-  type FetchedArchive,
-  type ListOptions,
-  type UpstreamVersion,
-} from '@opendepot/sdk';
+import { InputError, NotFoundError, type ArchiveSource, type ArchiveSubject, type FetchOptions, type FetchedArchive, type ListOptions, type UpstreamVersion } from '@opendepot/sdk';
 import { boundedBody, checkAnnouncedSize, readBounded } from './bounded.ts';
 import { DEFAULT_MAX_ARCHIVE_BYTES, DEFAULT_REQUEST_TIMEOUT_SECONDS, type HttpsDirSourceConfig } from './config.ts';
 import { get, type HttpPolicy } from './http.ts';

@@ -52,7 +52,10 @@ test('a redirect to http:// is refused too', async () => {
 test('a redirect within https is followed', async () => {
   server.redirect('/moved/vpc/index.json', `${server.url}acme/vpc/index.json`);
   const versions = await (await source()).listVersions({ ...vpc, namespace: 'moved' });
-  assert.equal(versions.map((v) => v.version), ['1.0.0', '1.1.0', '2.0.0']);
+  assert.equal(
+    versions.map((v) => v.version),
+    ['1.0.0', '1.1.0', '2.0.0'],
+  );
 });
 
 test('the index: refs kept, non-versions ignored, sha256 and dates passed on, each version once', async () => {

@@ -178,7 +178,14 @@ export class DavClient {
    * Sends a request and resolves with the response as soon as its headers arrive. `headersTimeoutMs`
    * limits the wait for them; `signal` aborts the request and the response's body.
    */
-  #send(method: string, url: string, headers: OutgoingHttpHeaders, body: string | Readable | undefined, signal: AbortSignal | undefined, headersTimeoutMs: number | undefined): Promise<IncomingMessage> {
+  #send(
+    method: string,
+    url: string,
+    headers: OutgoingHttpHeaders,
+    body: string | Readable | undefined,
+    signal: AbortSignal | undefined,
+    headersTimeoutMs: number | undefined,
+  ): Promise<IncomingMessage> {
     return new Promise<IncomingMessage>((resolve, reject) => {
       signal?.throwIfAborted();
       const all: OutgoingHttpHeaders = { 'User-Agent': USER_AGENT, ...headers };

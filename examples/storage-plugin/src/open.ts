@@ -60,7 +60,10 @@ async function basicAuthorization(config: WebDavStorageConfig, options: OpenOpti
     password = await options.readSecret(ref.name, ref.key);
   } catch (err) {
     if (isOpenDepotError(err, 'unavailable')) throw err; // the API server is down: worth retrying
-    throw new InputError(`cannot read key ${JSON.stringify(ref.key)} of Secret ${JSON.stringify(ref.name)}: ${err instanceof Error ? err.message : String(err)}`, { field: 'passwordSecretRef', cause: err });
+    throw new InputError(`cannot read key ${JSON.stringify(ref.key)} of Secret ${JSON.stringify(ref.name)}: ${err instanceof Error ? err.message : String(err)}`, {
+      field: 'passwordSecretRef',
+      cause: err,
+    });
   }
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }

@@ -64,7 +64,8 @@ export class WebDavStorage implements StorageBackend {
     if (found === 'file') throw new InputError(`${this.#dav.base.href} is a file, not a collection`, { field: 'url' });
     if (found === 'missing') {
       const made = await this.#dav.mkcol([], signal);
-      if (made === 'parent-missing') throw new InputError(`${this.#dav.base.href} does not exist, and neither does its parent collection`, { field: 'url', hint: 'Create the parent collection, or correct url.' });
+      if (made === 'parent-missing')
+        throw new InputError(`${this.#dav.base.href} does not exist, and neither does its parent collection`, { field: 'url', hint: 'Create the parent collection, or correct url.' });
     }
     return this;
   }
@@ -207,10 +208,7 @@ export class WebDavStorage implements StorageBackend {
   /** Removes the versions older than `current`, and temporaries abandoned long ago. */
   async #retire(collection: DavPath, listing: Listing, current: string): Promise<void> {
     const now = this.#now();
-    const doomed = [
-      ...listing.versions.filter((v: Version) => v.name < current).map((v) => v.name),
-      ...listing.temporaries.filter((t) => now - t.createdAt > ABANDONED_AFTER_MS).map((t) => t.name),
-    ];
+    const doomed = [...listing.versions.filter((v: Version) => v.name < current).map((v) => v.name), ...listing.temporaries.filter((t) => now - t.createdAt > ABANDONED_AFTER_MS).map((t) => t.name)];
     for (const name of doomed) await this.#dav.delete([...collection, name], false);
     if (doomed.length > 0) this.#logger.debug('retired superseded versions', { collection: collection.join('/'), count: doomed.length });
   }

@@ -230,7 +230,10 @@ test('a server that does not answer: metadata requests give up after requestTime
   await storage.put('x', chunked(Buffer.from('x')));
   try {
     // stat hangs on its listing; get lists fine, then waits for the download's headers.
-    for (const [what, hang, call] of [['stat', 'PROPFIND', () => storage.stat('x')], ['get', 'GET', () => storage.get('x')]] as const) {
+    for (const [what, hang, call] of [
+      ['stat', 'PROPFIND', () => storage.stat('x')],
+      ['get', 'GET', () => storage.get('x')],
+    ] as const) {
       proxy.fault = (method) => (method === hang ? 'hang' : undefined);
       const t = performance.now();
       const err = await rejects(call(), 'unavailable', `${what} of a hanging server`);

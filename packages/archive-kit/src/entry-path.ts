@@ -34,9 +34,7 @@ export class TopLevelStripper {
     const head = slash === -1 ? path : path.slice(0, slash);
     this.#top ??= head;
     if (head !== this.#top) {
-      throw new InputError(
-        `archive entry "${printable(rawName)}" is outside the top-level directory "${this.#top}/" that every entry of a GitHub archive shares`,
-      );
+      throw new InputError(`archive entry "${printable(rawName)}" is outside the top-level directory "${this.#top}/" that every entry of a GitHub archive shares`);
     }
     return slash === -1 ? '' : path.slice(slash + 1);
   }

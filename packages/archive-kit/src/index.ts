@@ -11,4 +11,12 @@ export { safeEntryPath } from './entry-path.ts';
 export { unpackArchive, type UnpackOptions } from './unpack.ts';
 export { providerPackageHashes, spooledPackageHashes, hashZipFile, DEFAULT_PROVIDER_ZIP_LIMITS, type ProviderPackageHashes, type ProviderZipLimits } from './provider-hashes.ts';
 export { LimitExceededError, UpstreamTooSlowError, limitReason } from './limit-errors.ts';
-export { moduleArchiveSubject, providerArchiveSubject, subjectSettings, type GithubClientSettings, type ModuleSourceConfig, type ModuleSubjectSettings, type ProviderSourceConfig } from './subjects.ts';
+export {
+  moduleArchiveSubject,
+  providerArchiveSubject,
+  subjectSettings,
+  type GithubClientSettings,
+  type ModuleSourceConfig,
+  type ModuleSubjectSettings,
+  type ProviderSourceConfig,
+} from './subjects.ts';

@@ -45,8 +45,7 @@ function layoutLimits(limits: ProviderZipLimits = {}): ZipLayoutLimits {
   return {
     maxEntries: limits.maxEntries ?? DEFAULT_PROVIDER_ZIP_LIMITS.maxEntries,
     maxUncompressedBytes: limits.maxUncompressedBytes ?? DEFAULT_PROVIDER_ZIP_LIMITS.maxUncompressedBytes,
-    refuse: (limit, message) =>
-      new LimitExceededError(`the provider package is refused: ${message}`, limit === 'maxEntries' ? 'providerZipMaxEntries' : 'providerZipMaxUncompressedBytes'),
+    refuse: (limit, message) => new LimitExceededError(`the provider package is refused: ${message}`, limit === 'maxEntries' ? 'providerZipMaxEntries' : 'providerZipMaxUncompressedBytes'),
   };
 }
 
@@ -54,10 +53,7 @@ function layoutLimits(limits: ProviderZipLimits = {}): ZipLayoutLimits {
  * Computes `h1:` and `zh:` of a provider package while it streams. The zip is spooled to a
  * temporary file (its central directory is at the end), read entry by entry, then removed.
  */
-export async function providerPackageHashes(
-  zip: AsyncIterable<Uint8Array>,
-  options: { tmpDir?: string; signal?: AbortSignal; limits?: ProviderZipLimits } = {},
-): Promise<ProviderPackageHashes> {
+export async function providerPackageHashes(zip: AsyncIterable<Uint8Array>, options: { tmpDir?: string; signal?: AbortSignal; limits?: ProviderZipLimits } = {}): Promise<ProviderPackageHashes> {
   const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'opendepot-provider-hash-'));
   try {
     const path = join(dir, 'package.zip');
@@ -83,11 +79,7 @@ export async function providerPackageHashes(
  * as it was written; the zip limits are checked from its central directory before any entry is
  * inflated.
  */
-export async function spooledPackageHashes(
-  path: string,
-  whole: { sha256: string; size: number },
-  options: { signal?: AbortSignal; limits?: ProviderZipLimits } = {},
-): Promise<ProviderPackageHashes> {
+export async function spooledPackageHashes(path: string, whole: { sha256: string; size: number }, options: { signal?: AbortSignal; limits?: ProviderZipLimits } = {}): Promise<ProviderPackageHashes> {
   return { h1: await hashZipFile(path, options.signal, options.limits), zh: `zh:${whole.sha256}`, sha256: whole.sha256, size: whole.size };
 }
 

@@ -8,9 +8,11 @@ import type { SpooledTree } from './tree.ts';
 import { readCheckedEntries } from './zip-layout.ts';
 
 // yauzl exports this, but its type definitions do not declare it.
-const getFileNameLowLevel = (yauzl as unknown as {
-  getFileNameLowLevel(flags: number, raw: Buffer, extraFields: yauzl.ExtraField[], strict: boolean): string;
-}).getFileNameLowLevel;
+const getFileNameLowLevel = (
+  yauzl as unknown as {
+    getFileNameLowLevel(flags: number, raw: Buffer, extraFields: yauzl.ExtraField[], strict: boolean): string;
+  }
+).getFileNameLowLevel;
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
@@ -20,22 +22,12 @@ const MADE_BY_UNIX = 3;
 const MAX_SYMLINK_TARGET = 4096;
 
 /** Reads every entry of the zip file at `zipPath` into `tree`. */
-export async function readZip(
-  zipPath: string,
-  tree: SpooledTree,
-  stripper: TopLevelStripper | undefined,
-  limits: ArchiveLimits,
-  signal?: AbortSignal,
-): Promise<void> {
+export async function readZip(zipPath: string, tree: SpooledTree, stripper: TopLevelStripper | undefined, limits: ArchiveLimits, signal?: AbortSignal): Promise<void> {
   // decodeStrings off: yauzl would reject unsafe names with its own terse message; ours is clearer.
   const zip = await yauzl.openPromise(zipPath, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true });
   try {
     // Count, overlap and declared size are refused before any entry is inflated; the tree counts real bytes.
-    const entries = await readCheckedEntries(
-      zip,
-      { maxEntries: limits.maxEntries, maxUncompressedBytes: limits.maxTotalBytes, refuse: (_limit, message) => new InputError(message) },
-      signal,
-    );
+    const entries = await readCheckedEntries(zip, { maxEntries: limits.maxEntries, maxUncompressedBytes: limits.maxTotalBytes, refuse: (_limit, message) => new InputError(message) }, signal);
     for (const entry of entries) {
       signal?.throwIfAborted();
       await readEntry(zip, entry, tree, stripper, limits);
@@ -50,7 +42,7 @@ async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, tree: SpooledTr
   const name = getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
   const safe = safeEntryPath(name);
   const path = stripper ? stripper.strip(safe, name) : safe;
-  const mode = (entry.versionMadeBy >> 8) === MADE_BY_UNIX ? entry.externalFileAttributes >>> 16 : 0;
+  const mode = entry.versionMadeBy >> 8 === MADE_BY_UNIX ? entry.externalFileAttributes >>> 16 : 0;
   const type = mode & S_IFMT;
   if (name.endsWith('/') || type === S_IFDIR) {
     if (path !== '') tree.addDirectory(path);

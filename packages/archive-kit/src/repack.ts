@@ -98,10 +98,7 @@ export async function readIntoTree(
       const tarBytes = limits.maxTotalBytes + limits.maxEntries * 1536 + 1024 * 1024;
       const tarLimit = new ByteLimit(tarBytes, `the upstream archive unpacks to more than ${formatBytes(limits.maxTotalBytes)}, the limit`);
       // The callback form returns the last stream and destroys every stage with the first error.
-      const tarStream =
-        options.from === 'tar.gz'
-          ? chain(upstream, compressedLimit, createGunzip(), tarLimit)
-          : chain(upstream, compressedLimit);
+      const tarStream = options.from === 'tar.gz' ? chain(upstream, compressedLimit, createGunzip(), tarLimit) : chain(upstream, compressedLimit);
       await readTar(tarStream, tree, stripper, options.signal);
     }
     return tree;

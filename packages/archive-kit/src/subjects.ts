@@ -30,10 +30,7 @@ export interface ModuleSubjectSettings {
 }
 
 /** The subject for a Module: its `moduleConfig`, GitHub client config and namespace. */
-export function moduleArchiveSubject(
-  config: ModuleSourceConfig,
-  extras: { namespace?: string; githubClientConfig?: GithubClientSettings } = {},
-): ArchiveSubject {
+export function moduleArchiveSubject(config: ModuleSourceConfig, extras: { namespace?: string; githubClientConfig?: GithubClientSettings } = {}): ArchiveSubject {
   const settings: ModuleSubjectSettings = {
     ...(config.repoOwner !== undefined ? { repoOwner: config.repoOwner } : {}),
     ...(config.repoUrl !== undefined ? { repoUrl: config.repoUrl } : {}),
@@ -72,7 +69,6 @@ export function subjectSettings(subject: ArchiveSubject): ModuleSubjectSettings 
   if (githubClientConfig) out.githubClientConfig = githubClientConfig;
   return out;
 }
-
 
 /** The `providerConfig` fields the sources read (structurally the CRD's `providerConfig`). */
 export interface ProviderSourceConfig {

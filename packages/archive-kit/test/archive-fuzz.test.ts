@@ -95,7 +95,11 @@ const mutation = fc.oneof(
   fc.record({ op: fc.constant('splice' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
   fc.record({ op: fc.constant('repeat' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 200 }), times: fc.integer({ min: 1, max: 20 }) }),
   // Numbers in headers (sizes, counts, offsets) set to extremes.
-  fc.record({ op: fc.constant('set' as const), at: fc.nat(), bytes: fc.constantFrom(Uint8Array.of(0xff, 0xff, 0xff, 0xff), Uint8Array.of(0, 0, 0, 0), Uint8Array.of(0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37)) }),
+  fc.record({
+    op: fc.constant('set' as const),
+    at: fc.nat(),
+    bytes: fc.constantFrom(Uint8Array.of(0xff, 0xff, 0xff, 0xff), Uint8Array.of(0, 0, 0, 0), Uint8Array.of(0x37, 0x37, 0x37, 0x37, 0x37, 0x37, 0x37)),
+  }),
 );
 type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
 function mutate(bytes: Buffer, mutations: Mutation[]): Buffer {
@@ -138,9 +142,15 @@ test('random bytes in every format: read, or an InputError; never another error 
   const bytes = fc.oneof(
     fc.uint8Array({ maxLength: 4096 }),
     // Random bytes behind a real magic number, so the parsers get past their first check.
-    fc.tuple(fc.constantFrom(Buffer.from('PK\x03\x04', 'latin1'), Buffer.from('PK\x05\x06', 'latin1'), Buffer.from([0x1f, 0x8b, 8, 0])), fc.uint8Array({ maxLength: 2048 })).map(([magic, rest]) => Buffer.concat([magic, rest])),
+    fc
+      .tuple(fc.constantFrom(Buffer.from('PK\x03\x04', 'latin1'), Buffer.from('PK\x05\x06', 'latin1'), Buffer.from([0x1f, 0x8b, 8, 0])), fc.uint8Array({ maxLength: 2048 }))
+      .map(([magic, rest]) => Buffer.concat([magic, rest])),
   );
-  await fuzz('archive readers(random bytes)', 300, fc.asyncProperty(fc.constantFrom(...FORMATS), bytes, fc.boolean(), async (format, data, strip) => readBoth(format, Buffer.from(data), strip)) as never);
+  await fuzz(
+    'archive readers(random bytes)',
+    300,
+    fc.asyncProperty(fc.constantFrom(...FORMATS), bytes, fc.boolean(), async (format, data, strip) => readBoth(format, Buffer.from(data), strip)) as never,
+  );
 });
 
 test('mutated valid archives in every format: read, or an InputError; never another error or a hang', async () => {

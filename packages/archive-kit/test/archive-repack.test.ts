@@ -85,7 +85,10 @@ test('a GitHub zipball becomes a tar.gz with the module at its root, owner 0 and
   assert.is(byName['variables.tf']?.mode, 0o644);
   assert.is(byName['modules/']?.type, 'directory');
   for (const e of entries) assert.is(e.mtime.getTime(), Date.UTC(1980, 0, 1), e.name);
-  assert.ok(entries.every((e) => !e.name.startsWith(TOP)), 'top-level directory stripped');
+  assert.ok(
+    entries.every((e) => !e.name.startsWith(TOP)),
+    'top-level directory stripped',
+  );
 });
 
 test('a plain tar (git archive) is repacked without stripping anything', async () => {
@@ -131,7 +134,13 @@ test('path traversal, absolute paths, drive letters and backslashes are refused 
     ['ok/../../evil.tf', /"\.\."/],
   ];
   for (const [name, why] of cases) {
-    const err = await refused(await tarGzOf([{ name: 'main.tf', content: 'x' }, { name, content: 'evil' }]), { from: 'tar.gz', to: 'zip' });
+    const err = await refused(
+      await tarGzOf([
+        { name: 'main.tf', content: 'x' },
+        { name, content: 'evil' },
+      ]),
+      { from: 'tar.gz', to: 'zip' },
+    );
     assert.ok(isOpenDepotError(err, 'input'), `${name}: ${err.message}`);
     assert.match(err.message, why, name);
     assert.match(err.message, /archive entry/);
@@ -149,11 +158,18 @@ test('traversal names forged into a zip are refused too', async () => {
 });
 
 test('an entry outside the shared top-level directory is refused when stripping', async () => {
-  const err = await refused(await tarGzOf([{ name: 'top/', type: 'directory' }, { name: 'top/main.tf', content: 'x' }, { name: 'other/main.tf', content: 'y' }]), {
-    from: 'tar.gz',
-    to: 'zip',
-    stripTopLevelDir: true,
-  });
+  const err = await refused(
+    await tarGzOf([
+      { name: 'top/', type: 'directory' },
+      { name: 'top/main.tf', content: 'x' },
+      { name: 'other/main.tf', content: 'y' },
+    ]),
+    {
+      from: 'tar.gz',
+      to: 'zip',
+      stripTopLevelDir: true,
+    },
+  );
   assert.ok(isOpenDepotError(err, 'input'));
   assert.match(err.message, /outside the top-level directory "top\/"/);
 });
@@ -173,7 +189,10 @@ test('links inside the module become copies; links pointing outside are left out
   const out = await repack(input, { from: 'tar.gz', to: 'tar.gz', stripTopLevelDir: true });
   const entries = await readTarGz(out.bytes);
   assert.equal(filesOf(entries), { 'docs/readme.md': 'main', 'hard.tf': 'main', 'main.tf': 'main' });
-  assert.ok(entries.every((e) => e.type === 'file' || e.type === 'directory'), 'no links in the output');
+  assert.ok(
+    entries.every((e) => e.type === 'file' || e.type === 'directory'),
+    'no links in the output',
+  );
   const warnings = out.warnings.join('\n');
   for (const name of ['passwd', 'up', 'dirlink', 'escape', 'pipe']) assert.match(warnings, new RegExp(`"${name}"`), name);
 });
@@ -190,9 +209,21 @@ test('symlinks in a zip are resolved the same way', async () => {
 });
 
 test('duplicate entries and files used as directories are refused', async () => {
-  const dup = await refused(await tarGzOf([{ name: 'main.tf', content: 'a' }, { name: 'main.tf', content: 'b' }]), { from: 'tar.gz', to: 'zip' });
+  const dup = await refused(
+    await tarGzOf([
+      { name: 'main.tf', content: 'a' },
+      { name: 'main.tf', content: 'b' },
+    ]),
+    { from: 'tar.gz', to: 'zip' },
+  );
   assert.match(dup.message, /"main.tf" appears more than once/);
-  const clash = await refused(await tarGzOf([{ name: 'a', content: 'a' }, { name: 'a/b.tf', content: 'b' }]), { from: 'tar.gz', to: 'zip' });
+  const clash = await refused(
+    await tarGzOf([
+      { name: 'a', content: 'a' },
+      { name: 'a/b.tf', content: 'b' },
+    ]),
+    { from: 'tar.gz', to: 'zip' },
+  );
   assert.match(clash.message, /inside "a", which is a file/);
 });
 

@@ -26,7 +26,10 @@ async function unpack(bytes: Buffer, from: 'zip' | 'tar.gz'): Promise<{ dir: str
 
 /** Every file under `dir`, relative, sorted. */
 async function files(dir: string): Promise<string[]> {
-  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+  return (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
 }
 
 const module: TestEntry[] = [
@@ -55,7 +58,11 @@ for (const format of ['tar.gz', 'zip'] as const) {
 // Found by the fuzz run (archive-fuzz.test.ts): an empty file made unpacking fail with a RangeError.
 for (const format of ['tar.gz', 'zip'] as const) {
   test(`a ${format} module with empty files (first in the archive, and later) unpacks them as empty files`, async () => {
-    const entries: TestEntry[] = [{ name: '.gitkeep', content: '' }, { name: 'main.tf', content: 'output "a" { value = 1 }\n' }, { name: 'README.md', content: '' }];
+    const entries: TestEntry[] = [
+      { name: '.gitkeep', content: '' },
+      { name: 'main.tf', content: 'output "a" { value = 1 }\n' },
+      { name: 'README.md', content: '' },
+    ];
     const { dir } = await unpack(format === 'zip' ? await zipOf(entries) : await tarGzOf(entries), format);
     assert.equal(await files(dir), ['.gitkeep', 'README.md', 'main.tf']);
     assert.is(await readFile(join(dir, '.gitkeep'), 'utf8'), '');
@@ -75,7 +82,10 @@ test('a corrupt archive is an InputError, as in repacking, never an untyped erro
 });
 
 test('an entry that climbs out of the archive is refused and nothing lands outside the directory', async () => {
-  const bytes = await tarGzOf([{ name: 'main.tf', content: 'ok' }, { name: '../../escape.tf', content: 'evil' }]);
+  const bytes = await tarGzOf([
+    { name: 'main.tf', content: 'ok' },
+    { name: '../../escape.tf', content: 'evil' },
+  ]);
   const err = await unpack(bytes, 'tar.gz').then(
     () => undefined,
     (e: unknown) => e,

@@ -27,7 +27,10 @@ const k8sList = (description: string): Schema => ({ type: 'array', description, 
 const stringMap = (description: string): Schema => ({ type: 'object', description, additionalProperties: { type: 'string' } });
 const intOrPercent = (description: string): Schema => ({
   description,
-  anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+%$' }],
+  anyOf: [
+    { type: 'integer', minimum: 0 },
+    { type: 'string', pattern: '^[0-9]+%$' },
+  ],
 });
 
 /** A Kubernetes storage quantity, e.g. 2Gi or 500M. */
@@ -120,15 +123,15 @@ function dexValuesSchema(): Schema {
       email: str('The login (Dex matches it case-insensitively).', { minLength: 1 }),
       hash: str('bcrypt hash of the password ($2a$/$2b$/$2y$, e.g. htpasswd -nbBC 10).', { pattern: '^\\$2[aby]?\\$[0-9]{2}\\$[./A-Za-z0-9]{53}$' }),
       username: str('Display name.', { minLength: 1 }),
-      userID: str('Stable id, the tokens\' sub.', { minLength: 1 }),
+      userID: str("Stable id, the tokens' sub.", { minLength: 1 }),
       groups: { type: 'array', description: 'Groups Dex puts in the groups claim (what GroupBinding expressions see).', items: { type: 'string', minLength: 1 } },
       preferredUsername: str('preferred_username claim.'),
       emailVerified: { type: 'boolean', description: 'email_verified claim.' },
     },
     ['email', 'hash', 'username', 'userID'],
   );
-  return obj('Dex (the vendored subchart) and the server\'s @opendepot/plugin-dex entry, both written from these values.', {
-    enabled: bool('Install Dex and add @opendepot/plugin-dex to the server\'s plugins.'),
+  return obj("Dex (the vendored subchart) and the server's @opendepot/plugin-dex entry, both written from these values.", {
+    enabled: bool("Install Dex and add @opendepot/plugin-dex to the server's plugins."),
     issuer: str("Dex's public issuer URL (browsers reach it during tofu login; tokens carry it in iss); required when enabled.", { pattern: `^$|${HTTP_URL}`, maxLength: 2048 }),
     clientId: str('The static public client tofu login uses (public: true, redirect URIs http://localhost:<p>/login for p in loginPorts).', { minLength: 1, maxLength: 256 }),
     loginPorts: {

@@ -177,8 +177,14 @@ test('auth values: anonymous by default; Kubernetes tokens and the download URL 
   const server = podSpec(docs, 'server');
   assert.ok(server.volumes?.some((v) => v.name === 'download-url' && JSON.stringify(v).includes('registry-download-url')));
   assert.ok(server.containers[0]!.volumeMounts?.some((m) => m.name === 'download-url' && m.mountPath === '/etc/opendepot/download-url' && m.readOnly === true));
-  assert.not.ok(podSpec(docs, 'operator').volumes?.some((v) => v.name === 'download-url'), 'only the server signs download URLs');
-  assert.not.ok(docs.some((d) => d.kind === 'Secret'), 'a named Secret is used, none is made');
+  assert.not.ok(
+    podSpec(docs, 'operator').volumes?.some((v) => v.name === 'download-url'),
+    'only the server signs download URLs',
+  );
+  assert.not.ok(
+    docs.some((d) => d.kind === 'Secret'),
+    'a named Secret is used, none is made',
+  );
   // Anonymous off and no Secret named: the chart makes one with a random key, which the server mounts.
   const own = await render('auth.anonymous.enabled=false', 'auth.kubernetes.enabled=true');
   const secret = own.find((d) => d.kind === 'Secret' && d.metadata.name === 'opendepot-download-url') as (Doc & { data?: Record<string, string> }) | undefined;
@@ -204,8 +210,14 @@ const configOf = (docs: Doc[]) => parseConfig(find(docs, 'ConfigMap', 'opendepot
 
 test('Dex off (the default): no Dex object, and plugin-dex is not among the plugins', async () => {
   const docs = await render();
-  assert.not.ok(docs.some((d) => d.metadata.name.includes('dex') || d.metadata.labels?.['app.kubernetes.io/name'] === 'dex'), docs.map((d) => `${d.kind}/${d.metadata.name}`).join(', '));
-  assert.equal(configOf(docs).plugins.map((p) => p.package), ['@opendepot/plugin-fs']);
+  assert.not.ok(
+    docs.some((d) => d.metadata.name.includes('dex') || d.metadata.labels?.['app.kubernetes.io/name'] === 'dex'),
+    docs.map((d) => `${d.kind}/${d.metadata.name}`).join(', '),
+  );
+  assert.equal(
+    configOf(docs).plugins.map((p) => p.package),
+    ['@opendepot/plugin-fs'],
+  );
 });
 
 test('Dex on: its Deployment, Service and config Secret render, and the server config carries plugin-dex wired to them', async () => {
@@ -221,7 +233,10 @@ test('Dex on: its Deployment, Service and config Secret render, and the server c
   assert.is(dex.securityContext?.readOnlyRootFilesystem, true);
   assert.ok((dex as Container & { resources?: { limits?: { memory?: string } } }).resources?.limits?.memory, 'Dex has a memory limit');
   assert.is(dex.readinessProbe?.httpGet.path, '/healthz/ready');
-  assert.equal(service.spec?.ports?.map((p) => p.port), [5556]);
+  assert.equal(
+    service.spec?.ports?.map((p) => p.port),
+    [5556],
+  );
   // Dex's own configuration: memory storage, the public client tofu login uses, the user and its groups.
   const dexConfig = parseAllDocuments(secret.stringData?.['config.yaml'] ?? '')[0]!.toJS() as {
     issuer: string;
@@ -233,14 +248,23 @@ test('Dex on: its Deployment, Service and config Secret render, and the server c
   assert.is(dexConfig.issuer, 'https://dex.example.com/dex');
   assert.equal(dexConfig.storage, { type: 'memory' });
   assert.is(dexConfig.enablePasswordDB, true);
-  assert.equal(dexConfig.staticPasswords.map((u) => [u.email, u.groups]), [['alice@example.com', ['platform']]]);
+  assert.equal(
+    dexConfig.staticPasswords.map((u) => [u.email, u.groups]),
+    [['alice@example.com', ['platform']]],
+  );
   const client = dexConfig.staticClients[0]!;
   assert.is(client.id, 'opendepot-cli');
   assert.is(client.public, true);
-  assert.equal(client.redirectURIs, Array.from({ length: 11 }, (_, i) => `http://localhost:${10000 + i}/login`));
+  assert.equal(
+    client.redirectURIs,
+    Array.from({ length: 11 }, (_, i) => `http://localhost:${10000 + i}/login`),
+  );
   // The server's plugin-dex entry, from the same values: the public issuer, and the Service inside.
   const plugins = configOf(docs).plugins;
-  assert.equal(plugins.map((p) => p.package), ['@opendepot/plugin-fs', '@opendepot/plugin-dex']);
+  assert.equal(
+    plugins.map((p) => p.package),
+    ['@opendepot/plugin-fs', '@opendepot/plugin-dex'],
+  );
   assert.equal(plugins[1]!.config, {
     issuerUrl: 'https://dex.example.com/dex',
     clientId: 'opendepot-cli',
@@ -253,8 +277,15 @@ test('Dex on: its Deployment, Service and config Secret render, and the server c
   const moved = await render(...DEX_ON, 'dex.clientId=registry-cli', 'dex.loginPorts={20000,20002}', 'dex.service.port=8080', 'auth.dex.config.offlineAccess=true', 'dex.internalIssuer=false');
   const movedConfig = configOf(moved).plugins[1]!.config as Record<string, unknown>;
   assert.equal(movedConfig, { issuerUrl: 'https://dex.example.com/dex', clientId: 'registry-cli', groupsClaim: 'groups', loginPorts: [20000, 20002], offlineAccess: true });
-  const movedDex = parseAllDocuments((find(moved, 'Secret', 'opendepot-dex') as Doc & { stringData: Record<string, string> }).stringData['config.yaml']!)[0]!.toJS() as { staticClients: { id: string; redirectURIs: string[] }[] };
-  assert.equal(movedDex.staticClients[0], { id: 'registry-cli', name: 'OpenDepot', public: true, redirectURIs: ['http://localhost:20000/login', 'http://localhost:20001/login', 'http://localhost:20002/login'] });
+  const movedDex = parseAllDocuments((find(moved, 'Secret', 'opendepot-dex') as Doc & { stringData: Record<string, string> }).stringData['config.yaml']!)[0]!.toJS() as {
+    staticClients: { id: string; redirectURIs: string[] }[];
+  };
+  assert.equal(movedDex.staticClients[0], {
+    id: 'registry-cli',
+    name: 'OpenDepot',
+    public: true,
+    redirectURIs: ['http://localhost:20000/login', 'http://localhost:20001/login', 'http://localhost:20002/login'],
+  });
   // With restricted egress, the server may reach the Dex pods (internalIssuerUrl).
   const egress = find(await render(...DEX_ON, 'networkPolicy.enabled=true', 'networkPolicy.egress.restrict=true'), 'NetworkPolicy', 'opendepot-server').spec?.egress;
   assert.ok(JSON.stringify(egress).includes('{"podSelector":{"matchLabels":{"app.kubernetes.io/instance":"opendepot","app.kubernetes.io/name":"dex"}}}'), JSON.stringify(egress));
@@ -262,9 +293,15 @@ test('Dex on: its Deployment, Service and config Secret render, and the server c
 
 test('auth.dex: a Dex of yours gets the plugin entry without installing Dex; its values are checked', async () => {
   const docs = await render('auth.dex.enabled=true', 'auth.dex.issuerUrl=https://sso.example.com/dex', 'auth.dex.clientId=tofu', 'auth.dex.config.groupsClaim=roles', 'auth.anonymous.enabled=false');
-  assert.not.ok(docs.some((d) => d.metadata?.name === 'opendepot-dex'), 'no Dex object');
+  assert.not.ok(
+    docs.some((d) => d.metadata?.name === 'opendepot-dex'),
+    'no Dex object',
+  );
   const plugins = configOf(docs).plugins;
-  assert.equal(plugins.map((p) => p.package), ['@opendepot/plugin-fs', '@opendepot/plugin-dex']);
+  assert.equal(
+    plugins.map((p) => p.package),
+    ['@opendepot/plugin-fs', '@opendepot/plugin-dex'],
+  );
   assert.equal(plugins[1]!.config, { issuerUrl: 'https://sso.example.com/dex', clientId: 'tofu', groupsClaim: 'roles' });
   assert.match(await renderFails('auth.dex.enabled=true', 'auth.dex.clientId=tofu'), /auth\.dex\.issuerUrl is required/);
   assert.match(await renderFails('auth.dex.enabled=true', 'auth.dex.issuerUrl=https://sso.example.com/dex'), /auth\.dex\.clientId is required/);
@@ -288,9 +325,14 @@ test('Dex values that cannot work are refused, naming the field', async () => {
 test('examples/scanning/values.yaml renders a configuration the operator accepts: trivy loaded, HIGH and CRITICAL blocked', async () => {
   const docs = await renderWith([fileURLToPath(new URL('../../../examples/scanning/values.yaml', import.meta.url))]);
   const { config } = parseConfig(docs.find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '', { env: {} });
-  assert.equal(config.plugins.map((p) => p.package), ['@opendepot/plugin-fs', '@opendepot/plugin-trivy']);
+  assert.equal(
+    config.plugins.map((p) => p.package),
+    ['@opendepot/plugin-fs', '@opendepot/plugin-trivy'],
+  );
   assert.equal(config.operator.scanning.blockSeverities, ['CRITICAL', 'HIGH']);
-  const operator = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'opendepot-operator') as unknown as { spec: { template: { spec: { containers: { resources: { limits: { memory: string } } }[] } } } };
+  const operator = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'opendepot-operator') as unknown as {
+    spec: { template: { spec: { containers: { resources: { limits: { memory: string } } }[] } } };
+  };
   assert.is(operator.spec.template.spec.containers[0]!.resources.limits.memory, '768Mi');
 });
 
@@ -357,7 +399,10 @@ test('both Deployments: no service links, a startup allowance before liveness, r
   assert.not.match(old, /preStop/);
   // The server's replicas spread softly over nodes and zones; the operator has no spread by default.
   const spread = podSpec(docs, 'server').topologySpreadConstraints ?? [];
-  assert.equal(spread.map((c) => c.topologyKey), ['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+  assert.equal(
+    spread.map((c) => c.topologyKey),
+    ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'],
+  );
   assert.ok(spread.every((c) => c.whenUnsatisfiable === 'ScheduleAnyway' && c.labelSelector.matchLabels['app.kubernetes.io/component'] === 'server'));
   assert.is(podSpec(docs, 'operator').topologySpreadConstraints, undefined);
   // With server TLS the probes speak HTTPS.
@@ -431,7 +476,11 @@ test('Ingress, ServiceMonitor and NetworkPolicy render only when enabled', async
     { name: 'http', containerPort: 8080 },
     { name: 'metrics', containerPort: 9090 },
   ]);
-  const tlsMonitor = find(await render('metrics.serviceMonitor.enabled=true', 'server.tls.secretName=tls', 'metrics.serviceMonitor.tlsConfig.insecureSkipVerify=true'), 'ServiceMonitor', 'opendepot-server');
+  const tlsMonitor = find(
+    await render('metrics.serviceMonitor.enabled=true', 'server.tls.secretName=tls', 'metrics.serviceMonitor.tlsConfig.insecureSkipVerify=true'),
+    'ServiceMonitor',
+    'opendepot-server',
+  );
   assert.equal(tlsMonitor.spec?.endpoints, [{ port: 'metrics', path: '/metrics', scheme: 'https', tlsConfig: { insecureSkipVerify: true } }]);
 
   // Ingress only to each pod's own ports; egress open unless rules are given.
@@ -454,7 +503,10 @@ test('Ingress, ServiceMonitor and NetworkPolicy render only when enabled', async
     { namespaceSelector: { matchLabels: { team: 'edge' } } },
     { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'opendepot', 'app.kubernetes.io/instance': 'opendepot', 'app.kubernetes.io/component': 'test' } } },
   ]);
-  assert.equal(find(peers, 'NetworkPolicy', 'opendepot-server').spec?.ingress?.[1], { ports: [{ protocol: 'TCP', port: 9090 }], from: [{ namespaceSelector: { matchLabels: { team: 'monitoring' } } }] });
+  assert.equal(find(peers, 'NetworkPolicy', 'opendepot-server').spec?.ingress?.[1], {
+    ports: [{ protocol: 'TCP', port: 9090 }],
+    from: [{ namespaceSelector: { matchLabels: { team: 'monitoring' } } }],
+  });
   const restricted = find(peers, 'NetworkPolicy', 'opendepot-operator');
   assert.equal(restricted.spec?.policyTypes, ['Ingress', 'Egress']);
   assert.equal(restricted.spec?.egress, [{ ports: [{ port: 443 }] }]);
@@ -484,24 +536,38 @@ test('pluginInstall: an init container installs each pinned package into an empt
       packages: [{ name: '@example/opendepot-plugin-webdav', version: '1.2.0', integrity }],
     });
     assert.is(init.image, spec.containers[0]!.image);
-    assert.equal(init.env?.filter((e) => e.name === 'HOME' || e.name === 'NPM_CONFIG_CACHE'), [
-      { name: 'HOME', value: '/tmp' },
-      { name: 'NPM_CONFIG_CACHE', value: '/tmp/.npm' },
-    ]);
+    assert.equal(
+      init.env?.filter((e) => e.name === 'HOME' || e.name === 'NPM_CONFIG_CACHE'),
+      [
+        { name: 'HOME', value: '/tmp' },
+        { name: 'NPM_CONFIG_CACHE', value: '/tmp/.npm' },
+      ],
+    );
     assert.is(init.securityContext?.readOnlyRootFilesystem, true);
     assert.equal(init.volumeMounts, [
       { name: 'plugins', mountPath: '/opt/opendepot/plugins' },
       { name: 'tmp', mountPath: '/tmp' },
     ]);
     assert.ok(spec.volumes?.find((v) => v.name === 'plugins')?.emptyDir, `${component}: plugins is not an emptyDir`);
-    assert.equal(spec.containers[0]!.volumeMounts?.find((m) => m.name === 'plugins'), { name: 'plugins', mountPath: '/opt/opendepot/plugins', readOnly: true });
+    assert.equal(
+      spec.containers[0]!.volumeMounts?.find((m) => m.name === 'plugins'),
+      { name: 'plugins', mountPath: '/opt/opendepot/plugins', readOnly: true },
+    );
   }
   const { config } = parseConfig(docs.find((d) => d.kind === 'ConfigMap')?.data?.['config.yaml'] ?? '', { env: {} });
   assert.is(config.pluginsDir, '/opt/opendepot/plugins');
-  assert.equal(config.plugins.map((p) => p.package), ['@example/opendepot-plugin-webdav']);
+  assert.equal(
+    config.plugins.map((p) => p.package),
+    ['@example/opendepot-plugin-webdav'],
+  );
   // The default registry, and a package without its integrity is refused by the schema.
   const plain = await render('pluginInstall.packages[0].name=p', 'pluginInstall.packages[0].version=1.0.0', `pluginInstall.packages[0].integrity=${integrity}`);
-  assert.equal(podSpec(plain, 'server').initContainers?.find((c) => c.name === 'install-plugins')?.args?.slice(2, 4), ['--registry', 'https://registry.npmjs.org/']);
+  assert.equal(
+    podSpec(plain, 'server')
+      .initContainers?.find((c) => c.name === 'install-plugins')
+      ?.args?.slice(2, 4),
+    ['--registry', 'https://registry.npmjs.org/'],
+  );
   assert.match(await renderFails('pluginInstall.packages[0].name=p', 'pluginInstall.packages[0].version=1.0.0'), /integrity/);
   // install-plugins.js pins SHA-512 only, and exact versions.
   const sha256 = `sha256-${Buffer.alloc(32).toString('base64')}`;
@@ -543,7 +609,10 @@ test('the helm test script accepts a discovery document with both services and r
     const ok = await run(process.execPath, ['-e', script], { env });
     assert.match(ok.stdout, /modules\.v1/);
     body = '{"modules.v1":"/opendepot/modules/v1/"}';
-    const failed = await run(process.execPath, ['-e', script], { env }).then(() => undefined, (err: { stderr: string }) => err.stderr);
+    const failed = await run(process.execPath, ['-e', script], { env }).then(
+      () => undefined,
+      (err: { stderr: string }) => err.stderr,
+    );
     assert.match(failed ?? 'exited 0', /lacks providers\.v1/);
   } finally {
     server.close();
@@ -552,11 +621,23 @@ test('the helm test script accepts a discovery document with both services and r
 
 test('helm lint --strict passes with every optional piece enabled', async () => {
   const { stdout } = await run(helm, [
-    'lint', chart, '--strict',
-    '--set', 'server.ingress.enabled=true', '--set', 'server.ingress.hosts[0]=registry.example.com',
-    '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'networkPolicy.enabled=true',
-    '--set', 'pluginInstall.packages[0].name=p', '--set', 'pluginInstall.packages[0].version=1.0.0',
-    '--set', `pluginInstall.packages[0].integrity=sha512-${Buffer.alloc(64).toString('base64')}`,
+    'lint',
+    chart,
+    '--strict',
+    '--set',
+    'server.ingress.enabled=true',
+    '--set',
+    'server.ingress.hosts[0]=registry.example.com',
+    '--set',
+    'metrics.serviceMonitor.enabled=true',
+    '--set',
+    'networkPolicy.enabled=true',
+    '--set',
+    'pluginInstall.packages[0].name=p',
+    '--set',
+    'pluginInstall.packages[0].version=1.0.0',
+    '--set',
+    `pluginInstall.packages[0].integrity=sha512-${Buffer.alloc(64).toString('base64')}`,
     ...DEX_ON.flatMap((s) => ['--set', s]),
   ]);
   assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
@@ -589,11 +670,7 @@ test('Pod Security "restricted": no root init container; fsGroup hands the volum
   }
   assertRestricted('helm test', find(docs, 'Pod', 'opendepot-test-discovery').spec as PodSpec);
   // With the plugin installer too, and whatever the pod-level context: the containers carry their own.
-  const plugins = await render(
-    'pluginInstall.packages[0].name=p',
-    'pluginInstall.packages[0].version=1.0.0',
-    `pluginInstall.packages[0].integrity=sha512-${Buffer.alloc(64).toString('base64')}`,
-  );
+  const plugins = await render('pluginInstall.packages[0].name=p', 'pluginInstall.packages[0].version=1.0.0', `pluginInstall.packages[0].integrity=sha512-${Buffer.alloc(64).toString('base64')}`);
   for (const component of ['operator', 'server'] as const) assertRestricted(`${component} with pluginInstall`, podSpec(plugins, component));
   // The removed switch is refused by the schema rather than silently ignored.
   assert.match(await renderFails('persistence.initChown=true'), /initChown/);
@@ -602,17 +679,33 @@ test('Pod Security "restricted": no root init container; fsGroup hands the volum
 test('the operator reads Secrets only in the namespaces the chart names, never cluster-wide', async () => {
   const docs = await render();
   const clusterRules = docs.filter((d) => d.kind === 'ClusterRole').flatMap((d) => d.rules ?? []);
-  assert.not.ok(clusterRules.some((r) => r.resources.includes('secrets')), 'a ClusterRole grants Secrets');
+  assert.not.ok(
+    clusterRules.some((r) => r.resources.includes('secrets')),
+    'a ClusterRole grants Secrets',
+  );
   const secretRoles = (list: Doc[]) => list.filter((d) => d.kind === 'Role' && d.rules?.some((r) => r.resources.includes('secrets')) && d.metadata.name === 'opendepot-operator-secrets');
-  assert.equal(secretRoles(docs).map((d) => d.metadata.namespace), [ns], 'default: the release namespace');
+  assert.equal(
+    secretRoles(docs).map((d) => d.metadata.namespace),
+    [ns],
+    'default: the release namespace',
+  );
   assert.equal(secretRoles(docs)[0]?.rules, [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
-  const binding = docs.find((d) => d.kind === 'RoleBinding' && d.metadata.name === 'opendepot-operator-secrets') as unknown as { metadata: { namespace: string }; subjects: Array<{ name: string; namespace: string }> };
+  const binding = docs.find((d) => d.kind === 'RoleBinding' && d.metadata.name === 'opendepot-operator-secrets') as unknown as {
+    metadata: { namespace: string };
+    subjects: Array<{ name: string; namespace: string }>;
+  };
   assert.is(binding.metadata.namespace, ns);
   assert.equal(binding.subjects, [{ kind: 'ServiceAccount', name: 'opendepot-operator', namespace: ns }]);
   const named = await render('rbac.secretNamespaces[0]=team-a', 'rbac.secretNamespaces[1]=team-b');
-  assert.equal(secretRoles(named).map((d) => d.metadata.namespace), ['team-a', 'team-b']);
+  assert.equal(
+    secretRoles(named).map((d) => d.metadata.namespace),
+    ['team-a', 'team-b'],
+  );
   const bindings = named.filter((d) => d.kind === 'RoleBinding' && d.metadata.name === 'opendepot-operator-secrets');
-  assert.equal(bindings.map((d) => d.metadata.namespace), ['team-a', 'team-b']);
+  assert.equal(
+    bindings.map((d) => d.metadata.namespace),
+    ['team-a', 'team-b'],
+  );
   assert.match(await renderFails('rbac.secretNamespaces[0]=Not_A_Namespace'), /secretNamespaces/);
 });
 
@@ -632,13 +725,31 @@ test('egress defaults: the configuration allows GitHub, HashiCorp and the public
 });
 
 test('networkPolicy.egress.restrict: DNS, the API server and storage for both pods; public HTTPS and ssh for the operator only', async () => {
-  const docs = await render('networkPolicy.enabled=true', 'networkPolicy.egress.restrict=true', 'networkPolicy.egress.storage[0].to[0].ipBlock.cidr=10.30.0.0/16', 'networkPolicy.egress.storage[0].ports[0].port=9000');
-  const dns = { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] };
-  const api = { ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] };
+  const docs = await render(
+    'networkPolicy.enabled=true',
+    'networkPolicy.egress.restrict=true',
+    'networkPolicy.egress.storage[0].to[0].ipBlock.cidr=10.30.0.0/16',
+    'networkPolicy.egress.storage[0].ports[0].port=9000',
+  );
+  const dns = {
+    ports: [
+      { protocol: 'UDP', port: 53 },
+      { protocol: 'TCP', port: 53 },
+    ],
+  };
+  const api = {
+    ports: [
+      { protocol: 'TCP', port: 443 },
+      { protocol: 'TCP', port: 6443 },
+    ],
+  };
   const storage = { to: [{ ipBlock: { cidr: '10.30.0.0/16' } }], ports: [{ port: 9000 }] };
   const internet = {
     to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '127.0.0.0/8'] } }],
-    ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 22 }],
+    ports: [
+      { protocol: 'TCP', port: 443 },
+      { protocol: 'TCP', port: 22 },
+    ],
   };
   const operator = find(docs, 'NetworkPolicy', 'opendepot-operator');
   assert.equal(operator.spec?.policyTypes, ['Ingress', 'Egress']);
@@ -678,21 +789,54 @@ test('the real API server accepts every rendered object (server-side dry run)', 
   // The optional pieces (the ServiceMonitor needs the Prometheus Operator's CRD, which this API
   // server lacks: it is checked rendered only, above).
   const optional = await run(helm, [
-    'template', 'opendepot', chart, '--namespace', ns,
-    '--set', 'server.ingress.enabled=true', '--set', 'server.ingress.hosts[0]=registry.example.com',
-    '--set', 'server.ingress.tls[0].secretName=registry-tls', '--set', 'server.ingress.tls[0].hosts[0]=registry.example.com',
-    '--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.server.from[0].namespaceSelector.matchLabels.team=edge',
-    '--set', 'networkPolicy.operator.egress[0].ports[0].port=443',
-    '--set', 'networkPolicy.egress.restrict=true', '--set', 'networkPolicy.egress.storage[0].to[0].ipBlock.cidr=10.30.0.0/16',
-    '--set', 'pluginInstall.packages[0].name=@example/opendepot-plugin-webdav', '--set', 'pluginInstall.packages[0].version=1.2.0',
-    '--set', `pluginInstall.packages[0].integrity=sha512-${Buffer.alloc(64).toString('base64')}`,
-    '--set', 'server.replicas=3', '--set', 'server.podDisruptionBudget.maxUnavailable=1',
+    'template',
+    'opendepot',
+    chart,
+    '--namespace',
+    ns,
+    '--set',
+    'server.ingress.enabled=true',
+    '--set',
+    'server.ingress.hosts[0]=registry.example.com',
+    '--set',
+    'server.ingress.tls[0].secretName=registry-tls',
+    '--set',
+    'server.ingress.tls[0].hosts[0]=registry.example.com',
+    '--set',
+    'networkPolicy.enabled=true',
+    '--set',
+    'networkPolicy.server.from[0].namespaceSelector.matchLabels.team=edge',
+    '--set',
+    'networkPolicy.operator.egress[0].ports[0].port=443',
+    '--set',
+    'networkPolicy.egress.restrict=true',
+    '--set',
+    'networkPolicy.egress.storage[0].to[0].ipBlock.cidr=10.30.0.0/16',
+    '--set',
+    'pluginInstall.packages[0].name=@example/opendepot-plugin-webdav',
+    '--set',
+    'pluginInstall.packages[0].version=1.2.0',
+    '--set',
+    `pluginInstall.packages[0].integrity=sha512-${Buffer.alloc(64).toString('base64')}`,
+    '--set',
+    'server.replicas=3',
+    '--set',
+    'server.podDisruptionBudget.maxUnavailable=1',
     ...DEX_ON.flatMap((s) => ['--set', s]),
   ]);
   const appliedOptional = await kubectl(cp, ['apply', '-n', ns, '--dry-run=server', '-f', '-'], { input: optional.stdout });
   assert.is(appliedOptional.code, 0, appliedOptional.stderr);
   assert.not.match(appliedOptional.stderr, /PodSecurity/, appliedOptional.stderr);
-  for (const object of ['deployment.apps/opendepot-dex', 'service/opendepot-dex', 'secret/opendepot-dex', 'ingress.networking.k8s.io/opendepot-server', 'networkpolicy.networking.k8s.io/opendepot-server', 'networkpolicy.networking.k8s.io/opendepot-operator', 'poddisruptionbudget.policy/opendepot-server', 'deployment.apps/opendepot-operator']) {
+  for (const object of [
+    'deployment.apps/opendepot-dex',
+    'service/opendepot-dex',
+    'secret/opendepot-dex',
+    'ingress.networking.k8s.io/opendepot-server',
+    'networkpolicy.networking.k8s.io/opendepot-server',
+    'networkpolicy.networking.k8s.io/opendepot-operator',
+    'poddisruptionbudget.policy/opendepot-server',
+    'deployment.apps/opendepot-operator',
+  ]) {
     assert.ok(appliedOptional.stdout.includes(`${object} created (server dry run)`), `${object} not applied:\n${appliedOptional.stdout}`);
   }
   await kubectl(cp, ['delete', 'namespace', ns, '--wait=false']);

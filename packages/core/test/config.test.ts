@@ -58,7 +58,23 @@ test('a values file, with defaults filled in', () => {
   assert.equal(config.plugins[1], { package: '@opendepot/plugin-trivy', config: { severity: ['HIGH', 'CRITICAL'] } });
   assert.equal(config.defaultStorageConfig, { filesystem: { path: '/data/opendepot' }, presign: { enabled: false } });
   assert.equal(config.server, { port: 9443, host: '0.0.0.0', metricsPort: 9090, limits: SERVER_LIMITS, trustedProxies: [], tls: { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' } });
-  assert.equal(config.operator, { concurrency: 8, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, egress: { allowPrivateNetworks: false, allowedPrivateCidrs: [] }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false }, limits: { reconcileTimeoutSeconds: 900, upstreamIdleTimeoutSeconds: 60, upstreamMinBytesPerSecond: 1024, providerZipMaxEntries: 10000, providerZipMaxUncompressedBytes: 4294967296, gitTagsCacheSeconds: 60 }, scanning: { blockSeverities: [] } });
+  assert.equal(config.operator, {
+    concurrency: 8,
+    leaderElection: { enabled: true, leaseName: 'opendepot-operator' },
+    verifyIntervalSeconds: 600,
+    github: { apiUrl: 'https://api.github.com' },
+    egress: { allowPrivateNetworks: false, allowedPrivateCidrs: [] },
+    providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false },
+    limits: {
+      reconcileTimeoutSeconds: 900,
+      upstreamIdleTimeoutSeconds: 60,
+      upstreamMinBytesPerSecond: 1024,
+      providerZipMaxEntries: 10000,
+      providerZipMaxUncompressedBytes: 4294967296,
+      gitTagsCacheSeconds: 60,
+    },
+    scanning: { blockSeverities: [] },
+  });
   assert.is(config.allowFileUrls, false);
   assert.equal(config.image, { repository: 'ghcr.io/opendepot/server', tag: '0.1.0' }, 'unknown top-level keys are kept');
   assert.equal(warnings, []);
@@ -72,7 +88,23 @@ test('no file at all: every default', () => {
     storage: {},
     allowFileUrls: false,
     server: { port: 8080, host: '0.0.0.0', metricsPort: 9090, limits: SERVER_LIMITS, trustedProxies: [] },
-    operator: { concurrency: 4, leaderElection: { enabled: true, leaseName: 'opendepot-operator' }, verifyIntervalSeconds: 600, github: { apiUrl: 'https://api.github.com' }, egress: { allowPrivateNetworks: false, allowedPrivateCidrs: [] }, providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false }, limits: { reconcileTimeoutSeconds: 900, upstreamIdleTimeoutSeconds: 60, upstreamMinBytesPerSecond: 1024, providerZipMaxEntries: 10000, providerZipMaxUncompressedBytes: 4294967296, gitTagsCacheSeconds: 60 }, scanning: { blockSeverities: [] } },
+    operator: {
+      concurrency: 4,
+      leaderElection: { enabled: true, leaseName: 'opendepot-operator' },
+      verifyIntervalSeconds: 600,
+      github: { apiUrl: 'https://api.github.com' },
+      egress: { allowPrivateNetworks: false, allowedPrivateCidrs: [] },
+      providers: { hashicorpReleasesUrl: 'https://api.releases.hashicorp.com', hashicorpTrustedKeys: [], allowInsecureHttp: false },
+      limits: {
+        reconcileTimeoutSeconds: 900,
+        upstreamIdleTimeoutSeconds: 60,
+        upstreamMinBytesPerSecond: 1024,
+        providerZipMaxEntries: 10000,
+        providerZipMaxUncompressedBytes: 4294967296,
+        gitTagsCacheSeconds: 60,
+      },
+      scanning: { blockSeverities: [] },
+    },
     auth: { anonymous: { enabled: true }, kubernetes: { enabled: false, audiences: [], cacheTtlSeconds: 10, cacheMaxEntries: 10000 }, kubeconfig: { enabled: false }, downloadUrlTtlSeconds: 300 },
   });
   assert.equal(parseConfig('', { env: noEnv }).config.plugins, [], 'an empty file is all defaults');
@@ -119,9 +151,7 @@ test('every mapped variable is documented and maps to a distinct field', () => {
 });
 
 test('schema errors name the file and every field', () => {
-  const err = configError(() =>
-    parseConfig('logLevel: loud\nserver:\n  port: 70000\n  tls: { certFile: /a }\nplugins:\n  - packag: x\n', { file: '/etc/od.yaml', env: noEnv }),
-  );
+  const err = configError(() => parseConfig('logLevel: loud\nserver:\n  port: 70000\n  tls: { certFile: /a }\nplugins:\n  - packag: x\n', { file: '/etc/od.yaml', env: noEnv }));
   assert.match(err.message, /^invalid configuration in \/etc\/od\.yaml: /);
   assert.match(err.message, /logLevel: must be one of "trace", "debug", "info", "warn", "error", "fatal", "silent", not "loud"/);
   assert.match(err.message, /server\.port: must be <= 65535/);
@@ -181,7 +211,10 @@ test('a tenant-settable field that says where credentials go is refused at start
     const text = PROFILES.replace('region: [us-west-2]', `region: [us-west-2]\n        ${field}: ["*"]`);
     const err = configError(() => parseConfig(text, { file: 'v.yaml', env: noEnv }));
     assert.is(err.field, `storage.profiles.aws.tenantSettable.${field}`, field);
-    assert.match(err.message, `storage.profiles.aws.tenantSettable.${field}: ${field} says where credentials are sent (or is a credential) and can never be tenant-settable; remove it from tenantSettable and set its value in the profile itself`);
+    assert.match(
+      err.message,
+      `storage.profiles.aws.tenantSettable.${field}: ${field} says where credentials are sent (or is a credential) and can never be tenant-settable; remove it from tenantSettable and set its value in the profile itself`,
+    );
   }
 });
 

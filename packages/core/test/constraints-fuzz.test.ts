@@ -63,10 +63,14 @@ const constraintPieces = fc.array(piece, { minLength: 1, maxLength: 4 });
 const constraintText = (pieces: [string, string, GenVersion, string, string][]) => pieces.map(([op, s1, v, s2, s3]) => `${s2}${op}${op ? s1 : ''}${versionText(v)}${s3}`).join(',');
 
 test('any text: parseConstraints returns constraints or throws InputError, quickly', async () => {
-  await fuzz('parseConstraints(any text)', 10000, fc.property(anyText, (text) => {
-    const parsed = typedOnly(text, () => parseConstraints(text));
-    if (parsed !== 'input-error') assert.ok(parsed.items.length > 0);
-  }) as never);
+  await fuzz(
+    'parseConstraints(any text)',
+    10000,
+    fc.property(anyText, (text) => {
+      const parsed = typedOnly(text, () => parseConstraints(text));
+      if (parsed !== 'input-error') assert.ok(parsed.items.length > 0);
+    }) as never,
+  );
   await fuzz('parseConstraints(long repetitive text)', 500, fc.property(longText, (text) => void typedOnly(text, () => parseConstraints(text))) as never);
 });
 
@@ -83,26 +87,34 @@ test('a long constraint list parses, or fails on its last piece, in linear time'
 });
 
 test('any text: tryParseVersion never throws; what it accepts has a canonical form that parses to itself', async () => {
-  await fuzz('tryParseVersion(any text)', 10000, fc.property(fc.oneof(anyText, longText, version.map(versionText)), (text) => {
-    const parsed = typedOnly(text, () => tryParseVersion(text));
-    assert.is.not(parsed, 'input-error', 'tryParseVersion reports problems as a sentence');
-    if (typeof parsed === 'string') return;
-    const again = tryParseVersion(parsed.canonical) as ParsedVersion;
-    assert.type(again, 'object', `${parsed.canonical} does not parse again`);
-    assert.is(again.canonical, parsed.canonical);
-    assert.is(compareVersions(parsed, again), 0);
-  }) as never);
+  await fuzz(
+    'tryParseVersion(any text)',
+    10000,
+    fc.property(fc.oneof(anyText, longText, version.map(versionText)), (text) => {
+      const parsed = typedOnly(text, () => tryParseVersion(text));
+      assert.is.not(parsed, 'input-error', 'tryParseVersion reports problems as a sentence');
+      if (typeof parsed === 'string') return;
+      const again = tryParseVersion(parsed.canonical) as ParsedVersion;
+      assert.type(again, 'object', `${parsed.canonical} does not parse again`);
+      assert.is(again.canonical, parsed.canonical);
+      assert.is(compareVersions(parsed, again), 0);
+    }) as never,
+  );
 });
 
 test('written constraints parse; their canonical text parses to the same constraints', async () => {
-  await fuzz('parseConstraints(written constraints)', 5000, fc.property(constraintPieces, (pieces) => {
-    const text = constraintText(pieces);
-    const parsed = typedOnly(text, () => parseConstraints(text));
-    // semver refuses some texts the pattern lets through (e.g. over-long ones): then an InputError is right.
-    if (parsed === 'input-error') return;
-    assert.is(parsed.items.length, pieces.length);
-    assert.is(parseConstraints(parsed.toString()).toString(), parsed.toString());
-  }) as never);
+  await fuzz(
+    'parseConstraints(written constraints)',
+    5000,
+    fc.property(constraintPieces, (pieces) => {
+      const text = constraintText(pieces);
+      const parsed = typedOnly(text, () => parseConstraints(text));
+      // semver refuses some texts the pattern lets through (e.g. over-long ones): then an InputError is right.
+      if (parsed === 'input-error') return;
+      assert.is(parsed.items.length, pieces.length);
+      assert.is(parseConstraints(parsed.toString()).toString(), parsed.toString());
+    }) as never,
+  );
 });
 
 // A plain model of the operators on release versions (no pre-release): tuples compared by hand.
@@ -134,21 +146,36 @@ function model(op: (typeof OPERATORS)[number], bound: number[], v: Tuple): boole
 
 test('matching release versions agrees with a plain model of every operator (comma = and)', async () => {
   const bound = fc.tuple(fc.constantFrom(...OPERATORS), fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 3 }));
-  await fuzz('satisfies(release, constraints) vs model', 10000, fc.property(fc.array(bound, { minLength: 1, maxLength: 3 }), release, (bounds, v) => {
-    const text = bounds.map(([op, b]) => `${op} ${b.join('.')}`).join(', ');
-    assert.is(satisfies(v.join('.'), text), bounds.every(([op, b]) => model(op, b, v)), `${v.join('.')} against "${text}"`);
-  }) as never);
+  await fuzz(
+    'satisfies(release, constraints) vs model',
+    10000,
+    fc.property(fc.array(bound, { minLength: 1, maxLength: 3 }), release, (bounds, v) => {
+      const text = bounds.map(([op, b]) => `${op} ${b.join('.')}`).join(', ');
+      assert.is(
+        satisfies(v.join('.'), text),
+        bounds.every(([op, b]) => model(op, b, v)),
+        `${v.join('.')} against "${text}"`,
+      );
+    }) as never,
+  );
 });
 
 test('a pre-release matches only when an = piece names it exactly', async () => {
-  await fuzz('satisfies(pre-release, constraints)', 5000, fc.property(constraintPieces, version, (pieces, candidate) => {
-    const text = constraintText(pieces);
-    const v = versionText({ ...candidate, pre: candidate.pre ?? ['rc'] });
-    const matched = typedOnly(`${v} / ${text}`, () => satisfies(v, text));
-    if (matched === 'input-error' || !matched) return;
-    const parsed = tryParseVersion(v) as ParsedVersion;
-    assert.ok(parseConstraints(text).items.some((i) => i.operator === '=' && compareVersions(i.version, parsed) === 0), `${v} matched "${text}"`);
-  }) as never);
+  await fuzz(
+    'satisfies(pre-release, constraints)',
+    5000,
+    fc.property(constraintPieces, version, (pieces, candidate) => {
+      const text = constraintText(pieces);
+      const v = versionText({ ...candidate, pre: candidate.pre ?? ['rc'] });
+      const matched = typedOnly(`${v} / ${text}`, () => satisfies(v, text));
+      if (matched === 'input-error' || !matched) return;
+      const parsed = tryParseVersion(v) as ParsedVersion;
+      assert.ok(
+        parseConstraints(text).items.some((i) => i.operator === '=' && compareVersions(i.version, parsed) === 0),
+        `${v} matched "${text}"`,
+      );
+    }) as never,
+  );
 });
 
 test.run();

@@ -1,14 +1,7 @@
 import { isOpenDepotError } from '@opendepot/sdk';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  Constraints,
-  filterVersions,
-  newestMatching,
-  normalizeVersion,
-  parseConstraints,
-  satisfies,
-} from '../src/constraints/index.ts';
+import { Constraints, filterVersions, newestMatching, normalizeVersion, parseConstraints, satisfies } from '../src/constraints/index.ts';
 
 type MatchCase = readonly [constraint: string, version: string, expected: boolean];
 
@@ -287,16 +280,10 @@ test('newestMatching picks the highest precedence match', () => {
 });
 
 test("newestMatching on the announcement's constraints", () => {
-  assert.is(
-    newestMatching(['21.9.0', '21.10.1', '21.12.0', '21.13.0'], '>= 21.10.1, != 21.13.0'),
-    '21.12.0',
-  );
+  assert.is(newestMatching(['21.9.0', '21.10.1', '21.12.0', '21.13.0'], '>= 21.10.1, != 21.13.0'), '21.12.0');
   assert.is(newestMatching(['21.10.0', '21.13.0'], '>= 21.10.1, != 21.13.0'), undefined);
   assert.is(newestMatching(['9.2.0', '10.0.0', '10.4.1', '11.0.0-alpha'], '>= 10.0.0'), '10.4.1');
-  assert.is(
-    newestMatching(['5.79.0', '5.80.0', '5.100.0', '6.0.0-beta1', '6.0.0', '6.2.0'], '>= 5.80.0, < 6.0.0'),
-    '5.100.0',
-  );
+  assert.is(newestMatching(['5.79.0', '5.80.0', '5.100.0', '6.0.0-beta1', '6.0.0', '6.2.0'], '>= 5.80.0, < 6.0.0'), '5.100.0');
 });
 
 function catchError(run: () => unknown): Error & { code?: string; field?: string; hint?: string } {

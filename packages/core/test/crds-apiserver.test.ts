@@ -87,7 +87,7 @@ test('the announcement Modules also apply with storageConfig and githubClientCon
   }
 });
 
-test("every storageConfig snippet of the announcement is accepted in a Module, in both places", async () => {
+test('every storageConfig snippet of the announcement is accepted in a Module, in both places', async () => {
   const base = parse(await readFile(`${fixtures}announcement/module-gitops.yaml`, 'utf8')) as Manifest & { spec: { moduleConfig: Record<string, unknown> } };
   const snippets = await yamlFiles('announcement/storage-config');
   assert.is(snippets.length, 5);
@@ -145,7 +145,17 @@ test('a Version status is written through the status subresource and validated t
   const got = await k(['get', '-n', ns, 'version', version.metadata.name, '-o', 'json']);
   assert.equal(JSON.parse(got.stdout).status, status);
 
-  const bad = await k(['patch', '-n', ns, 'version', version.metadata.name, '--subresource=status', '--type=merge', '-p', '{"status":{"checksum":"NOT-HEX","conditions":[{"type":"Ready","status":"Yes"}]}}']);
+  const bad = await k([
+    'patch',
+    '-n',
+    ns,
+    'version',
+    version.metadata.name,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    '{"status":{"checksum":"NOT-HEX","conditions":[{"type":"Ready","status":"Yes"}]}}',
+  ]);
   assert.is.not(bad.code, 0);
   assert.ok(bad.stderr.includes('status.checksum:'), bad.stderr);
   assert.ok(bad.stderr.includes('status.conditions[0].status:'), bad.stderr);
@@ -191,7 +201,13 @@ async function header(resource: string, wide = false): Promise<{ head: string; r
   const r = await k(['get', '-n', ns, resource, ...(wide ? ['-o', 'wide'] : [])]);
   assert.is(r.code, 0, r.stderr);
   const [head = '', ...rows] = r.stdout.trim().split('\n');
-  return { head: head.trim().split(/\s{2,}/).join('|'), rows };
+  return {
+    head: head
+      .trim()
+      .split(/\s{2,}/)
+      .join('|'),
+    rows,
+  };
 }
 
 test('kubectl get shows the printer columns of every kind; short names and the opendepot category work', async () => {

@@ -57,7 +57,9 @@ test('five namespaced kinds in opendepot.defdev.io/v1alpha1, each with a status 
 
 test('printer columns: Ready, Latest, Synced, Integrity and Age on Module and Provider; the asked ones elsewhere', () => {
   const columns = (kind: string, wide = false) =>
-    KINDS.find((k) => k.kind === kind)!.printerColumns.filter((c) => wide || !c.priority).map((c) => c.name);
+    KINDS.find((k) => k.kind === kind)!
+      .printerColumns.filter((c) => wide || !c.priority)
+      .map((c) => c.name);
   assert.equal(columns('Module'), ['Ready', 'Latest', 'Synced', 'Integrity', 'Age']);
   assert.equal(columns('Provider'), ['Ready', 'Latest', 'Synced', 'Integrity', 'Age']);
   assert.equal(columns('Version'), ['Ready', 'Version', 'Size', 'Age']);

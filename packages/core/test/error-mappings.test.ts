@@ -1,13 +1,5 @@
 /** Errors at the edges: HTTP responses and controller conditions, by code, never by instanceof. */
-import {
-  ConflictError,
-  ForbiddenError,
-  InputError,
-  NotFoundError,
-  OpenDepotError,
-  UnauthenticatedError,
-  UnavailableError,
-} from '@opendepot/sdk';
+import { ConflictError, ForbiddenError, InputError, NotFoundError, OpenDepotError, UnauthenticatedError, UnavailableError } from '@opendepot/sdk';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toCondition } from '../src/errors/condition.ts';

@@ -253,7 +253,10 @@ test('decideAccess explains; invalid bindings grant nothing; the compiler caches
   const broken = binding('constructor', ['*'], ['*'], 'team-a', 'broken');
   const compiler = new GroupBindingCompiler();
   const valid = compiler.valid([otherTeam, broken, good]);
-  assert.equal(valid.map((b) => b.name), ['gcp', 'aws']);
+  assert.equal(
+    valid.map((b) => b.name),
+    ['gcp', 'aws'],
+  );
   assert.is(compiler.compile(good), compiler.compile(good), 'compiled once per object');
   const failed = compiler.compile(broken);
   assert.ok(!failed.ok && failed.error.problem === 'ForbiddenName');
@@ -274,7 +277,22 @@ test('decideAccess explains; invalid bindings grant nothing; the compiler caches
 test('fuzz: any text compiles or fails with an InvalidGroupBindingError, quickly; a compiled one evaluates to a boolean without throwing', async () => {
   const alphabet = fc.constantFrom(
     ...'()[]."\'\\ ?:;=!<>+-*/%^|&,0123456789abcxyz_$\t\n'.split(''),
-    ' in ', ' and ', ' or ', 'not ', 'groups', 'email', 'constructor', '__proto__', 'prototype', 'toString', '"aws-platform-team"', '==', '!=', '||', 'true', 'false',
+    ' in ',
+    ' and ',
+    ' or ',
+    'not ',
+    'groups',
+    'email',
+    'constructor',
+    '__proto__',
+    'prototype',
+    'toString',
+    '"aws-platform-team"',
+    '==',
+    '!=',
+    '||',
+    'true',
+    'false',
   );
   const near = fc.array(alphabet, { maxLength: 120 }).map((parts) => parts.join(''));
   const sampleUser = principal(['aws-platform-team'], { email: 'a@example.com', nested: { roles: ['r'] } });

@@ -8,15 +8,7 @@ import { useControlPlane } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Module, Version } from '../src/crds/index.ts';
-import {
-  RESOURCES,
-  createKubeClient,
-  isAlreadyExists,
-  isConflict,
-  kubeReasonOf,
-  kubeStatusOf,
-  resourceClient,
-} from '../src/k8s/index.ts';
+import { RESOURCES, createKubeClient, isAlreadyExists, isConflict, kubeReasonOf, kubeStatusOf, resourceClient } from '../src/k8s/index.ts';
 import { dropNamespace, freshNamespace, moduleObject } from './k8s-helpers.ts';
 
 const cp = await useControlPlane();
@@ -57,8 +49,14 @@ test('create, get, find, list (all namespaces and one, with a label selector)', 
   assert.equal(all.items.map((i) => i.metadata.name).sort(), ['crud-a', 'crud-b']);
   assert.ok(Number(all.resourceVersion) > 0);
   assert.ok(all.items.every((i) => i.apiVersion === 'opendepot.defdev.io/v1alpha1' && i.kind === 'Module'));
-  assert.equal((await modules.list(ns, { labelSelector: 'team=a' })).items.map((i) => i.metadata.name), ['crud-a']);
-  assert.ok((await modules.list()).items.some((i) => i.metadata.namespace === ns), 'a list across namespaces includes ours');
+  assert.equal(
+    (await modules.list(ns, { labelSelector: 'team=a' })).items.map((i) => i.metadata.name),
+    ['crud-a'],
+  );
+  assert.ok(
+    (await modules.list()).items.some((i) => i.metadata.namespace === ns),
+    'a list across namespaces includes ours',
+  );
 });
 
 test('API failures are SDK errors with the Kubernetes reason as cause', async () => {
@@ -104,7 +102,10 @@ test('server-side apply: fields owned by the field manager, omitted ones pruned,
   );
   assert.equal(first.metadata.labels, { a: '1', b: '2' });
   const managers = (first.metadata as { managedFields?: { manager: string; operation: string }[] }).managedFields ?? [];
-  assert.ok(managers.some((f) => f.manager === 'applier-one' && f.operation === 'Apply'), JSON.stringify(managers));
+  assert.ok(
+    managers.some((f) => f.manager === 'applier-one' && f.operation === 'Apply'),
+    JSON.stringify(managers),
+  );
 
   const second = await modules.apply(
     { metadata: { name: 'crud-ssa', namespace: ns, labels: { a: '1' } }, spec: { moduleConfig: { name: 'crud-ssa', provider: 'aws', repoOwner: 'example' } } },
@@ -112,9 +113,7 @@ test('server-side apply: fields owned by the field manager, omitted ones pruned,
   );
   assert.equal(second.metadata.labels, { a: '1' }, 'a field the manager stopped applying is removed');
 
-  const conflict = await rejects(
-    modules.apply({ metadata: { name: 'crud-ssa', namespace: ns, labels: { a: 'other' } } }, { fieldManager: 'applier-two' }),
-  );
+  const conflict = await rejects(modules.apply({ metadata: { name: 'crud-ssa', namespace: ns, labels: { a: 'other' } } }, { fieldManager: 'applier-two' }));
   assert.ok(isConflict(conflict), `expected a conflict, got ${String(conflict)}`);
   const forced = await modules.apply({ metadata: { name: 'crud-ssa', namespace: ns, labels: { a: 'other' } } }, { fieldManager: 'applier-two', force: true });
   assert.is(forced.metadata.labels?.a, 'other');

@@ -68,8 +68,14 @@ test('start() resolves with the first list cached; adds, updates and deletes of 
   await modules.delete(ns, 'fresh');
   await waitUntil('delete of fresh', () => has(seen, 'delete', 'fresh'));
   assert.is(informer.get(ns, 'fresh'), undefined);
-  assert.not.ok(seen.some((s) => s.name === 'elsewhere'), 'an object of another namespace was seen');
-  assert.equal(informer.list(ns).map((m) => m.metadata.name), ['pre-existing']);
+  assert.not.ok(
+    seen.some((s) => s.name === 'elsewhere'),
+    'an object of another namespace was seen',
+  );
+  assert.equal(
+    informer.list(ns).map((m) => m.metadata.name),
+    ['pre-existing'],
+  );
   assert.is(informer.list(other).length, 0);
   assert.is(informer.get(ns, 'pre-existing')?.kind, 'Module', 'listed objects carry their kind');
   assert.not.ok('managedFields' in informer.get(ns, 'pre-existing')!.metadata, 'managedFields are dropped from the cache');
@@ -166,11 +172,18 @@ test('namespacesInformer: exactly the namespaces named, each watched on its own,
   assert.is(informer.get(other, 'multi')?.metadata.namespace, other);
   assert.is(informer.get(third, 'multi'), undefined, 'a namespace not named is not watched');
   assert.ok(informer.list().every((m) => m.metadata.namespace !== third));
-  assert.equal(informer.list(other).map((m) => m.metadata.name), ['multi']);
+  assert.equal(
+    informer.list(other).map((m) => m.metadata.name),
+    ['multi'],
+  );
   off();
   for (const namespace of [ns, other, third]) await modules.delete(namespace, 'multi');
   const single = createInformer<Module>(direct, RESOURCES.module, { namespace: ns });
-  assert.is(namespacesInformer<Module>([ns], () => single), single, 'one namespace: that informer itself');
+  assert.is(
+    namespacesInformer<Module>([ns], () => single),
+    single,
+    'one namespace: that informer itself',
+  );
 });
 
 /** Freezes the informer's view, changes a, b and c behind its back, then runs `gone`. */
@@ -189,19 +202,30 @@ async function missedChanges(prefix: string, gone: (proxy: ApiProxy) => void | P
   await modules.patch(ns, n('to-update'), { spec: { versions: [{ version: '2.0.0' }] } });
   await modules.create(moduleObject(ns, n('to-add')));
   await new Promise((r) => setTimeout(r, 200));
-  assert.equal(seen.filter((s) => s.name.startsWith(prefix)), [], 'the frozen watch delivered something');
+  assert.equal(
+    seen.filter((s) => s.name.startsWith(prefix)),
+    [],
+    'the frozen watch delivered something',
+  );
   await gone(proxy);
   await waitUntil('the three missed changes', () => seen.filter((s) => s.name.startsWith(prefix)).length >= 3, 15_000);
   await new Promise((r) => setTimeout(r, 200));
   assert.ok(proxy.lists > lists, 'the informer relisted');
   assert.equal(
-    seen.filter((s) => s.name.startsWith(prefix)).map((s) => `${s.event} ${s.name}`).sort(),
+    seen
+      .filter((s) => s.name.startsWith(prefix))
+      .map((s) => `${s.event} ${s.name}`)
+      .sort(),
     [`add ${n('to-add')}`, `delete ${n('to-delete')}`, `update ${n('to-update')}`],
     'exactly the missed changes are emitted, nothing for the unchanged object',
   );
   assert.equal(informer.get(ns, n('to-update'))?.spec.versions, [{ version: '2.0.0' }]);
   assert.equal(
-    informer.list(ns).map((m) => m.metadata.name).filter((name) => name!.startsWith(prefix)).sort(),
+    informer
+      .list(ns)
+      .map((m) => m.metadata.name)
+      .filter((name) => name!.startsWith(prefix))
+      .sort(),
     [n('to-add'), n('to-update'), n('unchanged')],
   );
   for (const name of ['to-add', 'to-update', 'unchanged']) await modules.delete(ns, n(name));

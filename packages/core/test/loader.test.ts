@@ -35,15 +35,14 @@ const goodScanner: PluginEntry = { path: 'good-scanner', config: { severity: 'HI
 
 test('loads plugins in order, validates config with defaults, keeps instances and definitions in the registry', async () => {
   const { logger, lines } = captureLogger();
-  const registry = await loadPlugins(
-    [goodScanner, { path: 'good-storage', kind: 'storage' }, { path: 'foreign-sdk/index.js' }, { path: 'not-a-plugin', enabled: false }],
-    { logger, baseDir: fixtures },
+  const registry = await loadPlugins([goodScanner, { path: 'good-storage', kind: 'storage' }, { path: 'foreign-sdk/index.js' }, { path: 'not-a-plugin', enabled: false }], {
+    logger,
+    baseDir: fixtures,
+  });
+  assert.equal(
+    registry.plugins.map((p) => `${p.kind}/${p.name}@${p.configPath}`),
+    ['scanner/fixture-scanner@plugins[0]', 'storage/fixturefs@plugins[1]', 'auth/foreign-auth@plugins[2]'],
   );
-  assert.equal(registry.plugins.map((p) => `${p.kind}/${p.name}@${p.configPath}`), [
-    'scanner/fixture-scanner@plugins[0]',
-    'storage/fixturefs@plugins[1]',
-    'auth/foreign-auth@plugins[2]',
-  ]);
   const scanner = registry.find('scanner', 'fixture-scanner')?.instance as Scanner & { config: unknown; context: { configPath: string } };
   assert.equal(scanner.config, { severity: 'HIGH', timeoutSeconds: 30 }, 'schema defaults are applied');
   assert.is(scanner.context.configPath, 'plugins[0].config');
@@ -54,11 +53,14 @@ test('loads plugins in order, validates config with defaults, keeps instances an
   assert.ok(registry.find('storage', 'fixturefs')?.definition, 'the storage definition is kept');
 
   const loaded = lines().filter((l) => l.msg === 'plugin loaded');
-  assert.equal(loaded.map((l) => [l.kind, l.name, l.package, l.version, l.configPath]), [
-    ['scanner', 'fixture-scanner', 'opendepot-fixture-good-scanner', '1.2.3', 'plugins[0]'],
-    ['storage', 'fixturefs', 'opendepot-fixture-good-storage', '1.2.3', 'plugins[1]'],
-    ['auth', 'foreign-auth', 'opendepot-fixture-foreign-sdk', '1.2.3', 'plugins[2]'],
-  ]);
+  assert.equal(
+    loaded.map((l) => [l.kind, l.name, l.package, l.version, l.configPath]),
+    [
+      ['scanner', 'fixture-scanner', 'opendepot-fixture-good-scanner', '1.2.3', 'plugins[0]'],
+      ['storage', 'fixturefs', 'opendepot-fixture-good-storage', '1.2.3', 'plugins[1]'],
+      ['auth', 'foreign-auth', 'opendepot-fixture-foreign-sdk', '1.2.3', 'plugins[2]'],
+    ],
+  );
   const ready = lines().find((l) => l.msg === 'scanner ready');
   assert.is(ready?.plugin, 'fixture-scanner', "the plugin's logger is scoped to it");
 
@@ -78,10 +80,13 @@ test('resolves packages by name from the plugins directory, including import-onl
       [{ package: 'opendepot-fixture-good-scanner', config: { severity: 'LOW' } }, { package: '@opendepot-fixtures/esm-only' }],
       options({ pluginsDir: dir, baseDir: tmpdir() }),
     );
-    assert.equal(registry.plugins.map((p) => [p.name, p.packageName, p.version]), [
-      ['fixture-scanner', 'opendepot-fixture-good-scanner', '1.2.3'],
-      ['esm-only', '@opendepot-fixtures/esm-only', '0.4.0'],
-    ]);
+    assert.equal(
+      registry.plugins.map((p) => [p.name, p.packageName, p.version]),
+      [
+        ['fixture-scanner', 'opendepot-fixture-good-scanner', '1.2.3'],
+        ['esm-only', '@opendepot-fixtures/esm-only', '0.4.0'],
+      ],
+    );
     await registry.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -97,10 +102,13 @@ test('a package offering several plugins: each entry names one by its subpath', 
       [{ package: '@opendepot-fixtures/multi-plugin/second', config: { level: 'x' } }, { package: '@opendepot-fixtures/multi-plugin/first' }],
       options({ pluginsDir: dir, baseDir: tmpdir() }),
     );
-    assert.equal(registry.plugins.map((p) => [p.name, p.packageName, p.version, p.source]), [
-      ['multi-second', '@opendepot-fixtures/multi-plugin', '2.0.0', '@opendepot-fixtures/multi-plugin/second'],
-      ['multi-first', '@opendepot-fixtures/multi-plugin', '2.0.0', '@opendepot-fixtures/multi-plugin/first'],
-    ]);
+    assert.equal(
+      registry.plugins.map((p) => [p.name, p.packageName, p.version, p.source]),
+      [
+        ['multi-second', '@opendepot-fixtures/multi-plugin', '2.0.0', '@opendepot-fixtures/multi-plugin/second'],
+        ['multi-first', '@opendepot-fixtures/multi-plugin', '2.0.0', '@opendepot-fixtures/multi-plugin/first'],
+      ],
+    );
     await registry.close();
     const err = await loadError([{ package: '@opendepot-fixtures/multi-plugin/third' }], { pluginsDir: dir, baseDir: tmpdir() });
     assert.is(err.problem, 'not-installed');
@@ -112,24 +120,33 @@ test('a package offering several plugins: each entry names one by its subpath', 
 test('defaults: loaded after the configured entries, unless an entry lists their package or loads a plugin of the same kind and name', async () => {
   const defaults: PluginEntry[] = [goodScanner, { path: 'esm-only', config: {} }];
   const both = await loadPlugins([{ path: 'good-storage' }], options({ defaults, defaultsPath: 'host defaults' }));
-  assert.equal(both.plugins.map((p) => `${p.name}@${p.configPath}`), ['fixturefs@plugins[0]', 'fixture-scanner@host defaults[0]', 'esm-only@host defaults[1]']);
+  assert.equal(
+    both.plugins.map((p) => `${p.name}@${p.configPath}`),
+    ['fixturefs@plugins[0]', 'fixture-scanner@host defaults[0]', 'esm-only@host defaults[1]'],
+  );
   await both.close();
   // A configured plugin of the same kind and name replaces the default, with its own config.
   const replaced = await loadPlugins([{ path: 'good-scanner/index.js', config: { severity: 'LOW' } }], options({ defaults }));
-  assert.equal(replaced.plugins.map((p) => `${p.name}@${p.configPath}`), ['fixture-scanner@plugins[0]', 'esm-only@default plugins[1]']);
+  assert.equal(
+    replaced.plugins.map((p) => `${p.name}@${p.configPath}`),
+    ['fixture-scanner@plugins[0]', 'esm-only@default plugins[1]'],
+  );
   assert.equal((replaced.instances('scanner')[0] as unknown as { config: unknown }).config, { severity: 'LOW', timeoutSeconds: 30 });
   await replaced.close();
   // Listing a default's package, even disabled, leaves the default out: that is how one is removed.
   // (Were it not left out, it would fail: the package is not installed where these tests look.)
   const byPackage: PluginEntry[] = [{ package: 'opendepot-fixture-good-scanner', config: { severity: 'HIGH' } }];
   const removed = await loadPlugins([{ package: 'opendepot-fixture-good-scanner', enabled: false }], options({ defaults: byPackage }));
-  assert.equal(removed.plugins.map((p) => p.name), []);
+  assert.equal(
+    removed.plugins.map((p) => p.name),
+    [],
+  );
   // A default that fails is a load error like any other, named by its path.
   const err = await loadError([], { defaults: [{ path: 'good-scanner', config: { severity: 'NOPE' } }], defaultsPath: 'host defaults' });
   assert.is(err.configPath, 'host defaults[0]');
 });
 
-test('resolves packages from the host package\'s own dependencies, with no plugins directory', async () => {
+test("resolves packages from the host package's own dependencies, with no plugins directory", async () => {
   // As in the image: the config file sits in /etc/opendepot, far from any node_modules, and the
   // first-party plugins are dependencies of the host package (here a fixture host with its own node_modules).
   const host = await mkdtemp(join(tmpdir(), 'opendepot-host-'));
@@ -142,7 +159,10 @@ test('resolves packages from the host package\'s own dependencies, with no plugi
     const err = await loadError(entries, { baseDir: configDir });
     assert.match(err.message, /not installed/, 'without the host directory it is not found');
     const registry = await loadPlugins(entries, options({ baseDir: configDir, hostDir: join(host, 'dist') }));
-    assert.equal(registry.plugins.map((p) => p.packageName), ['opendepot-fixture-good-scanner']);
+    assert.equal(
+      registry.plugins.map((p) => p.packageName),
+      ['opendepot-fixture-good-scanner'],
+    );
     await registry.close();
   } finally {
     await rm(host, { recursive: true, force: true });
@@ -156,7 +176,11 @@ test('skipKinds: a host leaves out the kinds it does not use (the operator: auth
     ...options(),
     skipKinds: ['auth'],
   });
-  assert.equal(registry.plugins.map((p) => p.name), ['fixture-scanner'], 'the undeclared auth plugin is checked but not created');
+  assert.equal(
+    registry.plugins.map((p) => p.name),
+    ['fixture-scanner'],
+    'the undeclared auth plugin is checked but not created',
+  );
   assert.is(registry.ofKind('auth').length, 0);
   // Without skipKinds the same declared entry is a load error: nothing is skipped silently.
   const err = await loadError([{ package: '@opendepot/plugin-not-installed-here', kind: 'auth' }]);
@@ -228,7 +252,10 @@ test('a definition that did not go through definePlugin', async () => {
 test('a plugin written for another API version', async () => {
   const err = await loadError([{ path: 'wrong-api-version' }]);
   assert.is(err.problem, 'wrong-api-version');
-  assert.match(err.message, /plugin "wrong-api-version" \(plugins\[0\]\): it was written for plugin API "opendepot\.defdev\.io\/plugin\/v9", but this OpenDepot implements "opendepot\.defdev\.io\/plugin\/v1"/);
+  assert.match(
+    err.message,
+    /plugin "wrong-api-version" \(plugins\[0\]\): it was written for plugin API "opendepot\.defdev\.io\/plugin\/v9", but this OpenDepot implements "opendepot\.defdev\.io\/plugin\/v1"/,
+  );
   assert.match(err.message, /Fix: use a release of wrong-api-version written for opendepot\.defdev\.io\/plugin\/v1/);
 });
 
@@ -263,14 +290,20 @@ test('create() throws: the plugin error keeps its field under the config path, a
   assert.is(err.configPath, 'plugins[1]');
   assert.is(err.field, 'plugins[1].config.endpoint');
   assert.is(err.code, 'input');
-  assert.match(err.message, /plugin "create-throws" \(plugins\[1\]\): create\(\) failed: cannot reach https:\/\/admin:\[REDACTED\]@db\.example: connection refused\. Fix: Check that the endpoint is reachable from the pod\./);
+  assert.match(
+    err.message,
+    /plugin "create-throws" \(plugins\[1\]\): create\(\) failed: cannot reach https:\/\/admin:\[REDACTED\]@db\.example: connection refused\. Fix: Check that the endpoint is reachable from the pod\./,
+  );
   assert.not.match(err.message, /hunter2/);
 });
 
 test('create() throws after others were created: those are closed', async () => {
   events.length = 0;
   await loadError([goodScanner, { path: 'create-throws', config: { endpoint: 'x' } }]);
-  assert.equal(events.map((e) => e.event), ['create', 'close']);
+  assert.equal(
+    events.map((e) => e.event),
+    ['create', 'close'],
+  );
 });
 
 test('create() that never finishes times out', async () => {
@@ -322,10 +355,13 @@ test('malformed entries', async () => {
 test('all problems found before create() are reported together', async () => {
   const err = await loadError([goodScanner, { path: 'not-a-plugin' }, { package: 'opendepot-fixture-absent' }]);
   assert.is(err.failures.length, 2);
-  assert.equal(err.failures.map((f) => [f.configPath, f.problem]), [
-    ['plugins[1]', 'not-a-plugin'],
-    ['plugins[2]', 'not-installed'],
-  ]);
+  assert.equal(
+    err.failures.map((f) => [f.configPath, f.problem]),
+    [
+      ['plugins[1]', 'not-a-plugin'],
+      ['plugins[2]', 'not-installed'],
+    ],
+  );
   assert.match(err.message, /^Cannot load 2 configured plugins:\n- plugin "not-a-plugin" \(plugins\[1\]\): .*\n- plugin "opendepot-fixture-absent" \(plugins\[2\]\): /);
 });
 

@@ -25,10 +25,13 @@ test('levels filter, and child loggers add their fields to every line', () => {
   child.info('hidden');
   child.warn('slow', { ms: 900 });
   child.child({ key: 'a/b' }).error('failed');
-  assert.equal(lines().map((l) => [l.level, l.msg, l.plugin, l.ms, l.key]), [
-    ['warn', 'slow', 's3', 900, undefined],
-    ['error', 'failed', 's3', undefined, 'a/b'],
-  ]);
+  assert.equal(
+    lines().map((l) => [l.level, l.msg, l.plugin, l.ms, l.key]),
+    [
+      ['warn', 'slow', 's3', 900, undefined],
+      ['error', 'failed', 's3', undefined, 'a/b'],
+    ],
+  );
   const silent = captureLogger('silent');
   silent.logger.error('nothing');
   assert.equal(silent.lines(), []);
@@ -102,7 +105,23 @@ test('redact survives cycles, buffers and deep objects without touching the inpu
 });
 
 test('isSecretKey and redactString on their own', () => {
-  for (const key of ['password', 'dbPassword', 'token', 'sessionToken', 'authorization', 'Authorization', 'privateKey', 'private_key', 'credentials', 'clientSecret', 'apiKey', 'x-api-key', 'secretAccessKey', 'connectionString', 'cookie']) {
+  for (const key of [
+    'password',
+    'dbPassword',
+    'token',
+    'sessionToken',
+    'authorization',
+    'Authorization',
+    'privateKey',
+    'private_key',
+    'credentials',
+    'clientSecret',
+    'apiKey',
+    'x-api-key',
+    'secretAccessKey',
+    'connectionString',
+    'cookie',
+  ]) {
     assert.ok(isSecretKey(key), key);
   }
   for (const key of ['name', 'key', 'bucket', 'secretRef', 'credentialsSecretRef', 'secretName', 'tokenFile', 'accessKeyId', 'storageKey']) {

@@ -16,7 +16,10 @@ test('close aborts the plugins signal, closes the storage instances before the p
     },
     { logger: captureLogger().logger, baseDir: fixtures },
   );
-  assert.equal(host.registry.plugins.map((p) => p.name), ['fixture-scanner', 'fixturefs']);
+  assert.equal(
+    host.registry.plugins.map((p) => p.name),
+    ['fixture-scanner', 'fixturefs'],
+  );
   await host.storage.resolve({ profile: 'data' });
   events.length = 0;
 

@@ -69,7 +69,16 @@ function recordingPlugin(name = 'objects') {
       created.push(config);
       const ref = config.credentialsSecretRef as { name: string } | undefined;
       if (ref) secretsRead.push(`${ref.name}:${await ctx.readSecret!(ref.name, 'key')}`);
-      return { config, capabilities: { presign: false }, put: async () => ({ key: '', size: 0, sha256: '' }), get: async () => { throw new Error('x'); }, stat: async () => ({ key: '', size: 0, sha256: '' }), delete: async () => {} };
+      return {
+        config,
+        capabilities: { presign: false },
+        put: async () => ({ key: '', size: 0, sha256: '' }),
+        get: async () => {
+          throw new Error('x');
+        },
+        stat: async () => ({ key: '', size: 0, sha256: '' }),
+        delete: async () => {},
+      };
     },
   });
   return { plugin, created, secretsRead };
@@ -91,7 +100,12 @@ test('a profile selects the plugin; the resource presign stays; config gets sche
   assert.equal(events, [{ event: 'create', plugin: 'fixturefs', config: { root: '/data', mode: 'safe' }, configPath: 'storage.profiles.data.fixturefs' }]);
   const selected = resolver.check({ profile: 'data', presign: { enabled: true } }, 'spec.storageConfig');
   assert.equal([selected.profile, selected.presign], ['data', { enabled: true }]);
-  await backend.put('a', (async function* () { yield new Uint8Array([1, 2, 3]); })());
+  await backend.put(
+    'a',
+    (async function* () {
+      yield new Uint8Array([1, 2, 3]);
+    })(),
+  );
   assert.is((await backend.stat('a')).size, 3);
   await resolver.close();
 });
@@ -108,7 +122,10 @@ test('one instance per distinct merged config; equal tenant values share the pro
   assert.is(c, d, 'a config equal after defaults is the same config');
   assert.is(events.filter((e) => e.event === 'create').length, 2);
   await resolver.close();
-  assert.equal(events.filter((e) => e.event === 'close').map((e) => e.root), ['/data', '/data']);
+  assert.equal(
+    events.filter((e) => e.event === 'close').map((e) => e.root),
+    ['/data', '/data'],
+  );
   const closed = await rejection(resolver.resolve({ profile: 'data' }));
   assert.match(closed.message, /closed/);
 });
@@ -127,8 +144,15 @@ test('a profile naming no installed plugin, or with a config the plugin refuses,
   assert.match(s3.message, /^storage\.profiles\.aws\.s3: no storage plugin named "s3" is installed \(installed storage plugins: fixturefs\)/);
   assert.match(s3.hint ?? '', /Add @opendepot\/plugin-s3 to plugins:/);
   assert.is(toCondition(s3).reason, 'InvalidSpec');
-  assert.throws(() => createStorageResolver(registry, context({ storage: { profiles: { data: { fixturefs: { root: 'relative', extra: true } } } } })), /storage\.profiles\.data\.fixturefs\.root: must match the pattern \^\/, not "relative"/);
-  assert.throws(() => createStorageResolver(registry, context({ defaultStorageConfig: { fixturefs: {} } })), /defaultStorageConfig\.fixturefs\.root: is required/, 'the shorthand is checked at start-up too');
+  assert.throws(
+    () => createStorageResolver(registry, context({ storage: { profiles: { data: { fixturefs: { root: 'relative', extra: true } } } } })),
+    /storage\.profiles\.data\.fixturefs\.root: must match the pattern \^\/, not "relative"/,
+  );
+  assert.throws(
+    () => createStorageResolver(registry, context({ defaultStorageConfig: { fixturefs: {} } })),
+    /defaultStorageConfig\.fixturefs\.root: is required/,
+    'the shorthand is checked at start-up too',
+  );
   assert.throws(() => createStorageResolver(registry, context({ defaultStorageConfig: { gcs: { bucket: 'b' } } })), /defaultStorageConfig\.gcs: no storage plugin named "gcs"/);
   assert.throws(
     () => createStorageResolver(registry, context({ storage: { profiles: { data: { fixturefs: { root: '/data' }, tenantSettable: { colour: ['*'] } } } } })),
@@ -140,9 +164,17 @@ test('a field that says where credentials go can never be tenant-settable: refus
   const { plugin } = recordingPlugin();
   for (const field of ['endpoint', 'accountUrl', 'credentialsSecretRef', 'forcePathStyle', 'root', 'allowedEndpointHosts', 'tokenUrl', 'metadataEndpoint', 'keySecretRef']) {
     const storage = { profiles: { p: { objects: platform, tenantSettable: { [field]: ['*'] } } } };
-    assert.throws(() => createStorageResolver(pluginRegistryOf(plugin), context({ storage })), new RegExp(`storage\\.profiles\\.p\\.tenantSettable\\.${field}: ${field} says where credentials are sent`), field);
+    assert.throws(
+      () => createStorageResolver(pluginRegistryOf(plugin), context({ storage })),
+      new RegExp(`storage\\.profiles\\.p\\.tenantSettable\\.${field}: ${field} says where credentials are sent`),
+      field,
+    );
     const problems = storageSettingsProblems({ storage });
-    assert.equal(problems.map((p) => p.path), [`storage.profiles.p.tenantSettable.${field}`], `the configuration check names ${field} too`);
+    assert.equal(
+      problems.map((p) => p.path),
+      [`storage.profiles.p.tenantSettable.${field}`],
+      `the configuration check names ${field} too`,
+    );
   }
 });
 
@@ -179,7 +211,10 @@ test('no storageConfig: the default profile; without profiles a clear error nami
 test('profile choice: unknown names and other backends are refused naming the field', async () => {
   const mem = recordingPlugin();
   const registry = pluginRegistryOf(mem.plugin, recordingPlugin('other').plugin);
-  const resolver = createStorageResolver(registry, context({ readSecret, storage: { profiles: { aws: { objects: platform }, elsewhere: { other: { bucket: 'x', region: 'y' } } }, defaultProfile: 'aws' } }));
+  const resolver = createStorageResolver(
+    registry,
+    context({ readSecret, storage: { profiles: { aws: { objects: platform }, elsewhere: { other: { bucket: 'x', region: 'y' } } }, defaultProfile: 'aws' } }),
+  );
   const unknown = await rejection(resolver.resolve({ profile: 'nope' }, 'spec.storageConfig'));
   assert.is(unknown.field, 'spec.storageConfig.profile');
   assert.match(unknown.message, /there is no storage profile named "nope" \(profiles: aws \(objects\), elsewhere \(other\)\)/);
@@ -276,7 +311,10 @@ test('configuration problems: shorthand and profiles together, several backends,
     ['defaultStorageConfig', 'storage.profiles.two', 'storage.profiles.none', 'storage.profiles.Bad_Name', 'storage.defaultProfile'],
   );
   assert.equal(storageSettingsProblems({ defaultStorageConfig: { filesystem: { path: '/data' } }, storage: { defaultProfile: 'default' } }), []);
-  assert.equal(storageSettingsProblems({ defaultStorageConfig: { profile: 'aws' } }).map((p) => p.path), ['defaultStorageConfig.profile', 'defaultStorageConfig']);
+  assert.equal(
+    storageSettingsProblems({ defaultStorageConfig: { profile: 'aws' } }).map((p) => p.path),
+    ['defaultStorageConfig.profile', 'defaultStorageConfig'],
+  );
 });
 
 test.run();

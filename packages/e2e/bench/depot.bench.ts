@@ -55,7 +55,15 @@ try {
     apiVersion: 'opendepot.defdev.io/v1alpha1',
     kind: 'Depot',
     metadata: { name: 'bench', namespace: ns },
-    spec: { moduleConfigs: Array.from({ length: MODULES }, (_, m) => ({ name: `mod${m}`, provider: 'aws', repoOwner: 'bench', repoUrl: `https://github.com/bench/terraform-aws-mod${m}`, versionConstraints: '>= 1.0.0' })) },
+    spec: {
+      moduleConfigs: Array.from({ length: MODULES }, (_, m) => ({
+        name: `mod${m}`,
+        provider: 'aws',
+        repoOwner: 'bench',
+        repoUrl: `https://github.com/bench/terraform-aws-mod${m}`,
+        versionConstraints: '>= 1.0.0',
+      })),
+    },
   };
   const applied = await kubectl(plane, ['apply', '-f', '-'], { input: stringify(depot) });
   if (applied.code !== 0) throw new Error(applied.stderr);

@@ -170,9 +170,18 @@ for (const tool of ['tofu', 'terraform'] as const) {
     // Alice, authenticated by the dex plugin, was allowed and refused by the GroupBinding.
     const decisions = env.logs.slice(before).filter((l) => l.msg === 'access decision');
     const oidc = decisions.filter((l) => l.provider === 'dex' && l.subject !== 'unauthenticated');
-    assert.ok(oidc.some((l) => l.decision === 'allow' && l.reason === 'granted by a GroupBinding' && l.resource === `Module ${env.namespace}/${AWS_MODULE}`), JSON.stringify(decisions));
-    assert.ok(oidc.some((l) => l.decision === 'allow' && l.resource === `Provider ${env.namespace}/aws`), JSON.stringify(decisions));
-    assert.ok(oidc.some((l) => l.decision === 'deny' && l.resource === `Module ${env.namespace}/${GCP_MODULE}`), JSON.stringify(decisions));
+    assert.ok(
+      oidc.some((l) => l.decision === 'allow' && l.reason === 'granted by a GroupBinding' && l.resource === `Module ${env.namespace}/${AWS_MODULE}`),
+      JSON.stringify(decisions),
+    );
+    assert.ok(
+      oidc.some((l) => l.decision === 'allow' && l.resource === `Provider ${env.namespace}/aws`),
+      JSON.stringify(decisions),
+    );
+    assert.ok(
+      oidc.some((l) => l.decision === 'deny' && l.resource === `Module ${env.namespace}/${GCP_MODULE}`),
+      JSON.stringify(decisions),
+    );
     assert.not.ok(JSON.stringify(env.logs).includes(login.token.split('.')[2]!), 'no token reaches the log');
   });
 }

@@ -118,11 +118,16 @@ async function untilListedByEveryReplica(name: string, version: string, tofuEnv?
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const url = `${await env.baseUrl()}/opendepot/modules/v1/${TEAM}/${name}/aws/versions`;
   let inARow = 0;
-  await until(env, `${name} ${version} listed by the server`, async () => {
-    const answer = await get(url, headers);
-    inARow = answer.status === 200 && answer.body.toString().includes(`"${version}"`) ? inARow + 1 : 0;
-    return inARow >= 4;
-  }, 60_000);
+  await until(
+    env,
+    `${name} ${version} listed by the server`,
+    async () => {
+      const answer = await get(url, headers);
+      inARow = answer.status === 200 && answer.body.toString().includes(`"${version}"`) ? inARow + 1 : 0;
+      return inARow >= 4;
+    },
+    60_000,
+  );
 }
 
 /** GET over HTTPS trusting the test CA, a new connection each time (as separate tofu runs do). */
@@ -219,7 +224,7 @@ test('(a) the install namespace enforces Pod Security "restricted": the API serv
 test('(a) helm install with default values; a Module applied with kubectl reaches Ready; tofu installs it through the Service', async () => {
   const pvDir = join(env.cluster.dir, 'pv-data');
   const fresh = await stat(pvDir);
-  assert.ok(fresh.uid === 0 && fresh.gid === 0 && (fresh.mode & 0o777) === 0o755, 'the volume starts as root\'s, not writable by 65532');
+  assert.ok(fresh.uid === 0 && fresh.gid === 0 && (fresh.mode & 0o777) === 0o755, "the volume starts as root's, not writable by 65532");
   const installed = await env.install(githubValues);
   figures['helm install --wait ms'] = String(installed.ms);
   for (const component of ['operator', 'server']) {
@@ -249,7 +254,7 @@ test('(a) helm install with default values; a Module applied with kubectl reache
   await recordMemory('(a)');
 });
 
-test('(a) helm test: the chart\'s own test pod finds the registry through discovery', async () => {
+test("(a) helm test: the chart's own test pod finds the registry through discovery", async () => {
   const out = await env.helm(['test', RELEASE, '-n', NAMESPACE, '--timeout', '2m']);
   assert.match(out, /Phase:\s+Succeeded/, out);
 });
@@ -284,10 +289,15 @@ test('(a) a pod of the image started after the Service exists (service links on)
       ],
     },
   });
-  await until(env, 'the pod with service links Ready', async () => {
-    const pod = await env.get<{ status: { conditions?: Array<{ type: string; status: string }>; containerStatuses?: Array<{ restartCount: number }> } }>('pod', 'server-with-service-links');
-    return pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-  }, 90_000);
+  await until(
+    env,
+    'the pod with service links Ready',
+    async () => {
+      const pod = await env.get<{ status: { conditions?: Array<{ type: string; status: string }>; containerStatuses?: Array<{ restartCount: number }> } }>('pod', 'server-with-service-links');
+      return pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    },
+    90_000,
+  );
   const logs = await env.kubectl(['logs', '-n', NAMESPACE, 'server-with-service-links']);
   assert.is(logs.code, 0, logs.stderr);
   assert.match(logs.stdout, /ignored OPENDEPOT_SERVER_PORT=tcp:\/\/10\.0\.0\.\d+:443/);
@@ -297,14 +307,26 @@ test('(a) a pod of the image started after the Service exists (service links on)
 test('(c) MinIO storage with presigned downloads', async () => {
   minio = await startMinio({ host: NODE_IP, buckets: ['opendepot'] });
   const secret = await env.kubectl([
-    'create', 'secret', 'generic', 'minio-credentials', '-n', NAMESPACE,
+    'create',
+    'secret',
+    'generic',
+    'minio-credentials',
+    '-n',
+    NAMESPACE,
     `--from-literal=AWS_ACCESS_KEY_ID=${minio.accessKeyId}`,
     `--from-literal=AWS_SECRET_ACCESS_KEY=${minio.secretAccessKey}`,
   ]);
   assert.is(secret.code, 0, secret.stderr);
   // The platform's profile holds MinIO's endpoint and Secret; teams name the bucket and region.
   storageProfiles.minio = {
-    s3: { bucket: 'opendepot', region: minio.region, endpoint: minio.endpoint, forcePathStyle: true, credentialsSecretRef: { name: 'minio-credentials' }, allowedEndpointHosts: [new URL(minio.endpoint).hostname] },
+    s3: {
+      bucket: 'opendepot',
+      region: minio.region,
+      endpoint: minio.endpoint,
+      forcePathStyle: true,
+      credentialsSecretRef: { name: 'minio-credentials' },
+      allowedEndpointHosts: [new URL(minio.endpoint).hostname],
+    },
     tenantSettable: { bucket: ['opendepot'], region: [minio.region] },
   };
   await env.install(githubValues, { config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-s3' }], ...profilesOf('minio') } });
@@ -341,7 +363,10 @@ test('(d) a third-party plugin named only in Helm values is installed at pod sta
   await untilModuleReady('dns');
   await assertInstalled('dns', '3.0.0', '3.0.0');
   const stored = await readdir(dav.root, { recursive: true });
-  assert.ok(stored.some((f) => String(f).includes('dns')), `the archive is on the WebDAV server: ${stored.join(', ')}`);
+  assert.ok(
+    stored.some((f) => String(f).includes('dns')),
+    `the archive is on the WebDAV server: ${stored.join(', ')}`,
+  );
 });
 
 test('(b) examples/scanning/values.yaml with the with-trivy image: findings are recorded and HIGH blocks', async () => {
@@ -351,17 +376,26 @@ test('(b) examples/scanning/values.yaml with the with-trivy image: findings are 
   figures['helm upgrade to with-trivy ms'] = String(installed.ms);
   addRepo('scanned', ['1.0.0', '1.1.0'], (v) => ({ 'main.tf': v === '1.0.0' ? CLEAN_MODULE_TF : INSECURE_MODULE_TF, 'README.md': `# scanned ${v}\n` }));
   await env.apply(moduleManifest('scanned', ['1.0.0', '1.1.0']));
-  await until(env, 'the clean version Ready and the insecure one blocked', async () => {
-    const versions = await versionsOf('scanned');
-    const clean = versions.find((v) => v.spec.version === '1.0.0');
-    const insecure = versions.find((v) => v.spec.version === '1.1.0');
-    return (clean !== undefined && ready(clean)) && insecure?.status?.conditions?.some((c) => c.type === 'Stalled' && c.status === 'True' && c.reason === 'ScanBlocked') === true;
-  }, 300_000);
+  await until(
+    env,
+    'the clean version Ready and the insecure one blocked',
+    async () => {
+      const versions = await versionsOf('scanned');
+      const clean = versions.find((v) => v.spec.version === '1.0.0');
+      const insecure = versions.find((v) => v.spec.version === '1.1.0');
+      return clean !== undefined && ready(clean) && insecure?.status?.conditions?.some((c) => c.type === 'Stalled' && c.status === 'True' && c.reason === 'ScanBlocked') === true;
+    },
+    300_000,
+  );
   const insecure = (await versionsOf('scanned')).find((v) => v.spec.version === '1.1.0')! as Obj & { status: { scan?: { high?: number; blocked?: boolean } } };
   assert.ok((insecure.status.scan?.high ?? 0) >= 1, JSON.stringify(insecure.status));
   const base = await env.baseUrl();
   const versions = JSON.parse((await get(`${base}/opendepot/modules/v1/${TEAM}/scanned/aws/versions`)).body.toString()) as { modules: Array<{ versions: Array<{ version: string }> }> };
-  assert.equal(versions.modules[0]!.versions.map((v) => v.version), ['1.0.0'], 'the blocked version is not served');
+  assert.equal(
+    versions.modules[0]!.versions.map((v) => v.version),
+    ['1.0.0'],
+    'the blocked version is not served',
+  );
   await recordMemory('(b)');
 });
 
@@ -385,7 +419,10 @@ test('(e) helm upgrade to a new image tag keeps serving: no failed request durin
     }
   })();
   const before = new Set((await podsOf('server')).map((p) => p.metadata.name));
-  const upgraded = await env.install(githubValues, { config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-s3' }], ...profilesOf('minio') }, image: { tag: 'test-b' } });
+  const upgraded = await env.install(githubValues, {
+    config: { plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-s3' }], ...profilesOf('minio') },
+    image: { tag: 'test-b' },
+  });
   // The load goes on until the old pods have finished terminating (preStop, graceful stop), and a little after.
   await until(env, 'the old server pods to be gone', async () => (await podsOf('server')).every((p) => !before.has(p.metadata.name)), 120_000);
   await new Promise((r) => setTimeout(r, 2_000));
@@ -395,7 +432,10 @@ test('(e) helm upgrade to a new image tag keeps serving: no failed request durin
   figures['requests during upgrade'] = String(requests);
   figures['failed requests during upgrade'] = String(failures.length);
   const after = await podsOf('server');
-  assert.ok(after.every((p) => !before.has(p.metadata.name) && p.spec.containers[0]!.image.endsWith(':test-b')), 'every server pod was replaced by one of the new tag');
+  assert.ok(
+    after.every((p) => !before.has(p.metadata.name) && p.spec.containers[0]!.image.endsWith(':test-b')),
+    'every server pod was replaced by one of the new tag',
+  );
   assert.ok(requests > 50, `enough requests were made during the rollout (${requests})`);
   assert.equal(failures, [], `no request failed during the upgrade (${failures.length} of ${requests})`);
 });
@@ -418,7 +458,12 @@ test('(f) the operator leader killed mid-sync: the new leader finishes and nothi
       await new Promise((r) => setTimeout(r, 500));
     }
   })();
-  await until(env, 'a fetch to be under way', async () => (await versionsOf('eks')).length === versions.length && github.requests.some((r) => r.url.startsWith('/codeload/acme/terraform-aws-eks/')), 60_000);
+  await until(
+    env,
+    'a fetch to be under way',
+    async () => (await versionsOf('eks')).length === versions.length && github.requests.some((r) => r.url.startsWith('/codeload/acme/terraform-aws-eks/')),
+    60_000,
+  );
   const lease = await env.get<{ spec: { holderIdentity?: string } }>('lease', 'opendepot-operator');
   const leader = lease.spec.holderIdentity ?? '';
   const leaderPod = (await podsOf('operator')).find((p) => leader.includes(p.metadata.name));
@@ -435,7 +480,10 @@ test('(f) the operator leader killed mid-sync: the new leader finishes and nothi
   const newLease = await env.get<{ spec: { holderIdentity?: string } }>('lease', 'opendepot-operator');
   assert.not.ok(newLease.spec.holderIdentity?.includes(leaderPod!.metadata.name), 'another pod holds the Lease');
   assert.is(await assertServedBytesMatch('eks'), versions.length);
-  assert.ok([...listed].every((v) => versions.includes(v)), `only real versions were listed: ${[...listed].join(', ')}`);
+  assert.ok(
+    [...listed].every((v) => versions.includes(v)),
+    `only real versions were listed: ${[...listed].join(', ')}`,
+  );
   await assertInstalled('eks', '~> 1.6.0', '1.6.0');
 });
 
@@ -467,17 +515,27 @@ test('(h) access control with Dex: no token is a 401, a Dex login through the fo
   const base = await env.baseUrl();
   const versionsUrl = (name: string) => `${base}/opendepot/modules/v1/${TEAM}/${name}/aws/versions`;
   // Discovery stays public and carries login.v1 with the chart's client and the public issuer.
-  const discovery = JSON.parse((await get(`${base}/.well-known/terraform.json`)).body.toString()) as { 'login.v1'?: { client: string; authz: string; token: string; ports: number[]; scopes: string[] } };
+  const discovery = JSON.parse((await get(`${base}/.well-known/terraform.json`)).body.toString()) as {
+    'login.v1'?: { client: string; authz: string; token: string; ports: number[]; scopes: string[] };
+  };
   const login = discovery['login.v1'];
   assert.ok(login, `discovery has no login.v1: ${JSON.stringify(discovery)}`);
-  assert.equal({ client: login.client, authz: login.authz, token: login.token, ports: login.ports }, { client: 'opendepot-cli', authz: `${issuer}/auth`, token: `${issuer}/token`, ports: [10000, 10010] });
+  assert.equal(
+    { client: login.client, authz: login.authz, token: login.token, ports: login.ports },
+    { client: 'opendepot-cli', authz: `${issuer}/auth`, token: `${issuer}/token`, ports: [10000, 10010] },
+  );
   // Pods of the previous release (anonymous on) may answer until the rollout has replaced them all:
   // wait for several refusals in a row, then the answer must stay a 401.
   let refusedInARow = 0;
-  await until(env, 'every server replica refuses a request without a token', async () => {
-    refusedInARow = (await get(versionsUrl('vpc'))).status === 401 ? refusedInARow + 1 : 0;
-    return refusedInARow >= 4;
-  }, 60_000);
+  await until(
+    env,
+    'every server replica refuses a request without a token',
+    async () => {
+      refusedInARow = (await get(versionsUrl('vpc'))).status === 401 ? refusedInARow + 1 : 0;
+      return refusedInARow >= 4;
+    },
+    60_000,
+  );
   const anonymous = await get(versionsUrl('vpc'));
   assert.is(anonymous.status, 401, anonymous.body.toString());
   // The CLI's half of tofu login with the browser's: Dex's password form, PKCE, the code exchange.
@@ -502,7 +560,16 @@ test('(h) access control with Dex: no token is a 401, a Dex login through the fo
 
 test('(g) helm uninstall removes everything but the CRDs and the stored data', async () => {
   await env.helm(['uninstall', RELEASE, '-n', NAMESPACE, '--wait', '--timeout', '3m']);
-  const left = await env.kubectl(['get', 'deployments,replicasets,services,configmaps,serviceaccounts,roles,rolebindings,poddisruptionbudgets', '-n', NAMESPACE, '-l', `app.kubernetes.io/instance=${RELEASE}`, '-o', 'name']);
+  const left = await env.kubectl([
+    'get',
+    'deployments,replicasets,services,configmaps,serviceaccounts,roles,rolebindings,poddisruptionbudgets',
+    '-n',
+    NAMESPACE,
+    '-l',
+    `app.kubernetes.io/instance=${RELEASE}`,
+    '-o',
+    'name',
+  ]);
   assert.is(left.stdout.trim(), '', `namespaced objects left: ${left.stdout}`);
   const clusterLeft = await env.kubectl(['get', 'clusterroles,clusterrolebindings', '-l', `app.kubernetes.io/instance=${RELEASE}`, '-o', 'name']);
   assert.is(clusterLeft.stdout.trim(), '', `cluster objects left: ${clusterLeft.stdout}`);

@@ -37,10 +37,14 @@ const list = async (kind: string, selector: string) => {
 };
 const pollNow = (name: string, value: string) => env.kubectl(['annotate', '--overwrite', '-n', env.namespace, 'depot', name, `opendepot.defdev.io/requested-poll=${value}`]);
 const polled = (name: string, value: string) =>
-  eventually(`Depot ${name} polled (${value})`, async () => {
-    const d = await env.get<Obj>('depot', name);
-    return d.status?.lastHandledPollRequest === value ? d : undefined;
-  }, 60_000);
+  eventually(
+    `Depot ${name} polled (${value})`,
+    async () => {
+      const d = await env.get<Obj>('depot', name);
+      return d.status?.lastHandledPollRequest === value ? d : undefined;
+    },
+    60_000,
+  );
 
 test.before(async () => {
   // The announcement's Depot uses an authenticated GitHub client: the stand-in insists on the token.
@@ -90,11 +94,18 @@ test("the announcement's Depot makes the Modules and the Provider with exactly t
   const applied = await env.kubectl(['apply', '-f', '-'], manifest);
   assert.is(applied.code, 0, applied.stderr);
   const name = (parse(manifest) as Obj).metadata.name;
-  const depot = await eventually('the Depot polled', async () => {
-    const d = await env.get<Obj>('depot', name);
-    return d.status?.lastPollTime ? d : undefined;
-  }, 60_000);
-  assert.ok(depot.status?.entries?.every((e) => e.ready), JSON.stringify(depot.status?.entries));
+  const depot = await eventually(
+    'the Depot polled',
+    async () => {
+      const d = await env.get<Obj>('depot', name);
+      return d.status?.lastPollTime ? d : undefined;
+    },
+    60_000,
+  );
+  assert.ok(
+    depot.status?.entries?.every((e) => e.ready),
+    JSON.stringify(depot.status?.entries),
+  );
   assert.equal(versionsOf(await env.get<Obj>('module', 'terraform-aws-eks')), ['21.10.1', '21.11.0', '21.12.0', '21.14.0']);
   assert.equal(versionsOf(await env.get<Obj>('module', 'terraform-azurerm-aks')), ['10.0.0', '10.1.0']);
   const aws = await env.get<Obj>('provider', 'aws');
@@ -103,10 +114,14 @@ test("the announcement's Depot makes the Modules and the Provider with exactly t
   // Not owned by the Depot (deleting it must not delete them), only labelled.
   assert.is(aws.metadata.ownerReferences, undefined);
   assert.is(aws.metadata.labels?.['opendepot.defdev.io/depot'], name);
-  const platforms = await eventually('8 provider Versions', async () => {
-    const vs = await list('versions', 'opendepot.defdev.io/owner-name=aws');
-    return vs.length === 8 ? vs : undefined;
-  }, 30_000);
+  const platforms = await eventually(
+    '8 provider Versions',
+    async () => {
+      const vs = await list('versions', 'opendepot.defdev.io/owner-name=aws');
+      return vs.length === 8 ? vs : undefined;
+    },
+    30_000,
+  );
   assert.equal([...new Set(platforms.map((v) => `${v.spec.operatingSystem}_${v.spec.architecture}`))].sort(), ['darwin_amd64', 'darwin_arm64', 'linux_amd64', 'linux_arm64']);
   const entry = depot.status!.entries!.find((e) => e.name === 'terraform-aws-eks')!;
   assert.is(entry.versionsFound, 6);
@@ -141,10 +156,14 @@ test('one entry whose upstream fails shows its own condition while the others st
       ],
     },
   });
-  const depot = await eventually('mixed polled', async () => {
-    const d = await env.get<Obj>('depot', 'mixed');
-    return d.status?.entries?.length === 2 ? d : undefined;
-  }, 60_000);
+  const depot = await eventually(
+    'mixed polled',
+    async () => {
+      const d = await env.get<Obj>('depot', 'mixed');
+      return d.status?.entries?.length === 2 ? d : undefined;
+    },
+    60_000,
+  );
   const [ok, bad] = [depot.status!.entries!.find((e) => e.name === 'terraform-aws-eks-copy')!, depot.status!.entries!.find((e) => e.name === 'missing')!];
   assert.ok(ok.ready, JSON.stringify(ok));
   assert.not.ok(bad.ready);
@@ -169,10 +188,14 @@ test('migration: a Depot ingests every version within a constraint from a git re
       moduleConfigs: [{ name: 'legacy', provider: 'aws', repoUrl: repo.url, versionConstraints: '>= 1.0.0' }],
     },
   });
-  await eventually('legacy Ready', async () => {
-    const m = await env.get<Obj>('module', 'legacy');
-    return m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? m : undefined;
-  }, 90_000);
+  await eventually(
+    'legacy Ready',
+    async () => {
+      const m = await env.get<Obj>('module', 'legacy');
+      return m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? m : undefined;
+    },
+    90_000,
+  );
   assert.equal(versionsOf(await env.get<Obj>('module', 'legacy')), ['1.0.0', '1.1.0', '1.2.0']);
   const deleted = await env.kubectl(['delete', 'depot', '-n', env.namespace, 'migration', '--wait=true']);
   assert.is(deleted.code, 0, deleted.stderr);

@@ -101,7 +101,12 @@ test.before(async () => {
     verifyIntervalSeconds: 2,
   });
   const created = await env.kubectl([
-    'create', 'secret', 'generic', SECRET, '-n', env.namespace,
+    'create',
+    'secret',
+    'generic',
+    SECRET,
+    '-n',
+    env.namespace,
     `--from-literal=AWS_ACCESS_KEY_ID=${minio.accessKeyId}`,
     `--from-literal=AWS_SECRET_ACCESS_KEY=${minio.secretAccessKey}`,
   ]);
@@ -123,10 +128,14 @@ test.after(async () => {
 
 test('the immutable Modules become Ready 2/2 and the Integrity column says Verified', async () => {
   for (const name of ['serving', 'partial', 'moved']) {
-    const module = await eventually(`Module ${name} Ready`, async () => {
-      const m = await env.get<Obj & { status?: OwnerStatus }>('module', name);
-      return ready(m) && m.status?.progress === '2/2' ? m : undefined;
-    }, 120_000);
+    const module = await eventually(
+      `Module ${name} Ready`,
+      async () => {
+        const m = await env.get<Obj & { status?: OwnerStatus }>('module', name);
+        return ready(m) && m.status?.progress === '2/2' ? m : undefined;
+      },
+      120_000,
+    );
     assert.is(module.status?.integrity, 'Verified');
     assert.equal(module.status?.integrityProblems, []);
   }
@@ -142,10 +151,14 @@ test('immutable and Ready: turning presign on and off again at the Module takes 
   assert.is(sha256(proxied.body!), before['1.1.0']);
 
   await patchModule('serving', { spec: { storageConfig: { presign: { enabled: true } } } });
-  const redirect = await eventually('the archive route redirects', async () => {
-    const a = await archiveAnswer('serving', '1.1.0');
-    return a.status === 307 ? a : undefined;
-  }, 30_000);
+  const redirect = await eventually(
+    'the archive route redirects',
+    async () => {
+      const a = await archiveAnswer('serving', '1.1.0');
+      return a.status === 307 ? a : undefined;
+    },
+    30_000,
+  );
   assert.is(redirect.location!.origin, minio.endpoint);
   // enabled from the Module, the TTL from the chart's server.presign: field by field.
   assert.is(redirect.location!.searchParams.get('X-Amz-Expires'), '600');
@@ -158,10 +171,14 @@ test('immutable and Ready: turning presign on and off again at the Module takes 
   }
 
   await patchModule('serving', { spec: { storageConfig: { presign: { enabled: false } } } });
-  const back = await eventually('the archive route proxies again', async () => {
-    const a = await archiveAnswer('serving', '1.0.0');
-    return a.status === 200 ? a : undefined;
-  }, 30_000);
+  const back = await eventually(
+    'the archive route proxies again',
+    async () => {
+      const a = await archiveAnswer('serving', '1.0.0');
+      return a.status === 200 ? a : undefined;
+    },
+    30_000,
+  );
   assert.is(sha256(back.body!), before['1.0.0']);
   assert.equal(await checksums('serving'), before, 'the recorded bytes never changed');
   const stored = (await eventsOf('serving-1.1.0')).filter((e) => e.reason === 'ArchiveStored');
@@ -171,15 +188,23 @@ test('immutable and Ready: turning presign on and off again at the Module takes 
 test('immutable and Ready: a new bucket gets the recorded bytes copied from the old one, and downloads come from it', async () => {
   const before = await checksums('serving');
   await patchModule('serving', { spec: { storageConfig: { s3: { bucket: NEW_BUCKET } } } });
-  const keys = await eventually('both archives in the new bucket', async () => {
-    const k = (await minio.listObjects(NEW_BUCKET)).filter((key) => key.endsWith('.zip'));
-    return k.length === 2 ? k : undefined;
-  }, 60_000);
+  const keys = await eventually(
+    'both archives in the new bucket',
+    async () => {
+      const k = (await minio.listObjects(NEW_BUCKET)).filter((key) => key.endsWith('.zip'));
+      return k.length === 2 ? k : undefined;
+    },
+    60_000,
+  );
   assert.is(keys.length, 2);
-  const versions = await eventually('the Versions Ready at the new location', async () => {
-    const vs = await versionsOf('serving');
-    return vs.every((v) => ready(v) && (v.spec.storageConfig?.s3 as { bucket?: string } | undefined)?.bucket === NEW_BUCKET) ? vs : undefined;
-  }, 30_000);
+  const versions = await eventually(
+    'the Versions Ready at the new location',
+    async () => {
+      const vs = await versionsOf('serving');
+      return vs.every((v) => ready(v) && (v.spec.storageConfig?.s3 as { bucket?: string } | undefined)?.bucket === NEW_BUCKET) ? vs : undefined;
+    },
+    30_000,
+  );
   for (const v of versions) assert.is(v.status?.checksum, before[v.spec.version!], 'the same bytes, by their recorded sha256');
   const answer = await archiveAnswer('serving', '1.1.0');
   assert.is(answer.status, 200);
@@ -188,12 +213,19 @@ test('immutable and Ready: a new bucket gets the recorded bytes copied from the 
   assert.ok(moduleEvents.includes('StorageChanged'), moduleEvents.join(', '));
   // Copied from the old bucket (the recorded bytes, not a new download), then the old place is forgotten.
   const versionEvents = await eventsOf('serving-1.1.0');
-  assert.ok(versionEvents.some((e) => e.reason === 'StorageChanged' && e.message.startsWith('copied the archive of 1.1.0 from its previous storage location')), JSON.stringify(versionEvents));
+  assert.ok(
+    versionEvents.some((e) => e.reason === 'StorageChanged' && e.message.startsWith('copied the archive of 1.1.0 from its previous storage location')),
+    JSON.stringify(versionEvents),
+  );
   assert.not.ok(versionEvents.some((e) => e.reason === 'TamperDetected'));
-  await eventually('the previous-storage annotation removed', async () => {
-    const vs = await versionsOf('serving');
-    return vs.every((v) => !(v.metadata as { annotations?: Record<string, string> }).annotations?.['opendepot.defdev.io/previous-storage-config']);
-  }, 30_000);
+  await eventually(
+    'the previous-storage annotation removed',
+    async () => {
+      const vs = await versionsOf('serving');
+      return vs.every((v) => !(v.metadata as { annotations?: Record<string, string> }).annotations?.['opendepot.defdev.io/previous-storage-config']);
+    },
+    30_000,
+  );
 });
 
 test('a partial presign block refines the defaults: {ttl: 3m} on a presigning profile keeps presigning on, for 3 minutes', async () => {
@@ -206,10 +238,14 @@ test('a partial presign block refines the defaults: {ttl: 3m} on a presigning pr
 test('a tag moved upstream is seen at the Module by the periodic verify, without forceSync; the stored archive stays served', async () => {
   const before = await checksums('moved');
   github.addTag('acme', 'terraform-aws-moved', 'v1.0.0', moduleFiles('1.0.0', 'a moved tag: other bytes'));
-  const module = await eventually('the Module reports the moved tag', async () => {
-    const m = await env.get<Obj & { status?: OwnerStatus }>('module', 'moved');
-    return m.status?.conditions?.some((c) => c.type === 'UpstreamChanged' && c.status === 'True') ? m : undefined;
-  }, 60_000);
+  const module = await eventually(
+    'the Module reports the moved tag',
+    async () => {
+      const m = await env.get<Obj & { status?: OwnerStatus }>('module', 'moved');
+      return m.status?.conditions?.some((c) => c.type === 'UpstreamChanged' && c.status === 'True') ? m : undefined;
+    },
+    60_000,
+  );
   const changed = module.status!.conditions!.find((c) => c.type === 'UpstreamChanged')!;
   assert.is(changed.reason, 'ImmutableViolation');
   assert.match(changed.message, /1\.0\.0/);
@@ -217,7 +253,10 @@ test('a tag moved upstream is seen at the Module by the periodic verify, without
   assert.ok(ready(module), 'still Ready: every version is served');
   assert.is(module.status?.progress, '2/2');
   assert.is(module.status?.integrity, 'UpstreamChanged: 1.0.0');
-  assert.equal(module.status?.integrityProblems?.map((p) => [p.version, p.reason, p.served]), [['1.0.0', 'ImmutableViolation', true]]);
+  assert.equal(
+    module.status?.integrityProblems?.map((p) => [p.version, p.reason, p.served]),
+    [['1.0.0', 'ImmutableViolation', true]],
+  );
   const table = await env.kubectl(['get', 'modules', 'moved', '-n', env.namespace]);
   assert.match(table.stdout, /moved\s+True\s+1\.1\.0\s+2\/2\s+UpstreamChanged: 1\.0\.0/);
   const warnings = (await eventsOf('moved')).filter((e) => e.type === 'Warning' && e.reason === 'ImmutableViolation');
@@ -233,10 +272,14 @@ test('a tag moved upstream is seen at the Module by the periodic verify, without
 
   // The tag put back: the next comparison clears the problem.
   github.addTag('acme', 'terraform-aws-moved', 'v1.0.0', moduleFiles('1.0.0', 'terraform-aws-moved'));
-  const cleared = await eventually('the Module Verified again', async () => {
-    const m = await env.get<Obj & { status?: OwnerStatus }>('module', 'moved');
-    return m.status?.integrity === 'Verified' ? m : undefined;
-  }, 60_000);
+  const cleared = await eventually(
+    'the Module Verified again',
+    async () => {
+      const m = await env.get<Obj & { status?: OwnerStatus }>('module', 'moved');
+      return m.status?.integrity === 'Verified' ? m : undefined;
+    },
+    60_000,
+  );
   assert.not.ok(cleared.status?.conditions?.some((c) => c.type === 'UpstreamChanged'));
 });
 

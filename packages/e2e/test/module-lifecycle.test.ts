@@ -27,10 +27,14 @@ const versionsOf = async (module: string) => {
   return (JSON.parse(r.stdout) as { items: Obj[] }).items;
 };
 const readyVersions = async (module: string, count: number) =>
-  eventually(`${count} Ready Versions of ${module}`, async () => {
-    const vs = await versionsOf(module);
-    return vs.length === count && vs.every((v) => v.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ? vs : undefined;
-  }, 60_000);
+  eventually(
+    `${count} Ready Versions of ${module}`,
+    async () => {
+      const vs = await versionsOf(module);
+      return vs.length === count && vs.every((v) => v.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ? vs : undefined;
+    },
+    60_000,
+  );
 const events = async (name: string) => {
   const r = await env.kubectl(['get', 'events', '-n', env.namespace, '--field-selector', `involvedObject.name=${name}`, '-o', 'json']);
   return (JSON.parse(r.stdout) as { items: { reason: string; count?: number }[] }).items;
@@ -56,7 +60,10 @@ test('versionHistoryLimit keeps the newest versions and deletes the others with 
   const all = await readyVersions('life', 4);
   const oldest = all.filter((v) => ['1.0.0', '1.1.0'].includes(v.spec.version!));
   const keys = oldest.map((v) => join(env.storagePath, `${v.status!.storageKey!}.sha256.json`));
-  assert.ok(keys.every((k) => existsSync(k)), 'archives stored');
+  assert.ok(
+    keys.every((k) => existsSync(k)),
+    'archives stored',
+  );
   await env.apply(module(ALL, { versionHistoryLimit: 2 }));
   const kept = await readyVersions('life', 2);
   assert.equal(kept.map((v) => v.spec.version).sort(), ['1.2.0', '1.3.0']);
@@ -76,11 +83,15 @@ test('forceSync stores every archive again and resets itself', async () => {
   assert.ok(storedBefore, 'stored once');
   const patched = await env.kubectl(['patch', 'module', 'life', '-n', env.namespace, '--type=merge', '-p', '{"spec":{"forceSync":true}}']);
   assert.is(patched.code, 0, patched.stderr);
-  await eventually('forceSync reset on the Module and the Version', async () => {
-    const m = await env.get<Obj>('module', 'life');
-    const v = await env.get<Obj>('version', before!.metadata.name);
-    return m.spec.forceSync === false && v.spec.forceSync === false ? true : undefined;
-  }, 30_000);
+  await eventually(
+    'forceSync reset on the Module and the Version',
+    async () => {
+      const m = await env.get<Obj>('module', 'life');
+      const v = await env.get<Obj>('version', before!.metadata.name);
+      return m.spec.forceSync === false && v.spec.forceSync === false ? true : undefined;
+    },
+    30_000,
+  );
   assert.ok((await events('life')).some((e) => e.reason === 'ForceSync'));
   const [after] = await readyVersions('life', 1);
   assert.is(after!.status?.checksum, before!.status?.checksum, 'the same tree gives the same archive');
@@ -100,7 +111,11 @@ test('a Depot never re-adds versions that the Module history limit removed', asy
   await new Promise((r) => setTimeout(r, 2_000));
   assert.equal((await versionsOf('mirrored')).map((v) => v.spec.version).sort(), ['1.2.0', '1.3.0']);
   const m = await env.get<Obj>('module', 'mirrored');
-  assert.equal(m.spec.versions!.map((v) => v.version), ALL, 'the list keeps every matching version; the limit decides what is stored');
+  assert.equal(
+    m.spec.versions!.map((v) => v.version),
+    ALL,
+    'the list keeps every matching version; the limit decides what is stored',
+  );
 });
 
 test('deleting a Module deletes its Versions and every stored archive', async () => {

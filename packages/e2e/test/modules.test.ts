@@ -77,10 +77,14 @@ test.after(async () => {
 
 test('both Modules become Ready with 4/4 synced; every Version records checksum, size and storage key', async () => {
   for (const name of ['network', 'cluster']) {
-    const module = await eventually(`Module ${name} Ready`, async () => {
-      const m = await env.get<Obj>('module', name);
-      return ready(m) ? m : undefined;
-    }, 90_000);
+    const module = await eventually(
+      `Module ${name} Ready`,
+      async () => {
+        const m = await env.get<Obj>('module', name);
+        return ready(m) ? m : undefined;
+      },
+      90_000,
+    );
     assert.is(module.status?.progress, '4/4');
     assert.is(module.status?.latestVersion, '1.3.0');
     const versions = await versionsOf(name);
@@ -116,10 +120,14 @@ test('a stored archive overwritten on disk is restored from the source: Event, c
   const blob = await env.blobOf(v!.status!.storageKey!);
   const original = await readFile(blob);
   await writeFile(blob, Buffer.concat([original.subarray(0, original.length - 10), Buffer.from('tampered!!')]));
-  const restored = await eventually('the archive restored', async () => {
-    const bytes = await readFile(await env.blobOf(v!.status!.storageKey!));
-    return createHash('sha256').update(bytes).digest('hex') === v!.status!.checksum ? bytes : undefined;
-  }, 30_000);
+  const restored = await eventually(
+    'the archive restored',
+    async () => {
+      const bytes = await readFile(await env.blobOf(v!.status!.storageKey!));
+      return createHash('sha256').update(bytes).digest('hex') === v!.status!.checksum ? bytes : undefined;
+    },
+    30_000,
+  );
   assert.ok(restored.equals(original));
   const events = await env.kubectl(['get', 'events', '-n', env.namespace, '--field-selector', `involvedObject.name=${v!.metadata.name}`, '-o', 'json']);
   const reasons = (JSON.parse(events.stdout) as { items: { reason: string; message: string }[] }).items.map((e) => e.reason);
@@ -141,20 +149,28 @@ test('when the source no longer matches either, the Version stalls with Checksum
   const [v] = (await versionsOf('network')).filter((x) => x.spec.version === '1.2.5');
   const blob = await env.blobOf(v!.status!.storageKey!);
   await writeFile(blob, 'not a zip at all');
-  const stalled = await eventually('Version Stalled', async () => {
-    const o = await env.get<Obj>('version', v!.metadata.name);
-    return o.status?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
-  }, 30_000);
+  const stalled = await eventually(
+    'Version Stalled',
+    async () => {
+      const o = await env.get<Obj>('version', v!.metadata.name);
+      return o.status?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
+    },
+    30_000,
+  );
   assert.is(stalled.reason, 'ChecksumMismatch');
   assert.match(stalled.message, /source no longer matches the recorded sha256/);
   const run = await env.client('tofu', `module "network" {\n  source  = "${HOST}/${env.namespace}/network/aws"\n  version = "1.2.5"\n}\n`);
   assert.is.not(run.code, 0, run.output);
   // Only Ready Versions are listed, so the client never downloads the unverified archive.
   assert.match(run.output, /There is no available version of module[\s\S]*The newest available version is 1\.3\.0/, run.output);
-  const module = await eventually('Module reports the stall', async () => {
-    const m = await env.get<Obj>('module', 'network');
-    return m.status?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True') ? m : undefined;
-  }, 20_000);
+  const module = await eventually(
+    'Module reports the stall',
+    async () => {
+      const m = await env.get<Obj>('module', 'network');
+      return m.status?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True') ? m : undefined;
+    },
+    20_000,
+  );
   assert.match(module.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? '', /1\.2\.5/);
 });
 

@@ -18,7 +18,16 @@ import type { Condition } from './support/resources.ts';
 interface Obj {
   metadata: { name: string };
   spec: { version?: string; operatingSystem?: string; architecture?: string };
-  status?: { conditions?: Condition[]; checksum?: string; h1?: string; zh?: string; protocols?: string[]; progress?: string; latestVersion?: string; platforms?: { platform: string; ready: boolean }[] };
+  status?: {
+    conditions?: Condition[];
+    checksum?: string;
+    h1?: string;
+    zh?: string;
+    protocols?: string[];
+    progress?: string;
+    latestVersion?: string;
+    platforms?: { platform: string; ready: boolean }[];
+  };
 }
 
 const PLATFORMS = [
@@ -45,7 +54,8 @@ const versionsOf = async (name: string) => {
 };
 const ready = (o: Obj) => o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 /** Every file stored under the provider's storage directory (nothing of a failed Provider may be there). */
-const storedFiles = async (name: string) => (await readdir(join(env.storagePath, 'providers', env.namespace, name), { recursive: true }).catch(() => [] as string[])).filter((f) => f.endsWith('.blob'));
+const storedFiles = async (name: string) =>
+  (await readdir(join(env.storagePath, 'providers', env.namespace, name), { recursive: true }).catch(() => [] as string[])).filter((f) => f.endsWith('.blob'));
 
 test.before(async () => {
   const upstreamKey = await createSigningKey({ name: 'Upstream publisher' });
@@ -76,10 +86,14 @@ test.after(async () => {
 });
 
 test('every published platform of every version is verified, stored and Ready, with checksum, h1: and zh:', async () => {
-  const versions = await eventually('9 hello Versions Ready', async () => {
-    const vs = await versionsOf('hello');
-    return vs.filter(ready).length === 9 ? vs : undefined;
-  }, 120_000);
+  const versions = await eventually(
+    '9 hello Versions Ready',
+    async () => {
+      const vs = await versionsOf('hello');
+      return vs.filter(ready).length === 9 ? vs : undefined;
+    },
+    120_000,
+  );
   assert.is(versions.length, 12, 'one Version per version × OS × architecture');
   for (const v of versions.filter(ready)) {
     assert.match(v.status?.h1 ?? '', /^h1:[A-Za-z0-9+/]{43}=$/);
@@ -87,7 +101,10 @@ test('every published platform of every version is verified, stored and Ready, w
     assert.equal(v.status?.protocols, ['5.0']);
   }
   const darwinAmd = versions.filter((v) => v.spec.operatingSystem === 'darwin' && v.spec.architecture === 'amd64');
-  assert.ok(darwinAmd.every((v) => !ready(v)), 'an unpublished platform is not Ready');
+  assert.ok(
+    darwinAmd.every((v) => !ready(v)),
+    'an unpublished platform is not Ready',
+  );
   const p = await env.get<Obj>('provider', 'hello');
   assert.is(p.status?.progress, '9/12');
   assert.equal(p.status?.platforms?.find((x) => x.platform === 'darwin_amd64')?.ready, false);
@@ -110,7 +127,7 @@ test('tofu and terraform 1.5.7 install "~> 1.1" (1.1.3) verifying OpenDepot\'s s
   }
 });
 
-test('the hashes the operator recorded, served as OpenTofu\'s packages, let tofu init of a registry.opentofu.org provider lock every Ready platform as `providers lock` with every -platform does', async () => {
+test("the hashes the operator recorded, served as OpenTofu's packages, let tofu init of a registry.opentofu.org provider lock every Ready platform as `providers lock` with every -platform does", async () => {
   const hashesIn = (lock: string) => [...lock.matchAll(/"((?:h1|zh):[^"]+)"/g)].map((m) => m[1]!).sort();
   const readyPlatforms = ['darwin_arm64', 'linux_amd64', 'linux_arm64'];
   const lock = await env.client('tofu', required('1.1.3'), ['providers', 'lock', '-no-color', ...readyPlatforms.map((p) => `-platform=${p}`)]);
@@ -132,11 +149,15 @@ test('the hashes the operator recorded, served as OpenTofu\'s packages, let tofu
 
 test('a bad upstream signature and a swapped zip each stall with VerificationFailed and store nothing', async () => {
   for (const name of ['badsig', 'swapped']) {
-    const stalled = await eventually(`${name} stalled`, async () => {
-      const vs = await versionsOf(name);
-      const v = vs.find((x) => x.spec.operatingSystem === 'linux' && x.spec.architecture === 'amd64');
-      return v?.status?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
-    }, 60_000);
+    const stalled = await eventually(
+      `${name} stalled`,
+      async () => {
+        const vs = await versionsOf(name);
+        const v = vs.find((x) => x.spec.operatingSystem === 'linux' && x.spec.architecture === 'amd64');
+        return v?.status?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
+      },
+      60_000,
+    );
     assert.is(stalled.reason, 'VerificationFailed', JSON.stringify(stalled));
     assert.match(stalled.message, name === 'badsig' ? /signature/i : /sha256|checksum/i);
   }
@@ -149,25 +170,44 @@ test('a refused provider version is listed nowhere; the download route, the Prov
   const { trustCaInProcess } = await import('@opendepot/testbed');
   trustCaInProcess(await readFile(env.caFile, 'utf8'));
   // The Provider rolls its Versions' integrity problems up: condition, status.integrity and the Integrity column.
-  const swapped = await eventually('swapped reports the refused platform', async () => {
-    const p = await env.get<Obj & { status?: { integrity?: string; integrityProblems?: { version: string; reason: string; served: boolean }[] } }>('provider', 'swapped');
-    return p.status?.integrity?.startsWith('VerificationFailed') ? p : undefined;
-  }, 60_000);
+  const swapped = await eventually(
+    'swapped reports the refused platform',
+    async () => {
+      const p = await env.get<Obj & { status?: { integrity?: string; integrityProblems?: { version: string; reason: string; served: boolean }[] } }>('provider', 'swapped');
+      return p.status?.integrity?.startsWith('VerificationFailed') ? p : undefined;
+    },
+    60_000,
+  );
   assert.is(swapped.status?.integrity, 'VerificationFailed: 2.0.0/linux_amd64');
-  assert.equal(swapped.status?.integrityProblems?.map((p) => [p.version, p.reason, p.served]), [['2.0.0/linux_amd64', 'VerificationFailed', false]]);
+  assert.equal(
+    swapped.status?.integrityProblems?.map((p) => [p.version, p.reason, p.served]),
+    [['2.0.0/linux_amd64', 'VerificationFailed', false]],
+  );
   const badsig = await env.get<Obj & { status?: { integrity?: string } }>('provider', 'badsig');
   assert.match(badsig.status?.integrity ?? '', /^VerificationFailed: 2\.0\.0\/darwin_arm64, 2\.0\.0\/linux_amd64, 2\.0\.0\/linux_arm64/);
   const table = await env.kubectl(['get', 'providers', 'swapped', '-n', env.namespace]);
   assert.match(table.stdout, /NAME\s+READY\s+LATEST\s+SYNCED\s+INTEGRITY\s+AGE/);
   assert.match(table.stdout, /swapped\s+\S+\s+.*VerificationFailed: 2\.0\.0\/linux_amd64/);
   // The README's troubleshooting command: the refused Versions and why.
-  const why = await env.kubectl(['get', 'versions', '-n', env.namespace, '-l', 'opendepot.defdev.io/owner-name=swapped', '-o', 'custom-columns=NAME:.metadata.name,REASON:.status.conditions[?(@.type=="Stalled")].reason,MESSAGE:.status.conditions[?(@.type=="Stalled")].message']);
+  const why = await env.kubectl([
+    'get',
+    'versions',
+    '-n',
+    env.namespace,
+    '-l',
+    'opendepot.defdev.io/owner-name=swapped',
+    '-o',
+    'custom-columns=NAME:.metadata.name,REASON:.status.conditions[?(@.type=="Stalled")].reason,MESSAGE:.status.conditions[?(@.type=="Stalled")].message',
+  ]);
   assert.match(why.stdout, /swapped-2\.0\.0-linux-amd64\s+VerificationFailed\s+\S.*(sha256|checksum)/i);
 
   // Listed nowhere: not in providers.v1 versions, not in the mirror.
   const base = `${env.server.listening.url}/opendepot/providers/v1/${env.namespace}`;
   const listing = (await (await fetch(`${base}/swapped/versions`)).json()) as { versions: { version: string; platforms: { os: string; arch: string }[] }[] };
-  const platforms = listing.versions.find((v) => v.version === '2.0.0')?.platforms.map((p) => `${p.os}_${p.arch}`).sort();
+  const platforms = listing.versions
+    .find((v) => v.version === '2.0.0')
+    ?.platforms.map((p) => `${p.os}_${p.arch}`)
+    .sort();
   assert.equal(platforms, ['darwin_arm64', 'linux_arm64'], 'the refused platform is not listed');
   const badsigListing = await fetch(`${base}/badsig/versions`);
   const badsigVersions = badsigListing.status === 200 ? ((await badsigListing.json()) as { versions: { version: string }[] }).versions : [];
@@ -188,11 +228,15 @@ test('an upstream that is down leaves a retrying condition and stores nothing', 
   await releases.down();
   try {
     await env.apply(provider('offline', ['2.0.0']));
-    const c = await eventually('offline unavailable', async () => {
-      const v = (await versionsOf('offline'))[0];
-      const r = v?.status?.conditions?.find((x) => x.type === 'Ready');
-      return r?.reason === 'SourceUnavailable' ? r : undefined;
-    }, 60_000);
+    const c = await eventually(
+      'offline unavailable',
+      async () => {
+        const v = (await versionsOf('offline'))[0];
+        const r = v?.status?.conditions?.find((x) => x.type === 'Ready');
+        return r?.reason === 'SourceUnavailable' ? r : undefined;
+      },
+      60_000,
+    );
     assert.is(c.status, 'False');
     assert.equal(await storedFiles('offline'), []);
   } finally {

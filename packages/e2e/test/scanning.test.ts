@@ -62,10 +62,14 @@ test.after(async () => {
 
 test('clean versions are stored and Ready with the scan summary in status and the full report in storage', async () => {
   for (const version of ['1.0.0', '1.2.0']) {
-    const v = await eventually(`${version} Ready`, async () => {
-      const found = await byVersion(version);
-      return found && condition(found, 'Ready') ? found : undefined;
-    }, 120_000);
+    const v = await eventually(
+      `${version} Ready`,
+      async () => {
+        const found = await byVersion(version);
+        return found && condition(found, 'Ready') ? found : undefined;
+      },
+      120_000,
+    );
     const scan = v.status!.scan!;
     assert.match(scan.scanner, /^trivy 0\.\d+\.\d+$/);
     assert.match(scan.scannedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
@@ -78,10 +82,14 @@ test('clean versions are stored and Ready with the scan summary in status and th
 });
 
 test('a version with a HIGH finding is Stalled (ScanBlocked), with an Event, the findings in status and storage, and no archive stored', async () => {
-  const v = await eventually('1.1.0 Stalled', async () => {
-    const found = await byVersion('1.1.0');
-    return found && condition(found, 'Stalled') ? found : undefined;
-  }, 120_000);
+  const v = await eventually(
+    '1.1.0 Stalled',
+    async () => {
+      const found = await byVersion('1.1.0');
+      return found && condition(found, 'Stalled') ? found : undefined;
+    },
+    120_000,
+  );
   const stalled = condition(v, 'Stalled')!;
   assert.is(stalled.reason, 'ScanBlocked');
   assert.match(stalled.message, /operator\.scanning\.blockSeverities/);
@@ -92,7 +100,10 @@ test('a version with a HIGH finding is Stalled (ScanBlocked), with an Event, the
   assert.equal({ critical: scan.critical, high: scan.high }, { critical: 0, high: 1 });
   const report = JSON.parse(await readFile(await env.blobOf(scan.reportKey), 'utf8')) as { blocked: boolean; findings: { id: string; severity: string; scanner: string }[] };
   assert.ok(report.blocked);
-  assert.ok(report.findings.some((f) => f.id === 'AWS-0107' && f.severity === 'HIGH' && /^trivy /.test(f.scanner)), JSON.stringify(report.findings));
+  assert.ok(
+    report.findings.some((f) => f.id === 'AWS-0107' && f.severity === 'HIGH' && /^trivy /.test(f.scanner)),
+    JSON.stringify(report.findings),
+  );
   const archiveKey = scan.reportKey.replace(/\.scan-report\.json$/, '');
   const stored = await env.blobOf(archiveKey).then(
     () => true,
@@ -107,7 +118,7 @@ test('a version with a HIGH finding is Stalled (ScanBlocked), with an Event, the
   assert.match(wide.stdout, new RegExp(`${v.metadata.name}\\s+False\\s+1\\.1\\.0\\s+.*\\s+true\\s+1\\s+0\\s`));
 });
 
-test('the Module adds its Versions\' scans up in status.scan and reports the blocked version in its Stalled condition', async () => {
+test("the Module adds its Versions' scans up in status.scan and reports the blocked version in its Stalled condition", async () => {
   const module = await eventually('Module status.scan of all three versions', async () => {
     const m = await env.get<{ status?: { scan?: Record<string, unknown>; progress?: string; conditions?: Condition[] } }>('module', 'network');
     return m.status?.scan?.scannedVersions === 3 ? m : undefined;
@@ -163,7 +174,14 @@ test('with scanning turned off, a version stored again drops its scan summary an
   });
   // Stored again (or already verified again after that): either way no scan is claimed.
   assert.not.match(condition(after, 'Ready')!.message, /scanned by/);
-  assert.is(await readFile(oldReport).then(() => true, () => false), false, 'the old report is gone');
+  assert.is(
+    await readFile(oldReport).then(
+      () => true,
+      () => false,
+    ),
+    false,
+    'the old report is gone',
+  );
   await eventually('the Module drops status.scan', async () => {
     const m = await env.get<{ status?: { scan?: unknown } }>('module', 'network');
     return m.status?.scan === undefined ? true : undefined;

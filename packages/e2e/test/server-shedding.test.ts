@@ -84,7 +84,14 @@ test('300 never-read downloads of a 100 MB archive are cut, release every descri
       apiVersion: 'opendepot.defdev.io/v1alpha1',
       kind: 'Version',
       metadata: { name: 'big-1-0-0' },
-      spec: { kind: 'Module', ownerName: 'big', version: '1.0.0', fileFormat: 'zip', module: { name: 'big', provider: 'aws', repoUrl: 'https://example.test/big.git' }, storageConfig: { filesystem: { path: storagePath } } },
+      spec: {
+        kind: 'Module',
+        ownerName: 'big',
+        version: '1.0.0',
+        fileFormat: 'zip',
+        module: { name: 'big', provider: 'aws', repoUrl: 'https://example.test/big.git' },
+        storageConfig: { filesystem: { path: storagePath } },
+      },
     },
   ];
   const applied = await k(['apply', '-f', '-'], manifest.map((m) => JSON.stringify(m)).join('\n---\n'));
@@ -132,7 +139,12 @@ test('300 never-read downloads of a 100 MB archive are cut, release every descri
   // One whole download first: the archive is served and verified, and the process is warm.
   const whole = await fetch(`${base}${path}`);
   assert.is(whole.status, 200);
-  assert.is(createHash('sha256').update(Buffer.from(await whole.arrayBuffer())).digest('hex'), info.sha256);
+  assert.is(
+    createHash('sha256')
+      .update(Buffer.from(await whole.arrayBuffer()))
+      .digest('hex'),
+    info.sha256,
+  );
   await new Promise((resolve) => setTimeout(resolve, 500));
   const baselineFds = fdCount(pid);
 
@@ -168,12 +180,7 @@ test('300 never-read downloads of a 100 MB archive are cut, release every descri
       .split('\n')
       .filter((l) => l.includes('"msg":"request"') && l.includes('"route":"modules.archive"'))
       .map((l) => JSON.parse(l) as { aborted?: boolean; bytes: number; durationMs: number });
-  await waitFor(
-    'every never-read download cut and its descriptors released',
-    async () => (await accessLines()).length === SERVED + 1 && fdCount(pid) <= baselineFds + 2,
-    CUT_BOUND_MS,
-    250,
-  );
+  await waitFor('every never-read download cut and its descriptors released', async () => (await accessLines()).length === SERVED + 1 && fdCount(pid) <= baselineFds + 2, CUT_BOUND_MS, 250);
   const cutMs = Date.now() - sent;
   clearInterval(sampler);
   const lines = (await accessLines()).slice(1);
@@ -197,7 +204,10 @@ test('300 never-read downloads of a 100 MB archive are cut, release every descri
     bytesSentPerClientMiB: Math.round(lines.reduce((n, l) => n + l.bytes, 0) / lines.length / 1024 ** 2),
   };
   console.log(JSON.stringify(figures));
-  assert.ok(lines.every((l) => l.aborted === true && l.bytes < ARCHIVE_BYTES), 'every download was cut short');
+  assert.ok(
+    lines.every((l) => l.aborted === true && l.bytes < ARCHIVE_BYTES),
+    'every download was cut short',
+  );
   assert.is(lines.length, SERVED, 'no more downloads ran than the cap allows');
   assert.ok(peakFds >= baselineFds + SERVED, `the downloads held descriptors while they ran (peak ${peakFds}, baseline ${baselineFds})`);
   assert.ok(hwmKiB * 1024 < limit, `peak RSS ${hwmKiB} KiB stays under the chart's ${chartValues.server.resources.limits.memory}`);

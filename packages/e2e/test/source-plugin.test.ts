@@ -61,10 +61,14 @@ test('the operator loads the source by its package name', () => {
 });
 
 test('a Module naming the source becomes Ready, each version fetched from <name>-<ref>.tar.gz', async () => {
-  const module = await eventually('Module vpc Ready', async () => {
-    const m = await env.get<Obj>('module', 'vpc');
-    return ready(m) ? m : undefined;
-  }, 90_000);
+  const module = await eventually(
+    'Module vpc Ready',
+    async () => {
+      const m = await env.get<Obj>('module', 'vpc');
+      return ready(m) ? m : undefined;
+    },
+    90_000,
+  );
   assert.is(module.status?.progress, '3/3');
   for (const file of ['vpc-v1.0.0.tar.gz', 'vpc-1.1.0.tar.gz', 'vpc-v2.0.0.tar.gz']) {
     assert.ok(directory.requests.includes(`/acme/vpc/${file}`), `fetched ${file}; requests: ${directory.requests.join(', ')}`);
@@ -84,10 +88,14 @@ test('with the package taken out of plugins:, the Module is Stalled, naming the 
   await env.restartOperator({ plugins: [{ package: '@opendepot/plugin-fs' }] });
   // Touch it, so the new operator reconciles it at once.
   await env.kubectl(['annotate', '-n', env.namespace, 'module', 'vpc', '--overwrite', `e2e.opendepot.test/touched=${Date.now()}`]);
-  const stalled = await eventually('Module vpc Stalled', async () => {
-    const m = await env.get<Obj>('module', 'vpc');
-    return m.status?.conditions?.find((c: Condition) => c.type === 'Stalled' && c.status === 'True');
-  }, 60_000);
+  const stalled = await eventually(
+    'Module vpc Stalled',
+    async () => {
+      const m = await env.get<Obj>('module', 'vpc');
+      return m.status?.conditions?.find((c: Condition) => c.type === 'Stalled' && c.status === 'True');
+    },
+    60_000,
+  );
   console.log(`    Stalled: ${stalled.message}`);
   assert.is(stalled.reason, 'InvalidSpec');
   assert.match(stalled.message, 'spec.moduleConfig.source "https-dir" names no configured archive source');

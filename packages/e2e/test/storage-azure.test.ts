@@ -26,8 +26,6 @@ import { archiveGets, assertProxiedAndVerified, moduleFiles, ready, type AccessL
 const VERSIONS = ['1.1.0', '1.2.0', '1.2.5', '1.3.0'];
 const CONTAINER = 'opendepot-e2e';
 
-
-
 let azurite: Azurite;
 let container: ContainerClient;
 let env: RegistryEnv;
@@ -110,7 +108,13 @@ test.before(async () => {
   ).toString();
   await env.apply(
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'azure-storage' }, type: 'Opaque', stringData: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString } },
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'azure-storage-sas' }, type: 'Opaque', stringData: { AZURE_STORAGE_CONNECTION_STRING: `BlobEndpoint=${azurite.accountUrl};SharedAccessSignature=${sas}` } },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'azure-storage-sas' },
+      type: 'Opaque',
+      stringData: { AZURE_STORAGE_CONNECTION_STRING: `BlobEndpoint=${azurite.accountUrl};SharedAccessSignature=${sas}` },
+    },
   );
   const repo = await createGitRepo(join(env.dir, 'azure-repo'), { tags: Object.fromEntries(VERSIONS.map((v) => [`v${v}`, moduleFiles(v, 'Azure Blob Storage')])) });
   await env.apply(
@@ -127,10 +131,14 @@ test.after(async () => {
 
 test('the Modules become Ready with 4/4 synced; each archive is a blob in Azurite with its checksum as metadata', async () => {
   for (const name of ['presigned', 'proxied', 'unsignable']) {
-    const module = await eventually(`Module ${name} Ready`, async () => {
-      const m = await env.get<Obj>('module', name);
-      return ready(m) ? m : undefined;
-    }, 120_000);
+    const module = await eventually(
+      `Module ${name} Ready`,
+      async () => {
+        const m = await env.get<Obj>('module', name);
+        return ready(m) ? m : undefined;
+      },
+      120_000,
+    );
     assert.is(module.status?.progress, '4/4');
     const versions = await versionsOf(name);
     assert.is(versions.length, 4);
@@ -156,7 +164,10 @@ test('presign on: tofu init gets 1.2.5 for "~> 1.2.0" through a 307 to a SAS URL
   const blobPath = `/${azurite.accountName}/${CONTAINER}/${v!.status!.storageKey!}`;
   const fetched = (await readFile(azurite.logFile, 'utf8')).split('\n').filter((l) => l.includes(`"GET ${blobPath}?`) && / 200 /.test(l));
   assert.ok(fetched.length > 0, `no GET of ${blobPath} in Azurite's log`);
-  assert.ok(fetched.every((l) => l.includes('sp=r') && l.includes('sr=b')), fetched.join('\n'));
+  assert.ok(
+    fetched.every((l) => l.includes('sp=r') && l.includes('sr=b')),
+    fetched.join('\n'),
+  );
 });
 
 test('presign off: tofu init gets 1.2.5 proxied by the server, verified on the way', async () => {

@@ -32,8 +32,6 @@ const BUCKET = 'opendepot-e2e';
 const PREFIX = 'registry/';
 const TTL_SECONDS = 300;
 
-
-
 /** A service account key as Google issues it, with a fresh RSA key. */
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const serviceAccount = {
@@ -147,10 +145,14 @@ test('the CRD and the plugin agree on the gcs config: the same fields (endpoint 
 
 test('the Modules become Ready with 4/4 synced; each archive is an object under the prefix with its checksum as metadata', async () => {
   for (const name of ['presigned', 'proxied', 'unsignable']) {
-    const module = await eventually(`Module ${name} Ready`, async () => {
-      const m = await env.get<Obj>('module', name);
-      return ready(m) ? m : undefined;
-    }, 120_000);
+    const module = await eventually(
+      `Module ${name} Ready`,
+      async () => {
+        const m = await env.get<Obj>('module', name);
+        return ready(m) ? m : undefined;
+      },
+      120_000,
+    );
     assert.is(module.status?.progress, '4/4');
     const versions = await versionsOf(name);
     assert.is(versions.length, 4);
@@ -180,10 +182,13 @@ test('presign on: tofu init gets 1.2.5 for "~> 1.2.0" through a 307 to a V4 sign
   const objectPath = `/${BUCKET}/${PREFIX}${await storedKeyOf('presigned', '1.2.5')}`;
   const fetched = (await readFile(gcs.logFile, 'utf8')).split('\n').filter((l) => l.includes(`"GET ${objectPath}?`) && / 200 /.test(l));
   assert.ok(fetched.length > 0, `no GET of ${objectPath} in fake-gcs-server's log`);
-  assert.ok(fetched.every((l) => l.includes('X-Goog-Algorithm=GOOG4-RSA-SHA256') && l.includes('X-Goog-Signature=')), fetched.join('\n'));
+  assert.ok(
+    fetched.every((l) => l.includes('X-Goog-Algorithm=GOOG4-RSA-SHA256') && l.includes('X-Goog-Signature=')),
+    fetched.join('\n'),
+  );
 });
 
-test('the redirect is a V4 URL signed by the Secret\'s key, for that object only, expiring after the ttl', async () => {
+test("the redirect is a V4 URL signed by the Secret's key, for that object only, expiring after the ttl", async () => {
   const path = archiveGets(env, 'presigned')[0]!.path!;
   const before = Date.now();
   const { status, location } = await getWithoutRedirect(path);

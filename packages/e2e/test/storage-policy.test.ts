@@ -114,8 +114,14 @@ test("a Module's own accountUrl, endpoint or Secret is refused naming the field;
   assert.is(attacker.connections(), 0, 'no connection reached the foreign host');
   const events = await env.kubectl(['get', 'events', '-n', env.namespace, '--field-selector', 'involvedObject.name=azure-steal', '-o', 'json']);
   const reasons = (JSON.parse(events.stdout) as { items: { reason: string; count?: number }[] }).items;
-  assert.ok(reasons.some((e) => e.reason === 'InvalidSpec'), 'an InvalidSpec Event names the refusal');
-  assert.ok(reasons.every((e) => (e.count ?? 1) <= 2), `refused once, not retried: ${JSON.stringify(reasons)}`);
+  assert.ok(
+    reasons.some((e) => e.reason === 'InvalidSpec'),
+    'an InvalidSpec Event names the refusal',
+  );
+  assert.ok(
+    reasons.every((e) => (e.count ?? 1) <= 2),
+    `refused once, not retried: ${JSON.stringify(reasons)}`,
+  );
 });
 
 test('a Version made directly with a foreign endpoint is refused by the Version controller too, naming the field', async () => {

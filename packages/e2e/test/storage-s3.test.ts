@@ -23,8 +23,6 @@ const SECRET = 'minio-credentials';
 /** A bucket a team picks itself, which the platform's profile allows by pattern. */
 const TEAM_BUCKET = 'opendepot-e2e-team';
 
-
-
 let minio: Minio;
 let env: RegistryEnv;
 /** Reads MinIO directly, with the same plugin, to check what the operator stored. */
@@ -76,7 +74,12 @@ test.before(async () => {
     },
   });
   const created = await env.kubectl([
-    'create', 'secret', 'generic', SECRET, '-n', env.namespace,
+    'create',
+    'secret',
+    'generic',
+    SECRET,
+    '-n',
+    env.namespace,
     `--from-literal=AWS_ACCESS_KEY_ID=${minio.accessKeyId}`,
     `--from-literal=AWS_SECRET_ACCESS_KEY=${minio.secretAccessKey}`,
   ]);
@@ -120,10 +123,14 @@ test("the plugin's config schema is the CRD's s3 block plus the platform-only al
 
 test('the Modules become Ready with 4/4 synced; each S3 archive is an object in MinIO with its checksum as metadata', async () => {
   for (const name of ['presigned', 'proxied', 'unsignable', 'team-bucket']) {
-    const module = await eventually(`Module ${name} Ready`, async () => {
-      const m = await env.get<Obj>('module', name);
-      return ready(m) ? m : undefined;
-    }, 120_000);
+    const module = await eventually(
+      `Module ${name} Ready`,
+      async () => {
+        const m = await env.get<Obj>('module', name);
+        return ready(m) ? m : undefined;
+      },
+      120_000,
+    );
     assert.is(module.status?.progress, '4/4');
   }
   const keys = await minio.listObjects(BUCKET);
@@ -138,7 +145,11 @@ test('the Modules become Ready with 4/4 synced; each S3 archive is an object in 
       assert.is(info.size, v.status?.size, `${v.metadata.name}: size`);
     }
   }
-  assert.equal(keys.filter((k) => !k.startsWith(PREFIX) || k.startsWith(`${PREFIX}.opendepot-uploads/`)), [], 'nothing outside the prefix, no upload left');
+  assert.equal(
+    keys.filter((k) => !k.startsWith(PREFIX) || k.startsWith(`${PREFIX}.opendepot-uploads/`)),
+    [],
+    'nothing outside the prefix, no upload left',
+  );
   // The team's bucket holds its 4 archives, under the profile's prefix.
   const teamKeys = (await minio.listObjects(TEAM_BUCKET)).filter((k) => k.endsWith('.zip'));
   assert.equal(teamKeys.sort(), (await versionsOf('team-bucket')).map((v) => `${PREFIX}${v.status!.storageKey!}`).sort());

@@ -58,8 +58,7 @@ function getArchive(ns: string, module: string): Promise<{ status: number; body:
   });
 }
 
-const moduleGone = (ns: string, name: string) =>
-  eventually(`Module ${ns}/${name} gone`, async () => ((await env.kubectl(['get', 'module', name, '-n', ns])).code !== 0 ? true : undefined));
+const moduleGone = (ns: string, name: string) => eventually(`Module ${ns}/${name} gone`, async () => ((await env.kubectl(['get', 'module', name, '-n', ns])).code !== 0 ? true : undefined));
 
 test.before(async () => {
   env = await startRegistryEnv({ otherNamespace: true });
@@ -81,7 +80,7 @@ test.after(async () => {
   await env?.stop();
 });
 
-test('a ghost Version whose status names another namespace\'s archive is not served as it, and deleting it leaves that archive in place', async () => {
+test("a ghost Version whose status names another namespace's archive is not served as it, and deleting it leaves that archive in place", async () => {
   const victim = await readyVersion(victimNs, 'shared');
   const ghost = await readyVersion(ghostNs, 'ghost');
   const victimKey = victim.status!.storageKey!;
@@ -97,17 +96,17 @@ test('a ghost Version whose status names another namespace\'s archive is not ser
     await kubectlOk(['patch', 'version', ghost.metadata.name, '-n', ghostNs, '--subresource=status', '--type=merge', '-p', JSON.stringify(patch)]);
     await eventually('the server saw the patched status', async () => ((await getArchive(ghostNs, 'ghost')).status !== 200 ? true : undefined), 10_000).catch(() => undefined);
     const served = await getArchive(ghostNs, 'ghost');
-    assert.is.not(served.body.toString('latin1'), victimBytes.body.toString('latin1'), 'the victim\'s archive was served under the ghost\'s name');
+    assert.is.not(served.body.toString('latin1'), victimBytes.body.toString('latin1'), "the victim's archive was served under the ghost's name");
     assert.is(served.status, 409, `the ghost is refused while its status names a foreign key: ${served.body.toString()}`);
     await kubectlOk(['delete', 'module', 'ghost', '-n', ghostNs, '--wait=false']);
   });
   await moduleGone(ghostNs, 'ghost');
 
-  assert.ok(existsSync(pointerOf(victimKey)), 'the victim\'s archive is still stored');
-  assert.not.ok(existsSync(pointerOf(ghostKey)), 'the ghost\'s own archive (its derived key) was deleted');
+  assert.ok(existsSync(pointerOf(victimKey)), "the victim's archive is still stored");
+  assert.not.ok(existsSync(pointerOf(ghostKey)), "the ghost's own archive (its derived key) was deleted");
   const after = await getArchive(victimNs, 'shared');
   assert.is(after.status, 200);
-  assert.ok(after.body.equals(victimBytes.body), 'the victim\'s archive is still served, unchanged');
+  assert.ok(after.body.equals(victimBytes.body), "the victim's archive is still served, unchanged");
   const events = JSON.parse(await kubectlOk(['get', 'events', '-n', ghostNs, '-o', 'json'])) as { items: { reason: string; message: string }[] };
   const ignored = events.items.find((e) => e.reason === 'StorageKeyIgnored');
   assert.ok(ignored, 'the foreign key is reported with an Event');
@@ -150,7 +149,7 @@ test('a restarted operator removes what a killed one left: storage temporaries a
   await writeFile(join(deadSpool, 'opendepot-fetch-x', 'archive.zip'), Buffer.alloc(1024));
   await env.restartOperator(watchGhost);
   await eventually('the storage temporaries swept', async () => ((await readdir(dir)).some((f) => stale.includes(f)) ? undefined : true), 30_000);
-  assert.not.ok((await readdir(spoolRoot)).includes('2147483646-0000dead'), 'the dead operator\'s spool is gone');
+  assert.not.ok((await readdir(spoolRoot)).includes('2147483646-0000dead'), "the dead operator's spool is gone");
   assert.ok(existsSync(pointerOf(v.status!.storageKey!)), 'the object itself stays');
   assert.is((await getArchive(victimNs, 'shared')).status, 200);
 });

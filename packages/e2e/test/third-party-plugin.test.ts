@@ -20,7 +20,6 @@ import type { Obj } from './support/resources.ts';
 const PLUGIN = '@opendepot-example/storage-webdav';
 const VERSIONS = ['1.1.0', '1.2.0', '1.2.5', '1.3.0'];
 
-
 const moduleFiles = (version: string): RepoFiles => ({
   'main.tf': `output "version" {\n  value = "${version}"\n}\n`,
   'README.md': `# stored on WebDAV, ${version}\n`,
@@ -80,10 +79,14 @@ test('the operator and then the server load the plugin by its package name', () 
 });
 
 test('a Module stored on WebDAV becomes Ready; each archive is on the WebDAV server under its checksum', async () => {
-  const module = await eventually('Module vpc Ready', async () => {
-    const m = await env.get<Obj>('module', 'vpc');
-    return ready(m) ? m : undefined;
-  }, 90_000);
+  const module = await eventually(
+    'Module vpc Ready',
+    async () => {
+      const m = await env.get<Obj>('module', 'vpc');
+      return ready(m) ? m : undefined;
+    },
+    90_000,
+  );
   assert.is(module.status?.progress, '4/4');
   const list = await env.kubectl(['get', '-n', env.namespace, 'versions', '-l', 'opendepot.defdev.io/owner-name=vpc', '-o', 'json']);
   const versions = (JSON.parse(list.stdout) as { items: Obj[] }).items;
@@ -101,7 +104,10 @@ test('a Module stored on WebDAV becomes Ready; each archive is on the WebDAV ser
   }
   // Nothing of this Module went to the default filesystem storage.
   const onDisk = await readdir(env.storagePath, { recursive: true }).catch(() => [] as string[]);
-  assert.not.ok(onDisk.some((path) => path.includes(versions[0]!.status!.storageKey!.split('/').slice(0, -1).join('/'))), onDisk.join(', '));
+  assert.not.ok(
+    onDisk.some((path) => path.includes(versions[0]!.status!.storageKey!.split('/').slice(0, -1).join('/'))),
+    onDisk.join(', '),
+  );
 });
 
 test('tofu init installs 1.2.5 for "~> 1.2.0", downloaded from the WebDAV server', async () => {
@@ -113,14 +119,21 @@ test('tofu init installs 1.2.5 for "~> 1.2.0", downloaded from the WebDAV server
   assert.is(entry?.Version, '1.2.5');
   assert.match(await readFile(join(run.workdir, entry!.Dir, 'main.tf'), 'utf8'), 'value = "1.2.5"');
   const downloads = proxy.seen.slice(before).filter((r) => r.startsWith('GET /registry/'));
-  assert.ok(downloads.some((r) => r.includes('1.2.5')), `the server read 1.2.5 from WebDAV; requests seen: ${proxy.seen.slice(before).join(', ')}`);
+  assert.ok(
+    downloads.some((r) => r.includes('1.2.5')),
+    `the server read 1.2.5 from WebDAV; requests seen: ${proxy.seen.slice(before).join(', ')}`,
+  );
 });
 
 test('a Module whose webdav config names its own url is Stalled, with a message naming the field', async () => {
-  const stalled = await eventually('Module misconfigured Stalled', async () => {
-    const m = await env.get<Obj>('module', 'misconfigured');
-    return m.status?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
-  }, 60_000);
+  const stalled = await eventually(
+    'Module misconfigured Stalled',
+    async () => {
+      const m = await env.get<Obj>('module', 'misconfigured');
+      return m.status?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
+    },
+    60_000,
+  );
   console.log(`    Stalled: ${stalled.message}`);
   assert.match(stalled.message, /spec\.storageConfig\.webdav\.url/, stalled.message);
   const module = await env.get<Obj>('module', 'misconfigured');

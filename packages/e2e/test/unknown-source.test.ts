@@ -72,7 +72,12 @@ test('a Depot entry naming an unknown source is not ready, and says why', async 
 test('the CRD refuses a source that cannot be a plugin name', async () => {
   const applied = await env.kubectl(
     ['apply', '-n', env.namespace, '-f', '-'],
-    JSON.stringify({ apiVersion: API, kind: 'Module', metadata: { name: 'badname' }, spec: { moduleConfig: { name: 'badname', provider: 'aws', repoOwner: 'acme', source: 'Git Lab' }, versions: [{ version: '1.0.0' }] } }),
+    JSON.stringify({
+      apiVersion: API,
+      kind: 'Module',
+      metadata: { name: 'badname' },
+      spec: { moduleConfig: { name: 'badname', provider: 'aws', repoOwner: 'acme', source: 'Git Lab' }, versions: [{ version: '1.0.0' }] },
+    }),
   );
   assert.is.not(applied.code, 0);
   assert.match(applied.stderr, /spec\.moduleConfig\.source/);

@@ -17,15 +17,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createGitRepo,
-  createSigningKey,
-  dropNamespace,
-  freshNamespace,
-  makeOverlapZipBomb,
-  startHashicorpReleasesStandin,
-  type HashicorpReleasesStandin,
-} from '@opendepot/testbed';
+import { createGitRepo, createSigningKey, dropNamespace, freshNamespace, makeOverlapZipBomb, startHashicorpReleasesStandin, type HashicorpReleasesStandin } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
@@ -120,7 +112,12 @@ test('the zip bomb, four dripping Versions, and another namespace syncing at the
   const rssBefore = peakRss;
   const began = performance.now();
   await env.apply(
-    { apiVersion: 'opendepot.defdev.io/v1alpha1', kind: 'Provider', metadata: { name: 'bomb' }, spec: { providerConfig: { name: 'bomb', operatingSystems: ['linux'], architectures: ['amd64'] }, versions: [{ version: '1.0.0' }] } },
+    {
+      apiVersion: 'opendepot.defdev.io/v1alpha1',
+      kind: 'Provider',
+      metadata: { name: 'bomb' },
+      spec: { providerConfig: { name: 'bomb', operatingSystems: ['linux'], architectures: ['amd64'] }, versions: [{ version: '1.0.0' }] },
+    },
     {
       apiVersion: 'opendepot.defdev.io/v1alpha1',
       kind: 'Provider',
@@ -141,37 +138,53 @@ test('the zip bomb, four dripping Versions, and another namespace syncing at the
   const r = await env.kubectl(['apply', '-f', '-'], JSON.stringify(module));
   assert.is(r.code, 0, r.stderr);
 
-  const stalledBomb = await eventually('the bomb Version is Stalled', async () => {
-    const [v] = await versionsOf('bomb');
-    const c = condition(v, 'Stalled');
-    return c?.status === 'True' ? c : undefined;
-  }, 120_000);
+  const stalledBomb = await eventually(
+    'the bomb Version is Stalled',
+    async () => {
+      const [v] = await versionsOf('bomb');
+      const c = condition(v, 'Stalled');
+      return c?.status === 'True' ? c : undefined;
+    },
+    120_000,
+  );
   figures.push(`zip bomb -> Stalled in ${((performance.now() - began) / 1000).toFixed(1)} s: ${stalledBomb.reason}: ${stalledBomb.message.slice(0, 160)}`);
   assert.is(stalledBomb.reason, 'LimitExceeded');
   assert.match(stalledBomb.message, /65535 entries.*operator\.limits\.providerZipMaxEntries/);
 
-  const calm = await eventually('the other namespace\'s Module is Ready', async () => {
-    const r2 = await env.kubectl(['get', 'module', 'calm', '-n', otherNamespace, '-o', 'json']);
-    const m = r2.code === 0 ? (JSON.parse(r2.stdout) as Obj) : undefined;
-    return condition(m, 'Ready')?.status === 'True' ? m : undefined;
-  }, 90_000);
+  const calm = await eventually(
+    "the other namespace's Module is Ready",
+    async () => {
+      const r2 = await env.kubectl(['get', 'module', 'calm', '-n', otherNamespace, '-o', 'json']);
+      const m = r2.code === 0 ? (JSON.parse(r2.stdout) as Obj) : undefined;
+      return condition(m, 'Ready')?.status === 'True' ? m : undefined;
+    },
+    90_000,
+  );
   assert.ok(calm);
   figures.push(`other namespace's Module Ready ${((performance.now() - moduleApplied) / 1000).toFixed(1)} s after it was applied`);
 
-  const drips = await eventually('every dripping Version is Stalled with UpstreamTooSlow', async () => {
-    const list = await versionsOf('drip');
-    const stalled = list.map((v) => condition(v, 'Stalled')).filter((c) => c?.status === 'True' && c.reason === 'UpstreamTooSlow');
-    return stalled.length === 4 ? stalled : undefined;
-  }, 120_000);
+  const drips = await eventually(
+    'every dripping Version is Stalled with UpstreamTooSlow',
+    async () => {
+      const list = await versionsOf('drip');
+      const stalled = list.map((v) => condition(v, 'Stalled')).filter((c) => c?.status === 'True' && c.reason === 'UpstreamTooSlow');
+      return stalled.length === 4 ? stalled : undefined;
+    },
+    120_000,
+  );
   figures.push(`4 dripping Versions -> Stalled (UpstreamTooSlow) within ${((performance.now() - began) / 1000).toFixed(1)} s: ${drips[0]!.message.slice(0, 200)}`);
   assert.match(drips[0]!.message, /operator\.limits\.upstream(MinBytesPerSecond|IdleTimeoutSeconds).*retrying/);
   // Retried with backoff: more attempts show up as a growing Event count, not one Event per attempt.
-  const attempts = await eventually('a retry', async () => {
-    const ev = await env.kubectl(['get', 'events', '-n', env.namespace, '-o', 'json']);
-    const items = (JSON.parse(ev.stdout) as { items: { reason: string; count?: number }[] }).items.filter((e) => e.reason === 'UpstreamTooSlow');
-    const total = items.reduce((n, e) => n + (e.count ?? 1), 0);
-    return total > 4 ? { events: items.length, total } : undefined;
-  }, 90_000);
+  const attempts = await eventually(
+    'a retry',
+    async () => {
+      const ev = await env.kubectl(['get', 'events', '-n', env.namespace, '-o', 'json']);
+      const items = (JSON.parse(ev.stdout) as { items: { reason: string; count?: number }[] }).items.filter((e) => e.reason === 'UpstreamTooSlow');
+      const total = items.reduce((n, e) => n + (e.count ?? 1), 0);
+      return total > 4 ? { events: items.length, total } : undefined;
+    },
+    90_000,
+  );
   figures.push(`drip retries: ${attempts.total} attempts recorded in ${attempts.events} Events`);
   // This process also runs the server, the stand-ins and the test; the hostile upstreams may add little.
   const grew = (peakRss - rssBefore) / 1048576;
@@ -193,10 +206,14 @@ test('a module repository with 19,990 symlinks and four tags: every Version Read
     metadata: { name: 'links' },
     spec: { moduleConfig: { name: 'links', provider: 'aws', repoUrl: repo.url }, versions: ['1.0.0', '1.1.0', '1.2.0', '1.3.0'].map((version) => ({ version })) },
   });
-  await eventually('the four Versions are Ready', async () => {
-    const list = await versionsOf('links');
-    return list.length === 4 && list.every((v) => condition(v, 'Ready')?.status === 'True') ? list : undefined;
-  }, 240_000);
+  await eventually(
+    'the four Versions are Ready',
+    async () => {
+      const list = await versionsOf('links');
+      return list.length === 4 && list.every((v) => condition(v, 'Ready')?.status === 'True') ? list : undefined;
+    },
+    240_000,
+  );
   const seconds = (performance.now() - began) / 1000;
   const grew = (peakRss - before) / 1048576;
   figures.push(`19,990-link repo, 4 tags: all Versions Ready in ${seconds.toFixed(1)} s; peak RSS ${(peakRss / 1048576).toFixed(0)} MiB, +${grew.toFixed(0)} MiB`);
@@ -214,22 +231,30 @@ test('with a minimum rate the drip meets, deleting the Provider cancels its work
   });
   // The Versions are fetching (their bodies drip at 2 bytes/s, which this configuration allows).
   let last = '';
-  await eventually('the drip Versions are fetching again', async () => {
-    const list = await versionsOf('drip');
-    last = JSON.stringify(list.map((v) => v.status?.conditions?.map((c) => `${c.type}=${c.status} ${c.reason}`)));
-    // Three, not four: one namespace holds at most concurrency - 1 workers (operator.limits.maxInFlightPerNamespace).
-    return list.length === 4 && list.filter((v) => condition(v, 'Reconciling')?.reason === 'Progressing').length === 3 ? list : undefined;
-  }, 90_000).catch((err: unknown) => {
+  await eventually(
+    'the drip Versions are fetching again',
+    async () => {
+      const list = await versionsOf('drip');
+      last = JSON.stringify(list.map((v) => v.status?.conditions?.map((c) => `${c.type}=${c.status} ${c.reason}`)));
+      // Three, not four: one namespace holds at most concurrency - 1 workers (operator.limits.maxInFlightPerNamespace).
+      return list.length === 4 && list.filter((v) => condition(v, 'Reconciling')?.reason === 'Progressing').length === 3 ? list : undefined;
+    },
+    90_000,
+  ).catch((err: unknown) => {
     console.log(last, JSON.stringify(env.logs.filter((l) => l.level !== 'debug' && l.level !== 20).slice(-15)));
     throw err;
   });
   const began = performance.now();
   const del = await env.kubectl(['delete', 'provider', 'drip', '-n', env.namespace, '--wait=false']);
   assert.is(del.code, 0, del.stderr);
-  await eventually('the Provider and its Versions are gone', async () => {
-    const p = await env.kubectl(['get', 'provider', 'drip', '-n', env.namespace]);
-    return p.code !== 0 && (await versionsOf('drip')).length === 0 ? true : undefined;
-  }, 60_000);
+  await eventually(
+    'the Provider and its Versions are gone',
+    async () => {
+      const p = await env.kubectl(['get', 'provider', 'drip', '-n', env.namespace]);
+      return p.code !== 0 && (await versionsOf('drip')).length === 0 ? true : undefined;
+    },
+    60_000,
+  );
   const seconds = (performance.now() - began) / 1000;
   figures.push(`deleting the dripping Provider: gone in ${seconds.toFixed(1)} s (its fetches cancelled)`);
   // Without cancellation the deletion waits for the reconcile deadline (operator.limits.reconcileTimeoutSeconds, 900 s).

@@ -42,46 +42,70 @@ test.after(async () => {
 });
 
 test('GitHub answering 500: Ready=False with SourceUnavailable, a Warning Event, and the Module says why', async () => {
-  const ready = await eventually('SourceUnavailable', async () => {
-    const c = await readyCondition();
-    return c?.reason === 'SourceUnavailable' ? c : undefined;
-  }, 30_000);
+  const ready = await eventually(
+    'SourceUnavailable',
+    async () => {
+      const c = await readyCondition();
+      return c?.reason === 'SourceUnavailable' ? c : undefined;
+    },
+    30_000,
+  );
   assert.is(ready.status, 'False');
   assert.match(ready.message, /500|unavailable|server error/i);
-  const events = await eventually('a Warning Event', async () => {
-    const e = await eventReasons();
-    return e.some((x) => x.reason === 'SourceUnavailable' && x.type === 'Warning') ? e : undefined;
-  }, 20_000);
+  const events = await eventually(
+    'a Warning Event',
+    async () => {
+      const e = await eventReasons();
+      return e.some((x) => x.reason === 'SourceUnavailable' && x.type === 'Warning') ? e : undefined;
+    },
+    20_000,
+  );
   assert.ok(events.length > 0);
-  const module = await eventually('the Module reports it', async () => {
-    const m = await env.get<Obj>('module', 'flaky');
-    return m.status?.conditions?.find((c) => c.type === 'Reconciling' && c.reason === 'SourceUnavailable');
-  }, 20_000);
+  const module = await eventually(
+    'the Module reports it',
+    async () => {
+      const m = await env.get<Obj>('module', 'flaky');
+      return m.status?.conditions?.find((c) => c.type === 'Reconciling' && c.reason === 'SourceUnavailable');
+    },
+    20_000,
+  );
   assert.match(module.message, /1\.0\.0/);
 });
 
 test('then rate limited: Ready=False with RateLimited and a Warning Event', async () => {
   github.failNext(0);
   github.setRateLimited({ kind: 'primary', resetInSeconds: 2 });
-  const ready = await eventually('RateLimited', async () => {
-    const c = await readyCondition();
-    return c?.reason === 'RateLimited' ? c : undefined;
-  }, 60_000);
+  const ready = await eventually(
+    'RateLimited',
+    async () => {
+      const c = await readyCondition();
+      return c?.reason === 'RateLimited' ? c : undefined;
+    },
+    60_000,
+  );
   assert.match(ready.message, /rate limit/i);
   assert.ok((await eventReasons()).some((e) => e.reason === 'RateLimited' && e.type === 'Warning'));
 });
 
 test('once GitHub answers again the Version becomes Ready on its own', async () => {
   github.setRateLimited(false);
-  const ready = await eventually('Ready', async () => {
-    const c = await readyCondition();
-    return c?.status === 'True' ? c : undefined;
-  }, 90_000);
+  const ready = await eventually(
+    'Ready',
+    async () => {
+      const c = await readyCondition();
+      return c?.status === 'True' ? c : undefined;
+    },
+    90_000,
+  );
   assert.is(ready.reason, 'Succeeded');
-  const module = await eventually('Module Ready', async () => {
-    const m = await env.get<Obj>('module', 'flaky');
-    return m.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
-  }, 20_000);
+  const module = await eventually(
+    'Module Ready',
+    async () => {
+      const m = await env.get<Obj>('module', 'flaky');
+      return m.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
+    },
+    20_000,
+  );
   assert.ok(module);
 });
 

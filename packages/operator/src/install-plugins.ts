@@ -149,9 +149,7 @@ function run(command: string, args: readonly string[], options: { cwd: string; e
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'ENOENT' ? new Error(`${command} is not on PATH (the OpenDepot image has it at /usr/local/bin/npm)`) : err),
-    );
+    child.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new Error(`${command} is not on PATH (the OpenDepot image has it at /usr/local/bin/npm)`) : err));
     child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
   });
 }
@@ -202,11 +200,10 @@ export async function installPlugins(request: InstallRequest, log: (line: string
       tarballs.push(file);
     }
     log(`installing ${request.packages.map((p) => `${p.name}@${p.version}`).join(', ')} into ${request.prefix}`);
-    const installed = await run(
-      npm,
-      ['install', '--prefix', request.prefix, '--registry', request.registry, '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--no-save', ...tarballs],
-      { cwd: tmp, env },
-    );
+    const installed = await run(npm, ['install', '--prefix', request.prefix, '--registry', request.registry, '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--no-save', ...tarballs], {
+      cwd: tmp,
+      env,
+    });
     if (installed.code !== 0) throw new Error(`npm install into ${request.prefix} failed (exit ${installed.code}):\n${lastLines(installed.stderr)}`);
     for (const p of request.packages) {
       const manifest = join(request.prefix, 'node_modules', p.name, 'package.json');

@@ -126,8 +126,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const limits = operatorLimits(config.operator.limits);
   // Sources are plugins, found by name; an owner naming none of them is stalled before any Version exists.
   const sources = archiveSourcesOf(plugins.registry, readSecret);
-  const sourceOf = (kind: 'module' | 'provider', name: string): ArchiveSource =>
-    sources.get(name, kind === 'module' ? 'spec.moduleConfig.source' : 'spec.providerConfig.source');
+  const sourceOf = (kind: 'module' | 'provider', name: string): ArchiveSource => sources.get(name, kind === 'module' ? 'spec.moduleConfig.source' : 'spec.providerConfig.source');
   const sourceFor = (version: Version): ArchiveSource =>
     version.spec.kind === 'Provider' ? sourceOf('provider', providerSourceName(version.spec.provider ?? {})) : sourceOf('module', moduleSourceName(version.spec.module!));
   const checkSource = (kind: 'module' | 'provider', name: string): void => {
@@ -141,9 +140,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   // The namespaces told (each watched on its own: RBAC may allow no more), else the whole cluster.
   const watched = config.operator.watchNamespaces ?? [];
   const informerOf = <T extends KubeObject>(ref: ResourceRef): Informer<T> =>
-    watched.length === 0
-      ? createInformer<T>(client, ref, { logger: kubeLog })
-      : namespacesInformer<T>(watched, (namespace) => createInformer<T>(client, ref, { namespace, logger: kubeLog }));
+    watched.length === 0 ? createInformer<T>(client, ref, { logger: kubeLog }) : namespacesInformer<T>(watched, (namespace) => createInformer<T>(client, ref, { namespace, logger: kubeLog }));
   const modules = informerOf<Module>(RESOURCES.module);
   const providers = informerOf<Provider>(RESOURCES.provider);
   const depots = informerOf<Depot>(RESOURCES.depot);
@@ -322,7 +319,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const stopAll = async () => {
     // Every step runs even when one fails (the spool is always removed); the first failure is logged.
     const steps: [string, () => unknown][] = [
-      ['controllers', async () => { for (const c of controllers) await c.stop(); }],
+      [
+        'controllers',
+        async () => {
+          for (const c of controllers) await c.stop();
+        },
+      ],
       ['leader election', () => elector?.stop()],
       ['informers', () => [modules, providers, depots, versions, groupBindings].forEach((i) => i.stop())],
       ['plugins', () => plugins.close()],
@@ -345,5 +347,3 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     stop: () => (stopping ??= stopAll()),
   };
 }
-
-

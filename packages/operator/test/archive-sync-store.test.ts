@@ -22,7 +22,13 @@ const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).dig
 function upstream(bytes: Buffer): ArchiveSource {
   return {
     listVersions: async () => [],
-    fetch: async () => ({ filename: 'vpc.zip', size: bytes.byteLength, body: (async function* () { yield bytes; })() }),
+    fetch: async () => ({
+      filename: 'vpc.zip',
+      size: bytes.byteLength,
+      body: (async function* () {
+        yield bytes;
+      })(),
+    }),
   };
 }
 
@@ -61,7 +67,16 @@ test('a key the storage refuses is an input error, not a changed upstream', () =
 
 test('a storage that is down stays unavailable (retried), not a changed upstream', () =>
   withStorage(async (fs) => {
-    const down: StorageBackend = { ...fs, capabilities: fs.capabilities, put: async () => { throw new UnavailableError('the store is down'); }, get: fs.get.bind(fs), stat: fs.stat.bind(fs), delete: fs.delete.bind(fs) };
+    const down: StorageBackend = {
+      ...fs,
+      capabilities: fs.capabilities,
+      put: async () => {
+        throw new UnavailableError('the store is down');
+      },
+      get: fs.get.bind(fs),
+      stat: fs.stat.bind(fs),
+      delete: fs.delete.bind(fs),
+    };
     const err = await rejection(fetchAndStore(upstream(archive), subject, '1.0.0', down, KEY, { format: 'zip', expectedSha256: sha256(Buffer.from('other')) }));
     assert.ok(isOpenDepotError(err, 'unavailable'), String(err));
   }));

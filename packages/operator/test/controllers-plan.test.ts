@@ -31,7 +31,10 @@ function existing(owner: Module | Provider, plan: ReturnType<typeof planModule>,
 test('one Version per listed version, v-prefixes and duplicates folded, owned and labelled', () => {
   const plan = planModule(module(['1.0.0', 'v1.1.0', '1.1.0']), [], storage);
   assert.equal(plan.wanted, ['1.1.0', '1.0.0']);
-  assert.equal(plan.create.map((c) => c.name), ['eks-1.1.0', 'eks-1.0.0']);
+  assert.equal(
+    plan.create.map((c) => c.name),
+    ['eks-1.1.0', 'eks-1.0.0'],
+  );
   const v = versionObject({ kind: 'Module', name: 'eks', namespace: 'ns', uid: 'u1' }, plan.create[0]!);
   assert.is(v.metadata.ownerReferences?.[0]?.uid, 'u1');
   assert.is(v.metadata.labels?.['opendepot.defdev.io/owner-name'], 'eks');
@@ -72,7 +75,10 @@ test('a changed storageConfig updates Versions, immutable Ready ones too: only t
   const owned = existing(all, planModule(all, [], storage), true);
   const moved = module(['1.0.0'], { immutable: true });
   moved.spec.storageConfig = { filesystem: { path: '/elsewhere' } };
-  assert.equal(planModule(moved, owned, storage).update.map((u) => [u.name, u.spec.storageConfig]), [['eks-1.0.0', { filesystem: { path: '/elsewhere' } }]]);
+  assert.equal(
+    planModule(moved, owned, storage).update.map((u) => [u.name, u.spec.storageConfig]),
+    [['eks-1.0.0', { filesystem: { path: '/elsewhere' } }]],
+  );
   const presigned = module(['1.0.0'], { immutable: true });
   presigned.spec.storageConfig = { ...storage, presign: { enabled: true } };
   assert.equal(planModule(presigned, owned, storage).update[0]!.spec.storageConfig, { ...storage, presign: { enabled: true } });
@@ -90,10 +96,11 @@ test('a changed storageConfig updates Versions, immutable Ready ones too: only t
 });
 
 test('the update patch replaces: fields the wanted spec drops become null (a backend switch, a presign field removed)', () => {
-  assert.equal(
-    replacingPatch({ filesystem: { path: '/x' }, presign: { enabled: true, ttl: '3m' } }, { s3: { bucket: 'b' }, presign: { enabled: true } }),
-    { filesystem: null, presign: { enabled: true, ttl: null }, s3: { bucket: 'b' } },
-  );
+  assert.equal(replacingPatch({ filesystem: { path: '/x' }, presign: { enabled: true, ttl: '3m' } }, { s3: { bucket: 'b' }, presign: { enabled: true } }), {
+    filesystem: null,
+    presign: { enabled: true, ttl: null },
+    s3: { bucket: 'b' },
+  });
   assert.equal(replacingPatch({ presign: { ttl: '3m' } }, { filesystem: { path: '/x' } }), { presign: null, filesystem: { path: '/x' } });
 });
 
@@ -141,7 +148,12 @@ test("an owner rolls up its Versions' integrity problems: a changed upstream (st
   const [v120, v110, v100] = existing(all, planModule(all, [], storage), true);
   const at = '2026-01-01T00:00:00Z';
   v110!.status!.conditions!.push({ type: 'UpstreamChanged', status: 'True', reason: 'ImmutableViolation', message: 'moved', lastTransitionTime: at });
-  v120!.status = { conditions: [{ type: 'Ready', status: 'False', reason: 'VerificationFailed', message: 'not signed by a trusted key', lastTransitionTime: at }, { type: 'Stalled', status: 'True', reason: 'VerificationFailed', message: 'not signed by a trusted key', lastTransitionTime: at }] };
+  v120!.status = {
+    conditions: [
+      { type: 'Ready', status: 'False', reason: 'VerificationFailed', message: 'not signed by a trusted key', lastTransitionTime: at },
+      { type: 'Stalled', status: 'True', reason: 'VerificationFailed', message: 'not signed by a trusted key', lastTransitionTime: at },
+    ],
+  };
   assert.equal(integrityProblems([v100!, v110!, v120!]), [
     { version: '1.1.0', reason: 'ImmutableViolation', served: true, message: 'moved' },
     { version: '1.2.0', reason: 'VerificationFailed', served: false, message: 'not signed by a trusted key' },

@@ -26,7 +26,9 @@ operator:
     allowedRegistryHosts: [registry.example.com]
     allowedDownloadHosts: [downloads.example.com]
   limits: { upstreamIdleTimeoutSeconds: 30, upstreamMinBytesPerSecond: 2048, gitTagsCacheSeconds: 5, providerPackageMaxBytes: 1048576 }
-`.replaceAll("'-----", '"-----').replaceAll("-----'", '-----"'),
+`
+    .replaceAll("'-----", '"-----')
+    .replaceAll("-----'", '-----"'),
   { env: {} },
 ).config;
 
@@ -51,22 +53,37 @@ test('the plugins load from the operator package with that config; a configured 
   const defaults = { defaults: firstPartySources(config, '/spool'), defaultsPath: FIRST_PARTY_SOURCES_PATH, hostDir, logger };
   const host = await startPluginHost({ ...config, plugins: [] }, defaults);
   try {
-    assert.equal(host.registry.ofKind('archive-source').map((p) => [p.name, p.configPath, p.packageName]), [
-      ['github', `${FIRST_PARTY_SOURCES_PATH}[0]`, '@opendepot/plugin-sources'],
-      ['git', `${FIRST_PARTY_SOURCES_PATH}[1]`, '@opendepot/plugin-sources'],
-      ['hashicorp-releases', `${FIRST_PARTY_SOURCES_PATH}[2]`, '@opendepot/plugin-sources'],
-      ['registry', `${FIRST_PARTY_SOURCES_PATH}[3]`, '@opendepot/plugin-sources'],
-    ]);
+    assert.equal(
+      host.registry.ofKind('archive-source').map((p) => [p.name, p.configPath, p.packageName]),
+      [
+        ['github', `${FIRST_PARTY_SOURCES_PATH}[0]`, '@opendepot/plugin-sources'],
+        ['git', `${FIRST_PARTY_SOURCES_PATH}[1]`, '@opendepot/plugin-sources'],
+        ['hashicorp-releases', `${FIRST_PARTY_SOURCES_PATH}[2]`, '@opendepot/plugin-sources'],
+        ['registry', `${FIRST_PARTY_SOURCES_PATH}[3]`, '@opendepot/plugin-sources'],
+      ],
+    );
   } finally {
     await host.close();
   }
-  const own = await startPluginHost({ ...config, plugins: [{ package: '@opendepot/plugin-sources/registry', enabled: false }, { package: '@opendepot/plugin-sources/git', config: { allowFileUrls: false } }] }, defaults);
+  const own = await startPluginHost(
+    {
+      ...config,
+      plugins: [
+        { package: '@opendepot/plugin-sources/registry', enabled: false },
+        { package: '@opendepot/plugin-sources/git', config: { allowFileUrls: false } },
+      ],
+    },
+    defaults,
+  );
   try {
-    assert.equal(own.registry.ofKind('archive-source').map((p) => [p.name, p.configPath]), [
-      ['git', 'plugins[1]'],
-      ['github', `${FIRST_PARTY_SOURCES_PATH}[0]`],
-      ['hashicorp-releases', `${FIRST_PARTY_SOURCES_PATH}[2]`],
-    ]);
+    assert.equal(
+      own.registry.ofKind('archive-source').map((p) => [p.name, p.configPath]),
+      [
+        ['git', 'plugins[1]'],
+        ['github', `${FIRST_PARTY_SOURCES_PATH}[0]`],
+        ['hashicorp-releases', `${FIRST_PARTY_SOURCES_PATH}[2]`],
+      ],
+    );
   } finally {
     await own.close();
   }

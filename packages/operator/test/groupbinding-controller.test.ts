@@ -61,9 +61,7 @@ async function readyCondition(name: string, check: (ready: Condition) => boolean
     async () => {
       const binding = await bindings.get(ns, name);
       const ready = binding.status?.conditions?.find((c) => c.type === 'Ready');
-      return ready && binding.status?.observedGeneration === binding.metadata.generation && ready.observedGeneration === binding.metadata.generation && check(ready)
-        ? { binding, ready }
-        : undefined;
+      return ready && binding.status?.observedGeneration === binding.metadata.generation && ready.observedGeneration === binding.metadata.generation && check(ready) ? { binding, ready } : undefined;
     },
     20_000,
   );

@@ -66,14 +66,7 @@ test('a tarball with another integrity is refused, naming the package and both i
   const prefix = join(work, 'plugins-refused');
   await mkdir(prefix);
   const pinned = sha512Integrity(Buffer.from('some other tarball'));
-  const result = await installPlugins([
-    '--prefix',
-    prefix,
-    '--registry',
-    registry.url,
-    `@opendepot/sdk@${sdk.version}=${sdk.integrity}`,
-    `${WEBDAV}@${webdav.version}=${pinned}`,
-  ]);
+  const result = await installPlugins(['--prefix', prefix, '--registry', registry.url, `@opendepot/sdk@${sdk.version}=${sdk.integrity}`, `${WEBDAV}@${webdav.version}=${pinned}`]);
   assert.is(result.code, 1, result.stdout + result.stderr);
   assert.ok(result.stderr.includes(`${WEBDAV}@${webdav.version}`), result.stderr);
   assert.ok(result.stderr.includes(pinned), 'names the pinned integrity');
@@ -100,9 +93,18 @@ test('parsePinned and parseArgs', () => {
   const integrity = sha512Integrity(Buffer.from('x'));
   assert.equal(parsePinned(`@a/b@1.2.3=${integrity}`), { name: '@a/b', version: '1.2.3', integrity });
   assert.equal(parsePinned(`plain@1.0.0-rc.1=${integrity}`), { name: 'plain', version: '1.0.0-rc.1', integrity });
-  assert.throws(() => parsePinned(`@a/b@1.2.3=sha1-${'A'.repeat(27)}=`), (e: unknown) => e instanceof UsageError && /SHA-512/.test(e.message));
-  assert.throws(() => parsePinned('@a/b=sha512-x'), (e: unknown) => e instanceof UsageError);
-  assert.throws(() => parsePinned('@a/b@1.2.3'), (e: unknown) => e instanceof UsageError);
+  assert.throws(
+    () => parsePinned(`@a/b@1.2.3=sha1-${'A'.repeat(27)}=`),
+    (e: unknown) => e instanceof UsageError && /SHA-512/.test(e.message),
+  );
+  assert.throws(
+    () => parsePinned('@a/b=sha512-x'),
+    (e: unknown) => e instanceof UsageError,
+  );
+  assert.throws(
+    () => parsePinned('@a/b@1.2.3'),
+    (e: unknown) => e instanceof UsageError,
+  );
   assert.is(parseArgs(['-h']), undefined);
   assert.equal(parseArgs([`--prefix=/p`, '--registry', 'https://r.example/', `a@1.0.0=${integrity}`]), {
     prefix: '/p',

@@ -78,7 +78,10 @@ test('kill -9 in the middle of a 100 MiB put and spool: after a restart no tempo
   assert.is(child.signalCode, 'SIGKILL');
   const leftInStorage = (await files(storageRoot)).filter((f) => !f.path.endsWith('.sha256.json'));
   const leftInSpool = await files(spoolRoot);
-  assert.ok(leftInStorage.some((f) => f.path.endsWith('.tmp')), 'the kill left a storage temporary');
+  assert.ok(
+    leftInStorage.some((f) => f.path.endsWith('.tmp')),
+    'the kill left a storage temporary',
+  );
   assert.ok(leftInSpool.length > 0, 'the kill left a spool file');
   console.log(`left by kill -9: storage ${JSON.stringify(leftInStorage)}, spool ${JSON.stringify(leftInSpool)}`);
 

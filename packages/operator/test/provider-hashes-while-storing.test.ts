@@ -63,9 +63,11 @@ test('h1 and zh are computed from the spool as the package is stored, without re
   const stored = await fetchAndStore(sourceOf(zip, sha256(zip)), subject, '1.0.0', storage, key, { format: 'zip', spoolDir, providerHashes: {} });
   assert.is(stored.state, 'stored');
   if (stored.state !== 'stored') return;
-  const alone = await providerPackageHashes((async function* () {
-    yield zip;
-  })());
+  const alone = await providerPackageHashes(
+    (async function* () {
+      yield zip;
+    })(),
+  );
   assert.equal(stored.hashes, { h1: alone.h1, zh: `zh:${sha256(zip)}` });
   assert.equal([stored.info.sha256, stored.info.size, stored.protocols], [sha256(zip), zip.length, ['6.0']]);
   assert.is(reads, 0, 'storage was not read');
@@ -100,7 +102,15 @@ test('a package that is not what the upstream vouches for is not stored', async 
   const key = 'providers/ns/example/hello/3.0.0/linux_amd64.zip';
   const stored = await fetchAndStore(sourceOf(zip, 'b'.repeat(64)), subject, '3.0.0', storage, key, { format: 'zip', spoolDir, providerHashes: {} });
   assert.is(stored.state, 'upstream-differs');
-  assert.ok(isOpenDepotError(await backend.get(key).then(() => undefined, (e: unknown) => e), 'not_found'));
+  assert.ok(
+    isOpenDepotError(
+      await backend.get(key).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+      'not_found',
+    ),
+  );
 });
 
 test.run();

@@ -1,17 +1,7 @@
 /** Condition bookkeeping and merge-patch semantics, as unit tests (the API-server side is in runtime-status). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  CONDITIONS,
-  REASONS,
-  conditionTime,
-  findCondition,
-  isReadyFor,
-  markReady,
-  markReconciling,
-  markStalled,
-  setCondition,
-} from '../src/runtime/conditions.ts';
+import { CONDITIONS, REASONS, conditionTime, findCondition, isReadyFor, markReady, markReconciling, markStalled, setCondition } from '../src/runtime/conditions.ts';
 import { applyMergePatch } from '../src/runtime/status.ts';
 
 const t0 = new Date('2025-01-01T00:00:00.456Z');
@@ -35,15 +25,24 @@ test('setCondition keeps the order of other conditions and never mutates its inp
     Object.freeze({ type: 'B', status: 'True' as const, reason: 'X', message: '', lastTransitionTime: 'x' }),
   ]);
   const after = setCondition(before, { type: 'A', status: 'False', reason: 'Y', message: 'm' }, t0);
-  assert.equal(after.map((c) => c.type), ['A', 'B']);
+  assert.equal(
+    after.map((c) => c.type),
+    ['A', 'B'],
+  );
   assert.is(before[0]!.status, 'True');
-  assert.equal(setCondition(after, { type: 'C', status: 'True', reason: 'Z', message: '' }, t0).map((c) => c.type), ['A', 'B', 'C']);
+  assert.equal(
+    setCondition(after, { type: 'C', status: 'True', reason: 'Z', message: '' }, t0).map((c) => c.type),
+    ['A', 'B', 'C'],
+  );
 });
 
 test('markReady sets Ready=True and removes Reconciling and Stalled', () => {
   let list = markStalled([], { reason: REASONS.ChecksumMismatch, message: 'bad', observedGeneration: 1 }, t0);
   list = markReady(list, { observedGeneration: 2 }, t1);
-  assert.equal(list.map((c) => c.type), [CONDITIONS.Ready]);
+  assert.equal(
+    list.map((c) => c.type),
+    [CONDITIONS.Ready],
+  );
   assert.is(findCondition(list, 'Ready')!.status, 'True');
   assert.is(findCondition(list, 'Ready')!.reason, REASONS.Succeeded);
   assert.ok(isReadyFor(list, 2));

@@ -46,7 +46,11 @@ test('reconciles what exists at start, spec changes and owned Versions; ignores 
       }
     },
   });
-  cleanups.push(() => controller.stop(), () => moduleInformer.stop(), () => versionInformer.stop());
+  cleanups.push(
+    () => controller.stop(),
+    () => moduleInformer.stop(),
+    () => versionInformer.stop(),
+  );
   await controller.start();
   await waitUntil('the existing module', () => calls.includes(`${ns}/existing`));
   // Start-up may queue a key more than once (list, then the watch catching up on a loaded
@@ -84,7 +88,10 @@ test('/healthz, /readyz (synced informers and a campaigning elector) and /metric
   const metrics = createRuntimeMetrics();
   metrics.leader.set(1);
   const server = await startHealthServer({ port: 0, host: '127.0.0.1', registry: metrics.registry, ready: operatorReadiness([informer], elector) });
-  cleanups.push(() => server.close(), () => informer.stop());
+  cleanups.push(
+    () => server.close(),
+    () => informer.stop(),
+  );
   const get = async (path: string) => {
     const res = await fetch(server.url + path);
     return { status: res.status, body: await res.text(), type: res.headers.get('content-type') };

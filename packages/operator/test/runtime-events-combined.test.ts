@@ -41,7 +41,10 @@ test('2,000 Versions each storing their archive: 10 Events of their own, then on
   const combined = stored.filter((e) => e.message.startsWith(COMBINED_PREFIX));
   assert.is(combined.length, 1);
   assert.is(combined[0]!.count, 1_990);
-  assert.is(stored.reduce((n, e) => n + (e.count ?? 0), 0), 2_001);
+  assert.is(
+    stored.reduce((n, e) => n + (e.count ?? 0), 0),
+    2_001,
+  );
   assert.is(list.filter((e) => e.reason === 'SourceUnavailable').length, 1);
 });
 

@@ -22,7 +22,10 @@ function gatedHandler() {
     runs.push(key);
     inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
     maxSameKey = Math.max(maxSameKey, inFlight.get(key)!);
-    maxTotal = Math.max(maxTotal, [...inFlight.values()].reduce((a, b) => a + b, 0));
+    maxTotal = Math.max(
+      maxTotal,
+      [...inFlight.values()].reduce((a, b) => a + b, 0),
+    );
     await new Promise<void>((r) => gates.push(r));
     inFlight.set(key, inFlight.get(key)! - 1);
   };
@@ -88,7 +91,10 @@ test('no more than `concurrency` keys run at once, and every key runs', async ()
 
 test('backoff: no jitter doubles from base and stops at the cap; jitter stays within its band and under the cap', () => {
   const o = { baseMs: 100, maxMs: 1_000, jitter: 0 };
-  assert.equal([1, 2, 3, 4, 5, 6, 50, 5000].map((n) => backoffDelay(n, o)), [100, 200, 400, 800, 1000, 1000, 1000, 1000]);
+  assert.equal(
+    [1, 2, 3, 4, 5, 6, 50, 5000].map((n) => backoffDelay(n, o)),
+    [100, 200, 400, 800, 1000, 1000, 1000, 1000],
+  );
   for (let attempt = 1; attempt < 40; attempt++) {
     for (const r of [0, 0.25, 0.5, 0.999]) {
       const d = backoffDelay(attempt, { baseMs: 100, maxMs: 1_000, jitter: 0.5 }, () => r);
@@ -98,7 +104,10 @@ test('backoff: no jitter doubles from base and stops at the cap; jitter stays wi
     }
   }
   // Jitter really spreads: two random draws give different delays.
-  assert.not.equal(backoffDelay(3, { baseMs: 100, jitter: 0.5 }, () => 0), backoffDelay(3, { baseMs: 100, jitter: 0.5 }, () => 0.99));
+  assert.not.equal(
+    backoffDelay(3, { baseMs: 100, jitter: 0.5 }, () => 0),
+    backoffDelay(3, { baseMs: 100, jitter: 0.5 }, () => 0.99),
+  );
 });
 
 test('a failing key is retried with growing delays per key, capped, and the count resets on success', async () => {

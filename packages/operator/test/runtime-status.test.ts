@@ -60,7 +60,11 @@ test('lastTransitionTime moves only on a status change; observedGeneration follo
   assert.is(ready.status, 'True');
   assert.is(ready.observedGeneration, 2);
   assert.ok(ready.lastTransitionTime > stalledAt, 'False → True moved the time');
-  assert.equal(stored.status?.conditions?.map((c) => c.type), ['Ready'], 'Stalled is gone once Ready');
+  assert.equal(
+    stored.status?.conditions?.map((c) => c.type),
+    ['Ready'],
+    'Stalled is gone once Ready',
+  );
   assert.is(stored.status?.checksum, 'a'.repeat(64));
 });
 

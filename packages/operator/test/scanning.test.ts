@@ -13,7 +13,13 @@ let archive: string;
 test.before(async () => {
   work = await mkdtemp(join(tmpdir(), 'opendepot-scanning-test-'));
   archive = join(work, 'module.tar.gz');
-  await writeFile(archive, await tarGzOf([{ name: 'main.tf', content: 'resource "x" "y" {}\n' }, { name: 'sub/variables.tf', content: 'variable "v" {}\n' }]));
+  await writeFile(
+    archive,
+    await tarGzOf([
+      { name: 'main.tf', content: 'resource "x" "y" {}\n' },
+      { name: 'sub/variables.tf', content: 'variable "v" {}\n' },
+    ]),
+  );
 });
 test.after(async () => {
   await rm(work, { recursive: true, force: true });
@@ -49,16 +55,27 @@ test('module scanners see the unpacked module; provider-only scanners are left o
   assert.is(providersOnly.seen.length, 0);
   assert.is(outcome.scanner, 'trivy 0.74.0, other 1.0');
   assert.equal(outcome.counts, { critical: 0, high: 1, medium: 0, low: 2, unknown: 0 });
-  assert.equal(outcome.findings.map((f) => `${f.scanner}: ${f.id}`), ['trivy 0.74.0: AWS-0107', 'trivy 0.74.0: AWS-0124', 'other 1.0: X-1']);
+  assert.equal(
+    outcome.findings.map((f) => `${f.scanner}: ${f.id}`),
+    ['trivy 0.74.0: AWS-0107', 'trivy 0.74.0: AWS-0124', 'other 1.0: X-1'],
+  );
   assert.equal(outcome.blocking, [], 'an empty policy blocks nothing');
   // The unpacked copy is gone once the scan is over.
-  assert.not.ok(await readFile(join(a.seen[0]!.target.path, 'main.tf')).then(() => true, () => false));
+  assert.not.ok(
+    await readFile(join(a.seen[0]!.target.path, 'main.tf')).then(
+      () => true,
+      () => false,
+    ),
+  );
 });
 
 test('the policy blocks exactly the findings of its severities, and the message lists them', async () => {
   const findings = [high, low, ...Array.from({ length: 6 }, (_, i) => ({ id: `C-${i}`, severity: 'CRITICAL' as const, title: 't' }))];
   const outcome = await scanModuleArchive(archive, 'tar.gz', { name: 'network', version: '1.1.0' }, { scanners: [scanner('s', findings)], blockSeverities: ['CRITICAL', 'HIGH'] });
-  assert.equal(outcome.blocking.map((f) => f.id), ['AWS-0107', 'C-0', 'C-1', 'C-2', 'C-3', 'C-4', 'C-5']);
+  assert.equal(
+    outcome.blocking.map((f) => f.id),
+    ['AWS-0107', 'C-0', 'C-1', 'C-2', 'C-3', 'C-4', 'C-5'],
+  );
   assert.is(describeBlocking(outcome.blocking), 'AWS-0107 HIGH (main.tf:10), C-0 CRITICAL, C-1 CRITICAL, C-2 CRITICAL, C-3 CRITICAL and 2 more');
 });
 

@@ -56,7 +56,11 @@ test('UpstreamChanged: set by a changed upstream, kept by a plain verification, 
 });
 
 test('progressing: Reconciling=True, Ready=Unknown, nothing stored; synced is false and syncStatus says what happens', () => {
-  const patch = summarizeVersion({ checksum: sha, conditions: [condition('Stalled', 'True', 'ChecksumMismatch')] }, { state: 'progressing', reason: 'Progressing', message: 'fetching 1.0.0 from the source' }, now);
+  const patch = summarizeVersion(
+    { checksum: sha, conditions: [condition('Stalled', 'True', 'ChecksumMismatch')] },
+    { state: 'progressing', reason: 'Progressing', message: 'fetching 1.0.0 from the source' },
+    now,
+  );
   const conditions = patch.conditions as Condition[];
   assert.is(of(conditions, 'Reconciling')?.status, 'True');
   assert.is(of(conditions, 'Ready')?.status, 'Unknown');

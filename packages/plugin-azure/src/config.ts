@@ -94,7 +94,7 @@ export const configSchema: JsonSchema = {
     allowedEndpointHosts: {
       type: 'array',
       description:
-        'Hosts accountUrl may name besides Azure blob service hosts (*.blob.core.windows.net and the sovereign clouds\' blob hosts, https only): a host name (any port), host:port, or *.suffix, e.g. a custom domain, private endpoint or emulator. Credentials go nowhere else; set by the platform in a storage profile, never by resources. Default: none.',
+        "Hosts accountUrl may name besides Azure blob service hosts (*.blob.core.windows.net and the sovereign clouds' blob hosts, https only): a host name (any port), host:port, or *.suffix, e.g. a custom domain, private endpoint or emulator. Credentials go nowhere else; set by the platform in a storage profile, never by resources. Default: none.",
       items: { type: 'string', minLength: 1, maxLength: 253 },
     },
   },

@@ -1,13 +1,5 @@
 /** Maps Azure SDK failures onto the contract's error codes. */
-import {
-  ConflictError,
-  ForbiddenError,
-  InputError,
-  isOpenDepotError,
-  NotFoundError,
-  UnauthenticatedError,
-  UnavailableError,
-} from '@opendepot/sdk';
+import { ConflictError, ForbiddenError, InputError, isOpenDepotError, NotFoundError, UnauthenticatedError, UnavailableError } from '@opendepot/sdk';
 
 /** The operation that failed, for messages and for the codes that depend on it. */
 export type Operation = 'put' | 'get' | 'stat' | 'delete' | 'presign';

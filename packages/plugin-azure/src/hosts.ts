@@ -25,8 +25,11 @@ export function checkAccountUrl(accountUrl: string, allowed: readonly string[], 
     throw new InputError(`${configPath}.accountUrl ${JSON.stringify(accountUrl)} is not a URL`, { field: 'accountUrl', cause: err });
   }
   if ((url.protocol === 'https:' && isAzureBlobHost(url.hostname)) || hostAllowed(url, allowed)) return url;
-  throw new InputError(`${configPath}.accountUrl: Azure credentials are sent only to Azure blob service hosts (${AZURE_BLOB_DOMAINS.map((d) => `*${d}`).join(', ')}) over https, or to hosts in allowedEndpointHosts, and ${url.host} is neither`, {
-    field: 'accountUrl',
-    hint: `If ${url.host} is your blob endpoint (a custom domain, a private endpoint or an emulator), the platform adds it to allowedEndpointHosts of the storage profile (Helm values: storage.profiles.<name>.azureBlob.allowedEndpointHosts).`,
-  });
+  throw new InputError(
+    `${configPath}.accountUrl: Azure credentials are sent only to Azure blob service hosts (${AZURE_BLOB_DOMAINS.map((d) => `*${d}`).join(', ')}) over https, or to hosts in allowedEndpointHosts, and ${url.host} is neither`,
+    {
+      field: 'accountUrl',
+      hint: `If ${url.host} is your blob endpoint (a custom domain, a private endpoint or an emulator), the platform adds it to allowedEndpointHosts of the storage profile (Helm values: storage.profiles.<name>.azureBlob.allowedEndpointHosts).`,
+    },
+  );
 }

@@ -3,14 +3,7 @@
  * with the account key (a service SAS) or with a user delegation key fetched with the Entra
  * ID credential (a user delegation SAS). A SAS token credential cannot sign anything.
  */
-import {
-  BlobSASPermissions,
-  generateBlobSASQueryParameters,
-  SASProtocol,
-  StorageSharedKeyCredential,
-  type BlobServiceClient,
-  type UserDelegationKey,
-} from '@azure/storage-blob';
+import { BlobSASPermissions, generateBlobSASQueryParameters, SASProtocol, StorageSharedKeyCredential, type BlobServiceClient, type UserDelegationKey } from '@azure/storage-blob';
 import { InputError } from '@opendepot/sdk';
 
 /** Azure's limit on a user delegation key's validity. */

@@ -88,7 +88,10 @@ test('a connection string from the Secret works; the account key in it is never 
   const storage = await plugin.create(env.config(), pluginContext({ 'azure-storage': { AZURE_STORAGE_CONNECTION_STRING: `${connectionString}\n` } }, recordingLogger(lines)));
   assert.ok(storage.capabilities.presign);
   await roundTrip(storage, 'conn/a.zip');
-  assert.ok(lines.some((l) => l.includes('azure blob storage ready') && l.includes('AZURE_STORAGE_CONNECTION_STRING')), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => l.includes('azure blob storage ready') && l.includes('AZURE_STORAGE_CONNECTION_STRING')),
+    lines.join('\n'),
+  );
   assert.not.ok(lines.join('\n').includes(accountKey));
 });
 
@@ -115,7 +118,10 @@ test('a service principal in the Secret makes an Entra ID credential (no request
   const secret = { AZURE_CLIENT_ID: 'client-id', AZURE_TENANT_ID: 'tenant-id', AZURE_CLIENT_SECRET: 'the-client-secret' };
   const storage = await plugin.create(env.config(), pluginContext({ 'azure-storage': secret }, recordingLogger(lines)));
   assert.ok(storage.capabilities.presign, 'user delegation SAS');
-  assert.ok(lines.some((l) => l.includes('service principal client-id')), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => l.includes('service principal client-id')),
+    lines.join('\n'),
+  );
   assert.not.ok(lines.join('\n').includes('the-client-secret'));
 });
 
@@ -127,20 +133,29 @@ test('unusable credentials stop create with an input error naming credentialsSec
     ['neither key nor SAS', { 'azure-storage': { AZURE_STORAGE_CONNECTION_STRING: `BlobEndpoint=${accountUrl}` } }, /neither AccountKey nor SharedAccessSignature/],
   ];
   for (const [what, secrets, message] of cases) {
-    const err = await Promise.resolve(plugin.create(env.config(), pluginContext(secrets))).then(() => undefined, (e: unknown) => e);
+    const err = await Promise.resolve(plugin.create(env.config(), pluginContext(secrets))).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(isOpenDepotError(err, 'input'), `${what}: ${String(err)}`);
     assert.is((err as { field?: string }).field, 'credentialsSecretRef', what);
     assert.match((err as Error).message, message, what);
   }
   const { readSecret: _, ...noSecrets } = pluginContext();
-  const err = await Promise.resolve(plugin.create(env.config(), noSecrets)).then(() => undefined, (e: unknown) => e);
+  const err = await Promise.resolve(plugin.create(env.config(), noSecrets)).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(isOpenDepotError(err, 'input') && /cannot read Secrets/.test((err as Error).message), String(err));
 });
 
 test('a wrong account key is refused by the service: unauthenticated or forbidden, never retried as unavailable', async () => {
   const wrongKey = Buffer.alloc(64, 7).toString('base64');
   const storage = await plugin.create(env.config(), pluginContext({ 'azure-storage': { AZURE_STORAGE_ACCOUNT_KEY: wrongKey } }));
-  const err = await storage.put('denied.zip', body('x')).then(() => undefined, (e: unknown) => e);
+  const err = await storage.put('denied.zip', body('x')).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(isOpenDepotError(err, 'unauthenticated') || isOpenDepotError(err, 'forbidden'), String(err));
   assert.not.ok(String((err as Error).message).includes(wrongKey));
 });
@@ -193,15 +208,25 @@ test('a writer whose staged blocks another writer’s commit discarded is refuse
   const paused = new Promise<void>((resolve) => (resume = resolve));
   let staged: () => void = () => undefined;
   const firstBlockSent = new Promise<void>((resolve) => (staged = resolve));
-  const slow = storage.put('contested.zip', (async function* () {
-    yield Buffer.alloc(4 * 1024 * 1024, 1); // one whole block: staged at once
-    staged();
-    await paused;
-    yield Buffer.from('tail');
-  })());
+  const slow = storage.put(
+    'contested.zip',
+    (async function* () {
+      yield Buffer.alloc(4 * 1024 * 1024, 1); // one whole block: staged at once
+      staged();
+      await paused;
+      yield Buffer.from('tail');
+    })(),
+  );
   await firstBlockSent;
   // Wait until the block has reached the service, uncommitted.
-  const blocks = () => env.container.getBlockBlobClient('contested.zip').getBlockList('uncommitted').then((l) => l.uncommittedBlocks?.length ?? 0, () => 0);
+  const blocks = () =>
+    env.container
+      .getBlockBlobClient('contested.zip')
+      .getBlockList('uncommitted')
+      .then(
+        (l) => l.uncommittedBlocks?.length ?? 0,
+        () => 0,
+      );
   for (let i = 0; (await blocks()) === 0; i++) {
     assert.ok(i < 100, 'the first block was never staged');
     await new Promise((r) => setTimeout(r, 50));
@@ -215,7 +240,14 @@ test('a writer whose staged blocks another writer’s commit discarded is refuse
 });
 
 test('keys live under the prefix; bad keys and ranges are input errors', async () => {
-  const storage = new AzureBlobStorage({ accountUrl, accountName, container: env.container.containerName, auth: { kind: 'shared-key', accountKey }, prefix: 'opendepot', allowedEndpointHosts: ['127.0.0.1'] });
+  const storage = new AzureBlobStorage({
+    accountUrl,
+    accountName,
+    container: env.container.containerName,
+    auth: { kind: 'shared-key', accountKey },
+    prefix: 'opendepot',
+    allowedEndpointHosts: ['127.0.0.1'],
+  });
   await storage.put('modules/a/1.0.0.zip', body('1'));
   const names: string[] = [];
   for await (const blob of env.container.listBlobsFlat()) names.push(blob.name);
@@ -265,7 +297,13 @@ test('an accountUrl that is not an Azure blob host nor allowed is refused before
   try {
     const read: string[] = [];
     const sas = generateAccountSASQueryParameters(
-      { expiresOn: new Date(Date.now() + 3600_000), permissions: AccountSASPermissions.parse('rl'), resourceTypes: AccountSASResourceTypes.parse('sco').toString(), services: AccountSASServices.parse('b').toString(), protocol: SASProtocol.HttpsAndHttp },
+      {
+        expiresOn: new Date(Date.now() + 3600_000),
+        permissions: AccountSASPermissions.parse('rl'),
+        resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+        services: AccountSASServices.parse('b').toString(),
+        protocol: SASProtocol.HttpsAndHttp,
+      },
       new StorageSharedKeyCredential(accountName, accountKey),
     ).toString();
     const secrets = {

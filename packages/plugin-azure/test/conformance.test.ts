@@ -22,15 +22,21 @@ const cases = await storageConformanceCases({
 for (const c of cases) test(c.name, c.run);
 
 test('the suite checked presign: the backend declares it', () => {
-  assert.ok(cases.some((c) => c.id === 'presign'), cases.map((c) => c.id).join(', '));
+  assert.ok(
+    cases.some((c) => c.id === 'presign'),
+    cases.map((c) => c.id).join(', '),
+  );
 });
 
 test('Azurite refuses a SAS URL once it has expired, and served it before', async () => {
   const storage = await create();
   const key = 'expiry/module.zip';
-  await storage.put(key, (async function* () {
-    yield Buffer.from('expiring');
-  })());
+  await storage.put(
+    key,
+    (async function* () {
+      yield Buffer.from('expiring');
+    })(),
+  );
   const signed = await storage.presign!(key, { ttlSeconds: 2 });
   const before = await fetch(signed.url);
   assert.is(before.status, 200);

@@ -139,8 +139,7 @@ export const configSchema: JsonSchema = {
     },
     jwksCacheSeconds: {
       type: 'integer',
-      description:
-        "How long a fetched key set is used before the next request fetches it again (so keys Dex retired stop verifying). When that fetch fails, the last key set stays in use.",
+      description: 'How long a fetched key set is used before the next request fetches it again (so keys Dex retired stop verifying). When that fetch fails, the last key set stays in use.',
       minimum: 1,
       maximum: 86400,
       default: DEFAULTS.jwksCacheSeconds,

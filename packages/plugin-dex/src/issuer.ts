@@ -50,10 +50,7 @@ function withSlash(url: string): string {
  * the registry) until `timeoutSeconds` pass. A document for another issuer is an input error
  * at once: retrying does not help.
  */
-export async function discoverIssuer(
-  config: ResolvedDexAuthConfig,
-  options: { logger: Logger; signal: AbortSignal; configPath: string; fetch: Fetch },
-): Promise<IssuerMetadata> {
+export async function discoverIssuer(config: ResolvedDexAuthConfig, options: { logger: Logger; signal: AbortSignal; configPath: string; fetch: Fetch }): Promise<IssuerMetadata> {
   const deadline = Date.now() + config.discoveryTimeoutSeconds * 1000;
   let delay = 250;
   for (let attempt = 1; ; attempt++) {
@@ -79,7 +76,10 @@ export async function discoverIssuer(
       if (Date.now() + delay > deadline) {
         throw new UnavailableError(`OIDC discovery of ${config.issuerUrl} failed after ${attempt} attempts: ${describe(err)}`, {
           cause: err,
-          hint: config.internalIssuerUrl === undefined ? 'check that Dex runs and this process reaches issuerUrl (or set internalIssuerUrl)' : 'check that Dex runs and this process reaches internalIssuerUrl',
+          hint:
+            config.internalIssuerUrl === undefined
+              ? 'check that Dex runs and this process reaches issuerUrl (or set internalIssuerUrl)'
+              : 'check that Dex runs and this process reaches internalIssuerUrl',
         });
       }
       options.logger.warn('OIDC discovery failed; retrying', { issuer: config.issuerUrl, attempt, error: describe(err) });

@@ -56,7 +56,7 @@ test.after.each(async () => {
 });
 test.after(() => dex.stop());
 
-test('a token from the authorization code + PKCE flow authenticates with the user\'s groups and claims', async () => {
+test("a token from the authorization code + PKCE flow authenticates with the user's groups and claims", async () => {
   const provider = await create();
   const token = await login();
   const decision = await provider.authenticate(request(token));
@@ -78,7 +78,7 @@ test('a token from the authorization code + PKCE flow authenticates with the use
   if (noScope.decision === 'allow') assert.equal(noScope.principal.groups, []);
 });
 
-test('login.v1 names the client, Dex\'s endpoints, ports 10000-10010 and the groups scope, and a login through exactly it works', async () => {
+test("login.v1 names the client, Dex's endpoints, ports 10000-10010 and the groups scope, and a login through exactly it works", async () => {
   const provider = await create();
   const discovery = await dex.discovery();
   const loginV1 = provider.loginV1();
@@ -126,7 +126,9 @@ test('the JWT attack set: each is denied with the same reason, and the log says 
   assert.is((await provider.authenticate(request(token))).decision, 'allow', 'the genuine token first');
   const { header, payload, raw } = partsOf(token);
   const jwks = (await (await fetch((await dex.discovery()).jwks_uri)).json()) as { keys: Array<Record<string, unknown>> };
-  const publicPem = createPublicKey({ key: jwks.keys.find((k) => k.kid === header.kid) as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+  const publicPem = createPublicKey({ key: jwks.keys.find((k) => k.kid === header.kid) as never, format: 'jwk' })
+    .export({ type: 'spki', format: 'pem' })
+    .toString();
   const { privateKey: attackerKey, publicKey: attackerPublic } = await generateKeyPair('RS256', { extractable: true });
   const hs256 = (secret: string | Buffer) => {
     const input = `${b64json({ ...header, alg: 'HS256' })}.${raw[1]}`;
@@ -141,25 +143,17 @@ test('the JWT attack set: each is denied with the same reason, and the log says 
     ['payload changed after signing (exp)', `${raw[0]}.${b64json({ ...payload, exp: Number(payload.exp) + 86400 })}.${raw[2]}`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'],
     ['signature of another token', `${raw[0]}.${raw[1]}.${partsOf(await login({ login: 'bob@example.com' })).signature}`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'],
     ['no signature', `${raw[0]}.${raw[1]}.`, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'],
-    [
-      'unknown kid (the attacker\'s key)',
-      await new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: 'attacker-key' }).sign(attackerKey),
-      'ERR_JWKS_NO_MATCHING_KEY',
-    ],
-    [
-      'the issuer\'s kid, the attacker\'s key',
-      await new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: String(header.kid) }).sign(attackerKey),
-      'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
-    ],
+    ["unknown kid (the attacker's key)", await new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: 'attacker-key' }).sign(attackerKey), 'ERR_JWKS_NO_MATCHING_KEY'],
+    ["the issuer's kid, the attacker's key", await new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: String(header.kid) }).sign(attackerKey), 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'],
     ['wrong aud (a token Dex issued to another client)', await login({ clientId: OTHER_CLIENT }), 'ERR_JWT_CLAIM_VALIDATION_FAILED'],
     [
-      'the attacker\'s key embedded in the header (jwk)',
+      "the attacker's key embedded in the header (jwk)",
       await new SignJWT(payload).setProtectedHeader({ alg: 'RS256', jwk: await exportJWK(attackerPublic) }).sign(attackerKey),
       // No kid: the issuer's keys are tried (the embedded one never is), and none verifies.
       'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
     ],
     [
-      'the attacker\'s key set named in the header (jku), with the issuer\'s kid',
+      "the attacker's key set named in the header (jku), with the issuer's kid",
       await new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: String(header.kid), jku: 'http://127.0.0.1:1/keys' }).sign(attackerKey),
       'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
     ],

@@ -16,8 +16,7 @@ export interface FilesystemStorageConfig {
 export const configSchema: JsonSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'filesystem storage',
-  description:
-    'Stores objects as files under one directory: in a cluster, a ReadWriteMany volume mounted at the same path into the operator and the server.',
+  description: 'Stores objects as files under one directory: in a cluster, a ReadWriteMany volume mounted at the same path into the operator and the server.',
   type: 'object',
   additionalProperties: false,
   required: ['path'],
@@ -31,8 +30,7 @@ export const configSchema: JsonSchema = {
     },
     root: {
       type: 'string',
-      description:
-        'Absolute directory that path must be inside (symlinks are resolved first); set by the platform in a storage profile, never by resources. Default: path itself.',
+      description: 'Absolute directory that path must be inside (symlinks are resolved first); set by the platform in a storage profile, never by resources. Default: path itself.',
       pattern: '^/',
       minLength: 1,
       maxLength: 4096,

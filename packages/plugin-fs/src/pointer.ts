@@ -27,10 +27,15 @@ export function parsePointer(text: string, name: string, path: string): Pointer 
   }
   const { sha256, size, writtenAt, blob } = value ?? {};
   if (
-    typeof sha256 !== 'string' || !SHA256_HEX.test(sha256) ||
-    typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 ||
-    typeof writtenAt !== 'string' || Number.isNaN(Date.parse(writtenAt)) ||
-    typeof blob !== 'string' || !isBlobOf(name, blob)
+    typeof sha256 !== 'string' ||
+    !SHA256_HEX.test(sha256) ||
+    typeof size !== 'number' ||
+    !Number.isSafeInteger(size) ||
+    size < 0 ||
+    typeof writtenAt !== 'string' ||
+    Number.isNaN(Date.parse(writtenAt)) ||
+    typeof blob !== 'string' ||
+    !isBlobOf(name, blob)
   ) {
     throw new Error(`corrupt storage metadata ${path}: expected {sha256, size, writtenAt, blob} describing a blob of ${name}`);
   }

@@ -288,6 +288,6 @@ async function realPathSoFar(path: string): Promise<string> {
 function outsideRoot(path: string, root: string, real?: string): InputError {
   return new InputError(`the storage path ${path}${real !== undefined && real !== path ? ` (really ${real})` : ''} is outside the storage root ${root}`, {
     field: 'path',
-    hint: 'Use a path inside the root the storage profile sets (storage.profiles.<name>.filesystem.root in the Helm values, default: the profile\'s path).',
+    hint: "Use a path inside the root the storage profile sets (storage.profiles.<name>.filesystem.root in the Helm values, default: the profile's path).",
   });
 }

@@ -55,7 +55,10 @@ export async function sweepTree(root: string, now: number, graceMs: number, sign
     }
     for (const name of owners) {
       // A pointer that cannot be read keeps every blob of its name: never guess which one it meant.
-      const current = await readPointer(dir, name).then((p) => ({ blob: p?.blob }), () => undefined);
+      const current = await readPointer(dir, name).then(
+        (p) => ({ blob: p?.blob }),
+        () => undefined,
+      );
       if (current === undefined) continue;
       for (const file of await sweepLeftovers(dir, name, current.blob, now, graceMs)) removed.push(join(rel, file));
     }

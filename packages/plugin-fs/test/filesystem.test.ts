@@ -32,7 +32,10 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 
 /** Every file under `dir`, as paths relative to it. */
 async function tree(dir: string): Promise<string[]> {
-  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+  return (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
 }
 
 /** Waits until `dir` holds exactly `files` (clean-up after an abort may finish just after the rejection). */
@@ -76,7 +79,26 @@ test('keys cannot reach outside the storage directory', async () => {
   const s = await storage();
   const parent = join(s.root, '..');
   const before = await tree(parent);
-  const bad = ['../escape', 'a/../../escape', '/etc/passwd', '..', '.', 'a/./b', 'a//b', 'a/', 'a\\..\\..\\escape', 'a\0b', 'x.sha256.json', 'X.SHA256.JSON', 'dir.sha256.json/x', 'x.0123456789ABCDEF.blob', 'x.0123456789abcdef.blob', 'x.0123456789abcdef.tmp', 'n'.repeat(240), 'x'.repeat(1025)];
+  const bad = [
+    '../escape',
+    'a/../../escape',
+    '/etc/passwd',
+    '..',
+    '.',
+    'a/./b',
+    'a//b',
+    'a/',
+    'a\\..\\..\\escape',
+    'a\0b',
+    'x.sha256.json',
+    'X.SHA256.JSON',
+    'dir.sha256.json/x',
+    'x.0123456789ABCDEF.blob',
+    'x.0123456789abcdef.blob',
+    'x.0123456789abcdef.tmp',
+    'n'.repeat(240),
+    'x'.repeat(1025),
+  ];
   for (const key of bad) {
     for (const op of [() => s.put(key, chunked(Buffer.from('x'))), () => s.get(key), () => s.stat(key), () => s.delete(key)]) {
       const err = await rejection(op());
@@ -220,7 +242,7 @@ test('the constructor refuses a relative path; init refuses a path that is a fil
   assert.ok((await stat(nested)).isDirectory(), 'init creates a missing directory');
 });
 
-test('on a read-only mount (the server\'s view of the shared volume) it serves what is stored, and writes fail', async () => {
+test("on a read-only mount (the server's view of the shared volume) it serves what is stored, and writes fail", async () => {
   // A read-only bind mount, as the kubelet makes for a volumeMount with readOnly: true. Needs root, as the test suite runs.
   const writable = await storage();
   const bytes = await pseudoRandomBytes(4096, { seed: 7 });

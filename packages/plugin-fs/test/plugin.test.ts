@@ -38,9 +38,12 @@ test('create makes a ready FilesystemStorage, creating the directory', async () 
   assert.instance(storage, FilesystemStorage);
   assert.is(storage.capabilities.presign, false);
   assert.is((storage as FilesystemStorage).root, path);
-  await storage.put('x', (async function* () {
-    yield Buffer.from('x');
-  })());
+  await storage.put(
+    'x',
+    (async function* () {
+      yield Buffer.from('x');
+    })(),
+  );
 });
 
 test('create fails with an input error naming the config path when the directory is unusable', async () => {

@@ -10,12 +10,16 @@ const dirs = new TempDirs();
 test.after.each(() => dirs.removeAll());
 
 async function tree(dir: string): Promise<string[]> {
-  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+  return (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
 }
 
-const body = (text: string) => (async function* () {
-  yield Buffer.from(text);
-})();
+const body = (text: string) =>
+  (async function* () {
+    yield Buffer.from(text);
+  })();
 const HOUR_AGO = new Date(Date.now() - 60 * 60 * 1000);
 
 test('sweepTemporaries removes old temporary files and unnamed blobs in every directory, keeps live objects and fresh temporaries', async () => {
@@ -25,7 +29,11 @@ test('sweepTemporaries removes old temporary files and unnamed blobs in every di
   await storage.put('providers/team-b/hello/1.0.0/p.zip', body('kept too'));
   const kept = await tree(root);
   // What a process killed mid-put leaves: a temporary file, and a blob no pointer names (killed before the pointer).
-  const stale = ['modules/team-a/vpc/aws/1.0.0/vpc-aws-1.0.0.zip.0123456789abcdef.tmp', 'modules/team-a/vpc/aws/1.0.0/vpc-aws-1.0.0.zip.fedcba9876543210.blob', 'providers/team-b/hello/1.0.0/other.zip.00000000000000aa.tmp'];
+  const stale = [
+    'modules/team-a/vpc/aws/1.0.0/vpc-aws-1.0.0.zip.0123456789abcdef.tmp',
+    'modules/team-a/vpc/aws/1.0.0/vpc-aws-1.0.0.zip.fedcba9876543210.blob',
+    'providers/team-b/hello/1.0.0/other.zip.00000000000000aa.tmp',
+  ];
   for (const file of stale) {
     await writeFile(join(root, file), 'partial');
     await utimes(join(root, file), HOUR_AGO, HOUR_AGO);

@@ -1,14 +1,5 @@
 /** Maps what the GCS client throws onto the SDK's errors, so the host can tell what to do. */
-import {
-  ConflictError,
-  ForbiddenError,
-  InputError,
-  isOpenDepotError,
-  NotFoundError,
-  UnauthenticatedError,
-  UnavailableError,
-  type OpenDepotError,
-} from '@opendepot/sdk';
+import { ConflictError, ForbiddenError, InputError, isOpenDepotError, NotFoundError, UnauthenticatedError, UnavailableError, type OpenDepotError } from '@opendepot/sdk';
 
 /** Network failures worth retrying: the service or the path to it is down or overloaded. */
 const TRANSIENT_CODES = new Set([

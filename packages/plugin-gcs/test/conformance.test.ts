@@ -32,7 +32,10 @@ const cases = await storageConformanceCases({
   },
   log: (message) => console.log(`    ${message}`),
 });
-assert.ok(cases.some((c) => c.id === 'presign'), 'the gcs plugin declares presign, so the presign case must run');
+assert.ok(
+  cases.some((c) => c.id === 'presign'),
+  'the gcs plugin declares presign, so the presign case must run',
+);
 for (const c of cases) test(c.name, c.run);
 
 test.after(() => gcs.stop());

@@ -154,7 +154,11 @@ test('credentials: a missing Secret, a bad key file or another credential type s
     ['no such Secret', {}, /cannot read Secret gcs-key, key credentials.json/],
     ['not JSON', { 'gcs-key': { 'credentials.json': `not json ${key.private_key}` } }, /is not JSON/],
     ['no private key', { 'gcs-key': { 'credentials.json': JSON.stringify({ ...key, private_key: undefined }) } }, /has no private_key/],
-    ['external account', { 'gcs-key': { 'credentials.json': JSON.stringify({ type: 'external_account', credential_source: { url: 'http://evil.example/token' } }) } }, /only service account keys are supported/],
+    [
+      'external account',
+      { 'gcs-key': { 'credentials.json': JSON.stringify({ type: 'external_account', credential_source: { url: 'http://evil.example/token' } }) } },
+      /only service account keys are supported/,
+    ],
   ];
   for (const [what, s, message] of cases) {
     const err = await failure(create(config(), pluginContext({ secrets: s })));

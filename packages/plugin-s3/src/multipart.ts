@@ -3,14 +3,7 @@
  * `(queueSize + 1) × partSize` however big the object, and the same buffers are reused for
  * every part, so the process's resident memory stays flat.
  */
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  UploadPartCommand,
-  type CompletedPart,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand, type CompletedPart, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@opendepot/sdk';
 
 /** S3 refuses more parts than this in one multipart upload. */
@@ -124,9 +117,9 @@ export async function multipartUpload(body: AsyncIterable<Buffer>, options: Mult
     await Promise.allSettled([...inflight]);
     if (uploadId !== undefined) {
       // Not tied to the aborted signal: the parts must be discarded even after an abort.
-      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch((abortErr: unknown) =>
-        options.logger?.warn('could not abort a multipart upload; its parts stay until a lifecycle rule removes them', { key, err: String(abortErr) }),
-      );
+      await client
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+        .catch((abortErr: unknown) => options.logger?.warn('could not abort a multipart upload; its parts stay until a lifecycle rule removes them', { key, err: String(abortErr) }));
     }
     throw err;
   } finally {

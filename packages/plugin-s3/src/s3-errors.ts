@@ -1,12 +1,5 @@
 /** Translating what the AWS SDK throws into the plugin contract's errors. */
-import {
-  ForbiddenError,
-  InputError,
-  isOpenDepotError,
-  NotFoundError,
-  UnauthenticatedError,
-  UnavailableError,
-} from '@opendepot/sdk';
+import { ForbiddenError, InputError, isOpenDepotError, NotFoundError, UnauthenticatedError, UnavailableError } from '@opendepot/sdk';
 
 /** The parts of an SDK error this module looks at. */
 interface SdkErrorShape {
@@ -20,7 +13,18 @@ interface SdkErrorShape {
 
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchVersion']);
 const UNAUTHENTICATED = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'CredentialsProviderError']);
-const THROTTLED = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'TimeoutError', 'XMinioServerNotInitialized']);
+const THROTTLED = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'ServiceUnavailable',
+  'InternalError',
+  'RequestTimeout',
+  'TimeoutError',
+  'XMinioServerNotInitialized',
+]);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
 
 function shape(err: unknown): SdkErrorShape {

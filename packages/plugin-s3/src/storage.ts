@@ -203,7 +203,7 @@ export class S3Storage implements StorageBackend {
     const stream = response.Body as Readable | undefined;
     if (stream === undefined) throw toContractError(new Error('the response has no body'), `get of ${JSON.stringify(key)}`);
     if (signal !== undefined) destroyOnAbort(stream, signal);
-    const size = range === undefined ? (response.ContentLength ?? 0) : totalOf(response.ContentRange) ?? response.ContentLength ?? 0;
+    const size = range === undefined ? (response.ContentLength ?? 0) : (totalOf(response.ContentRange) ?? response.ContentLength ?? 0);
     return { body: stream, info: this.#info(key, size, response.Metadata, response.LastModified) };
   }
 
@@ -408,9 +408,9 @@ export class S3Storage implements StorageBackend {
       parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
       await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId, MultipartUpload: { Parts: parts } }), request);
     } catch (err) {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId })).catch((abortErr: unknown) =>
-        this.#logger?.warn('could not abort a multipart copy; its parts stay until a lifecycle rule removes them', { key: objectKey, err: String(abortErr) }),
-      );
+      await this.client
+        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId }))
+        .catch((abortErr: unknown) => this.#logger?.warn('could not abort a multipart copy; its parts stay until a lifecycle rule removes them', { key: objectKey, err: String(abortErr) }));
       throw err;
     }
   }
@@ -451,4 +451,3 @@ function contentDisposition(filename: string): string {
 function encodeKey(key: string): string {
   return key.split('/').map(encodeURIComponent).join('/');
 }
-

@@ -198,13 +198,19 @@ test('credentials come from the Secret through readSecret; nothing secret is log
   const b = await plugin.create(config, context);
   open.push(b);
   assert.ok(reads.includes(`${SECRET_NAME}/AWS_ACCESS_KEY_ID`) && reads.includes(`${SECRET_NAME}/AWS_SECRET_ACCESS_KEY`), reads.join(', '));
-  assert.ok(lines.some((l) => l.includes('s3 storage ready') && l.includes(`Secret ${SECRET_NAME}`)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => l.includes('s3 storage ready') && l.includes(`Secret ${SECRET_NAME}`)),
+    lines.join('\n'),
+  );
   // Read once and cached by the SDK until the refresh time, not once per request.
   const before = reads.length;
   await b.put('creds/a', chunked(Buffer.from('a')));
   for (let i = 0; i < 5; i++) await b.stat('creds/a');
   assert.is(reads.length, before, `the Secret was read again: ${reads.slice(before).join(', ')}`);
-  assert.not.ok(lines.some((l) => l.includes(minio.secretAccessKey)), 'the secret key is never logged');
+  assert.not.ok(
+    lines.some((l) => l.includes(minio.secretAccessKey)),
+    'the secret key is never logged',
+  );
 });
 
 test('wrong credentials stop the plugin at start-up, without echoing the secret; a get says the signature is wrong', async () => {

@@ -21,18 +21,24 @@ const storage = (prefix: string, now = Date.now) =>
 test('sweepTemporaries aborts open multipart uploads and deletes stray uploads under its prefix only, once old enough', async () => {
   const s = storage('od');
   const other = storage('elsewhere');
-  await s.put('kept.zip', (async function* () {
-    yield Buffer.from('stored');
-  })());
+  await s.put(
+    'kept.zip',
+    (async function* () {
+      yield Buffer.from('stored');
+    })(),
+  );
   // What a put killed mid-stream leaves: an open multipart upload with a part, and an upload never copied into place.
   const { UploadId } = await s.client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'od/modules/ns/big.zip' }));
   await s.client.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'od/modules/ns/big.zip', UploadId, PartNumber: 1, Body: Buffer.alloc(5 * MiB, 1) }));
   await s.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `od/${UPLOADS_FOLDER}/1c6f4d2f-dead-4bee-8f00-000000000000`, Body: 'partial' }));
   // Earlier releases kept them under .uploads/, named by a UUID; a key of that folder is an object like any other now.
   await s.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'od/.uploads/0b5e3c1e-dead-4bee-8f00-000000000000', Body: 'partial' }));
-  await s.put('.uploads/notes.txt', (async function* () {
-    yield Buffer.from('a key');
-  })());
+  await s.put(
+    '.uploads/notes.txt',
+    (async function* () {
+      yield Buffer.from('a key');
+    })(),
+  );
   const theirs = await s.client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'elsewhere/x.zip' }));
 
   // Too fresh for an hour of grace: a live writer might own them.

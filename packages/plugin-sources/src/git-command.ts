@@ -77,14 +77,21 @@ export function gitEnv(options: Pick<GitRunOptions, 'allowFile' | 'env'>): NodeJ
 /** `-c` settings in front of every command; the same policy as the environment, in config form. */
 export function gitConfigArgs(allowFile: boolean): string[] {
   return [
-    '-c', 'protocol.allow=never',
-    '-c', 'protocol.https.allow=always',
-    '-c', 'protocol.ssh.allow=always',
-    '-c', `protocol.file.allow=${allowFile ? 'always' : 'never'}`,
-    '-c', 'core.hooksPath=/dev/null',
-    '-c', 'credential.interactive=never',
+    '-c',
+    'protocol.allow=never',
+    '-c',
+    'protocol.https.allow=always',
+    '-c',
+    'protocol.ssh.allow=always',
+    '-c',
+    `protocol.file.allow=${allowFile ? 'always' : 'never'}`,
+    '-c',
+    'core.hooksPath=/dev/null',
+    '-c',
+    'credential.interactive=never',
     // An empty value clears the list of credential helpers.
-    '-c', 'credential.helper=',
+    '-c',
+    'credential.helper=',
   ];
 }
 
@@ -199,7 +206,11 @@ export function gitError(err: unknown, what: string): unknown {
   const message = `${what} failed${detail ? `: ${detail}` : ''}`;
   if (err.timedOut) return new UnavailableError(`${what} timed out`, { cause: err });
   if (err.exitCode === null) return new UnavailableError(`${what} was killed`, { cause: err });
-  if (/could not resolve host|timed out|too slow|(could( not|n.t)|failed to|unable to) connect|connection (refused|reset|closed)|network is unreachable|temporary failure|early eof|hung up unexpectedly|rpc failed|\b5\d\d\b|\b429\b|ssl|tls|gnutls|cannot allocate|out of memory|no space left/i.test(err.stderr)) {
+  if (
+    /could not resolve host|timed out|too slow|(could( not|n.t)|failed to|unable to) connect|connection (refused|reset|closed)|network is unreachable|temporary failure|early eof|hung up unexpectedly|rpc failed|\b5\d\d\b|\b429\b|ssl|tls|gnutls|cannot allocate|out of memory|no space left/i.test(
+      err.stderr,
+    )
+  ) {
     return new UnavailableError(message, { cause: err });
   }
   // An https 403: the credentials were read and are not allowed this repository.

@@ -34,8 +34,7 @@ const SCP_LIKE = /^(?:([A-Za-z0-9._~-]+)@)?([A-Za-z0-9.-]+):(?!\/\/)(.+)$/;
 /** Checks `url` against `policy`; throws InputError naming `moduleConfig.repoUrl` otherwise. */
 export function checkGitRemote(url: string, policy: GitRemotePolicy = {}): GitRemote {
   const shown = redactUrl(url);
-  const refuse = (why: string, hint?: string) =>
-    new InputError(`moduleConfig.repoUrl "${shown}" is refused: ${why}`, { field: FIELD, ...(hint ? { hint } : {}) });
+  const refuse = (why: string, hint?: string) => new InputError(`moduleConfig.repoUrl "${shown}" is refused: ${why}`, { field: FIELD, ...(hint ? { hint } : {}) });
   if (url.length === 0) throw refuse('it is empty');
   if (/[\s\u0000-\u001f\u007f]/.test(url)) throw refuse('it contains whitespace or control characters');
   if (url.startsWith('-')) throw refuse('it starts with "-", which git would read as an option');

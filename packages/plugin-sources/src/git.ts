@@ -85,8 +85,8 @@ export class GitArchiveSource implements ArchiveSource {
       const what = `fetching tag ${tag} from ${redactUrl(remote.url)}`;
       // An empty template: nothing from the machine's git templates (hooks) lands in the clone.
       await runGit(['init', '--quiet', '--bare', '--template=', repo], run).catch((err: unknown) => Promise.reject(gitError(err, 'git init')));
-      await runGit(['-C', repo, 'fetch', '--quiet', '--depth=1', '--no-tags', '--', remote.url, `+refs/tags/${tag}:refs/tags/${tag}`], run).catch(
-        (err: unknown) => Promise.reject(gitError(err, what)),
+      await runGit(['-C', repo, 'fetch', '--quiet', '--depth=1', '--no-tags', '--', remote.url, `+refs/tags/${tag}:refs/tags/${tag}`], run).catch((err: unknown) =>
+        Promise.reject(gitError(err, what)),
       );
       const repacked = await this.#archive(repo, tag, format, run, dir, options.signal);
       if (repacked.warnings.length > 0) {

@@ -97,10 +97,10 @@ export class GithubClients {
     ]);
     if (token) return { token };
     if (appId && installationId && privateKey) return { appId, installationId, privateKey };
-    throw new NotFoundError(
-      `Secret ${shown} holds no GitHub credentials: it needs the key "token", or the keys "githubAppID", "githubInstallID" and "githubPrivateKey"`,
-      { field: 'spec.githubClientConfig.secretRef', hint: 'create the Secret, or set githubClientConfig.secretRef.name to the Secret that holds them' },
-    );
+    throw new NotFoundError(`Secret ${shown} holds no GitHub credentials: it needs the key "token", or the keys "githubAppID", "githubInstallID" and "githubPrivateKey"`, {
+      field: 'spec.githubClientConfig.secretRef',
+      hint: 'create the Secret, or set githubClientConfig.secretRef.name to the Secret that holds them',
+    });
   }
 
   #cached(key: string, credentials: GithubCredentials | undefined): GithubClient {

@@ -1,12 +1,5 @@
 /** GitHub API failures → the contract's errors, with rate-limit hints for the operator's queue. */
-import {
-  ForbiddenError,
-  InputError,
-  NotFoundError,
-  UnauthenticatedError,
-  UnavailableError,
-  isOpenDepotError,
-} from '@opendepot/sdk';
+import { ForbiddenError, InputError, NotFoundError, UnauthenticatedError, UnavailableError, isOpenDepotError } from '@opendepot/sdk';
 
 /** The parts of an octokit RequestError this module reads. */
 interface RequestErrorLike extends Error {

@@ -2,17 +2,7 @@
  * The `github` archive source: a repository's releases are its versions, and a version's archive
  * is the tag's tarball (or zipball), repacked with the module at its root.
  */
-import {
-  InputError,
-  NotFoundError,
-  type ArchiveSource,
-  type ArchiveSubject,
-  type FetchOptions,
-  type FetchedArchive,
-  type ListOptions,
-  type Logger,
-  type UpstreamVersion,
-} from '@opendepot/sdk';
+import { InputError, NotFoundError, type ArchiveSource, type ArchiveSubject, type FetchOptions, type FetchedArchive, type ListOptions, type Logger, type UpstreamVersion } from '@opendepot/sdk';
 import { repackArchive, type ArchiveLimits } from '@opendepot/archive-kit';
 import { Egress, checkHost, hostOfUrl, type EgressOptions } from './egress.ts';
 import { GithubClients, type GithubClient, type SecretReader } from './github-client.ts';
@@ -76,16 +66,14 @@ export class GithubArchiveSource implements ArchiveSource {
       if (!schemes.includes(url.protocol)) throw new InputError(`${what} to ${url.protocol}// is refused: only https:// is allowed`);
       checkHost(url, rule, what);
     });
-    this.#clients = new GithubClients(
-      {
-        baseUrl: this.#baseUrl,
-        userAgent: options.userAgent ?? 'opendepot-operator',
-        retries: options.retries ?? 2,
-        retryBaseMs: options.retryBaseMs ?? 500,
-        fetch: guarded,
-        ...(options.logger ? { logger: options.logger } : {}),
-      },
-    );
+    this.#clients = new GithubClients({
+      baseUrl: this.#baseUrl,
+      userAgent: options.userAgent ?? 'opendepot-operator',
+      retries: options.retries ?? 2,
+      retryBaseMs: options.retryBaseMs ?? 500,
+      fetch: guarded,
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
   }
 
   /** Non-draft releases whose tag is `v<semver>` or `<semver>`, ascending. */
@@ -95,9 +83,7 @@ export class GithubArchiveSource implements ArchiveSource {
     const signal = withTimeout(options.signal, this.#options.requestTimeoutMs ?? 30_000);
     try {
       const releases = await listAllReleases(client, repo, signal);
-      return versionsFromTags(
-        releases.filter((r) => !r.draft).map((r) => ({ tag: r.tag_name, ...(r.published_at ? { publishedAt: r.published_at } : {}) })),
-      );
+      return versionsFromTags(releases.filter((r) => !r.draft).map((r) => ({ tag: r.tag_name, ...(r.published_at ? { publishedAt: r.published_at } : {}) })));
     } catch (err) {
       if (statusOf(err) === 404) throw this.#repoNotFound(repo, err);
       throw githubError(err, `the releases of ${repo.owner}/${repo.repo}`, options.signal);
@@ -149,10 +135,7 @@ export class GithubArchiveSource implements ArchiveSource {
       }
       return { body: repacked.body, filename: moduleArchiveFilename(subject, version, format), size: repacked.size };
     }
-    throw new NotFoundError(
-      `GitHub repository ${repo.owner}/${repo.repo} has no tag ${tried.join(' or ')} (version ${version}); tried the ${kind} of each`,
-      { field: 'spec.version' },
-    );
+    throw new NotFoundError(`GitHub repository ${repo.owner}/${repo.repo} has no tag ${tried.join(' or ')} (version ${version}); tried the ${kind} of each`, { field: 'spec.version' });
   }
 
   async close(): Promise<void> {}

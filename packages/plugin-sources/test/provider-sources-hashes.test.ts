@@ -109,7 +109,7 @@ test('providerPackageHashes: h1 equals what `tofu providers lock -fs-mirror` wri
   assert.equal([...theirs].sort(), [...ours].sort());
 });
 
-test('providerPackageHashes: h1 of a zip with directory entries is dirhash.HashZip, which tofu checks a network mirror\'s h1 against', async () => {
+test("providerPackageHashes: h1 of a zip with directory entries is dirhash.HashZip, which tofu checks a network mirror's h1 against", async () => {
   const zip = await zipWithDirectories();
   const { h1 } = await providerPackageHashes(chunksOf(zip, 13));
   const certs = await createTestCertificates();
@@ -179,10 +179,11 @@ test('providerPackageHashes: a body that is not a zip is an InputError; the temp
 test('gpg --verify accepts the SHA256SUMS.sig of both stand-ins with the exported public key, and refuses a corrupted one', async () => {
   const gnupgHome = await mkdtemp(join(tmpdir(), 'opendepot-gnupg-'));
   try {
-    const gpg = (args: string[]) => run('gpg', ['--batch', '--no-tty', '--homedir', gnupgHome, ...args]).then(
-      (r) => ({ code: 0, output: r.stdout + r.stderr }),
-      (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? 1, output: `${err.stdout ?? ''}${err.stderr ?? ''}` }),
-    );
+    const gpg = (args: string[]) =>
+      run('gpg', ['--batch', '--no-tty', '--homedir', gnupgHome, ...args]).then(
+        (r) => ({ code: 0, output: r.stdout + r.stderr }),
+        (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? 1, output: `${err.stdout ?? ''}${err.stderr ?? ''}` }),
+      );
     await writeFile(join(gnupgHome, 'key.asc'), key.publicKeyArmored);
     const imported = await gpg(['--import', join(gnupgHome, 'key.asc')]);
     assert.is(imported.code, 0, imported.output);
@@ -232,7 +233,10 @@ test('createSigningKey: an RSA 4096 v4 key, cached (a second call is instant and
 });
 
 test('makeProviderZip: one executable at the root with mode 0755, no directory entries; .exe on windows', async () => {
-  for (const [os, expected] of [['linux', 'terraform-provider-hello_v1.2.3'], ['windows', 'terraform-provider-hello_v1.2.3.exe']] as const) {
+  for (const [os, expected] of [
+    ['linux', 'terraform-provider-hello_v1.2.3'],
+    ['windows', 'terraform-provider-hello_v1.2.3.exe'],
+  ] as const) {
     const path = join(work, `layout-${os}.zip`);
     await writeFile(path, await makeProviderZip({ name: 'hello', version: '1.2.3', os, arch: 'amd64' }));
     const zip = await yauzl.openPromise(path, { lazyEntries: true });

@@ -23,7 +23,13 @@ let source: ArchiveSource;
 const stable: string[] = [];
 
 const sourceWith = (options: ProviderSourceOptions = {}) =>
-  createProviderSource('hashicorp-releases', { hashicorpReleasesUrl: standin.url, hashicorpTrustedKeys: [key.publicKeyArmored], allowInsecureHttp: true, egress: { allowedPrivateCidrs: ['127.0.0.0/8', '::1/128'] }, ...options });
+  createProviderSource('hashicorp-releases', {
+    hashicorpReleasesUrl: standin.url,
+    hashicorpTrustedKeys: [key.publicKeyArmored],
+    allowInsecureHttp: true,
+    egress: { allowedPrivateCidrs: ['127.0.0.0/8', '::1/128'] },
+    ...options,
+  });
 const requestsSince = (mark: number) => standin.requests.slice(mark).map((r) => r.url);
 
 test.before(async () => {
@@ -96,7 +102,10 @@ test('a bad signature is an IntegrityError, raised before any package byte is re
   assert.match(err.message, `${PRODUCT}_3.1.0_SHA256SUMS`);
   assert.match(err.message, key.keyId);
   assert.match(err.message, /does not verify/);
-  assert.not.ok(requestsSince(mark).some((u) => u.endsWith('.zip')), 'the zip was never requested');
+  assert.not.ok(
+    requestsSince(mark).some((u) => u.endsWith('.zip')),
+    'the zip was never requested',
+  );
 });
 
 test('a signature by a key that is not trusted is an IntegrityError naming the signing key and the trusted ones', async () => {

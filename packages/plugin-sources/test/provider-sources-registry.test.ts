@@ -47,7 +47,10 @@ test('a subject without registry URL or namespace: the registry source asks regi
 test('listVersions: service discovery, then <providers.v1><namespace>/<type>/versions, ascending', async () => {
   const mark = standin.requests.length;
   const versions = await sourceWith().listVersions(subject);
-  assert.equal(versions.map((v) => v.version), ['1.0.0', '1.1.0', '2.0.0-rc.1', '2.0.0', '2.1.0', '2.2.0', '2.3.0', '2.4.0']);
+  assert.equal(
+    versions.map((v) => v.version),
+    ['1.0.0', '1.1.0', '2.0.0-rc.1', '2.0.0', '2.1.0', '2.2.0', '2.3.0', '2.4.0'],
+  );
   assert.equal(requestsSince(mark), ['/.well-known/terraform.json', '/v1/providers/acme/hello/versions']);
 });
 

@@ -113,7 +113,11 @@ test('a download_url on a host outside allowedDownloadHosts is refused before an
   assert.equal(seenBy('evil.test'), []);
   // The same answer is fine once the platform trusts that host: the policy, not the URL, decided.
   const shasums = await rejectsWith(
-    createProviderSource('registry', { allowInsecureHttp: true, allowedRegistryHosts: ['registry.test'], allowedDownloadHosts: ['evil.test'], egress: LOOPBACK }).fetch(registrySubject(), '1.0.0', platform),
+    createProviderSource('registry', { allowInsecureHttp: true, allowedRegistryHosts: ['registry.test'], allowedDownloadHosts: ['evil.test'], egress: LOOPBACK }).fetch(
+      registrySubject(),
+      '1.0.0',
+      platform,
+    ),
     'integrity',
   );
   assert.ok(shasums, 'got as far as checking the signature');
@@ -130,16 +134,16 @@ test('a redirect from an allowed download host to a host nobody allowed is refus
   assert.match(err.message, /redirect from downloads\.test.*host evil\.test/);
   assert.match(err.hint ?? '', /allowedDownloadHosts/);
   assert.equal(seenBy('evil.test'), []);
-  assert.ok(seen.slice(mark).some((r) => r.host === 'downloads.test'), 'the allowed host was asked');
+  assert.ok(
+    seen.slice(mark).some((r) => r.host === 'downloads.test'),
+    'the allowed host was asked',
+  );
 });
 
 test('a loopback upstream is refused unless allowed, naming the field and the setting that allows it', async () => {
   const mark = seen.length;
   for (const host of ['127.0.0.1', 'registry.test']) {
-    const err = await rejectsWith(
-      createProviderSource('registry', { allowInsecureHttp: true, egress: { lookup: testLookup } }).listVersions(registrySubject(host)),
-      'input',
-    );
+    const err = await rejectsWith(createProviderSource('registry', { allowInsecureHttp: true, egress: { lookup: testLookup } }).listVersions(registrySubject(host)), 'input');
     assert.is(err.field, 'spec.providerConfig.registryUrl');
     assert.match(err.message, /127\.0\.0\.1.* is refused: it is a loopback address/);
     assert.match(err.hint ?? '', /operator\.egress\.allowedPrivateCidrs.*operator\.egress\.allowPrivateNetworks: true/);
@@ -147,7 +151,10 @@ test('a loopback upstream is refused unless allowed, naming the field and the se
   assert.is(seen.length, mark, 'no request reached the server');
   // Allowed explicitly, the same registry answers.
   const versions = await registrySource().listVersions(registrySubject());
-  assert.equal(versions.map((v) => v.version), ['1.0.0']);
+  assert.equal(
+    versions.map((v) => v.version),
+    ['1.0.0'],
+  );
 });
 
 test('a name that resolves to loopback (localhost, or any name) is refused on the connection itself', async () => {
@@ -157,7 +164,12 @@ test('a name that resolves to loopback (localhost, or any name) is refused on th
   const err = await rejectsWith(plain.listVersions(providerArchiveSubject({ name: 'hello', namespace: 'acme', source: 'registry', registryUrl: `http://localhost:${port}` })), 'input');
   assert.match(err.message, /localhost \((127\.0\.0\.1|::1)\).*loopback/);
   // A public-looking name whose DNS answer mixes a public address with a private one is refused too.
-  const mixed = new Egress({ lookup: async () => [{ address: '203.0.113.7', family: 4 }, { address: '10.1.2.3', family: 4 }] });
+  const mixed = new Egress({
+    lookup: async () => [
+      { address: '203.0.113.7', family: 4 },
+      { address: '10.1.2.3', family: 4 },
+    ],
+  });
   const refused = await rejectsWith(mixed.resolve('mirror.example.com'), 'input');
   assert.match(refused.message, /mirror\.example\.com \(10\.1\.2\.3\).*private \(RFC 1918\)/);
   assert.is(seen.length, mark);
@@ -198,7 +210,10 @@ test('GitHub: redirects of the API are followed only to allowedGitHosts', async 
   const source = new GithubArchiveSource({ baseUrl: url('api.github.test', ''), allowedHosts: ['codeload.github.test'], retries: 0, egress: LOOPBACK });
   const subject = moduleArchiveSubject({ name: 'vpc', provider: 'aws', repoOwner: 'acme', repoUrl: 'https://github.com/acme/vpc' });
   // The API's redirect to an allowed host is followed.
-  assert.equal((await source.listVersions(subject)).map((v) => v.version), ['1.0.0']);
+  assert.equal(
+    (await source.listVersions(subject)).map((v) => v.version),
+    ['1.0.0'],
+  );
   const mark = seen.length;
   const err = await rejectsWith(source.fetch(subject, '1.0.0'), 'input');
   assert.match(err.message, /GitHub's redirect from api\.github\.test.*host evil\.test/);

@@ -61,7 +61,10 @@ test('a ~/.gitconfig insteadOf in the operator environment does not redirect git
     assert.match(plain.stdout, /v6\.6\.6/);
     const source = new GitArchiveSource({ allowFileUrls: true, tmpDir: scratch });
     const versions = await source.listVersions(subjectFor(good.url));
-    assert.equal(versions.map((v) => v.version), ['1.0.0']);
+    assert.equal(
+      versions.map((v) => v.version),
+      ['1.0.0'],
+    );
     const fetched = await source.fetch(subjectFor(good.url), '1.0.0');
     for await (const _ of fetched.body) void _;
     const env = gitEnv({ allowFile: true });

@@ -75,7 +75,10 @@ test('listVersions lists the semver tags, lightweight or annotated (peeled ^{} l
     ],
   );
   const peeled = await source.listVersions(subjectFor(annotated.url));
-  assert.equal(peeled.map((v) => v.version), ['0.1.0', '0.2.0']);
+  assert.equal(
+    peeled.map((v) => v.version),
+    ['0.1.0', '0.2.0'],
+  );
 });
 
 test('fetch gives exactly the tree at the tag, at the archive root, as zip or tar.gz', async () => {

@@ -29,7 +29,10 @@ test('releases: GitHub release objects, newest first, paginated with Link rel="n
   assert.match(link, /<http:\/\/127\.0\.0\.1:\d+\/repositories\/\d+\/releases\?per_page=2&page=2>; rel="next"/);
   assert.match(link, /rel="last"/);
   const body = (await first.json()) as Array<Record<string, unknown>>;
-  assert.equal(body.map((r) => r.tag_name), ['v1.2.0', 'v1.1.0']);
+  assert.equal(
+    body.map((r) => r.tag_name),
+    ['v1.2.0', 'v1.1.0'],
+  );
   const [newest, draft] = body;
   for (const key of ['id', 'node_id', 'url', 'html_url', 'tarball_url', 'zipball_url', 'name', 'draft', 'prerelease', 'created_at', 'published_at', 'assets']) {
     assert.ok(key in (newest ?? {}), key);
@@ -39,7 +42,10 @@ test('releases: GitHub release objects, newest first, paginated with Link rel="n
   assert.is(draft?.published_at, null);
   const next = /<([^>]+)>; rel="next"/.exec(link)?.[1] ?? '';
   const second = await fetch(next);
-  assert.equal(((await second.json()) as Array<{ tag_name: string }>).map((r) => r.tag_name), ['v1.0.0']);
+  assert.equal(
+    ((await second.json()) as Array<{ tag_name: string }>).map((r) => r.tag_name),
+    ['v1.0.0'],
+  );
   assert.match(second.headers.get('link') ?? '', /rel="prev".*rel="first"/);
   assert.ok(Number(second.headers.get('x-ratelimit-remaining')) < Number(first.headers.get('x-ratelimit-remaining')));
 });

@@ -83,7 +83,10 @@ test('fetch repacks the tag tarball into a zip with the module at its root', asy
     'scripts/check.sh': '#!/bin/sh\nexit 0\n',
   });
   assert.is(entries.find((e) => e.name === 'scripts/check.sh')?.mode, 0o100755);
-  assert.ok(entries.every((e) => !e.name.startsWith(`${OWNER}-`)), 'no top-level directory');
+  assert.ok(
+    entries.every((e) => !e.name.startsWith(`${OWNER}-`)),
+    'no top-level directory',
+  );
 });
 
 test('tarball and zipball, to zip and tar.gz: the same module, byte-identical per format', async () => {
@@ -100,7 +103,10 @@ test('tarball and zipball, to zip and tar.gz: the same module, byte-identical pe
   }
   const zipballRequests = standin.requests.filter((r) => r.url.includes('/zipball/v1.3.0'));
   assert.ok(zipballRequests.length >= 2 && zipballRequests.every((r) => r.status === 302), 'zipball answered with a redirect');
-  assert.ok(standin.requests.some((r) => r.url.includes('/codeload/') && r.url.includes('legacy.zip') && r.status === 200), 'redirect followed');
+  assert.ok(
+    standin.requests.some((r) => r.url.includes('/codeload/') && r.url.includes('legacy.zip') && r.status === 200),
+    'redirect followed',
+  );
 });
 
 test('a bare tag is found after the v-prefixed one 404s', async () => {
@@ -213,7 +219,10 @@ test('with useAuthenticatedClient, the token comes from the referenced Secret an
     );
     const before = privateRepo.requests.length;
     const src = source({ readSecret, logger }, privateRepo);
-    assert.equal((await src.listVersions(authed)).map((v) => v.version), ['1.0.0']);
+    assert.equal(
+      (await src.listVersions(authed)).map((v) => v.version),
+      ['1.0.0'],
+    );
     const archive = await src.fetch(authed, '1.0.0', { format: 'tar.gz' });
     assert.ok(filesOf(await readTarGz(await collect(archive.body)))['main.tf']);
     assert.ok(reads.includes('team-a/gh-creds/token'));
@@ -223,7 +232,10 @@ test('with useAuthenticatedClient, the token comes from the referenced Secret an
     const wrong = await failure(source({ readSecret: async (_n, k) => (k === 'token' ? 'ghp_wrong' : undefined) }, privateRepo).listVersions(authed));
     assert.ok(isOpenDepotError(wrong, 'unauthenticated'), wrong.message);
     assert.not.match(wrong.message, /ghp_/);
-    assert.ok(lines.every((l) => !l.includes(token)), 'token never logged');
+    assert.ok(
+      lines.every((l) => !l.includes(token)),
+      'token never logged',
+    );
   } finally {
     await privateRepo.close();
   }
@@ -248,7 +260,10 @@ test("the subject's readSecret (the host's, scoped to the Module's namespace) is
       },
     };
     try {
-      assert.equal((await plugin.listVersions(authed)).map((v) => v.version), ['1.0.0']);
+      assert.equal(
+        (await plugin.listVersions(authed)).map((v) => v.version),
+        ['1.0.0'],
+      );
       assert.ok(reads.includes('gh-creds/token'), reads.join(', '));
     } finally {
       await plugin.close?.();
@@ -262,7 +277,12 @@ test('GitHub App credentials from the Secret get an installation token', async (
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const app = await startGithubStandin({ token: 'ghp_notUsedHere' });
   try {
-    app.addRepo(OWNER, REPO, { releases: [{ tag: 'v1.0.0', files: files('1.0.0') }, { tag: 'v1.1.0', files: files('1.1.0') }] });
+    app.addRepo(OWNER, REPO, {
+      releases: [
+        { tag: 'v1.0.0', files: files('1.0.0') },
+        { tag: 'v1.1.0', files: files('1.1.0') },
+      ],
+    });
     app.addApp({ appId: 4242, installationId: 99, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() });
     const secret: Record<string, string> = {
       githubAppID: '4242',
@@ -272,7 +292,10 @@ test('GitHub App credentials from the Secret get an installation token', async (
     const readSecret: SecretReader = async (name, key) => (name === 'opendepot-github-application-secret' ? secret[key] : undefined);
     const authed = moduleArchiveSubject({ name: REPO, provider: 'aws', repoOwner: OWNER }, { githubClientConfig: { useAuthenticatedClient: true } });
     const src = source({ readSecret }, app);
-    assert.equal((await src.listVersions(authed)).map((v) => v.version), ['1.0.0', '1.1.0']);
+    assert.equal(
+      (await src.listVersions(authed)).map((v) => v.version),
+      ['1.0.0', '1.1.0'],
+    );
     await collect((await src.fetch(authed, '1.1.0')).body);
     const tokenCalls = app.requests.filter((r) => r.method === 'POST' && r.url === '/app/installations/99/access_tokens');
     assert.is(tokenCalls.length, 1, 'installation token fetched once and reused');

@@ -127,11 +127,22 @@ test('one git ls-remote per repository and interval, shared by every Version (an
   const sub = moduleArchiveSubject({ name: 'many', provider: 'aws', repoUrl: repo.url });
   const lsRemotes = async () => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter((l) => l.includes('ls-remote')).length;
   // 2,000 Versions asking at once (most of them for versions the remote does not have) and the Module listing.
-  const asks = Array.from({ length: 2_000 }, (_, i) => source.fetch(sub, `9.${i}.0`).then(() => 'fetched', (err: unknown) => (isOpenDepotError(err, 'not_found') ? 'not_found' : String(err))));
+  const asks = Array.from({ length: 2_000 }, (_, i) =>
+    source.fetch(sub, `9.${i}.0`).then(
+      () => 'fetched',
+      (err: unknown) => (isOpenDepotError(err, 'not_found') ? 'not_found' : String(err)),
+    ),
+  );
   const listed = await source.listVersions(sub);
   const outcomes = await Promise.all(asks);
-  assert.equal(listed.map((v) => v.version), ['1.0.0', '1.1.0']);
-  assert.ok(outcomes.every((o) => o === 'not_found'), outcomes.find((o) => o !== 'not_found'));
+  assert.equal(
+    listed.map((v) => v.version),
+    ['1.0.0', '1.1.0'],
+  );
+  assert.ok(
+    outcomes.every((o) => o === 'not_found'),
+    outcomes.find((o) => o !== 'not_found'),
+  );
   const fetched = await source.fetch(sub, '1.1.0');
   for await (const _ of fetched.body) void _;
   assert.is(await lsRemotes(), 1);

@@ -11,7 +11,15 @@ test('failed checks, vulnerabilities and secrets are findings; passed checks are
       {
         Target: 'main.tf',
         Misconfigurations: [
-          { ID: 'AWS-0107', AVDID: 'AVD-AWS-0107', Title: 'open ingress', Severity: 'CRITICAL', PrimaryURL: 'https://avd.aquasec.com/misconfig/avd-aws-0107', Status: 'FAIL', CauseMetadata: { StartLine: 10 } },
+          {
+            ID: 'AWS-0107',
+            AVDID: 'AVD-AWS-0107',
+            Title: 'open ingress',
+            Severity: 'CRITICAL',
+            PrimaryURL: 'https://avd.aquasec.com/misconfig/avd-aws-0107',
+            Status: 'FAIL',
+            CauseMetadata: { StartLine: 10 },
+          },
           { ID: 'AWS-0124', AVDID: 'AVD-AWS-0124', Title: 'described', Severity: 'LOW', Status: 'PASS' },
         ],
       },

@@ -87,11 +87,15 @@ test('a module that references remote module sources is scanned offline: its own
   const scanner = await new TrivyScanner({ binary: trivy, cacheDir: join(dir, 'cache') }).init();
   const path = await moduleDir('remote-sources', {
     'main.tf': INSECURE_MODULE_TF,
-    'remote.tf': 'module "vpc" {\n  source = "git::https://github.com/terraform-aws-modules/terraform-aws-vpc.git?ref=v5.0.0"\n}\n\nmodule "registry" {\n  source  = "terraform-aws-modules/vpc/aws"\n  version = "5.0.0"\n}\n',
+    'remote.tf':
+      'module "vpc" {\n  source = "git::https://github.com/terraform-aws-modules/terraform-aws-vpc.git?ref=v5.0.0"\n}\n\nmodule "registry" {\n  source  = "terraform-aws-modules/vpc/aws"\n  version = "5.0.0"\n}\n',
   });
   const started = Date.now();
   const report = await scanner.scan({ kind: 'module', path, name: 'remote-sources', version: '1.0.0' });
-  assert.equal(report.findings.map((f) => `${f.id} ${f.target}`), ['AWS-0107 main.tf:10']);
+  assert.equal(
+    report.findings.map((f) => `${f.id} ${f.target}`),
+    ['AWS-0107 main.tf:10'],
+  );
   assert.ok(Date.now() - started < 60_000, 'no download waited for a network');
 });
 
@@ -108,11 +112,17 @@ test('maxConcurrentScans bounds the trivy processes running at once; a scan stil
   const scans = [scanner.scan(target), scanner.scan(target), scanner.scan(target, { signal: waiting.signal }), scanner.scan(target)];
   waiting.abort(new Error('gave up waiting'));
   const results = await Promise.allSettled(scans);
-  assert.equal(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+  assert.equal(
+    results.map((r) => r.status),
+    ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+  );
   assert.is(((results[2] as PromiseRejectedResult).reason as Error).message, 'gave up waiting');
   let running = 0;
   let most = 0;
-  const events = (await readFile(log, 'utf8')).trim().split('\n').map((line) => line.split(' ')) as [string, string][];
+  const events = (await readFile(log, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' ')) as [string, string][];
   for (const [what] of events.sort((a, b) => (BigInt(a[1]) < BigInt(b[1]) ? -1 : 1))) {
     running += what === 'start' ? 1 : -1;
     most = Math.max(most, running);

@@ -170,10 +170,7 @@ test('the example provider: two versions on linux_amd64, linux_arm64 and darwin_
   const tofu = await ensureTool('tofu');
   const work = join(dir, 'provider-work');
   await run('mkdir', ['-p', join(work, 'home')]);
-  await writeFile(
-    join(work, 'main.tf'),
-    'terraform {\n  required_providers {\n    hello = {\n      source  = "opendepot.test/opendepot-system/hello"\n      version = "~> 1.1"\n    }\n  }\n}\n',
-  );
+  await writeFile(join(work, 'main.tf'), 'terraform {\n  required_providers {\n    hello = {\n      source  = "opendepot.test/opendepot-system/hello"\n      version = "~> 1.1"\n    }\n  }\n}\n');
   const script = `set -e; source ${join(dir, 'qs', 'env.sh')}; "${tofu}" init -input=false -no-color; kubectl get versions -n opendepot-system -l opendepot.defdev.io/owner-name=hello -o name`;
   const { stdout } = await run('bash', ['-c', script], { cwd: work, env: { PATH: process.env.PATH, HOME: join(work, 'home'), CHECKPOINT_DISABLE: '1' }, timeout: 120_000 });
   assert.match(stdout, /Installed opendepot\.test\/opendepot-system\/hello v1\.1\.0 \(.*key ID [0-9A-F]{16}\)/);
@@ -189,7 +186,10 @@ test('Ctrl-C stops everything it started', async () => {
   assert.is(await exited, 0, output);
   const { stdout } = await run('ps', ['-eo', 'args']);
   assert.not.ok(stdout.includes(`--secure-port=${apiPort}`), 'kube-apiserver still running');
-  const stillServing = await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false);
+  const stillServing = await fetch(`http://127.0.0.1:${port}/`).then(
+    () => true,
+    () => false,
+  );
   assert.not.ok(stillServing, 'the server still listens');
 });
 
@@ -297,7 +297,11 @@ test('--auth dex: the printed steps: source env.sh, the real tofu login through 
   const other = join(dir, 'dex-work-no-token');
   await run('mkdir', ['-p', join(other, 'home')]);
   await writeFile(join(other, 'main.tf'), await readFile(join(work, 'main.tf'), 'utf8'));
-  const refused = await run('bash', ['-c', script.replace(/test "[^;]*; /, '')], { cwd: other, env: { PATH: process.env.PATH, HOME: join(other, 'home'), CHECKPOINT_DISABLE: '1' }, timeout: 120_000 }).then(
+  const refused = await run('bash', ['-c', script.replace(/test "[^;]*; /, '')], {
+    cwd: other,
+    env: { PATH: process.env.PATH, HOME: join(other, 'home'), CHECKPOINT_DISABLE: '1' },
+    timeout: 120_000,
+  }).then(
     (r) => `succeeded: ${r.stdout}`,
     (err: { stdout: string; stderr: string }) => err.stdout + err.stderr,
   );
@@ -309,7 +313,10 @@ test('--auth dex: Ctrl-C stops Dex too', async () => {
   const exited = new Promise<number | null>((resolve) => dexChild.once('exit', resolve));
   dexChild.kill('SIGINT');
   assert.is(await exited, 0, dexOutput);
-  const stillServing = await fetch(`${issuer}/.well-known/openid-configuration`).then(() => true, () => false);
+  const stillServing = await fetch(`${issuer}/.well-known/openid-configuration`).then(
+    () => true,
+    () => false,
+  );
   assert.not.ok(stillServing, 'Dex still listens');
 });
 

@@ -21,10 +21,7 @@ export interface Principal {
 }
 
 /** What an auth provider decided about a request. */
-export type AuthDecision =
-  | { decision: 'allow'; principal: Principal }
-  | { decision: 'deny'; reason: string }
-  | { decision: 'abstain' };
+export type AuthDecision = { decision: 'allow'; principal: Principal } | { decision: 'deny'; reason: string } | { decision: 'abstain' };
 
 /** The `login.v1` object a provider advertises in service discovery, for `tofu login`. */
 export interface LoginV1 {

@@ -7,14 +7,7 @@
  */
 
 /** The stable error codes of the plugin contract. */
-export type ErrorCode =
-  | 'input'
-  | 'not_found'
-  | 'conflict'
-  | 'unauthenticated'
-  | 'forbidden'
-  | 'unavailable'
-  | 'integrity';
+export type ErrorCode = 'input' | 'not_found' | 'conflict' | 'unauthenticated' | 'forbidden' | 'unavailable' | 'integrity';
 
 const ERROR_BRAND = Symbol.for('opendepot.error');
 

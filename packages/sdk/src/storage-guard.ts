@@ -112,7 +112,12 @@ export function checkKey(key: unknown, rules: KeyRules = {}): string[] {
 export function normalisePrefix(prefix: string | undefined, field = 'prefix'): string {
   const trimmed = (prefix ?? '').replace(/^\/+/, '').replace(/\/+$/, '');
   if (trimmed === '') return '';
-  const problem = characterProblem(trimmed) ?? trimmed.split('/').map(segmentProblem).find((p) => p !== undefined);
+  const problem =
+    characterProblem(trimmed) ??
+    trimmed
+      .split('/')
+      .map(segmentProblem)
+      .find((p) => p !== undefined);
   if (problem !== undefined) {
     throw new InputError(`invalid key prefix ${JSON.stringify(prefix)}: ${problem}`, { field, hint: `Set ${field} to "/"-separated segments, e.g. "opendepot/".` });
   }

@@ -1,17 +1,7 @@
 /** Errors are recognised by brand and code, not by class identity. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  ConflictError,
-  ForbiddenError,
-  InputError,
-  isOpenDepotError,
-  NotFoundError,
-  type OpenDepotError,
-  UnauthenticatedError,
-  UnavailableError,
-  type ErrorCode,
-} from '../src/index.ts';
+import { ConflictError, ForbiddenError, InputError, isOpenDepotError, NotFoundError, type OpenDepotError, UnauthenticatedError, UnavailableError, type ErrorCode } from '../src/index.ts';
 import { importCopy } from './copies.ts';
 
 type ErrorsModule = typeof import('../src/errors.ts');

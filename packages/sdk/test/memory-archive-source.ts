@@ -8,15 +8,7 @@ import type { ArchiveSource, ArchiveSubject, FetchOptions, FetchedArchive, ListO
 import { makeTarGz, sha256Hex } from '../src/testkit/index.ts';
 
 /** A defect the source can be given. */
-export type SourceFlaw =
-  | 'v-prefixed-versions'
-  | 'drops-ref'
-  | 'plain-not-found'
-  | 'forbidden-as-unauthenticated'
-  | 'ignores-abort'
-  | 'truncated-archive'
-  | 'wrong-sha256'
-  | 'no-size-limit';
+export type SourceFlaw = 'v-prefixed-versions' | 'drops-ref' | 'plain-not-found' | 'forbidden-as-unauthenticated' | 'ignores-abort' | 'truncated-archive' | 'wrong-sha256' | 'no-size-limit';
 
 /** The upstream: one module, `acme/vpc`, tags `v1.0.0` and `1.1.0`; `failing` makes it answer a status. */
 export const upstream = {

@@ -99,7 +99,11 @@ export class MemoryStorage implements StorageBackend {
     info.sha256 = hash.digest('hex');
     if (this.#flaw === 'mismatch-as-input' && expected !== undefined && expected !== info.sha256) throw new InputError(`content hashes to ${info.sha256}, not the expected ${expected}`);
     if (this.#flaw !== 'ignores-sha256') verifySha256(key, expected, info.sha256);
-    if (this.#flaw === 'wrong-checksum') info.sha256 = createHash('sha256').update(chunks[0] ?? Buffer.alloc(1)).update('!').digest('hex');
+    if (this.#flaw === 'wrong-checksum')
+      info.sha256 = createHash('sha256')
+        .update(chunks[0] ?? Buffer.alloc(1))
+        .update('!')
+        .digest('hex');
     this.#objects.set(key, { chunks, info });
     return { ...info };
   }

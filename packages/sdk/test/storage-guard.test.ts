@@ -50,7 +50,15 @@ test('length limits count UTF-8 bytes, with the prefix', () => {
 });
 
 test('prefixes normalise to "" or segments ending in "/", and follow the key rules', () => {
-  for (const [given, want] of [[undefined, ''], ['', ''], ['/', ''], ['od', 'od/'], ['/od/', 'od/'], ['a/b//', 'a/b/'], ['//a/b', 'a/b/']] as const) {
+  for (const [given, want] of [
+    [undefined, ''],
+    ['', ''],
+    ['/', ''],
+    ['od', 'od/'],
+    ['/od/', 'od/'],
+    ['a/b//', 'a/b/'],
+    ['//a/b', 'a/b/'],
+  ] as const) {
     assert.is(normalisePrefix(given), want, `normalisePrefix(${JSON.stringify(given)})`);
   }
   for (const bad of ['a//b', 'a/../b', './a', 'a\\b', 'a\nb', 'a./b', '.opendepot-uploads']) {

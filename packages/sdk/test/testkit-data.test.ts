@@ -26,7 +26,10 @@ test('chunking does not change the bytes, and yields plain Uint8Arrays', async (
   const chunks: Uint8Array[] = [];
   for await (const c of chunked(bytes, [1, 999, 7777])) chunks.push(c);
   assert.ok(chunks.every((c) => !Buffer.isBuffer(c)));
-  assert.equal(chunks.slice(0, 3).map((c) => c.byteLength), [1, 999, 7777]);
+  assert.equal(
+    chunks.slice(0, 3).map((c) => c.byteLength),
+    [1, 999, 7777],
+  );
   assert.ok((await collectBytes(chunked(bytes, [1, 999, 7777]))).equals(bytes));
   assert.equal(await digestOf(chunked(bytes)), { sha256: sha256Hex(bytes), size: bytes.byteLength });
 });

@@ -42,7 +42,10 @@ test('the presign case is there exactly when the backend declares presign', asyn
   assert.ok(ids(correct).includes('presign'));
   const without = await storageConformanceCases({ create: () => new MemoryStorage({ presign: false }), ...quick });
   assert.not.ok(ids(without).includes('presign'));
-  assert.equal(ids(without), ids(correct).filter((id) => id !== 'presign'));
+  assert.equal(
+    ids(without),
+    ids(correct).filter((id) => id !== 'presign'),
+  );
   assert.ok(correct.every((c) => c.name.startsWith('storage: ')));
 });
 

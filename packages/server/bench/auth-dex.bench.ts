@@ -66,7 +66,10 @@ try {
   ];
   const compiler = new GroupBindingCompiler();
 
-  const dexProvider = (await dexPlugin.create({ issuerUrl: dex.issuer, clientId: CLIENT }, { logger: silent, signal: stop.signal, clock: { now: () => Date.now() }, configPath: 'plugins[0].config' })) as AuthProvider;
+  const dexProvider = (await dexPlugin.create(
+    { issuerUrl: dex.issuer, clientId: CLIENT },
+    { logger: silent, signal: stop.signal, clock: { now: () => Date.now() }, configPath: 'plugins[0].config' },
+  )) as AuthProvider;
   const quiet = createLogger({ level: 'warn', destination: { write: () => undefined } });
   const make = (withAuth: boolean): RegistryServer =>
     createRegistryServer({

@@ -54,8 +54,7 @@ try {
   }
 
   // 2. versions route: anonymous vs the token (answers cached).
-  const load = async (url: string, headers: Record<string, string>) =>
-    (await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, headers })).requests.average;
+  const load = async (url: string, headers: Record<string, string>) => (await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, headers })).requests.average;
   const path = `/opendepot/modules/v1/${ns}/m-0/aws/versions`;
   // Alternating rounds (after a warm-up of each), so drift on a shared machine hits both alike.
   await load(`${anonymousListening.url}${path}`, {});

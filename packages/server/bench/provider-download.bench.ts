@@ -234,7 +234,14 @@ async function main(): Promise<void> {
     );
 
     // 3. The registry server, then the bare ceiling server, each in its own process.
-    const registry = await measureServer(child, 'registry server', 'provider-download-server.mjs', stored, `/opendepot/providers/v1/${NS}/big/${VERSION}/terraform-provider-big_${VERSION}_linux_amd64.zip`, { cp, streamCopy, cpCpuSeconds });
+    const registry = await measureServer(
+      child,
+      'registry server',
+      'provider-download-server.mjs',
+      stored,
+      `/opendepot/providers/v1/${NS}/big/${VERSION}/terraform-provider-big_${VERSION}_linux_amd64.zip`,
+      { cp, streamCopy, cpCpuSeconds },
+    );
     await stop(child);
     if (process.env.BENCH_CEILING === '0') return;
     const ceiling = await measureServer(child, 'ceiling: bare node:http, no hashing', 'ceiling-download-server.mjs', stored, '/', { cp, streamCopy, cpCpuSeconds });

@@ -10,10 +10,7 @@ import { startServer } from './start.ts';
 /** The text `--help` prints. */
 const USAGE = hostUsage({
   command: 'node main.js',
-  summary: [
-    'The OpenDepot registry server: serves the module, provider and network-mirror protocols from',
-    'the Kubernetes resources the operator keeps.',
-  ].join('\n'),
+  summary: ['The OpenDepot registry server: serves the module, provider and network-mirror protocols from', 'the Kubernetes resources the operator keeps.'].join('\n'),
 });
 
 async function main(): Promise<void> {

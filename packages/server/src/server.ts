@@ -144,7 +144,14 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   app.use(errorHandler(log));
   app.use(readOnly());
   // Later protocols (login) are more routers mounted here.
-  const archives = { access, resolveStorage: options.resolveStorage, log, metrics, ...(options.defaultPresign && { defaultPresign: options.defaultPresign }), ...(options.presignOf && { presignOf: options.presignOf }) };
+  const archives = {
+    access,
+    resolveStorage: options.resolveStorage,
+    log,
+    metrics,
+    ...(options.defaultPresign && { defaultPresign: options.defaultPresign }),
+    ...(options.presignOf && { presignOf: options.presignOf }),
+  };
   for (const router of [healthRoutes(readiness), discoveryRoutes(services)]) app.use(router.routes());
   // Below this gate, nothing is answered before the caches have synced (503, not a false 404).
   app.use(untilSynced(readiness));

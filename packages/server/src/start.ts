@@ -175,7 +175,8 @@ async function authChain(
   if (providers.length === 0) logger.warn('no auth method is enabled (auth.anonymous, auth.kubernetes, auth.kubeconfig, auth plugins): every protected request is refused');
   let downloadUrlSecret: Buffer | undefined;
   if (auth.downloadUrlSecretFile !== undefined) downloadUrlSecret = Buffer.from((await readFile(auth.downloadUrlSecretFile, 'utf8')).trim(), 'utf8');
-  else if (!auth.anonymous.enabled) logger.warn('auth.downloadUrlSecretFile is not set: signed download URLs use a random key of this process, so with several replicas a URL signed by one is refused by the others');
+  else if (!auth.anonymous.enabled)
+    logger.warn('auth.downloadUrlSecretFile is not set: signed download URLs use a random key of this process, so with several replicas a URL signed by one is refused by the others');
   logger.info('auth methods', { providers: providers.map((p) => p.name) });
   return { providers, downloadUrlTtlSeconds: auth.downloadUrlTtlSeconds, ...(downloadUrlSecret && { downloadUrlSecret }) };
 }

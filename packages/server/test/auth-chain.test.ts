@@ -16,7 +16,14 @@ import { moduleKey, moduleResource, NS, startTestRegistry, store, versionResourc
 import { providerPackage, providerVersionResource, storeProvider } from './support/providers.ts';
 
 const MODULES = '/opendepot/modules/v1';
-const LOGIN: LoginV1 = { client: 'opendepot-cli', grant_types: ['authz_code'], authz: 'https://dex.example/auth', token: 'https://dex.example/token', ports: [10000, 10010], scopes: ['openid', 'groups'] };
+const LOGIN: LoginV1 = {
+  client: 'opendepot-cli',
+  grant_types: ['authz_code'],
+  authz: 'https://dex.example/auth',
+  token: 'https://dex.example/token',
+  ports: [10000, 10010],
+  scopes: ['openid', 'groups'],
+};
 
 /** An OIDC-like provider: `Bearer user:<name>:<group>` is a user; other bearer tokens it denies; no token, it abstains. */
 function headerProvider(options: { login?: boolean } = {}): AuthProvider {
@@ -32,7 +39,11 @@ function headerProvider(options: { login?: boolean } = {}): AuthProvider {
   };
 }
 
-async function withRegistry(providers: NamedAuthProvider[] | undefined, grants: ((p: { groups: string[] }, r: ProtectedResource) => boolean) | undefined, run: (r: TestRegistry) => Promise<void>): Promise<void> {
+async function withRegistry(
+  providers: NamedAuthProvider[] | undefined,
+  grants: ((p: { groups: string[] }, r: ProtectedResource) => boolean) | undefined,
+  run: (r: TestRegistry) => Promise<void>,
+): Promise<void> {
   const r = await startTestRegistry({ ...(providers && { auth: { providers } }), ...(grants && { grants }) });
   try {
     for (const name of ['foo', 'bar']) {
@@ -95,17 +106,24 @@ test('a provider without authorize: grants decides; unset, nothing is granted', 
 });
 
 test('the first provider that does not abstain decides; anonymous last serves callers without a token', async () => {
-  await withRegistry([{ name: 'oidc', provider: headerProvider({ login: true }) }, { name: 'anonymous', provider: anonymousProvider() }], () => false, async (r) => {
-    // No token: oidc abstains, anonymous allows.
-    assert.is((await get(r, `${MODULES}/${NS}/bar/aws/versions`)).status, 200);
-    // A known user: oidc decides, and grants (here: nothing) applies.
-    assert.is((await get(r, `${MODULES}/${NS}/bar/aws/versions`, 'user:alice:platform')).status, 403);
-    // A forged token: oidc denies; anonymous is not asked.
-    assert.is((await get(r, `${MODULES}/${NS}/bar/aws/versions`, 'forged')).status, 401);
-    const discovery = (await (await get(r, '/.well-known/terraform.json')).json()) as Record<string, unknown>;
-    assert.equal(discovery['login.v1'], LOGIN);
-    assert.is(discovery['modules.v1'], '/opendepot/modules/v1/');
-  });
+  await withRegistry(
+    [
+      { name: 'oidc', provider: headerProvider({ login: true }) },
+      { name: 'anonymous', provider: anonymousProvider() },
+    ],
+    () => false,
+    async (r) => {
+      // No token: oidc abstains, anonymous allows.
+      assert.is((await get(r, `${MODULES}/${NS}/bar/aws/versions`)).status, 200);
+      // A known user: oidc decides, and grants (here: nothing) applies.
+      assert.is((await get(r, `${MODULES}/${NS}/bar/aws/versions`, 'user:alice:platform')).status, 403);
+      // A forged token: oidc denies; anonymous is not asked.
+      assert.is((await get(r, `${MODULES}/${NS}/bar/aws/versions`, 'forged')).status, 401);
+      const discovery = (await (await get(r, '/.well-known/terraform.json')).json()) as Record<string, unknown>;
+      assert.equal(discovery['login.v1'], LOGIN);
+      assert.is(discovery['modules.v1'], '/opendepot/modules/v1/');
+    },
+  );
 });
 
 test('the network mirror shows each caller the packages of the Providers it is granted, per namespace', async () => {
@@ -113,7 +131,10 @@ test('the network mirror shows each caller the packages of the Providers it is g
   const grants = (p: { groups: string[] }, res: ProtectedResource) => res.kind === 'Provider' && p.groups.includes(res.namespace);
   await withRegistry([{ name: 'oidc', provider: headerProvider() }], grants, async (r) => {
     // Both namespaces mirror registry.terraform.io/hashicorp/hello: 1.0.0 in team-a, 2.0.0 in team-b.
-    for (const [namespace, version] of [['team-a', '1.0.0'], ['team-b', '2.0.0']] as const) {
+    for (const [namespace, version] of [
+      ['team-a', '1.0.0'],
+      ['team-b', '2.0.0'],
+    ] as const) {
       const pkg = await providerPackage('hello', version, 'linux', 'amd64');
       r.versions.put(providerVersionResource({ type: 'hello', version, os: 'linux', arch: 'amd64', namespace, stored: await storeProvider(r.storage, namespace, pkg) }));
     }
@@ -166,12 +187,14 @@ test('the review gate runs at most its limit at once and lets every call through
   let peak = 0;
   const results = await Promise.all(
     Array.from({ length: 7 }, (_, i) =>
-      gate.run(async () => {
-        peak = Math.max(peak, gate.active);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        if (i === 3) throw new Error('one review failed');
-        return i;
-      }).catch((err: Error) => err.message),
+      gate
+        .run(async () => {
+          peak = Math.max(peak, gate.active);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          if (i === 3) throw new Error('one review failed');
+          return i;
+        })
+        .catch((err: Error) => err.message),
     ),
   );
   assert.is(peak, 2);

@@ -131,7 +131,10 @@ test('a binding changed in the API server takes effect without a restart', async
 test('no token reaches the log', () => {
   const text = JSON.stringify(logs);
   assert.not.ok(text.includes(alice.split('.')[2]!), 'no signature of a token is logged');
-  assert.ok(logs.some((l) => l.msg === 'group binding decision' && l.allowed === false), 'the GroupBinding decisions are logged');
+  assert.ok(
+    logs.some((l) => l.msg === 'group binding decision' && l.allowed === false),
+    'the GroupBinding decisions are logged',
+  );
 });
 
 test.run();

@@ -76,7 +76,10 @@ const versionsOf = (name: string, bearer?: string) =>
   fetch(`${server.listening.url}/opendepot/modules/v1/${ns}/${name}/aws/versions`, { headers: bearer === undefined ? {} : { authorization: `Bearer ${bearer}` } });
 
 test('start-up names the auth methods and warns that kubeconfig tokens are not for production', () => {
-  assert.ok(logs.some((l) => l.msg === 'auth methods' && JSON.stringify(l.providers) === '["kubernetes","kubeconfig"]'), JSON.stringify(logs.slice(0, 20)));
+  assert.ok(
+    logs.some((l) => l.msg === 'auth methods' && JSON.stringify(l.providers) === '["kubernetes","kubeconfig"]'),
+    JSON.stringify(logs.slice(0, 20)),
+  );
   const warning = logs.find((l) => l.level === 'warn' && String(l.msg).includes('auth.kubeconfig is enabled'));
   assert.ok(warning);
   assert.match(String(warning.msg), 'do not use it in production');
@@ -101,7 +104,7 @@ test('a ServiceAccount token and a kubeconfig of it: RBAC allows foo and refuses
   assert.match(metrics, /opendepot_server_auth_cache_lookups_total\{cache="subjectaccessreview",result="miss"\} [1-9]/);
 });
 
-test('download URLs are signed with the configured secret: its signatures pass, another key\'s do not', async () => {
+test("download URLs are signed with the configured secret: its signatures pass, another key's do not", async () => {
   const file = `/opendepot/modules/v1/${ns}/foo/aws/1.0.0/archive.zip`;
   const id = artifactId('module', [ns, 'foo', 'aws', '1.0.0', 'archive.zip']);
   const ours = new DownloadUrlSigner({ ttlSeconds: 60, secret: Buffer.from(secret.toString('base64url')) }).query(id);

@@ -83,8 +83,14 @@ test('tofu init with a ServiceAccount token in TF_TOKEN_<host> installs the gran
   await assertInstalled(result);
   const decisions = logLines.slice(before).filter((l) => l.msg === 'access decision');
   // The archive and package were fetched without the token, through their signed URLs.
-  assert.ok(decisions.some((l) => l.decision === 'allow' && String(l.reason).startsWith('signed download URL for module:')), JSON.stringify(decisions));
-  assert.ok(decisions.some((l) => l.decision === 'allow' && String(l.reason).startsWith('signed download URL for provider:')), JSON.stringify(decisions));
+  assert.ok(
+    decisions.some((l) => l.decision === 'allow' && String(l.reason).startsWith('signed download URL for module:')),
+    JSON.stringify(decisions),
+  );
+  assert.ok(
+    decisions.some((l) => l.decision === 'allow' && String(l.reason).startsWith('signed download URL for provider:')),
+    JSON.stringify(decisions),
+  );
   assert.ok(decisions.some((l) => l.decision === 'allow' && l.subject === `system:serviceaccount:${ns}:ci` && l.resource === `Module ${ns}/foo`));
   assert.not.ok(JSON.stringify(logLines).includes(token), 'the token is never logged');
 });

@@ -22,7 +22,10 @@ function catalogOf(modules: Module[] = [], versions: Version[] = []) {
 test('of two Modules claiming one address the older is served, whatever the event order', () => {
   const older = moduleResource({ name: 'eks-a', moduleName: 'eks', created: '2026-01-01T00:00:00Z' });
   const newer = moduleResource({ name: 'eks-b', moduleName: 'eks', created: '2026-02-01T00:00:00Z' });
-  for (const order of [[older, newer], [newer, older]]) {
+  for (const order of [
+    [older, newer],
+    [newer, older],
+  ]) {
     const { catalog, warnings } = catalogOf(order);
     assert.is(catalog.find('opendepot-system', 'eks', 'aws')?.module.metadata.name, 'eks-a');
     assert.equal(warnings, ['several Modules claim one registry address; the oldest is served']);
@@ -44,8 +47,14 @@ test('the same namespace/name/system in another namespace is another module', ()
   const b = moduleResource({ name: 'eks', namespace: 'team-b' });
   const { catalog, versions } = catalogOf([a, b]);
   versions.put(versionResource({ owner: a, version: '1.0.0', stored: stored(1) }));
-  assert.equal(catalog.find('team-a', 'eks', 'aws')?.ready.map((e) => e.version), ['1.0.0']);
-  assert.equal(catalog.find('team-b', 'eks', 'aws')?.ready.map((e) => e.version), []);
+  assert.equal(
+    catalog.find('team-a', 'eks', 'aws')?.ready.map((e) => e.version),
+    ['1.0.0'],
+  );
+  assert.equal(
+    catalog.find('team-b', 'eks', 'aws')?.ready.map((e) => e.version),
+    [],
+  );
 });
 
 test('a view is reused until something of its module changes; other modules keep theirs', () => {
@@ -58,7 +67,10 @@ test('a view is reused until something of its module changes; other modules keep
   versions.put(versionResource({ owner: a, version: '1.1.0', stored: stored(2) }));
   const newA = catalog.find('opendepot-system', 'a', 'aws');
   assert.is.not(newA, viewA);
-  assert.equal(newA?.ready.map((e) => e.version), ['1.0.0', '1.1.0']);
+  assert.equal(
+    newA?.ready.map((e) => e.version),
+    ['1.0.0', '1.1.0'],
+  );
   assert.is(catalog.find('opendepot-system', 'b', 'aws'), viewB);
 });
 
@@ -69,7 +81,10 @@ test('versions sort by semver, pre-releases before their release; unparseable ve
     ['1.10.0', '1.2.0', '1.2.0-beta.1', '0.9.0', 'latest'].map((version, i) => versionResource({ owner: a, version, stored: stored(i + 1) })),
   );
   const view = catalog.find('opendepot-system', 'a', 'aws')!;
-  assert.equal(view.ready.map((e) => e.version), ['0.9.0', '1.2.0-beta.1', '1.2.0', '1.10.0']);
+  assert.equal(
+    view.ready.map((e) => e.version),
+    ['0.9.0', '1.2.0-beta.1', '1.2.0', '1.10.0'],
+  );
   assert.is(JSON.parse(view.versionsBody).modules[0].versions.length, 4);
   assert.is(warnings.length, 1);
   assert.match(warnings[0]!, '"latest" is not a version');
@@ -95,14 +110,26 @@ test('dispose stops following the informers', () => {
 
 test('versionState: Ready with checksum, size and key is servable', () => {
   const state = versionState(versionResource({ owner, version: '1.0.0', stored: stored(7), fileFormat: 'tar.gz' }));
-  assert.equal(state, { kind: 'ready', checksum: stored(7).checksum, size: 7, storageKey: 'modules/opendepot-system/a/aws/1.0.0/a-aws-1.0.0.tar.gz', storageConfig: { filesystem: { path: '/data' } }, fileFormat: 'tar.gz' });
+  assert.equal(state, {
+    kind: 'ready',
+    checksum: stored(7).checksum,
+    size: 7,
+    storageKey: 'modules/opendepot-system/a/aws/1.0.0/a-aws-1.0.0.tar.gz',
+    storageConfig: { filesystem: { path: '/data' } },
+    fileFormat: 'tar.gz',
+  });
 });
 
-test('versionState: a status naming a key its spec does not derive (another namespace\'s archive) is refused, never served', () => {
+test("versionState: a status naming a key its spec does not derive (another namespace's archive) is refused, never served", () => {
   const theirs = moduleResource({ name: 'a', namespace: 'team-a' });
   const foreign = { ...stored(7), storageKey: moduleKey(theirs, '1.0.0') };
   const state = versionState(versionResource({ owner, version: '1.0.0', stored: foreign }));
-  assert.equal(state, { kind: 'stalled', detail: 'its status names a storage key other than the one its spec derives', reason: 'StorageKeyMismatch', foreignStorageKey: 'modules/team-a/a/aws/1.0.0/a-aws-1.0.0.zip' });
+  assert.equal(state, {
+    kind: 'stalled',
+    detail: 'its status names a storage key other than the one its spec derives',
+    reason: 'StorageKeyMismatch',
+    foreignStorageKey: 'modules/team-a/a/aws/1.0.0/a-aws-1.0.0.zip',
+  });
 });
 
 test('the catalog does not list a Version whose status names a foreign key, and logs it once', () => {
@@ -115,7 +142,11 @@ test('the catalog does not list a Version whose status names a foreign key, and 
   catalog.find('opendepot-system', 'a', 'aws');
   assert.equal(warnings, ['Version is not served: its status names a storage key that its spec and namespace do not derive']);
   versions.put(versionResource({ owner, version: '1.0.0', stored: stored(7) }));
-  assert.equal(catalog.find('opendepot-system', 'a', 'aws')!.ready.map((e) => e.version), ['1.0.0'], 'the derived key is served');
+  assert.equal(
+    catalog.find('opendepot-system', 'a', 'aws')!.ready.map((e) => e.version),
+    ['1.0.0'],
+    'the derived key is served',
+  );
 });
 
 test('versionState: never servable without a checksum, while stalled, blocked or being removed', () => {
@@ -124,7 +155,11 @@ test('versionState: never servable without a checksum, while stalled, blocked or
 
   const stalled = versionResource({ owner, version: '1.0.0', conditions: [condition('Ready', 'False', 'Failed'), condition('Stalled', 'True', 'SourceChanged', 'upstream archive changed')] });
   assert.equal(versionState(stalled), { kind: 'stalled', detail: 'it is stalled', reason: 'SourceChanged', message: 'SourceChanged: upstream archive changed' });
-  const refused = versionResource({ owner, version: '1.0.0', conditions: [condition('Ready', 'False', 'VerificationFailed'), condition('Stalled', 'True', 'VerificationFailed', 'not signed by a trusted key')] });
+  const refused = versionResource({
+    owner,
+    version: '1.0.0',
+    conditions: [condition('Ready', 'False', 'VerificationFailed'), condition('Stalled', 'True', 'VerificationFailed', 'not signed by a trusted key')],
+  });
   assert.equal(versionState(refused), {
     kind: 'stalled',
     detail: 'it was refused because the upstream archive failed its checksum or signature check, so it is neither listed nor served',

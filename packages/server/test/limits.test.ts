@@ -74,7 +74,13 @@ test('over HTTPS, a connection that never finishes its TLS handshake is closed a
   const dir = await mkdtemp(join(tmpdir(), 'opendepot-limits-'));
   await writeFile(join(dir, 'cert.pem'), certs.certPem);
   await writeFile(join(dir, 'key.pem'), certs.keyPem);
-  const server = await listen((_req, res) => res.end('ok'), { port: 0, host: '127.0.0.1', tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') }, limits: { headersTimeoutSeconds: 1 }, closeGraceMs: 100 });
+  const server = await listen((_req, res) => res.end('ok'), {
+    port: 0,
+    host: '127.0.0.1',
+    tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') },
+    limits: { headersTimeoutSeconds: 1 },
+    closeGraceMs: 100,
+  });
   try {
     const socket = await open(server.url);
     // Plain TCP: no ClientHello ever comes.
@@ -113,7 +119,14 @@ test('connections over maxConnections are closed at once; below the cap the serv
     assert.ok(after < SLACK_MS, 'the fourth connection is closed');
     assert.is(got, '', 'and answered nothing');
     for (const s of held) s.destroy();
-    await eventually('the held connections are gone', async () => (await fetch(`${r.url}/healthz`).then((res) => res.status).catch(() => 0)) === 200, SLACK_MS);
+    await eventually(
+      'the held connections are gone',
+      async () =>
+        (await fetch(`${r.url}/healthz`)
+          .then((res) => res.status)
+          .catch(() => 0)) === 200,
+      SLACK_MS,
+    );
   });
 });
 
@@ -137,7 +150,10 @@ test('attack: clients that never read a download are cut after sendIdleTimeoutSe
     await new Promise((resolve) => setTimeout(resolve, 100));
     const lines = r.logs.filter((l) => l.msg === 'request' && l.route === 'modules.archive');
     assert.is(lines.length, 20);
-    assert.ok(lines.every((l) => l.aborted === true && (l.bytes as number) < data.length), JSON.stringify(lines[0]));
+    assert.ok(
+      lines.every((l) => l.aborted === true && (l.bytes as number) < data.length),
+      JSON.stringify(lines[0]),
+    );
     for (const socket of clients) socket.destroy();
   });
 });

@@ -76,7 +76,10 @@ test(':version.json lists every Ready platform with both its h1: and zh: hash an
     assert.match(type, /^application\/json/);
     const archives = body.archives as Archives;
     assert.equal(Object.keys(archives), ['darwin_arm64', 'linux_amd64']);
-    for (const [key, p] of [['linux_amd64', linux], ['darwin_arm64', darwin]] as const) {
+    for (const [key, p] of [
+      ['linux_amd64', linux],
+      ['darwin_arm64', darwin],
+    ] as const) {
       assert.equal(archives[key]!.hashes, [p.h1, `zh:${p.checksum}`], key);
       // Relative to the JSON's URL, as clients resolve it: the providers.v1 package route.
       assert.is(archives[key]!.url, `${r.url}/opendepot/providers/v1/${NS}/aws/5.80.0/${p.filename}`);

@@ -117,7 +117,7 @@ test('download answers 204 with X-Terraform-Get pointing at the archive, which r
     assert.is(res.status, 204);
     assert.is(await res.text(), '');
     const location = res.headers.get('x-terraform-get');
-    assert.is(location, `${base(r)}/1.2.5/archive.zip?checksum=sha256:${sha256(archives.get('1.2.5')!)}`, 'absolute, on the request\'s own origin');
+    assert.is(location, `${base(r)}/1.2.5/archive.zip?checksum=sha256:${sha256(archives.get('1.2.5')!)}`, "absolute, on the request's own origin");
     // Both clients resolve "./" against the download endpoint URL.
     const archiveUrl = new URL(location!, `${base(r)}/1.2.5/download`);
     assert.is(archiveUrl.pathname, `/opendepot/modules/v1/${NS}/terraform-aws-eks/aws/1.2.5/archive.zip`);
@@ -190,7 +190,10 @@ test('a version still syncing is a 503 with Retry-After saying so; a stalled one
     assert.match(((await syncing.json()) as { errors: string[] }).errors[0]!, 'version 1.3.0 is not available yet: it is still being synced (reason: Fetching)');
     const stalled = await fetch(`${base(r)}/1.4.0/download`);
     assert.is(stalled.status, 409);
-    assert.match(((await stalled.json()) as { errors: string[] }).errors[0]!, 'version 1.4.0 is not available: neither its stored archive nor its source matches the recorded checksum, so it is neither listed nor served (reason: ChecksumMismatch)');
+    assert.match(
+      ((await stalled.json()) as { errors: string[] }).errors[0]!,
+      'version 1.4.0 is not available: neither its stored archive nor its source matches the recorded checksum, so it is neither listed nor served (reason: ChecksumMismatch)',
+    );
     const archive = await fetch(`${base(r)}/1.3.0/archive.zip`);
     assert.is(archive.status, 503);
     await archive.arrayBuffer();
@@ -347,12 +350,7 @@ test('before the caches have synced, registry requests get 503 with Retry-After 
       const stored = await store(r.storage, moduleKey(eks, '3.0.0'), randomBytes(10));
       r.modules.putSilently(eks);
       r.versions.putSilently(versionResource({ owner: eks, version: '3.0.0', stored }));
-      for (const path of [
-        `${base(r)}/versions`,
-        `${base(r)}/3.0.0/download`,
-        `${r.url}/opendepot/providers/v1/${NS}/hello/versions`,
-        `${r.url}/opendepot/modules/v1/${NS}/not-there/aws/versions`,
-      ]) {
+      for (const path of [`${base(r)}/versions`, `${base(r)}/3.0.0/download`, `${r.url}/opendepot/providers/v1/${NS}/hello/versions`, `${r.url}/opendepot/modules/v1/${NS}/not-there/aws/versions`]) {
         const res = await fetch(path);
         assert.is(res.status, 503, path);
         assert.is(res.headers.get('retry-after'), '5', path);

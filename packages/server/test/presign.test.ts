@@ -78,42 +78,68 @@ test('presign failing with fallbackToProxy false is a 503 and no byte passes thr
 });
 
 test('the chart-wide default applies when the storageConfig sets no presign, and the resource setting wins over it', async () => {
-  await withPresign('works', undefined, async (r, _data, calls) => {
-    const res = await rawRequest(archiveUrl(r));
-    assert.is(res.status, 307);
-    assert.equal(calls, [{ ttlSeconds: 600, filename: 'eks-aws-1.0.0.zip' }]);
-  }, { enabled: true, ttl: '10m' });
-  await withPresign('works', { enabled: false }, async (r, data, calls) => {
-    const res = await rawRequest(archiveUrl(r));
-    assert.is(res.status, 200);
-    assert.ok(res.body.equals(data));
-    assert.equal(calls, []);
-  }, { enabled: true, ttl: '10m' });
+  await withPresign(
+    'works',
+    undefined,
+    async (r, _data, calls) => {
+      const res = await rawRequest(archiveUrl(r));
+      assert.is(res.status, 307);
+      assert.equal(calls, [{ ttlSeconds: 600, filename: 'eks-aws-1.0.0.zip' }]);
+    },
+    { enabled: true, ttl: '10m' },
+  );
+  await withPresign(
+    'works',
+    { enabled: false },
+    async (r, data, calls) => {
+      const res = await rawRequest(archiveUrl(r));
+      assert.is(res.status, 200);
+      assert.ok(res.body.equals(data));
+      assert.equal(calls, []);
+    },
+    { enabled: true, ttl: '10m' },
+  );
 });
 
 test('a partial presign block refines the chart-wide default field by field: {ttl: 3m} keeps presigning on, with 3 minutes', async () => {
-  await withPresign('works', { ttl: '3m' }, async (r, _data, calls) => {
-    const res = await rawRequest(archiveUrl(r));
-    assert.is(res.status, 307);
-    assert.equal(calls, [{ ttlSeconds: 180, filename: 'eks-aws-1.0.0.zip' }]);
-  }, { enabled: true, ttl: '10m', fallbackToProxy: false });
+  await withPresign(
+    'works',
+    { ttl: '3m' },
+    async (r, _data, calls) => {
+      const res = await rawRequest(archiveUrl(r));
+      assert.is(res.status, 307);
+      assert.equal(calls, [{ ttlSeconds: 180, filename: 'eks-aws-1.0.0.zip' }]);
+    },
+    { enabled: true, ttl: '10m', fallbackToProxy: false },
+  );
   // fallbackToProxy false from the chart still holds under the resource's {enabled, ttl}.
-  await withPresign('fails', { enabled: true, ttl: '3m' }, async (r) => {
-    assert.is((await rawRequest(archiveUrl(r))).status, 503);
-    assert.equal(r.storage.reads, []);
-  }, { fallbackToProxy: false });
+  await withPresign(
+    'fails',
+    { enabled: true, ttl: '3m' },
+    async (r) => {
+      assert.is((await rawRequest(archiveUrl(r))).status, 503);
+      assert.equal(r.storage.reads, []);
+    },
+    { fallbackToProxy: false },
+  );
 });
 
 test('with access control the signed download URL is checked first, then the archive redirects to the pre-signed URL', async () => {
   const secret = randomBytes(32);
   // No provider accepts anyone: only the signed URL can let the request through.
-  await withPresign('works', { enabled: true }, async (r) => {
-    assert.is((await rawRequest(archiveUrl(r))).status, 401);
-    const query = new DownloadUrlSigner({ ttlSeconds: 60, secret }).query(artifactId('module', [NS, 'eks', 'aws', '1.0.0', 'archive.zip']));
-    const res = await rawRequest(`${archiveUrl(r)}?${query}`);
-    assert.is(res.status, 307);
-    assert.is(res.headers.location, `https://storage.example.test/${moduleKey(mod, '1.0.0')}?sig=abc`);
-  }, undefined, { providers: [], downloadUrlSecret: secret });
+  await withPresign(
+    'works',
+    { enabled: true },
+    async (r) => {
+      assert.is((await rawRequest(archiveUrl(r))).status, 401);
+      const query = new DownloadUrlSigner({ ttlSeconds: 60, secret }).query(artifactId('module', [NS, 'eks', 'aws', '1.0.0', 'archive.zip']));
+      const res = await rawRequest(`${archiveUrl(r)}?${query}`);
+      assert.is(res.status, 307);
+      assert.is(res.headers.location, `https://storage.example.test/${moduleKey(mod, '1.0.0')}?sig=abc`);
+    },
+    undefined,
+    { providers: [], downloadUrlSecret: secret },
+  );
 });
 
 test.run();

@@ -94,7 +94,11 @@ test('every Range (with or without If-Range, satisfiable or not) is ignored: 200
       assert.is(res.headers['content-length'], '1000000', label);
       assert.ok(res.body.equals(p.data), label);
     }
-    assert.equal(r.storage.ranges, cases.map(() => undefined), 'storage is always read whole');
+    assert.equal(
+      r.storage.ranges,
+      cases.map(() => undefined),
+      'storage is always read whole',
+    );
     const head = await rawRequest(url, { method: 'HEAD', headers: { Range: 'bytes=0-9' } });
     assert.is(head.status, 200);
     assert.is(head.headers['content-length'], '1000000');
@@ -157,9 +161,12 @@ test('a tampered package (same size) aborts a full GET before its last bytes; a 
 
 test('a stored package of another size is refused with a 503 before any byte, ranged or not', async () => {
   await withPackage(10_000, async (r, p, url) => {
-    await r.storage.put(providerKey(NS, p), (async function* () {
-      yield randomBytes(500);
-    })());
+    await r.storage.put(
+      providerKey(NS, p),
+      (async function* () {
+        yield randomBytes(500);
+      })(),
+    );
     for (const headers of [{}, { Range: 'bytes=0-99' }] as Record<string, string>[]) {
       const res = await rawRequest(url, { headers });
       assert.is(res.status, 503, JSON.stringify(headers));

@@ -19,7 +19,11 @@ const packages = new Map<string, ProviderPackage>();
 test.before(async () => {
   key = await signingKeyOf((await createSigningKey({ name: 'OpenDepot Server Test' })).privateKeyArmored);
   for (const version of ['1.0.0', '1.1.0']) {
-    for (const [os, arch] of [['linux', 'amd64'], ['darwin', 'arm64'], ['linux', 'arm64']] as const) {
+    for (const [os, arch] of [
+      ['linux', 'amd64'],
+      ['darwin', 'arm64'],
+      ['linux', 'arm64'],
+    ] as const) {
       packages.set(`${version}/${os}_${arch}`, await providerPackage('hello', version, os, arch));
     }
   }
@@ -31,7 +35,11 @@ function pkg(version: string, platform: string): ProviderPackage {
 
 async function withRegistry(run: (r: TestRegistry) => Promise<void>, options: { signingKey?: SigningKey | null; externalUrl?: string; trustedProxies?: string[] } = {}): Promise<void> {
   const signingKey = options.signingKey === null ? undefined : (options.signingKey ?? key);
-  const r = await startTestRegistry({ ...(signingKey && { signingKey }), ...(options.externalUrl && { externalUrl: options.externalUrl }), ...(options.trustedProxies && { trustedProxies: options.trustedProxies }) });
+  const r = await startTestRegistry({
+    ...(signingKey && { signingKey }),
+    ...(options.externalUrl && { externalUrl: options.externalUrl }),
+    ...(options.trustedProxies && { trustedProxies: options.trustedProxies }),
+  });
   try {
     await run(r);
   } finally {
@@ -82,7 +90,14 @@ test('versions lists each version with a Ready platform, its protocols and only 
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
     assert.equal(await res.json(), {
       versions: [
-        { version: '1.0.0', protocols: ['5.0'], platforms: [{ os: 'darwin', arch: 'arm64' }, { os: 'linux', arch: 'amd64' }] },
+        {
+          version: '1.0.0',
+          protocols: ['5.0'],
+          platforms: [
+            { os: 'darwin', arch: 'arm64' },
+            { os: 'linux', arch: 'amd64' },
+          ],
+        },
         { version: '1.1.0', protocols: ['5.0'], platforms: [{ os: 'linux', arch: 'amd64' }] },
       ],
     });
@@ -124,9 +139,7 @@ test('download answers the exact metadata: echoes os/arch, the shasum, absolute 
       shasums_signature_url: `${dir}SHA256SUMS.sig?digest=${digest}`,
       shasum: p.checksum,
       signing_keys: {
-        gpg_public_keys: [
-          { key_id: key.keyId, ascii_armor: key.armoredPublicKey, trust_signature: '', source: 'OpenDepot', source_url: `${r.url}/opendepot/providers/v1/signing-key.asc` },
-        ],
+        gpg_public_keys: [{ key_id: key.keyId, ascii_armor: key.armoredPublicKey, trust_signature: '', source: 'OpenDepot', source_url: `${r.url}/opendepot/providers/v1/signing-key.asc` }],
       },
       // OpenTofu's RFC 20251027: every Ready platform's hashes and zip size, whichever was asked for.
       packages: {
@@ -144,7 +157,13 @@ test('download answers the exact metadata: echoes os/arch, the shasum, absolute 
     assert.is(await sums.text(), expectedSums);
     const sig = await fetch(body.shasums_signature_url as string);
     assert.is(sig.status, 200);
-    assert.ok(await signatureVerifies(Buffer.from(expectedSums), new Uint8Array(await sig.arrayBuffer()), (body.signing_keys as { gpg_public_keys: { ascii_armor: string }[] }).gpg_public_keys[0]!.ascii_armor));
+    assert.ok(
+      await signatureVerifies(
+        Buffer.from(expectedSums),
+        new Uint8Array(await sig.arrayBuffer()),
+        (body.signing_keys as { gpg_public_keys: { ascii_armor: string }[] }).gpg_public_keys[0]!.ascii_armor,
+      ),
+    );
     // The public key is also served on its own, where source_url points.
     const asc = await fetch((body.signing_keys as { gpg_public_keys: { source_url: string }[] }).gpg_public_keys[0]!.source_url);
     assert.is(await asc.text(), key.armoredPublicKey);
@@ -180,9 +199,7 @@ test('packages (OpenTofu >= 1.12) lists only servable platforms, the same for ev
     r.versions.put(providerVersionResource({ type: 'hello', version: '1.1.0', os: 'linux', arch: 'arm64', stored: { ...(await storeProvider(r.storage, NS, arm)), h1: 'h1:not a hash' } }));
     // Not servable: still fetching, or stalled. Neither may appear.
     r.versions.put(providerVersionResource({ type: 'hello', version: '1.1.0', os: 'windows', arch: 'amd64' }));
-    r.versions.put(
-      providerVersionResource({ type: 'hello', version: '1.1.0', os: 'freebsd', arch: 'amd64', conditions: [condition('Stalled', 'True', 'SignatureInvalid', 'bad')] }),
-    );
+    r.versions.put(providerVersionResource({ type: 'hello', version: '1.1.0', os: 'freebsd', arch: 'amd64', conditions: [condition('Stalled', 'True', 'SignatureInvalid', 'bad')] }));
     const expected = {
       darwin_arm64: { hashes: [`zh:${darwin.checksum}`], package_size: darwin.data.length },
       linux_amd64: { hashes: [linux.h1, `zh:${linux.checksum}`], package_size: linux.data.length },
@@ -194,7 +211,10 @@ test('packages (OpenTofu >= 1.12) lists only servable platforms, the same for ev
       // tofu requires the asked platform's zh: to equal shasum.
       assert.ok((expected as Record<string, { hashes: string[] }>)[platform.replace('/', '_')]!.hashes.includes(`zh:${body.shasum as string}`), platform);
     }
-    assert.ok(r.logs.some((l) => String(l.msg).includes('status.h1 is not an h1: hash')), 'the malformed h1: is logged');
+    assert.ok(
+      r.logs.some((l) => String(l.msg).includes('status.h1 is not an h1: hash')),
+      'the malformed h1: is logged',
+    );
   });
 });
 

@@ -108,7 +108,10 @@ test('server.gpg is part of the host config schema: privateKeyFile is required, 
   assert.equal(config.server.gpg, { privateKeyFile: '/etc/opendepot/gpg/private.asc', passphraseFile: '/etc/opendepot/gpg/passphrase' });
   assert.throws(() => parseConfig('server:\n  gpg:\n    passphraseFile: /x\n', { env: {} }), /server\.gpg.*privateKeyFile/);
   const { warnings } = parseConfig('server:\n  gpg:\n    privateKeyFile: /x\n    secretName: opendepot-gpg\n', { env: {} });
-  assert.ok(warnings.some((w) => w.includes('secretName')), warnings.join('\n'));
+  assert.ok(
+    warnings.some((w) => w.includes('secretName')),
+    warnings.join('\n'),
+  );
 });
 
 test.run();

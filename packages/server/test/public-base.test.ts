@@ -40,7 +40,10 @@ test('trusted proxies (IPv4, IPv6, IPv4-mapped peers) are believed, first value 
 
 test('a trustedProxies entry that is not an address or CIDR is refused, naming it', () => {
   for (const entry of ['everyone', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/x']) {
-    assert.throws(() => publicBase({ trustedProxies: ['10.0.0.0/8', entry] }), (err: Error & { field?: string }) => err.field === 'server.trustedProxies[1]' && err.message.includes(entry));
+    assert.throws(
+      () => publicBase({ trustedProxies: ['10.0.0.0/8', entry] }),
+      (err: Error & { field?: string }) => err.field === 'server.trustedProxies[1]' && err.message.includes(entry),
+    );
   }
 });
 

@@ -124,9 +124,18 @@ for (const tool of ['tofu', 'terraform'] as const) {
     assert.is(run.code, 0, run.output);
     assert.match(run.output, /signed by a key|Installed .*hello v1\.0\.0/);
     const fetched = proxy.forwarded.slice(before);
-    assert.ok(fetched.some((p) => p.startsWith(`${PREFIX}/opendepot/modules/v1/${NS}/terraform-aws-vpc/aws/1.0.0/archive.zip`)), fetched.join('\n'));
-    assert.ok(fetched.some((p) => p.startsWith(`${PREFIX}/opendepot/providers/v1/${NS}/hello/1.0.0/terraform-provider-hello_1.0.0_linux_amd64.zip`)), fetched.join('\n'));
-    assert.ok(fetched.some((p) => p.startsWith(`${PREFIX}/opendepot/providers/v1/${NS}/hello/1.0.0/SHA256SUMS.sig`)), fetched.join('\n'));
+    assert.ok(
+      fetched.some((p) => p.startsWith(`${PREFIX}/opendepot/modules/v1/${NS}/terraform-aws-vpc/aws/1.0.0/archive.zip`)),
+      fetched.join('\n'),
+    );
+    assert.ok(
+      fetched.some((p) => p.startsWith(`${PREFIX}/opendepot/providers/v1/${NS}/hello/1.0.0/terraform-provider-hello_1.0.0_linux_amd64.zip`)),
+      fetched.join('\n'),
+    );
+    assert.ok(
+      fetched.some((p) => p.startsWith(`${PREFIX}/opendepot/providers/v1/${NS}/hello/1.0.0/SHA256SUMS.sig`)),
+      fetched.join('\n'),
+    );
   });
 }
 

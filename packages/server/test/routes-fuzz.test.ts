@@ -31,7 +31,13 @@ test.before(async () => {
   r.versions.put(versionResource({ owner: eks, version: '1.0.0', stored: await store(r.storage, moduleKey(eks, '1.0.0'), randomBytes(512)) }));
   // Not servable: one still syncing (503), one whose status names a foreign key (409).
   r.versions.put(versionResource({ owner: eks, version: '2.0.0' }));
-  r.versions.put(versionResource({ owner: eks, version: '3.0.0', stored: { ...(await store(r.storage, moduleKey(eks, '3.0.0'), randomBytes(64))), storageKey: 'modules/elsewhere/eks/aws/3.0.0/eks-aws-3.0.0.zip' } }));
+  r.versions.put(
+    versionResource({
+      owner: eks,
+      version: '3.0.0',
+      stored: { ...(await store(r.storage, moduleKey(eks, '3.0.0'), randomBytes(64))), storageKey: 'modules/elsewhere/eks/aws/3.0.0/eks-aws-3.0.0.zip' },
+    }),
+  );
   const hello = await providerPackage('hello', '1.0.0', 'linux', 'amd64');
   r.versions.put(providerVersionResource({ type: 'hello', version: '1.0.0', os: 'linux', arch: 'amd64', stored: await storeProvider(r.storage, NS, hello) }));
 });
@@ -66,12 +72,68 @@ function get(path: string, headers: Record<string, string> = {}): Promise<{ stat
 
 // Segments: the real values, near misses, hostile text, and random text (percent-encoded, or raw where HTTP allows it).
 const hostile = fc.constantFrom(
-  '', '.', '..', '%2e%2e', '%2E%2E%2F', '%2F', '%5C', '%00', '%', '%%', '%zz', '%E0%A4', '%C0%AF', '%FF', '%F0%9F%98',
-  '..%2F..%2Fetc', '~', 'v', 'v1', '1.0', '1.0.0.0', '1.0.0-01', '99999999999999999999.0.0', '-1.0.0', '1.0.0+', 'a'.repeat(300), '1'.repeat(400),
-  'index.json', 'versions', 'download', 'SHA256SUMS', 'SHA256SUMS.sig', 'archive.zip', 'archive.tar.gz', '.zip', 'x.zip.zip', '__proto__', 'constructor', 'toString', 'hasOwnProperty',
+  '',
+  '.',
+  '..',
+  '%2e%2e',
+  '%2E%2E%2F',
+  '%2F',
+  '%5C',
+  '%00',
+  '%',
+  '%%',
+  '%zz',
+  '%E0%A4',
+  '%C0%AF',
+  '%FF',
+  '%F0%9F%98',
+  '..%2F..%2Fetc',
+  '~',
+  'v',
+  'v1',
+  '1.0',
+  '1.0.0.0',
+  '1.0.0-01',
+  '99999999999999999999.0.0',
+  '-1.0.0',
+  '1.0.0+',
+  'a'.repeat(300),
+  '1'.repeat(400),
+  'index.json',
+  'versions',
+  'download',
+  'SHA256SUMS',
+  'SHA256SUMS.sig',
+  'archive.zip',
+  'archive.tar.gz',
+  '.zip',
+  'x.zip.zip',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
 );
-const real = fc.constantFrom(NS, 'eks', 'aws', 'hello', '1.0.0', 'v1.0.0', '1.0', '1', '1.0.0+build', '2.0.0', '3.0.0', 'linux', 'amd64', 'registry.terraform.io', 'hashicorp', 'terraform-provider-hello_1.0.0_linux_amd64', 'eks-aws-1.0.0.zip', 'eks-aws-1.0.0.tar.gz');
-const rawSafe = fc.string({ unit: fc.constantFrom(...'abcxyzAZ019._-~!$&\'()*+,;=:@%'.split('')), maxLength: 24 });
+const real = fc.constantFrom(
+  NS,
+  'eks',
+  'aws',
+  'hello',
+  '1.0.0',
+  'v1.0.0',
+  '1.0',
+  '1',
+  '1.0.0+build',
+  '2.0.0',
+  '3.0.0',
+  'linux',
+  'amd64',
+  'registry.terraform.io',
+  'hashicorp',
+  'terraform-provider-hello_1.0.0_linux_amd64',
+  'eks-aws-1.0.0.zip',
+  'eks-aws-1.0.0.tar.gz',
+);
+const rawSafe = fc.string({ unit: fc.constantFrom(..."abcxyzAZ019._-~!$&'()*+,;=:@%".split('')), maxLength: 24 });
 const encoded = fc.string({ unit: 'grapheme', maxLength: 16 }).map(encodeURIComponent);
 const segment = fc.oneof({ weight: 3, arbitrary: real }, { weight: 3, arbitrary: hostile }, { weight: 2, arbitrary: rawSafe }, { weight: 2, arbitrary: encoded });
 
@@ -102,27 +164,44 @@ test('random and hostile route parameters get a well-formed answer, never a 500 
   await fuzz(
     'route parameters',
     2000,
-    fc.asyncProperty(fc.integer({ min: 0, max: ROUTES.length - 1 }), choice, fc.integer({ min: 0, max: 2 }), fc.constantFrom('', '?x=1', '?checksum=%zz', '?digest=%', '?archive=tar.gz'), fc.boolean(), async (index, replaced, drop, query, json) => {
-      const route = ROUTES[index]!;
-      const segments = route.real.map((value, i) => replaced[i] ?? value);
-      const path = route.path(index === ROUTES.length - 1 ? segments.slice(0, segments.length - drop) : segments) + query;
-      const res = await get(path, json ? { Accept: 'application/json' } : {});
-      answered++;
-      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-      assert.ok(EXPECTED.has(res.status), `${res.status} for ${path}: ${res.body.toString().slice(0, 300)}`);
-      if (res.status >= 400 && res.status !== 405) {
-        assert.match(res.type, /^application\/json/, `${path}`);
-        const body = JSON.parse(res.body.toString()) as { errors?: unknown };
-        assert.ok(Array.isArray(body.errors) && body.errors.every((e) => typeof e === 'string'), `${path}: ${res.body.toString()}`);
-      }
-    }) as never,
+    fc.asyncProperty(
+      fc.integer({ min: 0, max: ROUTES.length - 1 }),
+      choice,
+      fc.integer({ min: 0, max: 2 }),
+      fc.constantFrom('', '?x=1', '?checksum=%zz', '?digest=%', '?archive=tar.gz'),
+      fc.boolean(),
+      async (index, replaced, drop, query, json) => {
+        const route = ROUTES[index]!;
+        const segments = route.real.map((value, i) => replaced[i] ?? value);
+        const path = route.path(index === ROUTES.length - 1 ? segments.slice(0, segments.length - drop) : segments) + query;
+        const res = await get(path, json ? { Accept: 'application/json' } : {});
+        answered++;
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        assert.ok(EXPECTED.has(res.status), `${res.status} for ${path}: ${res.body.toString().slice(0, 300)}`);
+        if (res.status >= 400 && res.status !== 405) {
+          assert.match(res.type, /^application\/json/, `${path}`);
+          const body = JSON.parse(res.body.toString()) as { errors?: unknown };
+          assert.ok(Array.isArray(body.errors) && body.errors.every((e) => typeof e === 'string'), `${path}: ${res.body.toString()}`);
+        }
+      },
+    ) as never,
   );
   console.log(`fuzz route parameters: answers by status ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))} (${answered} requests)`);
-  assert.equal(r.logs.filter((l) => l.level === 'error' || l.level === 50).map((l) => l.msg), [], 'no unexpected error was logged');
+  assert.equal(
+    r.logs.filter((l) => l.level === 'error' || l.level === 50).map((l) => l.msg),
+    [],
+    'no unexpected error was logged',
+  );
 });
 
 test('the real addresses still answer 200 after the fuzz run', async () => {
-  for (const path of [`${M}/${NS}/eks/aws/versions`, `${M}/${NS}/eks/aws/1.0.0/download`, `${P}/${NS}/hello/versions`, `${P}/${NS}/hello/1.0.0/download/linux/amd64`, `${P}/${NS}/hello/1.0.0/SHA256SUMS`]) {
+  for (const path of [
+    `${M}/${NS}/eks/aws/versions`,
+    `${M}/${NS}/eks/aws/1.0.0/download`,
+    `${P}/${NS}/hello/versions`,
+    `${P}/${NS}/hello/1.0.0/download/linux/amd64`,
+    `${P}/${NS}/hello/1.0.0/SHA256SUMS`,
+  ]) {
     const res = await get(path);
     assert.ok(res.status === 200 || res.status === 204, `${res.status} for ${path}`);
   }

@@ -144,12 +144,21 @@ test('each client listed versions and got a download location; every archive GET
   const requests = logLines.filter((l) => l.msg === 'request');
   for (const agent of [/OpenTofu/, /Terraform/]) {
     const mine = requests.filter((l) => agent.test(String(l.userAgent ?? '')));
-    assert.ok(mine.some((l) => l.route === 'modules.versions' && l.status === 200), `${agent} listed versions`);
-    assert.ok(mine.some((l) => l.route === 'modules.download' && l.status === 204), `${agent} got the 204 download answer`);
+    assert.ok(
+      mine.some((l) => l.route === 'modules.versions' && l.status === 200),
+      `${agent} listed versions`,
+    );
+    assert.ok(
+      mine.some((l) => l.route === 'modules.download' && l.status === 204),
+      `${agent} got the 204 download answer`,
+    );
   }
   const archives = requests.filter((l) => l.route === 'modules.archive' && l.method === 'GET');
   assert.is(archives.length, 4, JSON.stringify(archives));
-  assert.ok(archives.every((l) => l.status === 200 && l.outcome === 'verified'), JSON.stringify(archives));
+  assert.ok(
+    archives.every((l) => l.status === 200 && l.outcome === 'verified'),
+    JSON.stringify(archives),
+  );
 });
 
 test('an unknown module gives the client its "Module not found" error', async () => {

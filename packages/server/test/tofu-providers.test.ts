@@ -190,13 +190,15 @@ test('both clients refuse a package list signed by another key than the one serv
     const said = flat(run.output);
     assert.match(said, 'Failed to install provider', run.output);
     const reason =
-      tool === 'tofu' ? 'the provider is not signed with a valid signing key; please contact the provider author (authentication signature from unknown issuer)' : 'authentication signature from unknown issuer';
+      tool === 'tofu'
+        ? 'the provider is not signed with a valid signing key; please contact the provider author (authentication signature from unknown issuer)'
+        : 'authentication signature from unknown issuer';
     assert.match(said, `Error while installing ${helloSource} v1.2.0: ${reason}`, run.output);
     assert.not.match(await readFile(join(run.workdir, '.terraform.lock.hcl'), 'utf8').catch(() => ''), 'hello', tool);
   }
 });
 
-test('a swapped binary is refused: by the client\'s own checksum when storage serves it directly, by a cut-off transfer when proxied', async () => {
+test("a swapped binary is refused: by the client's own checksum when storage serves it directly, by a cut-off transfer when proxied", async () => {
   // Pre-signed: the bytes never pass the server; the signed SHA256SUMS still names the recorded hash.
   const direct = packages.get('direct/linux_amd64')!;
   const swapped = await providerPackage('direct', '1.0.1', 'linux', 'amd64');
@@ -276,7 +278,7 @@ test('tofu init reads packages: for registry.opentofu.org (a host block pointing
   assert.match(run.output, `Package information present in registry response for registry.opentofu.org/${NS}/hello 1.2.0 (for linux_amd64)`);
 });
 
-test('for OpenDepot\'s own host tofu 1.12 checks packages yet locks only the signed zh: and its own h1: (it keeps unsigned hashes out); terraform 1.5.7 ignores packages', async () => {
+test("for OpenDepot's own host tofu 1.12 checks packages yet locks only the signed zh: and its own h1: (it keeps unsigned hashes out); terraform 1.5.7 ignores packages", async () => {
   const cliConfig = await cliConfigFor(good, 'good');
   const run = await runRegistryClient('tofu', { parentDir: dir, cliConfig, caFile, mainTf: requiredProvider('hello', helloSource, '~> 1.1'), env: { TF_LOG: 'debug' } });
   assert.is(run.code, 0, run.output);
@@ -312,7 +314,10 @@ test('gpg --verify accepts SHA256SUMS.sig against the exported public key, and r
   assert.match(stderr, 'Good signature');
   assert.match(stderr, new RegExp(`\\[GNUPG:\\] VALIDSIG ${key.fingerprint.toUpperCase()}`));
 
-  await writeFile(join(home, 'SHA256SUMS'), (await readFile(join(home, 'SHA256SUMS'), 'utf8')).replace(/^./, (c) => (c === '0' ? '1' : '0')));
+  await writeFile(
+    join(home, 'SHA256SUMS'),
+    (await readFile(join(home, 'SHA256SUMS'), 'utf8')).replace(/^./, (c) => (c === '0' ? '1' : '0')),
+  );
   const altered = await gpg('--verify', join(home, 'SHA256SUMS.sig'), join(home, 'SHA256SUMS')).then(
     () => 'verified',
     (err: { stderr?: string }) => err.stderr ?? '',
@@ -344,7 +349,12 @@ test('with only a network_mirror block, tofu init installs registry.opentofu.org
   assert.ok(logLines.some((l) => l.msg === 'request' && l.route === 'mirror.version' && String(l.userAgent).includes('OpenTofu')));
 
   // Trusting the mirror's hashes (tofu 1.12), init locks h1: and zh: of every platform it holds.
-  const trusting = await runRegistryClient('tofu', { parentDir: dir, cliConfig: (await mirrorCliConfig({ trustAllHashes: true })).path, caFile, mainTf: requiredProvider('hello', mirroredSource, '~> 1.1') });
+  const trusting = await runRegistryClient('tofu', {
+    parentDir: dir,
+    cliConfig: (await mirrorCliConfig({ trustAllHashes: true })).path,
+    caFile,
+    mainTf: requiredProvider('hello', mirroredSource, '~> 1.1'),
+  });
   assert.is(trusting.code, 0, trusting.output);
   const darwin = pkg('1.2.0', 'darwin_arm64');
   assert.equal(hashesIn(await lockFile(trusting)), [linux.h1, darwin.h1, `zh:${linux.checksum}`, `zh:${darwin.checksum}`].sort());

@@ -31,10 +31,7 @@ test('matching content passes through whole and unchanged', async () => {
   const data = randomBytes(200_000);
   let pushed = 0;
   let verified = false;
-  const { out, error } = await run(
-    chunksOf(data, 16_384),
-    createVerifyingStream({ sha256: sha256(data), size: data.length }, { onPush: (n) => (pushed += n), onVerified: () => (verified = true) }),
-  );
+  const { out, error } = await run(chunksOf(data, 16_384), createVerifyingStream({ sha256: sha256(data), size: data.length }, { onPush: (n) => (pushed += n), onVerified: () => (verified = true) }));
   assert.is(error, undefined);
   assert.ok(out.equals(data));
   assert.is(pushed, data.length);
@@ -46,10 +43,7 @@ test('a checksum mismatch errors and withholds the last chunk', async () => {
   const tampered = Buffer.from(data);
   tampered[0] = tampered[0]! ^ 1; // the first byte differs, yet only the end can tell
   let reported: ArchiveMismatchError | undefined;
-  const { out, error } = await run(
-    chunksOf(tampered, 10_000),
-    createVerifyingStream({ sha256: sha256(data), size: data.length }, { onMismatch: (e) => (reported = e) }),
-  );
+  const { out, error } = await run(chunksOf(tampered, 10_000), createVerifyingStream({ sha256: sha256(data), size: data.length }, { onMismatch: (e) => (reported = e) }));
   assert.instance(error, ArchiveMismatchError);
   assert.is((error as ArchiveMismatchError).mismatch, 'checksum');
   assert.is(reported, error);

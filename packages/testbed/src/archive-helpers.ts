@@ -88,7 +88,13 @@ export async function readTarGz(bytes: Buffer): Promise<ReadEntry[]> {
   const out: ReadEntry[] = [];
   for await (const entry of extract) {
     const content = (await collect(entry as AsyncIterable<Uint8Array>)).toString('utf8');
-    out.push({ name: entry.header.name, type: entry.header.type ?? 'file', mode: entry.header.mode ?? 0, mtime: entry.header.mtime ?? new Date(0), ...(entry.header.type === 'file' ? { content } : {}) });
+    out.push({
+      name: entry.header.name,
+      type: entry.header.type ?? 'file',
+      mode: entry.header.mode ?? 0,
+      mtime: entry.header.mtime ?? new Date(0),
+      ...(entry.header.type === 'file' ? { content } : {}),
+    });
   }
   return out;
 }
@@ -100,7 +106,13 @@ export async function readZip(bytes: Buffer): Promise<ReadEntry[]> {
   for await (const entry of zip.eachEntry()) {
     const isDir = entry.fileName.endsWith('/');
     const content = isDir ? undefined : (await collect(await zip.openReadStreamPromise(entry))).toString('utf8');
-    out.push({ name: entry.fileName, type: isDir ? 'directory' : 'file', mode: entry.externalFileAttributes >>> 16, mtime: entry.getLastModDate({ timezone: 'UTC' }), ...(content === undefined ? {} : { content }) });
+    out.push({
+      name: entry.fileName,
+      type: isDir ? 'directory' : 'file',
+      mode: entry.externalFileAttributes >>> 16,
+      mtime: entry.getLastModDate({ timezone: 'UTC' }),
+      ...(content === undefined ? {} : { content }),
+    });
   }
   return out;
 }

@@ -58,8 +58,10 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   const logFile = join(dir, 'azurite.log');
   const args = [
     resolveAzuriteBlobMain(),
-    '--blobHost', '127.0.0.1',
-    '--blobPort', '0',
+    '--blobHost',
+    '127.0.0.1',
+    '--blobPort',
+    '0',
     '--disableTelemetry',
     // @azure/storage-blob sends an x-ms-version newer than the emulator knows.
     '--skipApiVersionCheck',

@@ -190,10 +190,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await writeFile(join(dir, 'containerd.toml'), containerdConfig(dir, containerdSock, cniConf));
     containerd = startProcess('containerd', ['--config', join(dir, 'containerd.toml')], { logFile: logFile('containerd') });
     processes.push(containerd);
-    await waitFor('containerd', async () => {
-      if (containerd!.child.exitCode !== null) throw new Error(`containerd exited: ${await tail(logFile('containerd'))}`);
-      return (await ctr(['version'], { allowFail: true, timeoutMs: 5_000 })) !== '';
-    }, 30_000, 250);
+    await waitFor(
+      'containerd',
+      async () => {
+        if (containerd!.child.exitCode !== null) throw new Error(`containerd exited: ${await tail(logFile('containerd'))}`);
+        return (await ctr(['version'], { allowFail: true, timeoutMs: 5_000 })) !== '';
+      },
+      30_000,
+      250,
+    );
     for (const tar of [options.pauseImageTar, ...(options.imageTars ?? [])]) await importInto(ctr, tar);
 
     // --- etcd and the API server ---
@@ -207,57 +212,74 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const certDir = join(dir, 'apiserver-certs');
     await mkdir(certDir);
     const server = `https://${NODE_IP}:${API_PORT}`;
-    const apiserver = startProcess(bins.apiserver, [
-      `--etcd-servers=${etcdUrl}`,
-      `--cert-dir=${certDir}`,
-      `--bind-address=${NODE_IP}`,
-      `--advertise-address=${NODE_IP}`,
-      `--secure-port=${API_PORT}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
-      '--allow-privileged=true',
-      '--authorization-mode=Node,RBAC',
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${join(dir, 'sa.pub')}`,
-      `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-      `--token-auth-file=${join(dir, 'tokens.csv')}`,
-      // Without it, `kubectl logs` resolves the node's name through DNS, off the machine.
-      '--kubelet-preferred-address-types=InternalIP',
-    ], { logFile: logFile('kube-apiserver') });
+    const apiserver = startProcess(
+      bins.apiserver,
+      [
+        `--etcd-servers=${etcdUrl}`,
+        `--cert-dir=${certDir}`,
+        `--bind-address=${NODE_IP}`,
+        `--advertise-address=${NODE_IP}`,
+        `--secure-port=${API_PORT}`,
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
+        '--allow-privileged=true',
+        '--authorization-mode=Node,RBAC',
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        `--service-account-key-file=${join(dir, 'sa.pub')}`,
+        `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+        `--token-auth-file=${join(dir, 'tokens.csv')}`,
+        // Without it, `kubectl logs` resolves the node's name through DNS, off the machine.
+        '--kubelet-preferred-address-types=InternalIP',
+      ],
+      { logFile: logFile('kube-apiserver') },
+    );
     processes.push(apiserver);
     const caFile = join(certDir, 'apiserver.crt');
-    await waitFor('kube-apiserver to write its certificate', async () => {
-      if (apiserver.child.exitCode !== null) throw new Error(`kube-apiserver exited: ${await tail(logFile('kube-apiserver'))}`);
-      return existsSync(caFile);
-    }, 120_000, 300);
+    await waitFor(
+      'kube-apiserver to write its certificate',
+      async () => {
+        if (apiserver.child.exitCode !== null) throw new Error(`kube-apiserver exited: ${await tail(logFile('kube-apiserver'))}`);
+        return existsSync(caFile);
+      },
+      120_000,
+      300,
+    );
     // The generated serving certificate file holds the leaf followed by its self-signed CA: a
     // bundle that verifies the API server both at 10.88.0.1 and at the `kubernetes` Service IP.
     const caPem = await readFile(caFile, 'utf8');
     const kubeconfigPath = join(dir, 'kubeconfig');
     await writeFile(kubeconfigPath, renderKubeconfig(server, caPem, token), { mode: 0o600 });
     const plane = { kubeconfigPath };
-    await waitFor('kube-apiserver /readyz', async () => {
-      if (apiserver.child.exitCode !== null) throw new Error(`kube-apiserver exited: ${await tail(logFile('kube-apiserver'))}`);
-      return (await kubectl(plane, ['get', '--raw', '/readyz'], { timeoutMs: 10_000 })).stdout.trim() === 'ok';
-    }, 120_000, 500);
+    await waitFor(
+      'kube-apiserver /readyz',
+      async () => {
+        if (apiserver.child.exitCode !== null) throw new Error(`kube-apiserver exited: ${await tail(logFile('kube-apiserver'))}`);
+        return (await kubectl(plane, ['get', '--raw', '/readyz'], { timeoutMs: 10_000 })).stdout.trim() === 'ok';
+      },
+      120_000,
+      500,
+    );
 
     // --- controller-manager (ServiceAccounts, Deployments, PV binding) and scheduler ---
     const [kcmPort, schedPort, kubeletHealthPort, proxyHealthPort, proxyMetricsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-    processes.push(startProcess(bins.controllerManager, [
-      `--kubeconfig=${kubeconfigPath}`,
-      '--leader-elect=false',
-      `--root-ca-file=${caFile}`,
-      `--service-account-private-key-file=${join(dir, 'sa.key')}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${kcmPort}`,
-      '--use-service-account-credentials=false',
-    ], { logFile: logFile('kube-controller-manager') }));
-    processes.push(startProcess(bins.scheduler, [
-      `--kubeconfig=${kubeconfigPath}`,
-      '--leader-elect=false',
-      '--bind-address=127.0.0.1',
-      `--secure-port=${schedPort}`,
-    ], { logFile: logFile('kube-scheduler') }));
+    processes.push(
+      startProcess(
+        bins.controllerManager,
+        [
+          `--kubeconfig=${kubeconfigPath}`,
+          '--leader-elect=false',
+          `--root-ca-file=${caFile}`,
+          `--service-account-private-key-file=${join(dir, 'sa.key')}`,
+          `--service-cluster-ip-range=${SERVICE_CIDR}`,
+          '--bind-address=127.0.0.1',
+          `--secure-port=${kcmPort}`,
+          '--use-service-account-credentials=false',
+        ],
+        { logFile: logFile('kube-controller-manager') },
+      ),
+    );
+    processes.push(
+      startProcess(bins.scheduler, [`--kubeconfig=${kubeconfigPath}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${schedPort}`], { logFile: logFile('kube-scheduler') }),
+    );
 
     // --- cluster DNS: CoreDNS on the node's address, Service names only (nothing beyond the machine) ---
     await writeFile(join(dir, 'Corefile'), corefile(kubeconfigPath));
@@ -267,35 +289,50 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const kubeletDir = join(dir, 'kubelet');
     await mkdir(join(dir, 'pod-logs'), { recursive: true });
     await writeFile(join(dir, 'kubelet.yaml'), kubeletConfig(containerdSock, kubeletHealthPort, join(dir, 'pod-logs')));
-    const kubelet = startProcess(bins.kubelet, [
-      `--config=${join(dir, 'kubelet.yaml')}`,
-      `--kubeconfig=${kubeconfigPath}`,
-      `--root-dir=${kubeletDir}`,
-      `--cert-dir=${join(dir, 'kubelet-pki')}`,
-      `--hostname-override=${NODE_NAME}`,
-      `--node-ip=${NODE_IP}`,
-      '--v=1',
-    ], { logFile: logFile('kubelet') });
+    const kubelet = startProcess(
+      bins.kubelet,
+      [
+        `--config=${join(dir, 'kubelet.yaml')}`,
+        `--kubeconfig=${kubeconfigPath}`,
+        `--root-dir=${kubeletDir}`,
+        `--cert-dir=${join(dir, 'kubelet-pki')}`,
+        `--hostname-override=${NODE_NAME}`,
+        `--node-ip=${NODE_IP}`,
+        '--v=1',
+      ],
+      { logFile: logFile('kubelet') },
+    );
     processes.push(kubelet);
 
     // --- kube-proxy: the `kubernetes` Service (10.0.0.1) and every other Service ---
-    processes.push(startProcess(bins.proxy, [
-      `--kubeconfig=${kubeconfigPath}`,
-      '--proxy-mode=iptables',
-      `--cluster-cidr=${POD_CIDR}`,
-      '--conntrack-max-per-core=0',
-      `--hostname-override=${NODE_NAME}`,
-      `--bind-address=${NODE_IP}`,
-      `--nodeport-addresses=${NODE_IP}/32`,
-      `--metrics-bind-address=127.0.0.1:${proxyMetricsPort}`,
-      `--healthz-bind-address=127.0.0.1:${proxyHealthPort}`,
-    ], { logFile: logFile('kube-proxy') }));
+    processes.push(
+      startProcess(
+        bins.proxy,
+        [
+          `--kubeconfig=${kubeconfigPath}`,
+          '--proxy-mode=iptables',
+          `--cluster-cidr=${POD_CIDR}`,
+          '--conntrack-max-per-core=0',
+          `--hostname-override=${NODE_NAME}`,
+          `--bind-address=${NODE_IP}`,
+          `--nodeport-addresses=${NODE_IP}/32`,
+          `--metrics-bind-address=127.0.0.1:${proxyMetricsPort}`,
+          `--healthz-bind-address=127.0.0.1:${proxyHealthPort}`,
+        ],
+        { logFile: logFile('kube-proxy') },
+      ),
+    );
 
-    await waitFor('the node to be Ready', async () => {
-      if (kubelet.child.exitCode !== null) throw new Error(`kubelet exited: ${await tail(logFile('kubelet'))}`);
-      const r = await kubectl(plane, ['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
-      return r.stdout.trim() === 'True';
-    }, 180_000, 1_000);
+    await waitFor(
+      'the node to be Ready',
+      async () => {
+        if (kubelet.child.exitCode !== null) throw new Error(`kubelet exited: ${await tail(logFile('kubelet'))}`);
+        const r = await kubectl(plane, ['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+        return r.stdout.trim() === 'True';
+      },
+      180_000,
+      1_000,
+    );
     await waitFor('the default ServiceAccount', async () => (await kubectl(plane, ['get', 'serviceaccount', 'default', '-n', 'default'])).code === 0, 60_000, 500);
     const crds = options.crdsDir ?? DEFAULT_CRDS_DIR;
     if (crds !== false) await installCrds({ kubeconfigPath, server, token, caPem, dir, stop: async () => undefined }, crds);
@@ -441,7 +478,10 @@ async function killShims(sock: string): Promise<void> {
 
 /** Lazily unmounts everything mounted below `dir` (overlay snapshots, pod volumes), deepest first. */
 async function unmountUnder(dir: string): Promise<void> {
-  const mounts = (await readFile('/proc/self/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1]?.replace(/\\040/g, ' ')).filter((m): m is string => m?.startsWith(`${dir}/`) === true);
+  const mounts = (await readFile('/proc/self/mounts', 'utf8'))
+    .split('\n')
+    .map((l) => l.split(' ')[1]?.replace(/\\040/g, ' '))
+    .filter((m): m is string => m?.startsWith(`${dir}/`) === true);
   for (const m of mounts.sort((a, b) => b.length - a.length)) await run('umount', ['-l', m], { allowFail: true });
 }
 
@@ -455,7 +495,10 @@ async function cleanIptables(proxyBin: string): Promise<void> {
       const jump = /^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) (.*-j KUBE-\S+.*)$/.exec(line);
       if (jump) await run('sh', ['-c', `iptables -t ${table} -D ${jump[1]} ${jump[2]}`], { allowFail: true });
     }
-    const chains = rules.split('\n').map((l) => /^:(KUBE-\S+)/.exec(l)?.[1]).filter((c): c is string => c !== undefined);
+    const chains = rules
+      .split('\n')
+      .map((l) => /^:(KUBE-\S+)/.exec(l)?.[1])
+      .filter((c): c is string => c !== undefined);
     for (const c of chains) await run('iptables', ['-t', table, '-F', c], { allowFail: true });
     for (const c of chains) await run('iptables', ['-t', table, '-X', c], { allowFail: true });
   }

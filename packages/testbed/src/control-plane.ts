@@ -46,15 +46,11 @@ export interface StartOptions {
 
 function httpsGet(url: string, ca: string | undefined, token?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolvePromise, reject) => {
-    const req = request(
-      url,
-      { ca, rejectUnauthorized: ca !== undefined, headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: 5_000 },
-      (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body }));
-      },
-    );
+    const req = request(url, { ca, rejectUnauthorized: ca !== undefined, headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: 5_000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body }));
+    });
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.end();

@@ -48,16 +48,23 @@ async function launch(bin: string, dir: string, backend: 'memory' | 'filesystem'
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = [
-    '-scheme', 'http',
-    '-host', '127.0.0.1',
-    '-port', String(port),
+    '-scheme',
+    'http',
+    '-host',
+    '127.0.0.1',
+    '-port',
+    String(port),
     // Signed-URL paths (/<bucket>/<object>) are served only for requests to this host.
-    '-public-host', `127.0.0.1:${port}`,
+    '-public-host',
+    `127.0.0.1:${port}`,
     // Resumable uploads answer with this URL in Location.
-    '-external-url', url,
-    '-backend', backend,
+    '-external-url',
+    url,
+    '-backend',
+    backend,
     ...(backend === 'filesystem' ? ['-filesystem-root', join(dir, 'data')] : []),
-    '-log-level', logLevel,
+    '-log-level',
+    logLevel,
   ];
   const process = startProcess(bin, args, { logFile: join(dir, 'fake-gcs-server.log') });
   let exited = false;
@@ -112,11 +119,7 @@ export async function startFakeGcs(options: FakeGcsOptions = {}): Promise<FakeGc
     dir,
     logFile: join(dir, 'fake-gcs-server.log'),
     async createBucket(name) {
-      await checked(
-        fetch(`${api}/b?project=opendepot-test`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) }),
-        `creating bucket ${name}`,
-        [409],
-      );
+      await checked(fetch(`${api}/b?project=opendepot-test`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) }), `creating bucket ${name}`, [409]);
     },
     async listObjects(bucket, prefix) {
       const names: string[] = [];

@@ -39,9 +39,7 @@ export interface StandinRepo {
 }
 
 /** A rate-limit mode: `primary` answers 403 with `x-ratelimit-remaining: 0`; `secondary` answers with `retry-after`. */
-export type RateLimitMode =
-  | { kind: 'primary'; resetInSeconds?: number }
-  | { kind: 'secondary'; retryAfterSeconds?: number; status?: 403 | 429 };
+export type RateLimitMode = { kind: 'primary'; resetInSeconds?: number } | { kind: 'secondary'; retryAfterSeconds?: number; status?: 403 | 429 };
 
 /** A request the stand-in answered. */
 export interface StandinRequest {
@@ -145,7 +143,10 @@ export async function startGithubStandin(options: GithubStandinOptions = {}): Pr
   function addTag(owner: string, repo: string, tag: string, files: RepoFiles): void {
     const record = mustRepo(owner, repo);
     const date = new Date(BASE_DATE + record.tags.size * 86_400_000);
-    const sha = createHash('sha1').update(`${owner}/${repo}@${tag}\n`).update(JSON.stringify(serialisable(files))).digest('hex');
+    const sha = createHash('sha1')
+      .update(`${owner}/${repo}@${tag}\n`)
+      .update(JSON.stringify(serialisable(files)))
+      .digest('hex');
     record.tags.set(tag, { sha, files, date });
   }
 
@@ -261,7 +262,11 @@ export async function startGithubStandin(options: GithubStandinOptions = {}): Pr
     if (page < last) links.push(`<${pageUrl(page + 1)}>; rel="next"`, `<${pageUrl(last)}>; rel="last"`);
     if (page > 1) links.push(`<${pageUrl(1)}>; rel="first"`);
     if (links.length > 0) res.setHeader('link', links.join(', '));
-    json(res, 200, all.slice((page - 1) * perPage, page * perPage).map((r) => releaseJson(record, r)));
+    json(
+      res,
+      200,
+      all.slice((page - 1) * perPage, page * perPage).map((r) => releaseJson(record, r)),
+    );
   }
 
   function releaseJson(record: RepoRecord, r: ReleaseRecord): Record<string, unknown> {
@@ -362,7 +367,7 @@ export async function startGithubStandin(options: GithubStandinOptions = {}): Pr
       res.setHeader('x-ratelimit-remaining', '0');
       res.setHeader('x-ratelimit-reset', String(reset));
       json(res, 403, {
-        message: 'API rate limit exceeded for 127.0.0.1. (But here\'s the good news: Authenticated requests get a higher rate limit. Check out the documentation for more details.)',
+        message: "API rate limit exceeded for 127.0.0.1. (But here's the good news: Authenticated requests get a higher rate limit. Check out the documentation for more details.)",
         documentation_url: 'https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting',
       });
       return;
@@ -539,7 +544,12 @@ function paxGlobalHeader(sha: string, date: Date): Buffer {
   header.write('0000000\0', 108);
   header.write('0000000\0', 116);
   header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-  header.write(`${Math.floor(date.getTime() / 1000).toString(8).padStart(11, '0')}\0`, 136);
+  header.write(
+    `${Math.floor(date.getTime() / 1000)
+      .toString(8)
+      .padStart(11, '0')}\0`,
+    136,
+  );
   header.write('        ', 148);
   header.write('g', 156);
   header.write('ustar\0', 257);

@@ -83,46 +83,49 @@ export async function startHashicorpReleasesStandin(options: HashicorpReleasesSt
     return release;
   };
 
-  const server = await startFaultyServer(async (req, res, url) => {
-    const segments = url.pathname.split('/').slice(1).map(decodeURIComponent);
-    if (segments[0] === 'v1' && segments[1] === 'releases' && segments[2] !== undefined) {
-      const list = releases.get(segments[2]);
-      if (!list) {
-        sendJson(res, 404, { code: 404, message: `product ${segments[2]} not found` });
-        return true;
+  const server = await startFaultyServer(
+    async (req, res, url) => {
+      const segments = url.pathname.split('/').slice(1).map(decodeURIComponent);
+      if (segments[0] === 'v1' && segments[1] === 'releases' && segments[2] !== undefined) {
+        const list = releases.get(segments[2]);
+        if (!list) {
+          sendJson(res, 404, { code: 404, message: `product ${segments[2]} not found` });
+          return true;
+        }
+        if (segments.length === 3) return index(res, list, url);
+        if (segments.length === 4) {
+          const wanted = segments[3] === 'latest' ? newest(list.filter((r) => !r.version.includes('-'))) : list.find((r) => r.version === segments[3]);
+          if (!wanted) sendJson(res, 404, { code: 404, message: `release ${segments[3]} of ${segments[2]} not found` });
+          else sendJson(res, 200, releaseJson(wanted));
+          return true;
+        }
+        return false;
       }
-      if (segments.length === 3) return index(res, list, url);
-      if (segments.length === 4) {
-        const wanted = segments[3] === 'latest' ? newest(list.filter((r) => !r.version.includes('-'))) : list.find((r) => r.version === segments[3]);
-        if (!wanted) sendJson(res, 404, { code: 404, message: `release ${segments[3]} of ${segments[2]} not found` });
-        else sendJson(res, 200, releaseJson(wanted));
+      // File host: /<product>/<version>/<file>
+      if (segments.length === 3) {
+        const [product = '', version = '', file = ''] = segments;
+        const release = releases.get(product)?.find((r) => r.version === version);
+        if (!release) return false;
+        const override = release.overrides.get(file);
+        if (override) {
+          await sendFile(req, res, override, contentTypeOf(file));
+          return true;
+        }
+        const prefix = `${product}_${version}`;
+        if (file === `${prefix}_SHA256SUMS`) await sendFile(req, res, release.files.shasums, 'text/plain; charset=utf-8');
+        else if (file === `${prefix}_SHA256SUMS.sig` || file === `${prefix}_SHA256SUMS.${keySuffix}.sig`) await sendFile(req, res, release.files.signature, 'application/pgp-signature');
+        else if (release.files.extras.has(file)) await sendFile(req, res, release.files.extras.get(file) as Buffer, contentTypeOf(file));
+        else {
+          const zip = [...release.files.zips.values()].find((z) => z.filename === file);
+          if (!zip) return false;
+          await sendFile(req, res, zip.file, 'application/zip');
+        }
         return true;
       }
       return false;
-    }
-    // File host: /<product>/<version>/<file>
-    if (segments.length === 3) {
-      const [product = '', version = '', file = ''] = segments;
-      const release = releases.get(product)?.find((r) => r.version === version);
-      if (!release) return false;
-      const override = release.overrides.get(file);
-      if (override) {
-        await sendFile(req, res, override, contentTypeOf(file));
-        return true;
-      }
-      const prefix = `${product}_${version}`;
-      if (file === `${prefix}_SHA256SUMS`) await sendFile(req, res, release.files.shasums, 'text/plain; charset=utf-8');
-      else if (file === `${prefix}_SHA256SUMS.sig` || file === `${prefix}_SHA256SUMS.${keySuffix}.sig`) await sendFile(req, res, release.files.signature, 'application/pgp-signature');
-      else if (release.files.extras.has(file)) await sendFile(req, res, release.files.extras.get(file) as Buffer, contentTypeOf(file));
-      else {
-        const zip = [...release.files.zips.values()].find((z) => z.filename === file);
-        if (!zip) return false;
-        await sendFile(req, res, zip.file, 'application/zip');
-      }
-      return true;
-    }
-    return false;
-  }, options.port !== undefined ? { port: options.port } : {});
+    },
+    options.port !== undefined ? { port: options.port } : {},
+  );
 
   /** Newest first; `after` keeps releases created strictly before it; at most `limit` (≤ 20). */
   function index(res: Parameters<typeof sendJson>[0], list: Release[], url: URL): boolean {

@@ -26,7 +26,11 @@ export async function helloProviderExecutables(version: string, platforms: reado
   const ordered = [...names.filter((n) => n === host), ...names.filter((n) => n !== host)];
   const paths = new Map<string, string>();
   for (const platform of ordered) {
-    const path = await runPathScript(BUILD_SCRIPT, [version, platform], (code) => `building terraform-provider-hello ${version} for ${platform} failed (exit ${code}); see ${join(toolsDir(), 'logs', 'terraform-provider-hello.log')}`);
+    const path = await runPathScript(
+      BUILD_SCRIPT,
+      [version, platform],
+      (code) => `building terraform-provider-hello ${version} for ${platform} failed (exit ${code}); see ${join(toolsDir(), 'logs', 'terraform-provider-hello.log')}`,
+    );
     paths.set(platform, path);
   }
   return new Map(names.map((n) => [n, paths.get(n)!]));

@@ -61,7 +61,10 @@ async function signedFetch(
   query: Record<string, string> = {},
 ): Promise<Response> {
   const url = new URL(credentials.endpoint);
-  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const amzDate = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const day = amzDate.slice(0, 8);
   const payloadHash = sha256Hex('');
   const canonicalUri = path.split('/').map(encodeRfc3986).join('/');
@@ -71,7 +74,9 @@ async function signedFetch(
     .join('&');
   const headers = { host: url.host, 'x-amz-content-sha256': payloadHash, 'x-amz-date': amzDate };
   const signedHeaders = Object.keys(headers).join(';');
-  const canonicalHeaders = Object.entries(headers).map(([k, v]) => `${k}:${v}\n`).join('');
+  const canonicalHeaders = Object.entries(headers)
+    .map(([k, v]) => `${k}:${v}\n`)
+    .join('');
   const canonicalRequest = [method, canonicalUri, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].join('\n');
   const scope = `${day}/${REGION}/s3/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
@@ -89,10 +94,14 @@ async function signedFetch(
 
 /** The text of every `<tag>…</tag>` inside each `<parent>…</parent>` of an S3 XML answer. */
 function xmlValues(xml: string, parent: string, tag: string): string[] {
-  const decode = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
-  return [...xml.matchAll(new RegExp(`<${parent}>([\\s\\S]*?)</${parent}>`, 'g'))].flatMap((m) =>
-    [...m[1]!.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((t) => decode(t[1]!)),
-  );
+  const decode = (s: string) =>
+    s
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&amp;/g, '&');
+  return [...xml.matchAll(new RegExp(`<${parent}>([\\s\\S]*?)</${parent}>`, 'g'))].flatMap((m) => [...m[1]!.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((t) => decode(t[1]!)));
 }
 
 async function launch(bin: string, dir: string, credentials: { accessKeyId: string; secretAccessKey: string }, host: string): Promise<{ process: ManagedProcess; port: number; endpoint: string }> {
@@ -178,10 +187,7 @@ export async function startMinio(options: MinioOptions = {}): Promise<Minio> {
       const keys: string[] = [];
       let token: string | undefined;
       do {
-        const xml = await checked(
-          signed('GET', `/${bucket}`, { 'list-type': '2', prefix, ...(token !== undefined && { 'continuation-token': token }) }),
-          `listing ${bucket}`,
-        );
+        const xml = await checked(signed('GET', `/${bucket}`, { 'list-type': '2', prefix, ...(token !== undefined && { 'continuation-token': token }) }), `listing ${bucket}`);
         keys.push(...xmlValues(xml, 'Contents', 'Key'));
         token = /<IsTruncated>true<\/IsTruncated>/.test(xml) ? xmlValues(xml, 'ListBucketResult', 'NextContinuationToken')[0] : undefined;
       } while (token !== undefined);

@@ -43,11 +43,7 @@ export interface ManagedProcess {
 }
 
 /** Starts `command` in its own process group with output appended to `logFile`. */
-export function startProcess(
-  command: string,
-  args: string[],
-  options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string },
-): ManagedProcess {
+export function startProcess(command: string, args: string[], options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string }): ManagedProcess {
   hookExit();
   const log = createWriteStream(options.logFile, { flags: 'a' });
   const child = spawn(command, args, {

@@ -194,10 +194,7 @@ export async function buildReleaseFiles(
       zips.set(`${p.os}_${p.arch}`, { filename, file: { bytes, sha256: sha256Of(bytes) } });
     }
   }
-  const lines = [
-    ...[...zips.values()].map((z) => [z.filename, z.file.sha256] as const),
-    ...[...extras].map(([name, bytes]) => [name, sha256Of(bytes)] as const),
-  ]
+  const lines = [...[...zips.values()].map((z) => [z.filename, z.file.sha256] as const), ...[...extras].map(([name, bytes]) => [name, sha256Of(bytes)] as const)]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, hash]) => `${hash}  ${name}\n`);
   const shasums = Buffer.from(lines.join(''));

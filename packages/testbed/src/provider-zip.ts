@@ -78,9 +78,7 @@ function scriptOf(options: ProviderZipOptions): Buffer {
 /** Stored (not deflated), so that the zip's size is the content's plus a fixed overhead. */
 function zipOf(options: ProviderZipOptions, header: Buffer, contentLength: number): Readable {
   const zip = new yazl.ZipFile();
-  zip.addReadStreamLazy(providerExecutableName(options), { mtime: MTIME, mode: 0o100755, compress: false, size: contentLength }, (cb) =>
-    cb(null, content(header, contentLength)),
-  );
+  zip.addReadStreamLazy(providerExecutableName(options), { mtime: MTIME, mode: 0o100755, compress: false, size: contentLength }, (cb) => cb(null, content(header, contentLength)));
   zip.end();
   return zip.outputStream as unknown as Readable;
 }

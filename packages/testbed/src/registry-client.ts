@@ -24,7 +24,11 @@ export function cliConfigText(host: string, services: HostServices, extra = 'pro
   // HCL 1 object syntax (`key = value`), which the CLI config parser reads.
   const hcl = (v: string | number | readonly (string | number)[]): string => (Array.isArray(v) ? `[${v.map((i) => JSON.stringify(i)).join(', ')}]` : JSON.stringify(v));
   const lines = Object.entries(services).map(([k, v]) =>
-    typeof v === 'string' ? `    "${k}" = "${v}"` : `    "${k}" = {\n${Object.entries(v as Record<string, string>).map(([a, b]) => `      ${a} = ${hcl(b)}`).join('\n')}\n    }`,
+    typeof v === 'string'
+      ? `    "${k}" = "${v}"`
+      : `    "${k}" = {\n${Object.entries(v as Record<string, string>)
+          .map(([a, b]) => `      ${a} = ${hcl(b)}`)
+          .join('\n')}\n    }`,
   );
   return `host "${host}" {\n  services = {\n${lines.join('\n')}\n  }\n}\n\n${extra}`;
 }

@@ -64,7 +64,9 @@ function read(file: string): SourceFacts {
   const known = facts.get(file);
   if (known) return known;
   // Comments may mention helpers without calling them; a comment after code stays (it can only add a need).
-  const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const text = readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
   const needs = new Set<TestNeed>();
   const unknownTools: string[] = [];
   // A call, not the helper's own definition (`function useControlPlane(`).

@@ -19,7 +19,9 @@ export interface TestCertificates {
 }
 
 function pemOfKey(der: ArrayBuffer): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/.{1,64}/g, '$&\n');
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/.{1,64}/g, '$&\n');
   return `-----BEGIN PRIVATE KEY-----\n${b64}-----END PRIVATE KEY-----\n`;
 }
 
@@ -27,9 +29,7 @@ function pemOfKey(der: ArrayBuffer): string {
  * Makes a CA and a server certificate valid for `hosts` (DNS names and IP addresses; default
  * 127.0.0.1, ::1 and localhost) for `days` days. Go clients ignore the CN, so SANs carry the names.
  */
-export async function createTestCertificates(
-  options: { hosts?: string[]; days?: number; commonName?: string } = {},
-): Promise<TestCertificates> {
+export async function createTestCertificates(options: { hosts?: string[]; days?: number; commonName?: string } = {}): Promise<TestCertificates> {
   const hosts = options.hosts ?? ['127.0.0.1', '::1', 'localhost'];
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Date.now() + (options.days ?? 30) * 86_400_000);
@@ -41,10 +41,7 @@ export async function createTestCertificates(
     notAfter,
     signingAlgorithm: ALGORITHM,
     keys: caKeys as webcrypto.CryptoKeyPair,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-    ],
+    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
   });
   const serverKeys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const isIp = (h: string) => /^[\d.]+$/.test(h) || h.includes(':');

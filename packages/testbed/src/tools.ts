@@ -23,7 +23,13 @@ export type ToolName =
   | 'kube-scheduler'
   | 'kube-proxy'
   | 'coredns'
-  | 'tofu' | 'terraform' | 'helm' | 'dex' | 'minio' | 'fake-gcs-server' | 'trivy';
+  | 'tofu'
+  | 'terraform'
+  | 'helm'
+  | 'dex'
+  | 'minio'
+  | 'fake-gcs-server'
+  | 'trivy';
 
 interface ToolSpec {
   /** Arguments that make the binary print its version. */
@@ -71,9 +77,7 @@ async function versionFits(path: string, spec: ToolSpec): Promise<boolean> {
 }
 
 function candidates(name: ToolName): string[] {
-  const dirs = [process.env.KUBEBUILDER_ASSETS, ...(process.env.PATH ?? '').split(delimiter)].filter(
-    (d): d is string => Boolean(d),
-  );
+  const dirs = [process.env.KUBEBUILDER_ASSETS, ...(process.env.PATH ?? '').split(delimiter)].filter((d): d is string => Boolean(d));
   return dirs.map((d) => join(d, name)).filter((p) => existsSync(p));
 }
 

@@ -39,7 +39,12 @@ test('the HashiCorp Releases stand-in packages a given executable as a real rele
   const releases = await startHashicorpReleasesStandin({ signingKey });
   const dir = await mkdtemp(join(tmpdir(), 'opendepot-hello-'));
   try {
-    await releases.addRelease('terraform-provider-hello', '1.1.0', { platforms: [{ os, arch, executable }, { os: 'windows', arch: 'amd64' }] });
+    await releases.addRelease('terraform-provider-hello', '1.1.0', {
+      platforms: [
+        { os, arch, executable },
+        { os: 'windows', arch: 'amd64' },
+      ],
+    });
     const zipName = `terraform-provider-hello_1.1.0_${os}_${arch}.zip`;
     const zip = Buffer.from(await (await fetch(`${releases.url}/terraform-provider-hello/1.1.0/${zipName}`)).arrayBuffer());
     await writeFile(join(dir, zipName), zip);

@@ -14,12 +14,7 @@ export function serveVpc(server: DirectoryServer): void {
   server.put(
     '/acme/vpc/index.json',
     JSON.stringify({
-      versions: [
-        'v1.0.0',
-        { version: '1.1.0', sha256: createHash('sha256').update(V11).digest('hex'), publishedAt: '2025-02-01T10:00:00Z' },
-        { version: 'v2.0.0' },
-        'latest',
-      ],
+      versions: ['v1.0.0', { version: '1.1.0', sha256: createHash('sha256').update(V11).digest('hex'), publishedAt: '2025-02-01T10:00:00Z' }, { version: 'v2.0.0' }, 'latest'],
     }),
   );
   server.put('/acme/vpc/vpc-v1.0.0.tar.gz', V1);

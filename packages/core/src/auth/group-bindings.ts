@@ -413,8 +413,7 @@ export function compileGroupBinding(binding: Pick<GroupBinding, 'metadata' | 'sp
     namespace,
     name,
     matches: (principal) => evaluates(expression, expressionScope(principal)),
-    grants: (resource) =>
-      resource.namespace === namespace && (resource.kind === 'Module' ? moduleGlobs : resource.kind === 'Provider' ? providerGlobs : []).some((m) => m(resource.name)),
+    grants: (resource) => resource.namespace === namespace && (resource.kind === 'Module' ? moduleGlobs : resource.kind === 'Provider' ? providerGlobs : []).some((m) => m(resource.name)),
   };
 }
 

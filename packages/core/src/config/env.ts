@@ -26,7 +26,7 @@ export const ENV_MAPPINGS: readonly EnvMapping[] = [
   { name: 'OPENDEPOT_DEFAULT_STORAGE_CONFIG', path: ['defaultStorageConfig'], type: 'yaml', description: 'default storageConfig, as JSON or YAML' },
   { name: 'OPENDEPOT_SERVER_PORT', path: ['server', 'port'], type: 'integer', description: 'server listening port' },
   { name: 'OPENDEPOT_SERVER_HOST', path: ['server', 'host'], type: 'string', description: 'server listening address' },
-  { name: 'OPENDEPOT_SERVER_METRICS_PORT', path: ['server', 'metricsPort'], type: 'integer', description: 'port of the server\'s /metrics' },
+  { name: 'OPENDEPOT_SERVER_METRICS_PORT', path: ['server', 'metricsPort'], type: 'integer', description: "port of the server's /metrics" },
   { name: 'OPENDEPOT_SERVER_EXTERNAL_URL', path: ['server', 'externalUrl'], type: 'string', description: 'URL clients reach the registry at (base of every URL it hands out)' },
   { name: 'OPENDEPOT_SERVER_TRUSTED_PROXIES', path: ['server', 'trustedProxies'], type: 'list', description: 'comma-separated IPs/CIDRs whose X-Forwarded-* headers are believed' },
   { name: 'OPENDEPOT_SERVER_TLS_CERT_FILE', path: ['server', 'tls', 'certFile'], type: 'string', description: 'PEM certificate file' },
@@ -39,7 +39,12 @@ export const ENV_MAPPINGS: readonly EnvMapping[] = [
   { name: 'OPENDEPOT_AUTH_KUBERNETES_AUDIENCES', path: ['auth', 'kubernetes', 'audiences'], type: 'list', description: 'comma-separated TokenReview audiences' },
   { name: 'OPENDEPOT_AUTH_KUBECONFIG', path: ['auth', 'kubeconfig', 'enabled'], type: 'boolean', description: 'accept base64 kubeconfigs as tokens (local clusters only)' },
   { name: 'OPENDEPOT_AUTH_DOWNLOAD_URL_SECRET_FILE', path: ['auth', 'downloadUrlSecretFile'], type: 'string', description: 'file with the key that signs download URLs' },
-  { name: 'OPENDEPOT_SCAN_BLOCK_SEVERITIES', path: ['operator', 'scanning', 'blockSeverities'], type: 'list', description: 'comma-separated scan severities that keep a module out, e.g. CRITICAL,HIGH' },
+  {
+    name: 'OPENDEPOT_SCAN_BLOCK_SEVERITIES',
+    path: ['operator', 'scanning', 'blockSeverities'],
+    type: 'list',
+    description: 'comma-separated scan severities that keep a module out, e.g. CRITICAL,HIGH',
+  },
 ];
 
 /** The configuration fields set by the environment, and which variable set each. */
@@ -70,9 +75,7 @@ export function readEnv(env: Record<string, string | undefined>): EnvOverrides {
     const text = env[mapping.name];
     if (text === undefined || text.trim() === '') continue;
     if (isServiceLinkVariable(mapping.name, text)) {
-      ignored.push(
-        `ignored ${mapping.name}=${text.trim()}: it is a Kubernetes service-link variable, not configuration (set enableServiceLinks: false on the pod to stop the kubelet injecting it)`,
-      );
+      ignored.push(`ignored ${mapping.name}=${text.trim()}: it is a Kubernetes service-link variable, not configuration (set enableServiceLinks: false on the pod to stop the kubelet injecting it)`);
       continue;
     }
     setPath(values, mapping.path, convert(mapping, text.trim()));
@@ -101,7 +104,10 @@ function convert(mapping: EnvMapping, text: string): unknown {
       return fail('true or false');
     }
     case 'list':
-      return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      return text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
     case 'yaml':
       try {
         return parse(text);

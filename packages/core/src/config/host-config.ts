@@ -370,4 +370,21 @@ export const hostConfigSchema = {
  * Sections whose unknown keys are reported as warnings (likely typos). The top level is not
  * among them: it may be a Helm values file with many other keys.
  */
-export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [['storage'], ['server'], ['server', 'limits'], ['server', 'tls'], ['server', 'gpg'], ['operator'], ['operator', 'leaderElection'], ['operator', 'github'], ['operator', 'egress'], ['operator', 'providers'], ['operator', 'scanning'], ['operator', 'limits'], ['auth'], ['auth', 'anonymous'], ['auth', 'kubernetes'], ['auth', 'kubeconfig']];
+export const WARN_UNKNOWN_KEYS_IN: readonly (readonly string[])[] = [
+  ['storage'],
+  ['server'],
+  ['server', 'limits'],
+  ['server', 'tls'],
+  ['server', 'gpg'],
+  ['operator'],
+  ['operator', 'leaderElection'],
+  ['operator', 'github'],
+  ['operator', 'egress'],
+  ['operator', 'providers'],
+  ['operator', 'scanning'],
+  ['operator', 'limits'],
+  ['auth'],
+  ['auth', 'anonymous'],
+  ['auth', 'kubernetes'],
+  ['auth', 'kubeconfig'],
+];

@@ -126,9 +126,10 @@ const validator = createSchemaValidator();
 const RENAMED_FIELDS: readonly { section: string; from: string; to: string }[] = [{ section: 'server', from: 'publicUrl', to: 'externalUrl' }];
 
 function renamedFieldProblems(merged: Record<string, unknown>): SchemaProblem[] {
-  return RENAMED_FIELDS.filter(({ section, from }) => isPlainObject(merged[section]) && (merged[section] as Record<string, unknown>)[from] !== undefined).map(
-    ({ section, from, to }) => ({ path: `${section}.${from}`, message: `was renamed ${section}.${to}; set that instead` }),
-  );
+  return RENAMED_FIELDS.filter(({ section, from }) => isPlainObject(merged[section]) && (merged[section] as Record<string, unknown>)[from] !== undefined).map(({ section, from, to }) => ({
+    path: `${section}.${from}`,
+    message: `was renamed ${section}.${to}; set that instead`,
+  }));
 }
 
 function parseYaml(text: string, origin: string, file: string | undefined): Record<string, unknown> {

@@ -90,7 +90,11 @@ export function storageSettingsProblems(config: { storage?: StorageSettings; def
   if (isObject(config.defaultStorageConfig)) {
     const shorthand = config.defaultStorageConfig;
     const backends = Object.keys(shorthand).filter((k) => !PROFILE_KEYS.has(k) && k !== 'profile' && shorthand[k] !== undefined);
-    if (backends.length !== 1) problems.push({ path: 'defaultStorageConfig', message: `names ${backends.length === 0 ? 'no storage backend' : `${backends.length} storage backends (${backends.join(', ')})`}; it needs exactly one` });
+    if (backends.length !== 1)
+      problems.push({
+        path: 'defaultStorageConfig',
+        message: `names ${backends.length === 0 ? 'no storage backend' : `${backends.length} storage backends (${backends.join(', ')})`}; it needs exactly one`,
+      });
   }
   for (const name of named) {
     const path = joinFieldPath('storage.profiles', name);
@@ -103,7 +107,10 @@ export function storageSettingsProblems(config: { storage?: StorageSettings; def
     if (backends.length !== 1) {
       problems.push({
         path,
-        message: backends.length === 0 ? 'names no storage backend; set exactly one of s3, azureBlob, gcs, filesystem or a storage plugin\'s name' : `names ${backends.length} storage backends (${backends.join(', ')}); a profile has exactly one`,
+        message:
+          backends.length === 0
+            ? "names no storage backend; set exactly one of s3, azureBlob, gcs, filesystem or a storage plugin's name"
+            : `names ${backends.length} storage backends (${backends.join(', ')}); a profile has exactly one`,
       });
     }
     for (const field of Object.keys(profile.tenantSettable ?? {})) {

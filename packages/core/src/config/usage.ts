@@ -26,11 +26,7 @@ export interface HostUsageOptions {
  * {@link CONFIG_FILE_ENV}, the host's extra variables and every {@link ENV_MAPPINGS} entry, aligned.
  */
 export function hostUsage({ command, summary, extraVariables = [] }: HostUsageOptions): string {
-  const vars: readonly UsageVariable[] = [
-    { name: CONFIG_FILE_ENV, description: 'configuration file, when --config is not given' },
-    ...extraVariables,
-    ...ENV_MAPPINGS,
-  ];
+  const vars: readonly UsageVariable[] = [{ name: CONFIG_FILE_ENV, description: 'configuration file, when --config is not given' }, ...extraVariables, ...ENV_MAPPINGS];
   const width = Math.max(...vars.map(({ name }) => name.length));
   return [
     `Usage: ${command} [--config FILE]`,

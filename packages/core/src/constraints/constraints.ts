@@ -1,11 +1,5 @@
 import { InputError } from '@opendepot/sdk';
-import {
-  compareVersions,
-  tryParseVersion,
-  VERSION_FORMS,
-  type ParsedVersion,
-  type VersionParseOptions,
-} from './version.ts';
+import { compareVersions, tryParseVersion, VERSION_FORMS, type ParsedVersion, type VersionParseOptions } from './version.ts';
 
 /** An operator of the Terraform/OpenTofu version-constraint language. */
 export type ConstraintOperator = '=' | '!=' | '>' | '>=' | '<' | '<=' | '~>';
@@ -21,8 +15,7 @@ export interface VersionConstraint {
   readonly version: ParsedVersion;
 }
 
-const OPERATORS_SENTENCE =
-  'Valid operators are =, !=, >, >=, <, <=, ~> (no operator means =), and constraints are joined with commas.';
+const OPERATORS_SENTENCE = 'Valid operators are =, !=, >, >=, <, <=, ~> (no operator means =), and constraints are joined with commas.';
 const EXAMPLES_HINT = 'Write constraints like "~> 1.2", ">= 1.2.0, < 2.0.0" or "= 1.3.0-beta.1".';
 
 // Longest operators first so ">=" is not read as ">" followed by "=1.0".
@@ -155,9 +148,7 @@ export function parseConstraints(text: string, options: VersionParseOptions = {}
     const where = () => (pieces.length > 1 ? ` in ${JSON.stringify(text)}` : '');
     const trimmed = piece.trim();
     if (trimmed === '') {
-      return fail(
-        `Invalid version constraint ${JSON.stringify(text)}: constraint ${index + 1} of ${pieces.length} is empty (stray comma?)`,
-      );
+      return fail(`Invalid version constraint ${JSON.stringify(text)}: constraint ${index + 1} of ${pieces.length} is empty (stray comma?)`);
     }
     const problem = (reason: string): never => fail(`Invalid version constraint ${JSON.stringify(trimmed)}${where()}: ${reason}`);
 
@@ -166,12 +157,8 @@ export function parseConstraints(text: string, options: VersionParseOptions = {}
     if (strayOperator !== undefined) {
       const operatorText = trimmed.slice(0, trimmed.length - rest.length + strayOperator.length);
       const joined = operatorText.replace(/\s+/g, '');
-      const suggestion =
-        MISTYPED_OPERATORS[joined] ?? (CONSTRAINT_OPERATORS.includes(joined as ConstraintOperator) ? joined : undefined);
-      problem(
-        `${JSON.stringify(operatorText)} is not an operator` +
-          (suggestion === undefined ? '' : ` (did you mean ${JSON.stringify(suggestion)}?)`),
-      );
+      const suggestion = MISTYPED_OPERATORS[joined] ?? (CONSTRAINT_OPERATORS.includes(joined as ConstraintOperator) ? joined : undefined);
+      problem(`${JSON.stringify(operatorText)} is not an operator` + (suggestion === undefined ? '' : ` (did you mean ${JSON.stringify(suggestion)}?)`));
     }
     if (rest === '') problem(`operator ${JSON.stringify(written)} must be followed by a version`);
     // go-version reads ">= 1.0 <2.0" as one malformed piece; the usual cause is a missing comma.

@@ -28,9 +28,7 @@ export const VERSION_FORMS = 'MAJOR[.MINOR[.PATCH]][-PRERELEASE][+BUILD], e.g. 1
 const IDENTIFIERS = '[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*';
 // go-version's VersionRegexpRaw, narrowed to semver: an optional "v", one to three numeric
 // segments, "-" before the pre-release and "+" before build metadata.
-const VERSION_PATTERN = new RegExp(
-  `^v?(\\d+)(?:\\.(\\d+))?(?:\\.(\\d+))?(?:-(${IDENTIFIERS}))?(?:\\+(${IDENTIFIERS}))?$`,
-);
+const VERSION_PATTERN = new RegExp(`^v?(\\d+)(?:\\.(\\d+))?(?:\\.(\\d+))?(?:-(${IDENTIFIERS}))?(?:\\+(${IDENTIFIERS}))?$`);
 const TOO_MANY_SEGMENTS = /^v?\d+(?:\.\d+){3,}(?:[-+].*)?$/;
 
 /**
@@ -60,9 +58,7 @@ export function tryParseVersion(text: string): ParsedVersion | string {
   const trimmed = text.trim();
   const match = VERSION_PATTERN.exec(trimmed);
   if (match === null) {
-    return TOO_MANY_SEGMENTS.test(trimmed)
-      ? `${JSON.stringify(text)} has more than three numeric segments; at most MAJOR.MINOR.PATCH is supported`
-      : `${JSON.stringify(text)} is not a version`;
+    return TOO_MANY_SEGMENTS.test(trimmed) ? `${JSON.stringify(text)} has more than three numeric segments; at most MAJOR.MINOR.PATCH is supported` : `${JSON.stringify(text)} is not a version`;
   }
   const [, majorText = '', minorText, patchText, prerelease = '', build = ''] = match;
   const segments = [majorText, minorText ?? '0', patchText ?? '0'].map(Number);

@@ -11,12 +11,8 @@ export function secretRef(description: string, scope: 'resource' | 'opendepot' =
   const where =
     scope === 'resource'
       ? "Only Secrets of the resource's own namespace can be referenced."
-      : 'The Secret is read from the namespace OpenDepot runs in (where the operator and the server can both read it), not from the resource\'s namespace.';
-  return object(
-    `${description} ${where}`,
-    { name: string('Name of the Secret.', { pattern: OBJECT_NAME_PATTERN, maxLength: 253 }) },
-    { required: ['name'] },
-  );
+      : "The Secret is read from the namespace OpenDepot runs in (where the operator and the server can both read it), not from the resource's namespace.";
+  return object(`${description} ${where}`, { name: string('Name of the Secret.', { pattern: OBJECT_NAME_PATTERN, maxLength: 253 }) }, { required: ['name'] });
 }
 
 /** Default name of the Secret holding GitHub credentials. */
@@ -27,9 +23,7 @@ export const githubClientConfigSchema = object('How the operator calls the GitHu
   useAuthenticatedClient: boolean(
     'Authenticate to GitHub (a GitHub App or a token from secretRef). Required for private repositories and recommended for public ones, because anonymous calls are limited to 60 an hour. Default: false.',
   ),
-  secretRef: secretRef(
-    `Secret with either githubAppID, githubInstallID and githubPrivateKey (a GitHub App) or token (a personal access token). Default: ${DEFAULT_GITHUB_SECRET_NAME}.`,
-  ),
+  secretRef: secretRef(`Secret with either githubAppID, githubInstallID and githubPrivateKey (a GitHub App) or token (a personal access token). Default: ${DEFAULT_GITHUB_SECRET_NAME}.`),
 });
 
 /** `githubClientConfig` as TypeScript. */
@@ -42,11 +36,11 @@ export function versionString(description: string) {
 
 /** `spec.versions` of a Module or Provider. */
 export function versionsList(description: string) {
-  return array(
-    description,
-    object('One version to serve.', { version: versionString('The version, as tagged upstream: "1.2.3" or "v1.2.3".') }, { required: ['version'] }),
-    { maxItems: 2000, listType: 'map', mapKeys: ['version'] },
-  );
+  return array(description, object('One version to serve.', { version: versionString('The version, as tagged upstream: "1.2.3" or "v1.2.3".') }, { required: ['version'] }), {
+    maxItems: 2000,
+    listType: 'map',
+    mapKeys: ['version'],
+  });
 }
 
 /** Values of `conditions[].status`. */

@@ -7,7 +7,7 @@ import { array, boolean, describe, enumeration, integer, object, string, type St
 import { storageConfigSchema } from './storage.ts';
 
 /** `spec.global`: defaults for every Module and Provider the Depot manages. */
-export const depotGlobalSchema = object('Defaults for every Module and Provider this Depot manages; an entry\'s own settings win.', {
+export const depotGlobalSchema = object("Defaults for every Module and Provider this Depot manages; an entry's own settings win.", {
   githubClientConfig: githubClientConfigSchema,
   moduleConfig: object('Module defaults.', {
     fileFormat: moduleConfigFields.fileFormat,

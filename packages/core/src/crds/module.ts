@@ -1,13 +1,6 @@
 /** The Module kind: one module of the registry and the versions of it to serve. */
 import { githubClientConfigSchema, integrityStatusFields, syncStatusFields, versionsList, versionString, type GithubClientConfig } from './common.ts';
-import {
-  GITHUB_OWNER_PATTERN,
-  MODULE_PROVIDER_PATTERN,
-  REGISTRY_NAME_PATTERN,
-  REPO_URL_PATTERN,
-  SOURCE_NAME_PATTERN,
-  VERSION_CONSTRAINTS_PATTERN,
-} from './patterns.ts';
+import { GITHUB_OWNER_PATTERN, MODULE_PROVIDER_PATTERN, REGISTRY_NAME_PATTERN, REPO_URL_PATTERN, SOURCE_NAME_PATTERN, VERSION_CONSTRAINTS_PATTERN } from './patterns.ts';
 import { ageColumn, integrityColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
 import { array, boolean, describe, enumeration, integer, object, string, type Static, type ValidationRule } from './schema.ts';
 import { storageConfigSchema, type StorageConfig } from './storage.ts';
@@ -22,10 +15,9 @@ export const MODULE_DEFAULTS = { fileFormat: 'zip', immutable: false } as const;
 
 /** The fields of `moduleConfig`, shared with the Depot's `moduleConfigs[]` and `global.moduleConfig`. */
 export const moduleConfigFields = {
-  name: string(
-    'Module name in the registry address <host>/<namespace>/<name>/<provider>, e.g. terraform-aws-eks. Also the GitHub repository name when repoUrl is unset.',
-    { pattern: REGISTRY_NAME_PATTERN },
-  ),
+  name: string('Module name in the registry address <host>/<namespace>/<name>/<provider>, e.g. terraform-aws-eks. Also the GitHub repository name when repoUrl is unset.', {
+    pattern: REGISTRY_NAME_PATTERN,
+  }),
   provider: string('Target system in the registry address <host>/<namespace>/<name>/<provider>, e.g. aws or azurerm.', {
     pattern: MODULE_PROVIDER_PATTERN,
   }),
@@ -98,16 +90,9 @@ export const moduleSpecSchema = object(
       storageConfigSchema,
       `${storageConfigSchema.json.description} May be set here or at spec.moduleConfig.storageConfig, not both. Unset: the Depot's global storageConfig, else the chart's default.`,
     ),
-    githubClientConfig: describe(
-      githubClientConfigSchema,
-      `${githubClientConfigSchema.json.description} May be set here or at spec.moduleConfig.githubClientConfig, not both.`,
-    ),
-    versions: versionsList(
-      'Versions to fetch, store and serve; the operator creates one Version resource for each. Removing an entry removes its Version.',
-    ),
-    forceSync: boolean(
-      'Set true to fetch, verify and store every version again (for example after restoring storage). The operator resets it to false when done.',
-    ),
+    githubClientConfig: describe(githubClientConfigSchema, `${githubClientConfigSchema.json.description} May be set here or at spec.moduleConfig.githubClientConfig, not both.`),
+    versions: versionsList('Versions to fetch, store and serve; the operator creates one Version resource for each. Removing an entry removes its Version.'),
+    forceSync: boolean('Set true to fetch, verify and store every version again (for example after restoring storage). The operator resets it to false when done.'),
   },
   {
     required: ['moduleConfig'],
@@ -127,18 +112,15 @@ export const moduleSpecSchema = object(
 );
 
 /** `status.scan` of a Module: its Versions' scan summaries added up. */
-export const moduleScanStatusSchema = object(
-  "Security scans of this module's versions, added up; each Version's status.scan has its own summary and the key of its full report.",
-  {
-    scannedVersions: integer('Versions scanned.', { minimum: 0 }),
-    critical: integer('CRITICAL findings over all scanned versions.', { minimum: 0 }),
-    high: integer('HIGH findings over all scanned versions.', { minimum: 0 }),
-    medium: integer('MEDIUM findings over all scanned versions.', { minimum: 0 }),
-    low: integer('LOW findings over all scanned versions.', { minimum: 0 }),
-    unknown: integer('Findings of unknown severity over all scanned versions.', { minimum: 0 }),
-    blockedVersions: array('Versions the scan policy refused (not stored, not served).', versionString('A blocked version.'), { maxItems: 1000, listType: 'set' }),
-  },
-);
+export const moduleScanStatusSchema = object("Security scans of this module's versions, added up; each Version's status.scan has its own summary and the key of its full report.", {
+  scannedVersions: integer('Versions scanned.', { minimum: 0 }),
+  critical: integer('CRITICAL findings over all scanned versions.', { minimum: 0 }),
+  high: integer('HIGH findings over all scanned versions.', { minimum: 0 }),
+  medium: integer('MEDIUM findings over all scanned versions.', { minimum: 0 }),
+  low: integer('LOW findings over all scanned versions.', { minimum: 0 }),
+  unknown: integer('Findings of unknown severity over all scanned versions.', { minimum: 0 }),
+  blockedVersions: array('Versions the scan policy refused (not stored, not served).', versionString('A blocked version.'), { maxItems: 1000, listType: 'set' }),
+});
 
 /** `status` of a Module. */
 export const moduleStatusSchema = object('What the operator last observed.', {
@@ -171,8 +153,7 @@ export const moduleKind: KindDefinition = {
   plural: 'modules',
   singular: 'module',
   shortNames: ['odm'],
-  description:
-    'A Module of the registry: where its source lives, where its archives are stored, and which versions to serve. The operator creates one Version per listed version.',
+  description: 'A Module of the registry: where its source lives, where its archives are stored, and which versions to serve. The operator creates one Version per listed version.',
   spec: moduleSpecSchema,
   status: moduleStatusSchema,
   printerColumns: [

@@ -86,9 +86,7 @@ export const providerSpecSchema = object(
       storageConfigSchema,
       `${storageConfigSchema.json.description} May be set here or at spec.providerConfig.storageConfig, not both. Unset: the Depot's global storageConfig, else the chart's default.`,
     ),
-    versions: versionsList(
-      'Versions to fetch, store and serve; the operator creates one Version resource per version, operating system and architecture.',
-    ),
+    versions: versionsList('Versions to fetch, store and serve; the operator creates one Version resource per version, operating system and architecture.'),
     forceSync: boolean('Set true to fetch, verify and store every version again. The operator resets it to false when done.'),
   },
   {

@@ -53,9 +53,7 @@ export type Static<S> = S extends Schema<infer T> ? T : never;
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
 /** Object type with the `required` keys mandatory and every other property optional. */
-export type ObjectOf<P extends Record<string, Schema<unknown>>, R extends keyof P> = Simplify<
-  { [K in R]: Static<P[K]> } & { [K in Exclude<keyof P, R>]?: Static<P[K]> }
->;
+export type ObjectOf<P extends Record<string, Schema<unknown>>, R extends keyof P> = Simplify<{ [K in R]: Static<P[K]> } & { [K in Exclude<keyof P, R>]?: Static<P[K]> }>;
 
 interface Common {
   rules?: readonly ValidationRule[];

@@ -56,7 +56,7 @@ export const versionSpecSchema = object(
     fileFormat: enumeration('Archive format to store and serve. Provider archives are always zip.', FILE_FORMATS),
     storageConfig: storageConfigSchema,
     immutable: boolean(
-      'Once stored and verified, the archive\'s bytes never change: a different archive upstream (found on a periodic verify or a forceSync) is not stored; the condition UpstreamChanged=True (reason ImmutableViolation) says so while the stored archive stays served. storageConfig still follows the owner.',
+      "Once stored and verified, the archive's bytes never change: a different archive upstream (found on a periodic verify or a forceSync) is not stored; the condition UpstreamChanged=True (reason ImmutableViolation) says so while the stored archive stays served. storageConfig still follows the owner.",
     ),
     forceSync: boolean('Set true to fetch, verify and store the archive again. The operator resets it to false when done.'),
   },
@@ -81,20 +81,17 @@ export const versionSpecSchema = object(
 );
 
 /** `status.scan` of a Version: a summary; the full report lives in storage. */
-export const scanSummarySchema = object(
-  'Summary of the last security scan. The full report is kept in storage under reportKey, not in the cluster.',
-  {
-    scanner: string('Scanner plugin that ran, e.g. trivy.', { maxLength: 64 }),
-    scannedAt: string('When the scan finished.', { format: 'date-time' }),
-    critical: integer('Findings of severity CRITICAL.', { minimum: 0 }),
-    high: integer('Findings of severity HIGH.', { minimum: 0 }),
-    medium: integer('Findings of severity MEDIUM.', { minimum: 0 }),
-    low: integer('Findings of severity LOW.', { minimum: 0 }),
-    unknown: integer('Findings of unknown severity.', { minimum: 0 }),
-    blocked: boolean('True when the scan policy refused the archive, so it is not served.'),
-    reportKey: string('Storage key of the full scan report.', { maxLength: 1024 }),
-  },
-);
+export const scanSummarySchema = object('Summary of the last security scan. The full report is kept in storage under reportKey, not in the cluster.', {
+  scanner: string('Scanner plugin that ran, e.g. trivy.', { maxLength: 64 }),
+  scannedAt: string('When the scan finished.', { format: 'date-time' }),
+  critical: integer('Findings of severity CRITICAL.', { minimum: 0 }),
+  high: integer('Findings of severity HIGH.', { minimum: 0 }),
+  medium: integer('Findings of severity MEDIUM.', { minimum: 0 }),
+  low: integer('Findings of severity LOW.', { minimum: 0 }),
+  unknown: integer('Findings of unknown severity.', { minimum: 0 }),
+  blocked: boolean('True when the scan policy refused the archive, so it is not served.'),
+  reportKey: string('Storage key of the full scan report.', { maxLength: 1024 }),
+});
 
 /** `status` of a Version. */
 export const versionStatusSchema = object('What the operator last observed.', {
@@ -110,7 +107,9 @@ export const versionStatusSchema = object('What the operator last observed.', {
   }),
   zh: string('Provider package hash in the zh: scheme (hex SHA-256 of the zip), as lock files record it.', { pattern: ZH_HASH_PATTERN }),
   filename: string('File name the archive is served as, e.g. terraform-provider-aws_5.80.0_linux_amd64.zip.', { maxLength: 255 }),
-  protocols: array('Provider plugin protocol versions the upstream declares, e.g. ["5.0"].', string('A protocol version, e.g. 5.0.', { pattern: '^[0-9]+(\\.[0-9]+)?$', maxLength: 16 }), { maxItems: 8 }),
+  protocols: array('Provider plugin protocol versions the upstream declares, e.g. ["5.0"].', string('A protocol version, e.g. 5.0.', { pattern: '^[0-9]+(\\.[0-9]+)?$', maxLength: 16 }), {
+    maxItems: 8,
+  }),
   scan: scanSummarySchema,
   lastVerifiedTime: string('When the stored archive was last checked against checksum.', { format: 'date-time' }),
   synced: boolean('True when the archive is stored and verified. Kept for compatibility with OpenDepot 0.x; prefer the Ready condition.'),

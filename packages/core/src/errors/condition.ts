@@ -48,8 +48,7 @@ export function toCondition(err: unknown): ErrorCondition {
     const ms = (err as { retryAfterMs?: unknown }).retryAfterMs;
     const retryAfterMs = typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
     const own = (err as { conditionReason?: unknown }).conditionReason;
-    const reason =
-      typeof own === 'string' && isReason(own) ? own : err.code === 'unavailable' && retryAfterMs !== undefined ? REASONS.RateLimited : CONDITION_REASONS[err.code];
+    const reason = typeof own === 'string' && isReason(own) ? own : err.code === 'unavailable' && retryAfterMs !== undefined ? REASONS.RateLimited : CONDITION_REASONS[err.code];
     return { reason, message: conditionMessage(userMessage(err)), transient: err.code === 'unavailable', ...(retryAfterMs !== undefined && { retryAfterMs }) };
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -10,11 +10,7 @@ import { apiVersionOf, resourcePath } from './resources.ts';
 import type { KubeObject, ResourceRef } from './types.ts';
 
 /** A JSON merge patch (RFC 7386) of `T`: any subset of fields, `null` deletes one. Arrays are replaced whole. */
-export type MergePatch<T> = T extends readonly unknown[]
-  ? T
-  : T extends object
-    ? { [K in keyof T]?: MergePatch<T[K]> | null }
-    : T;
+export type MergePatch<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: MergePatch<T[K]> | null } : T;
 
 /** Content types of PATCH requests. */
 export const PATCH_TYPES = {

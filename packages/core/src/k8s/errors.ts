@@ -3,15 +3,7 @@
  * `conflict`, `unavailable`, ...) instead of HTTP statuses. The raw answer stays reachable as the
  * error's `cause`, a {@link KubeApiError}.
  */
-import {
-  ConflictError,
-  ForbiddenError,
-  InputError,
-  NotFoundError,
-  UnauthenticatedError,
-  UnavailableError,
-  type OpenDepotError,
-} from '@opendepot/sdk';
+import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthenticatedError, UnavailableError, type OpenDepotError } from '@opendepot/sdk';
 
 /** The `Status` object the API server answers failures with (the fields read here). */
 export interface KubeStatus {

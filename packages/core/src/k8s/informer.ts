@@ -216,12 +216,15 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
     let lastActivity = Date.now();
     let silent = false;
     // The watchdog: the server's timeoutSeconds ends healthy watches; this ends dead ones.
-    const watchdog = setInterval(() => {
-      if (Date.now() - lastActivity > silenceMs) {
-        silent = true;
-        watch.abort(new Error(`watch of ${this.#ref.plural} silent for ${silenceMs} ms`));
-      }
-    }, Math.max(50, Math.min(1_000, silenceMs / 4)));
+    const watchdog = setInterval(
+      () => {
+        if (Date.now() - lastActivity > silenceMs) {
+          silent = true;
+          watch.abort(new Error(`watch of ${this.#ref.plural} silent for ${silenceMs} ms`));
+        }
+      },
+      Math.max(50, Math.min(1_000, silenceMs / 4)),
+    );
     watchdog.unref();
     let events = 0;
     try {
@@ -284,7 +287,12 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
     }
     if (event.type === 'ERROR') {
       const status = (event.object ?? {}) as KubeStatus;
-      const error = new KubeApiError(`WATCH ${resourcePath(this.#ref, this.#options.namespace)}`, status.code ?? 500, status, `watch error: ${status.message ?? 'unknown'} (${status.code ?? '?'} ${status.reason ?? ''})`);
+      const error = new KubeApiError(
+        `WATCH ${resourcePath(this.#ref, this.#options.namespace)}`,
+        status.code ?? 500,
+        status,
+        `watch error: ${status.message ?? 'unknown'} (${status.code ?? '?'} ${status.reason ?? ''})`,
+      );
       if (isGone(error)) return 'expired';
       throw toSdkError(error);
     }

@@ -60,7 +60,12 @@ function walk(value: unknown, seen: WeakSet<object>, depth: number): unknown {
   try {
     if (value instanceof Error) return walkError(value, seen, depth);
     if (Array.isArray(value)) return value.map((item) => walk(item, seen, depth + 1));
-    if (value instanceof Map) return walkEntries([...value.entries()].map(([k, v]) => [String(k), v]), seen, depth);
+    if (value instanceof Map)
+      return walkEntries(
+        [...value.entries()].map(([k, v]) => [String(k), v]),
+        seen,
+        depth,
+      );
     if (ArrayBuffer.isView(value)) return `[${value.constructor.name} ${value.byteLength} bytes]`;
     return walkEntries(Object.entries(value), seen, depth);
   } finally {

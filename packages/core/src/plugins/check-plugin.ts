@@ -29,15 +29,17 @@ export function checkDefinition(module: Record<string, unknown>, value: unknown,
   if (!isPlugin(value)) {
     const named = Object.entries(module).find(([key, v]) => key !== 'default' && isPlugin(v));
     if (named) {
-      return { problem: 'not-a-plugin', message: `the module exports a plugin as "${named[0]}" but has no plugin as its default export`, fix: `export it as the default export: export default ${named[0]}` };
+      return {
+        problem: 'not-a-plugin',
+        message: `the module exports a plugin as "${named[0]}" but has no plugin as its default export`,
+        fix: `export it as the default export: export default ${named[0]}`,
+      };
     }
     if (value === undefined) return { problem: 'not-a-plugin', message: 'the module has no default export', fix: sdkFix };
     const looksLikeDefinition = typeof value === 'object' && value !== null && 'kind' in value && 'create' in value;
     return {
       problem: 'not-a-plugin',
-      message: looksLikeDefinition
-        ? 'its default export looks like a plugin definition but was not made by definePlugin()'
-        : `its default export is ${describeValue(value)}, not a plugin`,
+      message: looksLikeDefinition ? 'its default export looks like a plugin definition but was not made by definePlugin()' : `its default export is ${describeValue(value)}, not a plugin`,
       fix: looksLikeDefinition ? 'wrap the definition: export default definePlugin({ ... }) from @opendepot/sdk' : sdkFix,
     };
   }

@@ -157,7 +157,12 @@ export async function loadPlugins(entries: readonly PluginEntry[] | undefined, o
     try {
       compiled = validator.compile(definition.configSchema);
     } catch (err) {
-      fail({ problem: 'invalid-schema', message: `its configSchema is not a valid JSON Schema: ${errorText(err)}`, fix: `report it to the authors of ${label}; it cannot be used until it is fixed`, cause: err });
+      fail({
+        problem: 'invalid-schema',
+        message: `its configSchema is not a valid JSON Schema: ${errorText(err)}`,
+        fix: `report it to the authors of ${label}; it cannot be used until it is fixed`,
+        cause: err,
+      });
       continue;
     }
 
@@ -231,7 +236,13 @@ async function createAll(prepared: readonly Prepared[], options: LoadPluginsOpti
         }
         base.instance = instance as never;
       } catch (err) {
-        await closeAll(loaded.filter((p) => p.instance !== undefined).reverse().map((p) => ({ name: p.source, instance: p.instance })), options.logger);
+        await closeAll(
+          loaded
+            .filter((p) => p.instance !== undefined)
+            .reverse()
+            .map((p) => ({ name: p.source, instance: p.instance })),
+          options.logger,
+        );
         throw new PluginLoadError([createFailure(err, item, configField, signal)]);
       }
     }
@@ -263,7 +274,11 @@ async function createWithTimeout(definition: Plugin, config: unknown, context: P
     return await Promise.race([pending, timeout]);
   } catch (err) {
     // An instance that arrives after the deadline would leak its connections: close it.
-    if (err instanceof CreateTimeout) void pending.then((late) => closeAll([{ name: definition.name, instance: late }]), () => {});
+    if (err instanceof CreateTimeout)
+      void pending.then(
+        (late) => closeAll([{ name: definition.name, instance: late }]),
+        () => {},
+      );
     throw err;
   } finally {
     clearTimeout(timer);
@@ -285,9 +300,11 @@ function createFailure(err: unknown, item: Prepared, configField: string, signal
     field,
     problem: 'create-failed',
     message: `create() failed: ${errorText(err)}`,
-    fix: hint ?? (err instanceof CreateTimeout
-      ? `check that what ${item.label} connects to at start-up is reachable, and ${configField}`
-      : `check ${configField} and what the plugin needs at start-up (credentials, network access)`),
+    fix:
+      hint ??
+      (err instanceof CreateTimeout
+        ? `check that what ${item.label} connects to at start-up is reachable, and ${configField}`
+        : `check ${configField} and what the plugin needs at start-up (credentials, network access)`),
     ...(isOpenDepotError(err) ? { code: err.code } : {}),
   };
 }

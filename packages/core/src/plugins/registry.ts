@@ -42,11 +42,13 @@ export function createPluginRegistry(plugins: readonly LoadedPlugin[], logger?: 
     plugins: list,
     find: <K extends PluginKind>(kind: K, name: string) => list.find((p) => p.kind === kind && p.name === name) as LoadedPlugin<K> | undefined,
     ofKind: <K extends PluginKind>(kind: K) => list.filter((p) => p.kind === kind) as LoadedPlugin<K>[],
-    instances: <K extends PluginKind>(kind: K) =>
-      list.filter((p) => p.kind === kind && p.instance !== undefined).map((p) => p.instance as PluginKinds[K]),
+    instances: <K extends PluginKind>(kind: K) => list.filter((p) => p.kind === kind && p.instance !== undefined).map((p) => p.instance as PluginKinds[K]),
     close() {
       closing ??= closeAll(
-        list.filter((p) => p.instance !== undefined).reverse().map((p) => ({ name: `${p.kind} plugin ${p.name}`, instance: p.instance })),
+        list
+          .filter((p) => p.instance !== undefined)
+          .reverse()
+          .map((p) => ({ name: `${p.kind} plugin ${p.name}`, instance: p.instance })),
         logger,
       );
       return closing;

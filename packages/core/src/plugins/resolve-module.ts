@@ -72,14 +72,14 @@ function resolveFrom(dir: string, name: string): string | undefined {
 
 function resolvePath(absolute: string, configured: string): ResolvedPluginModule {
   if (!existsSync(absolute)) {
-    throw new ModuleNotFound(`path ${configured} does not exist (resolved to ${absolute})`, 'correct path: it is relative to the configuration file\'s directory');
+    throw new ModuleNotFound(`path ${configured} does not exist (resolved to ${absolute})`, "correct path: it is relative to the configuration file's directory");
   }
   if (!statSync(absolute).isDirectory()) return { file: absolute, ...describePackage(absolute) };
   const file = packageEntry(absolute) ?? firstExisting(absolute, ['index.js', 'index.mjs', 'index.ts']);
   if (file === undefined) {
     throw new ModuleNotFound(
       `directory ${configured} has no entry module (no exports or main in a package.json, and no index.js)`,
-      'point path at the plugin\'s module file, or give the directory a package.json with exports or main',
+      "point path at the plugin's module file, or give the directory a package.json with exports or main",
     );
   }
   return { file, ...describePackage(file) };
@@ -174,7 +174,10 @@ function describePackage(file: string, name?: string): { packageName?: string; v
 
 /** The package of a specifier that may name a subpath: `@scope/name/sub` → `@scope/name`. */
 function packageNameOf(specifier: string): string {
-  return specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+  return specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 }
 
 function firstExisting(dir: string, names: readonly string[]): string | undefined {

@@ -123,7 +123,10 @@ export function createStorageResolver(registry: PluginRegistry, context: Storage
     for (const settable of Object.keys(profile.tenantSettable)) {
       const at = joinFieldPath(joinFieldPath(profile.path, 'tenantSettable'), settable);
       if (isLockedStorageField(settable)) {
-        throw new InputError(`${at}: ${settable} says where credentials are sent (or is a credential) and can never be tenant-settable`, { field: at, hint: `Remove ${at} and set the value in the profile itself.` });
+        throw new InputError(`${at}: ${settable} says where credentials are sent (or is a credential) and can never be tenant-settable`, {
+          field: at,
+          hint: `Remove ${at} and set the value in the profile itself.`,
+        });
       }
       if (known !== undefined && !(settable in known)) {
         throw new InputError(`${at}: the ${profile.key} storage plugin has no field ${settable} (fields: ${Object.keys(known).join(', ')})`, { field: at });
@@ -170,9 +173,10 @@ export function createStorageResolver(registry: PluginRegistry, context: Storage
         : `${where} names the ${key} backend, which several storage profiles use (${candidates.map((p) => p.name).join(', ')}), but no profile`,
       {
         field: profileField,
-        hint: candidates.length === 0
-          ? `Storage is configured by the platform: set ${profileField} to one of the profiles, or ask the platform team for a ${key} profile under storage.profiles in the Helm values.`
-          : `Set ${profileField} to one of ${candidates.map((p) => p.name).join(', ')}.`,
+        hint:
+          candidates.length === 0
+            ? `Storage is configured by the platform: set ${profileField} to one of the profiles, or ask the platform team for a ${key} profile under storage.profiles in the Helm values.`
+            : `Set ${profileField} to one of ${candidates.map((p) => p.name).join(', ')}.`,
       },
     );
   };
@@ -226,7 +230,13 @@ export function createStorageResolver(registry: PluginRegistry, context: Storage
       );
     }
     const path = tenant === undefined ? profile.path : where;
-    const value = validate(plugin, key, merged, joinFieldPath(path, key), `Correct ${field}; the fields are those of the ${key} storage plugin, and storage profile ${profile.name} supplies the rest.`);
+    const value = validate(
+      plugin,
+      key,
+      merged,
+      joinFieldPath(path, key),
+      `Correct ${field}; the fields are those of the ${key} storage plugin, and storage profile ${profile.name} supplies the rest.`,
+    );
     const presign = mergePresign(config.presign as PresignConfig | undefined, profile.presign);
     return { key, config: value, plugin, profile: profile.name, where: path, ...(presign === undefined ? {} : { presign }) };
   };

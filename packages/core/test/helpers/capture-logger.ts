@@ -14,7 +14,12 @@ export function captureLogger(level: LogLevel = 'debug'): CapturedLogger {
   const logger = createLogger({ level, name: 'test', destination: { write: (line: string) => written.push(line) } });
   return {
     logger,
-    lines: () => written.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>),
+    lines: () =>
+      written
+        .join('')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
     raw: () => written.join(''),
   };
 }

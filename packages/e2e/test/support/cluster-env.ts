@@ -107,18 +107,21 @@ export async function startClusterEnv(): Promise<ClusterEnv> {
   const pvDir = join(cluster.dir, 'pv-data');
   await mkdir(pvDir, { recursive: true, mode: 0o755 });
   await chown(pvDir, 0, 0);
-  await must(['apply', '-f', '-'], stringify({
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: 'opendepot-data' },
-    spec: {
-      capacity: { storage: '20Gi' },
-      accessModes: ['ReadWriteMany'],
-      persistentVolumeReclaimPolicy: 'Retain',
-      local: { path: pvDir },
-      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [cluster.nodeName] }] }] } },
-    },
-  }));
+  await must(
+    ['apply', '-f', '-'],
+    stringify({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'opendepot-data' },
+      spec: {
+        capacity: { storage: '20Gi' },
+        accessModes: ['ReadWriteMany'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        local: { path: pvDir },
+        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [cluster.nodeName] }] }] } },
+      },
+    }),
+  );
 
   const baseValues = {
     image: { repository: TEST_IMAGE_REPOSITORY, tag: TEST_IMAGE_TAGS.default, pullPolicy: 'Never' },

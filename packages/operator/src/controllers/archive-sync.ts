@@ -14,10 +14,7 @@ import { spoolHashed, type SpooledFile } from '../runtime/spool.ts';
 import { spooledPackageHashes, type ProviderZipLimits } from '@opendepot/archive-kit';
 
 /** What a re-verification of a stored archive found. */
-export type VerifyResult =
-  | { state: 'ok'; size: number }
-  | { state: 'missing' }
-  | { state: 'mismatch'; actualSha256: string; size: number };
+export type VerifyResult = { state: 'ok'; size: number } | { state: 'missing' } | { state: 'mismatch'; actualSha256: string; size: number };
 
 /**
  * Reads the whole stored object and hashes it. Metadata alone is not enough: an attacker who
@@ -80,24 +77,14 @@ export interface StoredProviderHashes {
 }
 
 /** The outcome of {@link fetchAndStore}. */
-export type StoreResult =
-  | { state: 'stored'; info: ObjectInfo; protocols?: string[]; hashes?: StoredProviderHashes }
-  | { state: 'upstream-differs'; message: string }
-  | { state: 'refused' };
+export type StoreResult = { state: 'stored'; info: ObjectInfo; protocols?: string[]; hashes?: StoredProviderHashes } | { state: 'upstream-differs'; message: string } | { state: 'refused' };
 
 /**
  * Fetches `version` from `source` and streams it into `storage` under `key`, hashing as it goes.
  * With `expectedSha256` (or an upstream-vouched checksum) the backend refuses to make a
  * different archive visible, so a changed upstream never replaces a known-good object.
  */
-export async function fetchAndStore(
-  source: ArchiveSource,
-  subject: ArchiveSubject,
-  version: string,
-  storage: StorageBackend,
-  key: string,
-  options: FetchAndStoreOptions,
-): Promise<StoreResult> {
+export async function fetchAndStore(source: ArchiveSource, subject: ArchiveSubject, version: string, storage: StorageBackend, key: string, options: FetchAndStoreOptions): Promise<StoreResult> {
   const fetched = await openUpstream(source, subject, version, options);
   const expected = options.expectedSha256 ?? fetched.expectedSha256;
   let body: AsyncIterable<Uint8Array> = fetched.body;
@@ -116,7 +103,10 @@ export async function fetchAndStore(
       }
       if (options.beforeStore && !(await options.beforeStore(archivePath))) return { state: 'refused' };
       if (options.providerHashes) {
-        const { h1, zh } = await spooledPackageHashes(archivePath, spooled, { ...(options.signal && { signal: options.signal }), ...(options.providerHashes.limits && { limits: options.providerHashes.limits }) });
+        const { h1, zh } = await spooledPackageHashes(archivePath, spooled, {
+          ...(options.signal && { signal: options.signal }),
+          ...(options.providerHashes.limits && { limits: options.providerHashes.limits }),
+        });
         hashes = { h1, zh };
       }
       body = createReadStream(archivePath);
@@ -150,12 +140,7 @@ export async function fetchAndStore(
  * (a provider's signed SHA256SUMS, checked by the source) without reading the body, else the
  * hash of the bytes it sends. What a periodic verify of an immutable Version compares.
  */
-export async function upstreamSha256(
-  source: ArchiveSource,
-  subject: ArchiveSubject,
-  version: string,
-  options: Pick<FetchAndStoreOptions, 'format' | 'signal' | 'os' | 'arch'>,
-): Promise<string> {
+export async function upstreamSha256(source: ArchiveSource, subject: ArchiveSubject, version: string, options: Pick<FetchAndStoreOptions, 'format' | 'signal' | 'os' | 'arch'>): Promise<string> {
   const fetched = await openUpstream(source, subject, version, options);
   if (fetched.expectedSha256) {
     // The body is not needed: let its connection go.

@@ -142,7 +142,11 @@ async function syncModule(deps: DepotControllerDeps, depot: Depot, entry: NonNul
     { namespace: depot.metadata.namespace!, ...(probe.spec.githubClientConfig && { githubClientConfig: probe.spec.githubClientConfig }) },
   );
   const found = await deps.sourceOf('module', moduleSourceName(mc)).listVersions(subject, { signal });
-  const selected = selectVersions(found.map((v) => v.version), entry.versionConstraints!, `moduleConfigs[${entry.name}].versionConstraints`);
+  const selected = selectVersions(
+    found.map((v) => v.version),
+    entry.versionConstraints!,
+    `moduleConfigs[${entry.name}].versionConstraints`,
+  );
   const current = deps.modules.get(depot.metadata.namespace, entry.name);
   const module = moduleFor(depot, entry, mergedVersions(current?.spec.versions, selected));
   await apply(deps.moduleResource, module, signal);
@@ -152,9 +156,18 @@ async function syncModule(deps: DepotControllerDeps, depot: Depot, entry: NonNul
 async function syncProvider(deps: DepotControllerDeps, depot: Depot, entry: NonNullable<Depot['spec']['providerConfigs']>[number], signal: AbortSignal) {
   const probe = providerFor(depot, entry, []);
   const pc = probe.spec.providerConfig;
-  const subject = providerArchiveSubject({ name: pc.name, ...(pc.namespace && { namespace: pc.namespace }), ...(pc.source && { source: pc.source }), ...(pc.registryUrl && { registryUrl: pc.registryUrl }) });
+  const subject = providerArchiveSubject({
+    name: pc.name,
+    ...(pc.namespace && { namespace: pc.namespace }),
+    ...(pc.source && { source: pc.source }),
+    ...(pc.registryUrl && { registryUrl: pc.registryUrl }),
+  });
   const found = await deps.sourceOf('provider', providerSourceName(pc)).listVersions(subject, { signal });
-  const selected = selectVersions(found.map((v) => v.version), entry.versionConstraints!, `providerConfigs[${entry.name}].versionConstraints`);
+  const selected = selectVersions(
+    found.map((v) => v.version),
+    entry.versionConstraints!,
+    `providerConfigs[${entry.name}].versionConstraints`,
+  );
   const current = deps.providers.get(depot.metadata.namespace, entry.name);
   const provider = providerFor(depot, entry, mergedVersions(current?.spec.versions, selected));
   await apply(deps.providerResource, provider, signal);

@@ -59,6 +59,9 @@ export function moduleScanStatus(module: Module, relevant: readonly Version[]): 
   const scanned = relevant.filter((v) => v.status?.scan !== undefined);
   if (scanned.length === 0) return module.status?.scan ? { scan: null } : {};
   const sum = (field: 'critical' | 'high' | 'medium' | 'low' | 'unknown') => scanned.reduce((n, v) => n + (v.status!.scan![field] ?? 0), 0);
-  const blockedVersions = scanned.filter((v) => v.status!.scan!.blocked === true).map((v) => v.spec.version).sort();
+  const blockedVersions = scanned
+    .filter((v) => v.status!.scan!.blocked === true)
+    .map((v) => v.spec.version)
+    .sort();
   return { scan: { scannedVersions: scanned.length, critical: sum('critical'), high: sum('high'), medium: sum('medium'), low: sum('low'), unknown: sum('unknown'), blockedVersions } };
 }

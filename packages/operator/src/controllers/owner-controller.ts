@@ -7,7 +7,20 @@
  */
 import { InputError, isOpenDepotError } from '@opendepot/sdk';
 import { INTEGRITY_VERIFIED, conditionMessage, isIntegrityReason, toCondition, type Informer, type KubeObject, type ResourceClient, type Version } from '@opendepot/core';
-import { CONDITIONS, type EventRecorder, REASONS, type StatusWriter, hasFinalizer, isBeingDeleted, markReady, markReconciling, markStalled, removeCondition, setCondition, type ReconcileResult } from '../runtime/index.ts';
+import {
+  CONDITIONS,
+  type EventRecorder,
+  REASONS,
+  type StatusWriter,
+  hasFinalizer,
+  isBeingDeleted,
+  markReady,
+  markReconciling,
+  markStalled,
+  removeCondition,
+  setCondition,
+  type ReconcileResult,
+} from '../runtime/index.ts';
 import { MODULE_FINALIZER, OWNER_KIND_LABEL, OWNER_NAME_LABEL, PREVIOUS_STORAGE_ANNOTATION, labelValue } from './naming.ts';
 import { isReady, latestReady, replacingPatch, storageMoved, versionIdentity, versionObject, type VersionPlan } from './version-plan.ts';
 
@@ -92,7 +105,11 @@ export function ownerReconciler<T extends Owner>(kind: OwnerKind<T>, deps: Owner
       if (moved) movedVersions.push(wanted.name);
     }
     if (movedVersions.length > 0) {
-      await deps.events.normal(owner, REASONS.StorageChanged, `${movedVersions.length} stored Versions follow the new storageConfig; their archives are copied there with their recorded sha256: ${movedVersions.join(', ')}`);
+      await deps.events.normal(
+        owner,
+        REASONS.StorageChanged,
+        `${movedVersions.length} stored Versions follow the new storageConfig; their archives are copied there with their recorded sha256: ${movedVersions.join(', ')}`,
+      );
     }
     for (const name of plan.remove) {
       await deps.versionResource.delete(namespace, name, { signal });
@@ -103,7 +120,14 @@ export function ownerReconciler<T extends Owner>(kind: OwnerKind<T>, deps: Owner
       await kind.resource.patch(namespace, owner.metadata.name!, { spec: { forceSync: false } } as never, { signal });
       await deps.events.normal(owner, REASONS.ForceSync, `asked ${owned.length} Versions to fetch and store their archives again`);
     }
-    await writeOwnerStatus(kind, deps, owner, plan.wanted, owned, plan.kept.map((k) => k.reason));
+    await writeOwnerStatus(
+      kind,
+      deps,
+      owner,
+      plan.wanted,
+      owned,
+      plan.kept.map((k) => k.reason),
+    );
   };
 }
 
@@ -185,12 +209,18 @@ async function writeOwnerStatus<T extends Owner>(kind: OwnerKind<T>, deps: Owner
   if (changed.length > 0) {
     // Bounded as the condition will hold it, so an unchanged message is recognised and not reported again.
     const message = conditionMessage(
-      `the upstream archive changed for ${changed.length} immutable version${changed.length === 1 ? '' : 's'} (${changed.map((p) => p.version).slice(0, 10).join(', ')}); the stored archives are kept and still served. ${changed[0]!.version}: ${changed[0]!.message}`,
+      `the upstream archive changed for ${changed.length} immutable version${changed.length === 1 ? '' : 's'} (${changed
+        .map((p) => p.version)
+        .slice(0, 10)
+        .join(', ')}); the stored archives are kept and still served. ${changed[0]!.version}: ${changed[0]!.message}`,
     );
     const known = owner.status?.conditions?.find((c) => c.type === UPSTREAM_CHANGED && c.status === 'True');
     if (known?.message !== message) await deps.events.warning(owner, REASONS.ImmutableViolation, message);
     conditions = setCondition(conditions, { type: UPSTREAM_CHANGED, status: 'True', reason: REASONS.ImmutableViolation, message });
-    summary += `; upstream changed: ${changed.map((p) => p.version).slice(0, 10).join(', ')}`;
+    summary += `; upstream changed: ${changed
+      .map((p) => p.version)
+      .slice(0, 10)
+      .join(', ')}`;
   } else {
     conditions = removeCondition(conditions, UPSTREAM_CHANGED);
   }

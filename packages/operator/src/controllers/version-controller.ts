@@ -141,7 +141,11 @@ async function reportForeignKeys(deps: VersionControllerDeps, version: Version, 
   ];
   if (foreign.length === 0) return;
   deps.logger.warn('ignored stored addresses in a Version status that differ from the derived ones', { version: `${version.metadata.namespace}/${version.metadata.name}`, storageKey, foreign });
-  await deps.events.warning(version, REASONS.StorageKeyIgnored, `the status names ${foreign.join(' and ')}, not the derived ${JSON.stringify(storageKey)}; ignored (keys are derived from spec and namespace only)`);
+  await deps.events.warning(
+    version,
+    REASONS.StorageKeyIgnored,
+    `the status names ${foreign.join(' and ')}, not the derived ${JSON.stringify(storageKey)}; ignored (keys are derived from spec and namespace only)`,
+  );
 }
 
 /** Plans the reconcile: verify what is recorded, or fetch and store (shown as progressing meanwhile). */
@@ -166,7 +170,15 @@ function fetchOptionsOf(deps: VersionControllerDeps, version: Version, place: Ar
  * missing or changed bytes are copied from the previous storage (after a move) or restored from
  * the source, accepting only the recorded sha256; else it stalls.
  */
-async function verifyRecorded(deps: VersionControllerDeps, version: Version, storage: StorageBackend, place: ArchivePlace, recorded: string, signal: AbortSignal, upstreamChecks: UpstreamChecks): Promise<StepResult> {
+async function verifyRecorded(
+  deps: VersionControllerDeps,
+  version: Version,
+  storage: StorageBackend,
+  place: ArchivePlace,
+  recorded: string,
+  signal: AbortSignal,
+  upstreamChecks: UpstreamChecks,
+): Promise<StepResult> {
   const { spec } = version;
   const { storageKey } = place;
   const requeue = { requeueAfterMs: deps.verifyIntervalMs };
@@ -174,7 +186,11 @@ async function verifyRecorded(deps: VersionControllerDeps, version: Version, sto
   if (found.state === 'ok') {
     const upstream = spec.immutable ? await compareUpstream(deps, version, place, recorded, upstreamChecks, signal) : undefined;
     const stored = { checksum: recorded, size: found.size, storageKey, ...foreignReportFix(version, storageKey) };
-    return { outcome: { state: 'ready', reason: REASONS.Verified, message: `stored archive matches sha256 ${recorded}`, stored, ...(upstream && { upstream }) }, cleanups: ['forgetPrevious'], requeue };
+    return {
+      outcome: { state: 'ready', reason: REASONS.Verified, message: `stored archive matches sha256 ${recorded}`, stored, ...(upstream && { upstream }) },
+      cleanups: ['forgetPrevious'],
+      requeue,
+    };
   }
   // Missing after the owner moved the storage: copied from where it was, not tampering.
   const previous = version.metadata.annotations?.[PREVIOUS_STORAGE_ANNOTATION];
@@ -187,8 +203,13 @@ async function verifyRecorded(deps: VersionControllerDeps, version: Version, sto
       return { outcome: { state: 'ready', reason: REASONS.StorageChanged, message: `copied from the previous storage location (sha256 ${recorded})`, stored }, cleanups: ['forgetPrevious'], requeue };
     }
   }
-  const what = moved ? 'is not at the location the new storageConfig names and could not be copied from the previous one' : found.state === 'missing' ? 'is missing from storage' : `was changed in storage (sha256 now ${found.actualSha256})`;
-  if (moved) await deps.events.normal(version, REASONS.StorageChanged, `the storageConfig changed; storing the archive of ${spec.version} there again from the source, accepting only sha256 ${recorded}`);
+  const what = moved
+    ? 'is not at the location the new storageConfig names and could not be copied from the previous one'
+    : found.state === 'missing'
+      ? 'is missing from storage'
+      : `was changed in storage (sha256 now ${found.actualSha256})`;
+  if (moved)
+    await deps.events.normal(version, REASONS.StorageChanged, `the storageConfig changed; storing the archive of ${spec.version} there again from the source, accepting only sha256 ${recorded}`);
   else await deps.events.warning(version, REASONS.TamperDetected, `the archive of ${spec.version} ${what}; restoring it from the source`);
   const restored = await fetchAndStore(deps.sourceFor(version), place.subject, spec.version, storage, storageKey, { ...fetchOptionsOf(deps, version, place, signal), expectedSha256: recorded });
   if (restored.state === 'stored') {
@@ -257,7 +278,14 @@ async function storeFromSource(deps: VersionControllerDeps, version: Version, st
   // Stored unscanned (scanning turned off since): an earlier scan does not describe these bytes.
   const staleReport = scanSummary === undefined && version.status?.scan ? scanReportKey(storageKey) : undefined;
   if (staleReport) await storage.delete(staleReport, { signal });
-  const archive: StoredArchive = { checksum: info.sha256, size: info.size, storageKey, filename: place.filename, ...extra, ...(scanSummary ? { scan: scanSummary } : staleReport ? { scan: null } : {}) };
+  const archive: StoredArchive = {
+    checksum: info.sha256,
+    size: info.size,
+    storageKey,
+    filename: place.filename,
+    ...extra,
+    ...(scanSummary ? { scan: scanSummary } : staleReport ? { scan: null } : {}),
+  };
   const message = `stored and verified (sha256 ${info.sha256})${scanSummary ? `; scanned by ${scanSummary.scanner}: ${findingCounts(scanSummary)}` : ''}`;
   return { outcome: { state: 'ready', reason: REASONS.Succeeded, message, stored: archive }, cleanups: ['clearForceSync'], requeue };
 }
@@ -269,12 +297,25 @@ async function storeFromSource(deps: VersionControllerDeps, version: Version, st
  * the Version's own derived key, so nothing else can be read. Undefined when it cannot be copied
  * (gone, changed, not allowed): the caller stores it from the source instead.
  */
-async function copyFromPrevious(deps: VersionControllerDeps, version: Version, previous: string, storage: StorageBackend, storageKey: string, sha256: string, signal: AbortSignal): Promise<{ size: number } | undefined> {
+async function copyFromPrevious(
+  deps: VersionControllerDeps,
+  version: Version,
+  previous: string,
+  storage: StorageBackend,
+  storageKey: string,
+  sha256: string,
+  signal: AbortSignal,
+): Promise<{ size: number } | undefined> {
   try {
     const from = await deps.storage.resolve(JSON.parse(previous) as Version['spec']['storageConfig'], `metadata.annotations[${PREVIOUS_STORAGE_ANNOTATION}]`);
     if (from === storage) return undefined;
     const { body, info } = await from.get(storageKey, { signal });
-    const stored = await storage.put(storageKey, body, { sha256, signal, ...(info.size !== undefined && { size: info.size }), contentType: version.spec.fileFormat === 'tar.gz' ? 'application/gzip' : 'application/zip' });
+    const stored = await storage.put(storageKey, body, {
+      sha256,
+      signal,
+      ...(info.size !== undefined && { size: info.size }),
+      contentType: version.spec.fileFormat === 'tar.gz' ? 'application/gzip' : 'application/zip',
+    });
     return { size: stored.size };
   } catch (err) {
     if (signal.aborted) throw err;
@@ -307,7 +348,14 @@ function findingCounts(s: ScanSummary): string {
  * does not fetch every archive at once). A difference is reported once with a Warning Event; a
  * failing upstream is left for the next interval (debug log), changing nothing.
  */
-async function compareUpstream(deps: VersionControllerDeps, version: Version, place: ArchivePlace, recorded: string, checks: UpstreamChecks, signal: AbortSignal): Promise<UpstreamFinding | undefined> {
+async function compareUpstream(
+  deps: VersionControllerDeps,
+  version: Version,
+  place: ArchivePlace,
+  recorded: string,
+  checks: UpstreamChecks,
+  signal: AbortSignal,
+): Promise<UpstreamFinding | undefined> {
   const id = version.metadata.uid ?? `${version.metadata.namespace}/${version.metadata.name}`;
   const now = Date.now();
   const last = checks.get(id);
@@ -325,7 +373,10 @@ async function compareUpstream(deps: VersionControllerDeps, version: Version, pl
     if (signal.aborted) throw err;
     // An upstream that no longer verifies (a checksum or signature by another key) is a change too.
     if (!isOpenDepotError(err, 'integrity')) {
-      deps.logger.debug('could not compare an immutable Version with its upstream; trying again at the next verify', { version: `${version.metadata.namespace}/${version.metadata.name}`, err: String(err) });
+      deps.logger.debug('could not compare an immutable Version with its upstream; trying again at the next verify', {
+        version: `${version.metadata.namespace}/${version.metadata.name}`,
+        err: String(err),
+      });
       return undefined;
     }
     actual = `unverifiable (${(err as Error).message})`;

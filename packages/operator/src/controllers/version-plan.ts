@@ -156,5 +156,8 @@ export function latestReady(versions: readonly Version[]): string | undefined {
     const version = normalizeVersion(v.spec.version);
     all.set(version, (all.get(version) ?? true) && isReady(v));
   }
-  return [...all].filter(([, ready]) => ready).map(([v]) => v).sort((a, b) => compareVersions(b, a))[0];
+  return [...all]
+    .filter(([, ready]) => ready)
+    .map(([v]) => v)
+    .sort((a, b) => compareVersions(b, a))[0];
 }

@@ -111,7 +111,11 @@ export class Controller<T extends KubeObject> {
         },
       },
     });
-    metrics?.trackQueue(controller, () => this.queue.depth, () => this.queue.active);
+    metrics?.trackQueue(
+      controller,
+      () => this.queue.depth,
+      () => this.queue.active,
+    );
   }
 
   /**

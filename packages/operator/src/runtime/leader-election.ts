@@ -10,18 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import {
-  CORE_RESOURCES,
-  isAlreadyExists,
-  isConflict,
-  resourceClient,
-  silentLogger,
-  sleep,
-  type KubeClient,
-  type KubeLogger,
-  type KubeObject,
-  type ResourceClient,
-} from '@opendepot/core';
+import { CORE_RESOURCES, isAlreadyExists, isConflict, resourceClient, silentLogger, sleep, type KubeClient, type KubeLogger, type KubeObject, type ResourceClient } from '@opendepot/core';
 
 /** A coordination.k8s.io/v1 Lease. */
 export interface Lease extends KubeObject {

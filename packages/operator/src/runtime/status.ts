@@ -9,8 +9,7 @@ import type { KubeObject, MergePatch, ResourceClient } from '@opendepot/core';
 /** Applies a JSON merge patch (RFC 7386) to `target` and returns the result; `target` is untouched. */
 export function applyMergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const result: Record<string, unknown> =
-    target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const result: Record<string, unknown> = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete result[key];
     else if (value !== undefined) result[key] = applyMergePatch(result[key], value);

@@ -18,7 +18,11 @@ export const configSchema = {
     git: { type: 'string', minLength: 1, description: 'The git binary. Default git.' },
     timeoutMs: { ...positiveInteger, description: 'Timeout of one git command. Default 300000.' },
     env: { type: 'object', additionalProperties: { type: 'string' }, description: 'Extra environment for git, e.g. GIT_SSH_COMMAND.' },
-    tagsCacheMs: { type: 'integer', minimum: 0, description: 'How long one ls-remote answer is shared by all callers for a repository; 0: never (operator.limits.gitTagsCacheSeconds). Default 60000.' },
+    tagsCacheMs: {
+      type: 'integer',
+      minimum: 0,
+      description: 'How long one ls-remote answer is shared by all callers for a repository; 0: never (operator.limits.gitTagsCacheSeconds). Default 60000.',
+    },
     tmpDir: tmpDirSchema,
     limits: limitsSchema,
     rate: rateSchema,

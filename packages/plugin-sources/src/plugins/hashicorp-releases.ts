@@ -8,7 +8,11 @@ export const configSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    hashicorpReleasesUrl: { type: 'string', pattern: '^https?://\\S+$', description: 'HashiCorp Releases API base URL (operator.providers.hashicorpReleasesUrl). Default https://api.releases.hashicorp.com.' },
+    hashicorpReleasesUrl: {
+      type: 'string',
+      pattern: '^https?://\\S+$',
+      description: 'HashiCorp Releases API base URL (operator.providers.hashicorpReleasesUrl). Default https://api.releases.hashicorp.com.',
+    },
     hashicorpTrustedKeys: {
       type: 'array',
       items: { type: 'string', minLength: 1 },
@@ -24,8 +28,7 @@ export const hashicorpReleasesSourcePlugin = definePlugin({
   name: 'hashicorp-releases',
   apiVersion: PLUGIN_API_VERSION,
   configSchema,
-  create: ({ egress, ...config }: ProviderPluginConfig, context: PluginContext) =>
-    withOwnEgress(egress, (own) => new HashicorpReleasesSource({ ...config, egress: own, logger: context.logger })),
+  create: ({ egress, ...config }: ProviderPluginConfig, context: PluginContext) => withOwnEgress(egress, (own) => new HashicorpReleasesSource({ ...config, egress: own, logger: context.logger })),
 });
 
 export default hashicorpReleasesSourcePlugin;

@@ -12,7 +12,10 @@ export const providerSourceProperties = {
   ),
   allowInsecureHttp: { type: 'boolean', description: 'Allow http:// upstream URLs (tests only; operator.providers.allowInsecureHttp). Default false.' },
   requestTimeoutMs: { ...positiveInteger, description: 'Timeout of one API call or small file, and of a download until its headers arrive. Default 30000.' },
-  maxPackageBytes: { ...positiveInteger, description: 'Bytes of one provider package; a bigger one is refused before it is stored (operator.limits.providerPackageMaxBytes). Default 4294967296 (4 GiB).' },
+  maxPackageBytes: {
+    ...positiveInteger,
+    description: 'Bytes of one provider package; a bigger one is refused before it is stored (operator.limits.providerPackageMaxBytes). Default 4294967296 (4 GiB).',
+  },
   tmpDir: tmpDirSchema,
   rate: rateSchema,
   egress: egressSchema,

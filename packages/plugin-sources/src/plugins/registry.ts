@@ -20,8 +20,7 @@ export const registrySourcePlugin = definePlugin({
   name: 'registry',
   apiVersion: PLUGIN_API_VERSION,
   configSchema,
-  create: ({ egress, ...config }: ProviderPluginConfig, context: PluginContext) =>
-    withOwnEgress(egress, (own) => new RegistryProviderSource({ ...config, egress: own, logger: context.logger })),
+  create: ({ egress, ...config }: ProviderPluginConfig, context: PluginContext) => withOwnEgress(egress, (own) => new RegistryProviderSource({ ...config, egress: own, logger: context.logger })),
 });
 
 export default registrySourcePlugin;

@@ -141,7 +141,12 @@ export class HashicorpReleasesSource implements ArchiveSource {
     return {
       body: verifiedBody(
         download.body,
-        { sha256: expectedSha256, ...(download.size !== undefined ? { size: download.size } : {}), what: `${upstreamName} from ${redactUrl(zipUrl.toString())}`, ...(this.#options.maxPackageBytes !== undefined ? { maxBytes: this.#options.maxPackageBytes } : {}) },
+        {
+          sha256: expectedSha256,
+          ...(download.size !== undefined ? { size: download.size } : {}),
+          what: `${upstreamName} from ${redactUrl(zipUrl.toString())}`,
+          ...(this.#options.maxPackageBytes !== undefined ? { maxBytes: this.#options.maxPackageBytes } : {}),
+        },
         download.cancel,
       ),
       filename: providerArchiveFilename(type, version, os, arch),
@@ -235,5 +240,8 @@ function orderSignatures(urls: URL[], keys: readonly TrustedKey[]): URL[] {
     if (id === undefined) return 1;
     return shortIds.has(id) ? 0 : 2;
   };
-  return urls.map((url, index) => ({ url, index, rank: rank(url) })).sort((a, b) => a.rank - b.rank || a.index - b.index).map((x) => x.url);
+  return urls
+    .map((url, index) => ({ url, index, rank: rank(url) }))
+    .sort((a, b) => a.rank - b.rank || a.index - b.index)
+    .map((x) => x.url);
 }

@@ -3,14 +3,7 @@
  * contract's errors (down, 5xx and 429 → UnavailableError with the upstream's Retry-After).
  */
 import { Buffer } from 'node:buffer';
-import {
-  ForbiddenError,
-  InputError,
-  NotFoundError,
-  UnauthenticatedError,
-  UnavailableError,
-  isOpenDepotError,
-} from '@opendepot/sdk';
+import { ForbiddenError, InputError, NotFoundError, UnauthenticatedError, UnavailableError, isOpenDepotError } from '@opendepot/sdk';
 import { redactUrl } from '../subject.ts';
 import { DEFAULT_UPSTREAM_RATE, RateWatch, metered, type UpstreamRate } from '../upstream-rate.ts';
 
@@ -61,10 +54,10 @@ export function checkedUrl(url: string | URL, policy: HttpPolicy, what: string, 
   }
   if (parsed.protocol === 'https:') return parsed;
   if (parsed.protocol === 'http:' && policy.allowInsecureHttp) return parsed;
-  throw new InputError(
-    `${what}: ${parsed.toString()} is refused: only https:// URLs are allowed`,
-    { ...(field ? { field } : {}), ...(parsed.protocol === 'http:' ? { hint: 'http:// is accepted only with allowInsecureHttp, meant for tests' } : {}) },
-  );
+  throw new InputError(`${what}: ${parsed.toString()} is refused: only https:// URLs are allowed`, {
+    ...(field ? { field } : {}),
+    ...(parsed.protocol === 'http:' ? { hint: 'http:// is accepted only with allowInsecureHttp, meant for tests' } : {}),
+  });
 }
 
 /** GETs `url` and reads its body (at most `maxBytes`). 404 → NotFoundError. */

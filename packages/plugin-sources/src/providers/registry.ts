@@ -66,9 +66,7 @@ export class RegistryProviderSource implements ArchiveSource {
     const url = new URL(`${encodeURIComponent(namespace)}/${encodeURIComponent(type)}/versions`, base);
     const address = `${base.host}/${namespace}/${type}`;
     const { body } = await getJson(url, `listing the versions of ${address}`, this.#policy, options.signal).catch((err: unknown) => {
-      throw isOpenDepotError(err, 'not_found')
-        ? new NotFoundError(`registry ${base.host} has no provider ${namespace}/${type}`, { cause: err, field: 'spec.providerConfig.name' })
-        : err;
+      throw isOpenDepotError(err, 'not_found') ? new NotFoundError(`registry ${base.host} has no provider ${namespace}/${type}`, { cause: err, field: 'spec.providerConfig.name' }) : err;
     });
     const list = (body as { versions?: unknown } | null)?.versions;
     if (!Array.isArray(list)) throw new UnavailableError(`registry ${base.host} answered the versions of ${namespace}/${type} without a "versions" list`);
@@ -88,10 +86,7 @@ export class RegistryProviderSource implements ArchiveSource {
     const signal = options.signal;
     const base = await this.#providersBase(subject, signal);
     const address = `${base.host}/${namespace}/${type}`;
-    const url = new URL(
-      [namespace, type, version, 'download', os, arch].map(encodeURIComponent).join('/'),
-      base,
-    );
+    const url = new URL([namespace, type, version, 'download', os, arch].map(encodeURIComponent).join('/'), base);
     const answer = await getJson(url, `reading the package metadata of ${address} ${version} ${os}_${arch}`, this.#policy, signal).catch((err: unknown) => {
       throw isOpenDepotError(err, 'not_found')
         ? new NotFoundError(`registry ${base.host} has no package of ${namespace}/${type} ${version} for ${os}_${arch}`, { cause: err, field: 'spec.version' })
@@ -114,9 +109,7 @@ export class RegistryProviderSource implements ArchiveSource {
     });
     const signedSha256 = checksumFor(signed.sums, meta.filename, signed.name);
     if (signedSha256 !== meta.shasum) {
-      throw new IntegrityError(
-        `registry ${base.host} gives shasum ${meta.shasum} for ${meta.filename}, but the signed ${signed.name} (key ${signed.signature.keyId}) says ${signedSha256}`,
-      );
+      throw new IntegrityError(`registry ${base.host} gives shasum ${meta.shasum} for ${meta.filename}, but the signed ${signed.name} (key ${signed.signature.keyId}) says ${signedSha256}`);
     }
     this.#options.logger?.debug('verified the signed checksums of a provider package', { provider: address, version, file: meta.filename, key_id: signed.signature.keyId });
 
@@ -126,7 +119,12 @@ export class RegistryProviderSource implements ArchiveSource {
     return {
       body: verifiedBody(
         download.body,
-        { sha256: signedSha256, ...(download.size !== undefined ? { size: download.size } : {}), what: `${meta.filename} from ${redactUrl(meta.downloadUrl.toString())}`, ...(this.#options.maxPackageBytes !== undefined ? { maxBytes: this.#options.maxPackageBytes } : {}) },
+        {
+          sha256: signedSha256,
+          ...(download.size !== undefined ? { size: download.size } : {}),
+          what: `${meta.filename} from ${redactUrl(meta.downloadUrl.toString())}`,
+          ...(this.#options.maxPackageBytes !== undefined ? { maxBytes: this.#options.maxPackageBytes } : {}),
+        },
         download.cancel,
       ),
       filename: providerArchiveFilename(type, version, os, arch),
@@ -188,9 +186,7 @@ export class RegistryProviderSource implements ArchiveSource {
     // Discovery is always at the host's root, whatever path registryUrl has (protocol.md §1.1).
     const discoveryUrl = new URL('/.well-known/terraform.json', registry.origin);
     const { body, url } = await getJson(discoveryUrl, `discovering the services of ${registry.host}`, this.#policy, signal).catch((err: unknown) => {
-      throw isOpenDepotError(err, 'not_found')
-        ? new InputError(`${registry.host} offers no registry services (${discoveryUrl.pathname} answered 404)`, { cause: err, field: FIELD })
-        : err;
+      throw isOpenDepotError(err, 'not_found') ? new InputError(`${registry.host} offers no registry services (${discoveryUrl.pathname} answered 404)`, { cause: err, field: FIELD }) : err;
     });
     const service = (body as Record<string, unknown> | null)?.['providers.v1'];
     if (typeof service !== 'string') {

@@ -47,13 +47,7 @@ export type SignatureCheck = ({ verified: true } & VerifiedSignature) | { verifi
  * not among `keys` is reported (the caller may try another signature); an unreadable signature,
  * or one by a listed key that does not verify, throws IntegrityError naming the file and key.
  */
-export async function checkDetached(
-  data: Uint8Array,
-  signatureBytes: Uint8Array,
-  keys: readonly TrustedKey[],
-  what: { file: string; signatureUrl: string },
-  logger?: Logger,
-): Promise<SignatureCheck> {
+export async function checkDetached(data: Uint8Array, signatureBytes: Uint8Array, keys: readonly TrustedKey[], what: { file: string; signatureUrl: string }, logger?: Logger): Promise<SignatureCheck> {
   let signature: Signature;
   try {
     signature = await readSignature({ binarySignature: signatureBytes });
@@ -71,10 +65,7 @@ export async function checkDetached(
     if (!mine) throw new Error('no signature packet names the key');
     await mine.verified;
   } catch (err) {
-    throw new IntegrityError(
-      `the signature of ${what.file} (${what.signatureUrl}) by key ${signer.keyId} does not verify: ${(err as Error).message}`,
-      { cause: err },
-    );
+    throw new IntegrityError(`the signature of ${what.file} (${what.signatureUrl}) by key ${signer.keyId} does not verify: ${(err as Error).message}`, { cause: err });
   }
   const expires = await signer.key.getExpirationTime().catch(() => null);
   if (expires instanceof Date && expires.getTime() < Date.now()) {
@@ -86,9 +77,7 @@ export async function checkDetached(
 /** The IntegrityError for a file signed only by keys outside `keys`. */
 export function untrustedSigner(file: string, issuers: readonly string[], keys: readonly TrustedKey[], keySource: string): IntegrityError {
   const trusted = keys.map((k) => k.keyId).join(', ') || 'none';
-  return new IntegrityError(
-    `${file} is signed by key ${[...new Set(issuers)].join(', ') || '(no issuer named)'}, which is not among the keys from ${keySource} (${trusted})`,
-  );
+  return new IntegrityError(`${file} is signed by key ${[...new Set(issuers)].join(', ') || '(no issuer named)'}, which is not among the keys from ${keySource} (${trusted})`);
 }
 
 function hexId(hex: string): string {

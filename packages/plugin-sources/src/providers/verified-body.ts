@@ -11,11 +11,7 @@ export const MAX_PROVIDER_BYTES = 4 * 1024 * 1024 * 1024;
  * SHA-256 is not `expectedSha256` (or the size is not `expectedSize`, when known). Defence in
  * depth: the storage backend checks the same checksum before anything becomes visible.
  */
-export function verifiedBody(
-  body: AsyncIterable<Uint8Array>,
-  expected: { sha256: string; size?: number; what: string; maxBytes?: number },
-  onAbandoned?: () => void,
-): Readable {
+export function verifiedBody(body: AsyncIterable<Uint8Array>, expected: { sha256: string; size?: number; what: string; maxBytes?: number }, onAbandoned?: () => void): Readable {
   const maxBytes = expected.maxBytes ?? MAX_PROVIDER_BYTES;
   async function* checked(): AsyncGenerator<Uint8Array> {
     // Above the limit is the package's size, not a forgery: refused as input, before a byte passes on.

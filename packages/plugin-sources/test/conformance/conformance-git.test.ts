@@ -33,10 +33,7 @@ const cases = archiveSourceConformanceCases({
   create: () => source(),
   fixture: {
     subject: subjectOf(repo.url),
-    versions: [
-      { version: '1.0.0', ref: 'v1.0.0' },
-      { version: '1.1.0' },
-    ],
+    versions: [{ version: '1.0.0', ref: 'v1.0.0' }, { version: '1.1.0' }],
     fetch: { version: '1.0.0', options: { format: 'tar.gz' }, filename: 'terraform-aws-vpc-1.0.0.tar.gz', files: ['main.tf', 'modules/sub/main.tf'] },
     missingSubject: subjectOf(pathToFileURL(join(scratch, 'no-such-repo')).toString()),
     missingVersion: '9.9.9',

@@ -21,10 +21,7 @@ const cases = archiveSourceConformanceCases({
   create: () => source(),
   fixture: {
     subject: subjectOf('terraform-aws-vpc'),
-    versions: [
-      { version: '1.0.0', ref: 'v1.0.0' },
-      { version: '1.1.0' },
-    ],
+    versions: [{ version: '1.0.0', ref: 'v1.0.0' }, { version: '1.1.0' }],
     fetch: { version: '1.0.0', options: { format: 'zip' }, filename: 'terraform-aws-vpc-1.0.0.zip', files: ['main.tf', 'modules/sub/main.tf'] },
     missingSubject: subjectOf('terraform-aws-nope'),
     missingVersion: '9.9.9',

@@ -4,11 +4,7 @@
  * Creates an instance, runs `body`, then closes the instance and runs `cleanup`, whatever
  * happened; the first error wins.
  */
-export async function withInstance<I extends { close?(): Promise<void> }, T>(
-  create: () => Promise<I> | I,
-  body: (instance: I) => Promise<T>,
-  cleanup?: () => Promise<void> | void,
-): Promise<T> {
+export async function withInstance<I extends { close?(): Promise<void> }, T>(create: () => Promise<I> | I, body: (instance: I) => Promise<T>, cleanup?: () => Promise<void> | void): Promise<T> {
   let instance: I | undefined;
   let result: { ok: true; value: T } | { ok: false; err: unknown };
   try {

@@ -227,9 +227,7 @@ function stateOf(ctx: Context): AuthState {
 
 function unauthenticated(state: AuthState): UnauthenticatedError {
   return new UnauthenticatedError(
-    state.failure === undefined || state.failure === NO_CREDENTIAL
-      ? 'authentication required: send a registry token (tofu login, or TF_TOKEN_<host>)'
-      : 'the credential was not accepted',
+    state.failure === undefined || state.failure === NO_CREDENTIAL ? 'authentication required: send a registry token (tofu login, or TF_TOKEN_<host>)' : 'the credential was not accepted',
   );
 }
 

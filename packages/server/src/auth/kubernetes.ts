@@ -81,27 +81,29 @@ class RbacAuthorizer {
     return this.#cache.through(
       key,
       async () => {
-        const review = await this.#gate.run(() => this.#client.request<{ status?: { allowed?: boolean } }>({
-          method: 'POST',
-          path: '/apis/authorization.k8s.io/v1/subjectaccessreviews',
-          body: {
-            apiVersion: 'authorization.k8s.io/v1',
-            kind: 'SubjectAccessReview',
-            spec: {
-              user: principal.subject,
-              groups: principal.groups,
-              ...(uid !== undefined && { uid }),
-              ...(extra !== undefined && { extra }),
-              resourceAttributes: {
-                group: GROUP,
-                resource: resource.kind === 'Module' ? 'modules' : 'providers',
-                verb: 'get',
-                namespace: resource.namespace,
-                name: resource.name,
+        const review = await this.#gate.run(() =>
+          this.#client.request<{ status?: { allowed?: boolean } }>({
+            method: 'POST',
+            path: '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+            body: {
+              apiVersion: 'authorization.k8s.io/v1',
+              kind: 'SubjectAccessReview',
+              spec: {
+                user: principal.subject,
+                groups: principal.groups,
+                ...(uid !== undefined && { uid }),
+                ...(extra !== undefined && { extra }),
+                resourceAttributes: {
+                  group: GROUP,
+                  resource: resource.kind === 'Module' ? 'modules' : 'providers',
+                  verb: 'get',
+                  namespace: resource.namespace,
+                  name: resource.name,
+                },
               },
             },
-          },
-        }));
+          }),
+        );
         return review.status?.allowed === true;
       },
       (outcome) => this.#onCache?.('subjectaccessreview', outcome),
@@ -242,7 +244,13 @@ export function kubeconfigProvider(options: KubernetesAuthOptions): AuthProvider
           const kc = new KubeConfig();
           kc.loadFromOptions({
             clusters: [own],
-            users: [{ name: 'caller', ...(parsed.user.token !== undefined && { token: parsed.user.token }), ...(parsed.user['client-certificate-data'] !== undefined && { certData: parsed.user['client-certificate-data'], keyData: parsed.user['client-key-data'] }) }],
+            users: [
+              {
+                name: 'caller',
+                ...(parsed.user.token !== undefined && { token: parsed.user.token }),
+                ...(parsed.user['client-certificate-data'] !== undefined && { certData: parsed.user['client-certificate-data'], keyData: parsed.user['client-key-data'] }),
+              },
+            ],
             contexts: [{ name: 'caller', cluster: own.name, user: 'caller' }],
             currentContext: 'caller',
           });

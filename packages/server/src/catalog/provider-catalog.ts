@@ -72,7 +72,11 @@ export class ProviderCatalog {
       if (view !== undefined) views.push(view);
     }
     const mirror = buildMirrorView(key, views, (c) =>
-      this.#warnOnce(`mirror-conflict:${key}:${c.version}:${c.platform}`, { mirror: key, ...c }, 'several Providers mirror one package with different checksums; the first namespace in alphabetical order is served'),
+      this.#warnOnce(
+        `mirror-conflict:${key}:${c.version}:${c.platform}`,
+        { mirror: key, ...c },
+        'several Providers mirror one package with different checksums; the first namespace in alphabetical order is served',
+      ),
     );
     this.#mirrorViews.set(key, mirror);
     return mirror.releases.size === 0 ? undefined : mirror;

@@ -48,14 +48,7 @@ export function versionState(version: Version): VersionState {
   const ready = condition(version, CONDITIONS.Ready);
   // Servable: Ready=True with a reason the reason table does not call unservable, and a complete record.
   const readyTrue = ready?.status === 'True' && readyReasonServes(ready.reason);
-  if (
-    readyTrue &&
-    typeof status?.checksum === 'string' &&
-    SHA256_HEX.test(status.checksum) &&
-    Number.isSafeInteger(status.size) &&
-    (status.size ?? -1) >= 0 &&
-    status.storageKey === derivedKey
-  ) {
+  if (readyTrue && typeof status?.checksum === 'string' && SHA256_HEX.test(status.checksum) && Number.isSafeInteger(status.size) && (status.size ?? -1) >= 0 && status.storageKey === derivedKey) {
     return {
       kind: 'ready',
       checksum: status.checksum,

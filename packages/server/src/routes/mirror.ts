@@ -95,7 +95,10 @@ export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
     const base = baseOf(ctx);
     // Unsigned and everything granted: the body serialised once per view and base.
     if (refused.length === 0 && access.downloadUrls === undefined) return sendJson(ctx, bodiesOf(view, base).versions.get(canonical)!);
-    sendJson(ctx, versionBody(granted, (archive) => access.signUrl(mirrorArchiveUrl(base, archive), mirrorArchiveId(archive))));
+    sendJson(
+      ctx,
+      versionBody(granted, (archive) => access.signUrl(mirrorArchiveUrl(base, archive), mirrorArchiveId(archive))),
+    );
   });
 
   return router;
@@ -103,7 +106,11 @@ export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
 
 function serialise(view: MirrorView, base: string): Bodies {
   const versions = new Map<string, string>();
-  for (const [version, archives] of view.releases) versions.set(version, versionBody([...archives.values()], (archive) => mirrorArchiveUrl(base, archive)));
+  for (const [version, archives] of view.releases)
+    versions.set(
+      version,
+      versionBody([...archives.values()], (archive) => mirrorArchiveUrl(base, archive)),
+    );
   return { index: JSON.stringify({ versions: Object.fromEntries([...view.releases.keys()].map((v) => [v, {}])) }), versions };
 }
 

@@ -80,9 +80,7 @@ export function moduleRoutes(deps: ModuleRoutesDeps, prefix = MODULES_V1_PATH): 
     const params = ctx.params as unknown as AddressParams & { version: string; file: string };
     const parsed = tryParseVersion(params.version);
     const version = typeof parsed === 'string' ? params.version : parsed.canonical;
-    await deps.access.requireDownload(ctx, artifactId('module', [params.namespace, params.name, params.system, version, params.file]), () =>
-      resourceOf(findModule(deps.catalog, params)),
-    );
+    await deps.access.requireDownload(ctx, artifactId('module', [params.namespace, params.name, params.system, version, params.file]), () => resourceOf(findModule(deps.catalog, params)));
     const view = findModule(deps.catalog, params);
     const { entry, archive } = servableVersion(view, params.version, deps.log);
     const expected = ARCHIVE_FILES[archive.fileFormat];
@@ -121,9 +119,7 @@ function findModule(catalog: ModuleCatalog, params: AddressParams): ModuleView {
   const view = catalog.find(params.namespace, params.name, params.system);
   if (view === undefined) {
     const address = `${params.namespace}/${params.name}/${params.system}`;
-    throw new NotFoundError(
-      `module ${address} not found: no Module in namespace ${params.namespace} has moduleConfig name ${params.name} and provider ${params.system}`,
-    );
+    throw new NotFoundError(`module ${address} not found: no Module in namespace ${params.namespace} has moduleConfig name ${params.name} and provider ${params.system}`);
   }
   return view;
 }

@@ -227,9 +227,7 @@ function signerGuard(signer: ShasumsSigner | undefined, log: Logger): (ctx: Cont
 function findProvider(catalog: ProviderCatalog, params: AddressParams): ProviderView {
   const view = catalog.find(params.namespace, params.type);
   if (view === undefined) {
-    throw new NotFoundError(
-      `provider ${params.namespace}/${params.type} not found: no Provider in namespace ${params.namespace} has providerConfig name ${params.type} with any version`,
-    );
+    throw new NotFoundError(`provider ${params.namespace}/${params.type} not found: no Provider in namespace ${params.namespace} has providerConfig name ${params.type} with any version`);
   }
   return view;
 }

@@ -88,9 +88,12 @@ export function moduleKey(owner: Module, version: string, fileFormat: 'zip' | 't
 
 /** Stores bytes and returns what the operator would record on the Version. */
 export async function store(storage: StorageBackend, key: string, data: Uint8Array): Promise<StoredArchive> {
-  const info = await storage.put(key, (async function* () {
-    yield data;
-  })());
+  const info = await storage.put(
+    key,
+    (async function* () {
+      yield data;
+    })(),
+  );
   return { checksum: info.sha256, size: info.size, storageKey: key };
 }
 

@@ -101,7 +101,10 @@ export async function startKubernetesAuthBed(prefix: string): Promise<Kubernetes
     },
     async serviceAccountToken(grants, audience) {
       await k(['create', 'serviceaccount', 'ci', '-n', namespace]);
-      for (const [kind, names] of [['modules', grants.modules], ['providers', grants.providers]] as const) {
+      for (const [kind, names] of [
+        ['modules', grants.modules],
+        ['providers', grants.providers],
+      ] as const) {
         if (names === undefined || names.length === 0) continue;
         await k(['create', 'role', `${kind}-reader`, '-n', namespace, '--verb=get', `--resource=${kind}.opendepot.defdev.io`, ...names.map((n) => `--resource-name=${n}`)]);
         await k(['create', 'rolebinding', `ci-${kind}`, '-n', namespace, `--role=${kind}-reader`, `--serviceaccount=${namespace}:ci`]);

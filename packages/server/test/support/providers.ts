@@ -44,7 +44,10 @@ export interface StoredProvider {
 /** `dirhash.Hash1` over the entries of a zip (every entry name counts): what tofu computes for h1:. */
 export async function h1OfZip(path: string): Promise<string> {
   const { stdout } = await execFileAsync('unzip', ['-Z1', path]);
-  const names = stdout.split('\n').filter((n) => n !== '').sort();
+  const names = stdout
+    .split('\n')
+    .filter((n) => n !== '')
+    .sort();
   let summary = '';
   for (const name of names) {
     const { stdout: content } = await execFileAsync('unzip', ['-p', path, name], { encoding: 'buffer', maxBuffer: 1 << 30 });
@@ -83,9 +86,12 @@ export function providerKey(namespace: string, pkg: Pick<ProviderPackage, 'type'
 /** Stores a package and returns what the operator would record for it. */
 export async function storeProvider(storage: StorageBackend, namespace: string, pkg: ProviderPackage, owner?: string): Promise<StoredProvider> {
   const key = providerKey(namespace, pkg, owner);
-  const info = await storage.put(key, (async function* () {
-    yield pkg.data;
-  })());
+  const info = await storage.put(
+    key,
+    (async function* () {
+      yield pkg.data;
+    })(),
+  );
   return { checksum: info.sha256, size: info.size, storageKey: key, h1: pkg.h1, zh: `zh:${info.sha256}`, filename: pkg.filename, protocols: ['5.0'] };
 }
 

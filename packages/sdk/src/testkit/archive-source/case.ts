@@ -37,6 +37,11 @@ export function toConformanceCase(check: ArchiveSourceCase, options: ArchiveSour
   return {
     id: check.id,
     name: `archive source: ${check.name}`,
-    run: () => withInstance(() => options.create(), (source) => check.run({ source, fixture: options.fixture, abortDeadlineMs }), () => options.cleanup?.()),
+    run: () =>
+      withInstance(
+        () => options.create(),
+        (source) => check.run({ source, fixture: options.fixture, abortDeadlineMs }),
+        () => options.cleanup?.(),
+      ),
   };
 }

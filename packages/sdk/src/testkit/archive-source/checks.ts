@@ -137,17 +137,20 @@ export const sizeLimit: ArchiveSourceCase = {
   name: 'an archive above the size limit is an InputError, and no body reaches its end',
   async run({ fixture }) {
     const { version, options } = fixture.fetch;
-    await withInstance(() => fixture.createLimited(), async (limited) => {
-      let archive: FetchedArchive;
-      try {
-        archive = await limited.fetch(fixture.subject, version, options);
-      } catch (err) {
-        if (isOpenDepotError(err, 'input')) return;
-        fail(`fetch from the limited source: expected an OpenDepot error with code 'input', but it failed with ${describeError(err)}`);
-      }
-      // Refusing while streaming is allowed; a body that ends normally would be a partial archive stored as whole.
-      await expectCode(collectBytes(archive.body), 'input', 'reading the body of an archive above the size limit');
-    });
+    await withInstance(
+      () => fixture.createLimited(),
+      async (limited) => {
+        let archive: FetchedArchive;
+        try {
+          archive = await limited.fetch(fixture.subject, version, options);
+        } catch (err) {
+          if (isOpenDepotError(err, 'input')) return;
+          fail(`fetch from the limited source: expected an OpenDepot error with code 'input', but it failed with ${describeError(err)}`);
+        }
+        // Refusing while streaming is allowed; a body that ends normally would be a partial archive stored as whole.
+        await expectCode(collectBytes(archive.body), 'input', 'reading the body of an archive above the size limit');
+      },
+    );
   },
 };
 

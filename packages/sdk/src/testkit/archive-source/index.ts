@@ -1,18 +1,7 @@
 /** The archive-source conformance suite: every `ArchiveSource` plugin must pass it. */
 import type { ConformanceCase } from '../case.ts';
 import { toConformanceCase, type ArchiveSourceCase, type ArchiveSourceCaseId } from './case.ts';
-import {
-  abortFetch,
-  abortList,
-  fetchArchive,
-  listVersions,
-  notFoundSubject,
-  notFoundVersion,
-  sizeLimit,
-  upstreamForbidden,
-  upstreamUnauthenticated,
-  upstreamUnavailable,
-} from './checks.ts';
+import { abortFetch, abortList, fetchArchive, listVersions, notFoundSubject, notFoundVersion, sizeLimit, upstreamForbidden, upstreamUnauthenticated, upstreamUnavailable } from './checks.ts';
 import { abortDeadlineOf, type ArchiveSourceConformanceOptions } from './options.ts';
 
 export type { ArchiveSourceConformanceOptions, ArchiveSourceFixture, UpstreamFailure, UpstreamFailureStatus, RestoreUpstream } from './options.ts';

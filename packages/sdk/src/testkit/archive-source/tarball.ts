@@ -20,7 +20,12 @@ function header(path: string, size: number): Buffer {
   block.write('0000000\0', 108);
   block.write('0000000\0', 116);
   block.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
-  block.write(`${Math.floor(Date.UTC(2025, 0, 1) / 1000).toString(8).padStart(11, '0')}\0`, 136);
+  block.write(
+    `${Math.floor(Date.UTC(2025, 0, 1) / 1000)
+      .toString(8)
+      .padStart(11, '0')}\0`,
+    136,
+  );
   block.write('        ', 148);
   block.write('0', 156);
   block.write('ustar\0', 257);

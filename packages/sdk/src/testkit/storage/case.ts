@@ -56,5 +56,9 @@ export function toConformanceCase(check: StorageCase, options: StorageConformanc
 
 /** Creates a backend, runs `body`, then closes it and runs the cleanup; the first error wins. */
 export function withBackend<T>(options: StorageConformanceOptions, body: (backend: StorageBackend) => Promise<T>): Promise<T> {
-  return withInstance(() => options.create(), body, () => options.cleanup?.());
+  return withInstance(
+    () => options.create(),
+    body,
+    () => options.cleanup?.(),
+  );
 }

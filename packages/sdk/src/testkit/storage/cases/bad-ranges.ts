@@ -4,14 +4,7 @@ import { chunked } from '../../data.ts';
 import { expectCode } from '../../expect.ts';
 
 /** Ranges the contract refuses (see `checkRange`): a negative or fractional start, an end before the start. */
-export const BAD_RANGES: readonly NonNullable<GetOptions['range']>[] = [
-  { start: -1 },
-  { start: 1.5 },
-  { start: Number.NaN },
-  { start: 5, end: 4 },
-  { start: 0, end: -1 },
-  { start: 0, end: 2.5 },
-];
+export const BAD_RANGES: readonly NonNullable<GetOptions['range']>[] = [{ start: -1 }, { start: 1.5 }, { start: Number.NaN }, { start: 5, end: 4 }, { start: 0, end: -1 }, { start: 0, end: 2.5 }];
 
 /** A malformed range is an input error, whether or not the object exists. */
 export const badRanges: StorageCase = {

@@ -76,7 +76,10 @@ export const bigObject: StorageCase = {
     await backend.delete(k);
 
     assert.ok(growth.samples >= 2 || total < 2 * SAMPLE_EVERY_BYTES, 'memory was not sampled during the transfer');
-    assert.ok(afterPut.js <= allowed && afterPut.rss <= allowed, `put held on to data: memory grew by rss ${mib(afterPut.rss)}, js ${mib(afterPut.js)} while streaming ${mib(total)} (limit ${mib(allowed)})`);
+    assert.ok(
+      afterPut.js <= allowed && afterPut.rss <= allowed,
+      `put held on to data: memory grew by rss ${mib(afterPut.rss)}, js ${mib(afterPut.js)} while streaming ${mib(total)} (limit ${mib(allowed)})`,
+    );
     assert.ok(growth.js <= allowed && growth.rss <= allowed, `get held on to data: memory grew by rss ${mib(growth.rss)}, js ${mib(growth.js)} while streaming ${mib(total)} (limit ${mib(allowed)})`);
   },
 };

@@ -65,10 +65,13 @@ export const concurrentWriters: StorageCase = {
 
       let settled = 0;
       const writers = seeds.map((seed) =>
-        backend.put(k, interleaved(size, seed)).then(
-          (info) => ({ ok: true as const, info }),
-          (err: unknown) => ({ ok: false as const, err }),
-        ).finally(() => settled++),
+        backend
+          .put(k, interleaved(size, seed))
+          .then(
+            (info) => ({ ok: true as const, info }),
+            (err: unknown) => ({ ok: false as const, err }),
+          )
+          .finally(() => settled++),
       );
 
       // Two readers until both writers are done: one checks whole objects, the other opens the
