@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$REPO_ROOT"
-say "linting (npm run lint: biome's lint rules, not formatting)"
+say "linting (npm run lint: biome's lint rules and the formatting; npm run lint:fix applies both)"
 if ! npm run -s lint; then
   say "lint failed: fix the findings above (npm run lint:fix applies the safe fixes), then run npm test again"
   exit 1
