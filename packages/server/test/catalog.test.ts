@@ -70,7 +70,7 @@ test('versions sort by semver, pre-releases before their release; unparseable ve
   );
   const view = catalog.find('opendepot-system', 'a', 'aws')!;
   assert.equal(view.ready.map((e) => e.version), ['0.9.0', '1.2.0-beta.1', '1.2.0', '1.10.0']);
-  assert.is(JSON.parse(view.versionsBody).modules[0].versions.length, 4);
+  assert.is(JSON.parse(view.versionsAnswer.text()).modules[0].versions.length, 4);
   assert.is(warnings.length, 1);
   assert.match(warnings[0]!, '"latest" is not a version');
 });
