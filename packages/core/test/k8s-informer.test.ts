@@ -259,6 +259,20 @@ test('resync re-emits every cached object as an update of itself', async () => {
   await modules.delete(ns, 'resynced');
 });
 
+test('listPageSize: pages of one still list every object; a transform shapes what is cached and emitted', async () => {
+  const names = ['paged-a', 'paged-b', 'paged-c'];
+  for (const name of names) await modules.create({ ...moduleObject(ns, name), metadata: { name, namespace: ns, annotations: { big: 'x'.repeat(1000) } } });
+  const proxy = await startApiProxy(cp);
+  stoppers.push(() => proxy.close());
+  const transform = (m: Module): Module => ({ ...m, metadata: { name: m.metadata.name, namespace: m.metadata.namespace, resourceVersion: m.metadata.resourceVersion } });
+  const { informer, seen } = await watched({ proxy, listPageSize: 1, transform });
+  assert.equal(informer.list(ns).map((m) => m.metadata.name).sort(), names);
+  assert.ok(proxy.lists >= names.length, `one list request per object, saw ${proxy.lists}`);
+  assert.not.ok(informer.list(ns).some((m) => 'annotations' in m.metadata), 'the transform ran before caching');
+  assert.ok(names.every((name) => has(seen, 'add', name)));
+  for (const name of names) await modules.delete(ns, name);
+});
+
 test('stop() ends the watch; the cache keeps its content and emits nothing more', async () => {
   const { informer, seen } = await watched();
   informer.stop();

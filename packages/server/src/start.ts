@@ -19,8 +19,6 @@ import {
   type GroupBinding,
   type Informer,
   type KubeObject,
-  type Module,
-  type Version,
 } from '@opendepot/core';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +27,7 @@ import type { NamedAuthProvider } from './auth/access-control.ts';
 import { anonymousProvider } from './auth/anonymous.ts';
 import { kubeconfigProvider, kubernetesProvider } from './auth/kubernetes.ts';
 import type { ListeningServer } from './listen.ts';
+import { registryInformers } from './catalog/cached-objects.ts';
 import { createRegistryServer, type RegistryServer, type RegistryServerOptions } from './server.ts';
 import { loadSigningKey, type SigningKey } from './signing/signing-key.ts';
 
@@ -82,8 +81,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const auth = await authChain(config, client, plugins.registry.ofKind('auth'), logger, (cache, result) => registry.metrics.authCacheLookups.inc({ cache, result }));
 
   const informerOptions = { logger: kubeLoggerOf(logger) };
-  const modules = createInformer<Module>(client, RESOURCES.module, informerOptions);
-  const versions = createInformer<Version>(client, RESOURCES.version, informerOptions);
+  const { modules, versions } = registryInformers(client, informerOptions.logger);
   // Principals of auth plugins (OIDC) are granted by the GroupBindings of the resource's namespace.
   const groupBindings = plugins.registry.ofKind('auth').length > 0 ? createInformer<GroupBinding>(client, RESOURCES.groupBinding, informerOptions) : undefined;
   const grants = options.grants ?? (groupBindings && groupBindingGrants(groupBindings, logger));

@@ -32,8 +32,13 @@ export interface WriteOptions {
 export interface ListOptions {
   labelSelector?: string;
   fieldSelector?: string;
+  /** Objects per page ({@link DEFAULT_LIST_PAGE_SIZE} when unset); 0 lists everything in one answer. */
+  pageSize?: number;
   signal?: AbortSignal;
 }
+
+/** Objects per list page unless a caller asks otherwise. */
+export const DEFAULT_LIST_PAGE_SIZE = 500;
 
 /** A list answer: the items and the collection's resourceVersion. */
 export interface ListResult<T> {
@@ -122,10 +127,11 @@ export function resourceClient<T extends KubeObject>(client: KubeClient, ref: Re
       const items: T[] = [];
       let continueToken: string | undefined;
       let resourceVersion = '';
+      const pageSize = options.pageSize ?? DEFAULT_LIST_PAGE_SIZE;
       do {
         const page = await client.request<{ items?: T[]; metadata?: { resourceVersion?: string; continue?: string } }>({
           path: resourcePath(ref, namespace),
-          query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, limit: 500, continue: continueToken },
+          query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, limit: pageSize > 0 ? pageSize : undefined, continue: continueToken },
           signal: options.signal,
         });
         // List items come without apiVersion/kind; restore them so objects look the same everywhere.

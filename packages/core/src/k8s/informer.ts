@@ -35,6 +35,8 @@ export interface InformerOptions<T extends KubeObject> {
   silenceTimeoutMs?: number;
   /** Delays between failed attempts. Default 500 ms doubling up to 30 s, ±10 %. */
   backoff?: BackoffOptions;
+  /** Objects per page of the (re)list; default the list's own (500); 0 lists all in one answer. */
+  listPageSize?: number;
   /** Shapes each object before it is cached; by default drops `metadata.managedFields`. */
   transform?: (obj: T) => T;
   logger?: KubeLogger;
@@ -179,6 +181,7 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
     const { items, resourceVersion } = await resourceClient<T>(this.#client, this.#ref).list(this.#options.namespace, {
       labelSelector: this.#options.labelSelector,
       fieldSelector: this.#options.fieldSelector,
+      ...(this.#options.listPageSize !== undefined && { pageSize: this.#options.listPageSize }),
       signal,
     });
     if (signal.aborted) return;

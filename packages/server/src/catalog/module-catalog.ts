@@ -3,6 +3,7 @@
  * events, so a request costs a few map lookups instead of a scan of every cached object.
  */
 import { compareVersions, tryParseVersion, type Module, type Version } from '@opendepot/core';
+import { EncodedAnswer } from '../http/encoded-answer.ts';
 import type { ModuleVersionEntry, RegistryInformers } from './types.ts';
 import { FOREIGN_KEY_MESSAGE, versionState } from './version-state.ts';
 
@@ -15,8 +16,8 @@ export interface ModuleView {
   versions: ReadonlyMap<string, ModuleVersionEntry>;
   /** The servable versions, oldest first. */
   ready: readonly ModuleVersionEntry[];
-  /** The modules.v1 `versions` answer, serialised once. */
-  versionsBody: string;
+  /** The modules.v1 `versions` answer, encoded once per change of the module's Versions. */
+  versionsAnswer: EncodedAnswer;
 }
 
 /** Where the catalog reports data it cannot use (conflicting Modules, unparseable versions). */
@@ -138,7 +139,7 @@ export class ModuleCatalog {
       address: `${module.metadata.namespace ?? ''}/${config.name}/${config.provider}`,
       versions,
       ready,
-      versionsBody: JSON.stringify({ modules: [{ versions: ready.map((e) => ({ version: e.version })) }] }),
+      versionsAnswer: new EncodedAnswer(JSON.stringify({ modules: [{ versions: ready.map((e) => ({ version: e.version })) }] })),
     };
   }
 

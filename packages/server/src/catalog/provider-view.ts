@@ -3,6 +3,7 @@
  * its platforms), computed from its Versions once per change and shared by every request.
  */
 import { compareVersions, tryParseVersion, type Version } from '@opendepot/core';
+import { EncodedAnswer } from '../http/encoded-answer.ts';
 import { conventionalFilename, mirrorAddressKeys, recordedFilename } from './provider-address.ts';
 import type { ServableArchive, VersionState } from './types.ts';
 import { FOREIGN_KEY_MESSAGE, versionState } from './version-state.ts';
@@ -84,8 +85,8 @@ export interface ProviderView {
   releases: ReadonlyMap<string, ProviderRelease>;
   /** Releases with at least one ready platform, oldest first. */
   ready: readonly ProviderRelease[];
-  /** The providers.v1 `versions` answer, serialised once. */
-  versionsBody: string;
+  /** The providers.v1 `versions` answer, encoded once per change of the provider's Versions. */
+  versionsAnswer: EncodedAnswer;
 }
 
 /** Where a view reports data it skips. */
@@ -138,9 +139,11 @@ export function buildProviderView(namespace: string, type: string, owner: string
     address: `${namespace}/${type}`,
     releases,
     ready,
-    versionsBody: JSON.stringify({
-      versions: ready.map((r) => ({ version: r.version, protocols: r.protocols, platforms: r.ready.map((p) => ({ os: p.os, arch: p.arch })) })),
-    }),
+    versionsAnswer: new EncodedAnswer(
+      JSON.stringify({
+        versions: ready.map((r) => ({ version: r.version, protocols: r.protocols, platforms: r.ready.map((p) => ({ os: p.os, arch: p.arch })) })),
+      }),
+    ),
   };
 }
 

@@ -18,6 +18,7 @@ import { artifactId } from '../auth/download-urls.ts';
 import type { MirrorArchive, MirrorView } from '../catalog/mirror-view.ts';
 import type { ProviderCatalog } from '../catalog/provider-catalog.ts';
 import { lockHashes } from '../catalog/provider-view.ts';
+import { EncodedAnswer, sendEncoded } from '../http/encoded-answer.ts';
 import type { PublicBase } from '../http/public-base.ts';
 import { PROVIDERS_V1_PATH } from './discovery.ts';
 
@@ -39,8 +40,8 @@ interface MirrorParams {
 }
 
 interface Bodies {
-  index: string;
-  versions: Map<string, string>;
+  index: EncodedAnswer;
+  versions: Map<string, EncodedAnswer>;
 }
 
 /** Version documents of one view kept per base: a few bases at most (one per name the registry is reached by). */
@@ -55,7 +56,7 @@ export function mirrorArchiveUrl(base: string, archive: MirrorArchive): string {
 /** The network mirror router, mounted at {@link MIRROR_V1_PATH}. */
 export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
   const router = new Router({ prefix: MIRROR_V1_PATH.slice(0, -1) });
-  // Serialised once per view and base: views are replaced, never changed, when Versions change;
+  // Encoded once per view and base: views are replaced, never changed, when Versions change;
   // bases come from requests (without externalUrl), so each view keeps only the latest few.
   const bodies = new WeakMap<MirrorView, Map<string, Bodies>>();
   const bodiesOf = (view: MirrorView, base: string): Bodies => {
@@ -77,7 +78,7 @@ export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
     const view = findMirrored(deps.catalog, ctx.params as unknown as MirrorParams);
     const archives = [...view.releases.values()].flatMap((a) => [...a.values()]);
     const { granted, refused } = await access.filterGranted(ctx, archives, resourceOf);
-    if (refused.length === 0) return sendJson(ctx, bodiesOf(view, baseOf(ctx)).index);
+    if (refused.length === 0) return sendEncoded(ctx, bodiesOf(view, baseOf(ctx)).index);
     if (granted.length === 0) throw forbidden(refused);
     const versions = new Set(granted.map((a) => a.version));
     sendJson(ctx, JSON.stringify({ versions: Object.fromEntries([...view.releases.keys()].filter((v) => versions.has(v)).map((v) => [v, {}])) }));
@@ -94,24 +95,17 @@ export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
     if (granted.length === 0) throw forbidden(refused);
     const base = baseOf(ctx);
     // Unsigned and everything granted: the body serialised once per view and base.
-    if (refused.length === 0 && access.downloadUrls === undefined) return sendJson(ctx, bodiesOf(view, base).versions.get(canonical)!);
-    sendJson(
-      ctx,
-      versionBody(granted, (archive) => access.signUrl(mirrorArchiveUrl(base, archive), mirrorArchiveId(archive))),
-    );
+    if (refused.length === 0 && access.downloadUrls === undefined) return sendEncoded(ctx, bodiesOf(view, base).versions.get(canonical)!);
+    sendJson(ctx, versionBody(granted, (archive) => access.signUrl(mirrorArchiveUrl(base, archive), mirrorArchiveId(archive))));
   });
 
   return router;
 }
 
 function serialise(view: MirrorView, base: string): Bodies {
-  const versions = new Map<string, string>();
-  for (const [version, archives] of view.releases)
-    versions.set(
-      version,
-      versionBody([...archives.values()], (archive) => mirrorArchiveUrl(base, archive)),
-    );
-  return { index: JSON.stringify({ versions: Object.fromEntries([...view.releases.keys()].map((v) => [v, {}])) }), versions };
+  const versions = new Map<string, EncodedAnswer>();
+  for (const [version, archives] of view.releases) versions.set(version, new EncodedAnswer(versionBody([...archives.values()], (archive) => mirrorArchiveUrl(base, archive))));
+  return { index: new EncodedAnswer(JSON.stringify({ versions: Object.fromEntries([...view.releases.keys()].map((v) => [v, {}])) })), versions };
 }
 
 /** The `{"archives": ...}` document of one version's packages, keyed by platform. */
@@ -145,7 +139,7 @@ function addressOf(params: MirrorParams): string {
   return `${params.hostname}/${params.namespace}/${params.type}`;
 }
 
-// Both clients insist on media type application/json for 200s.
+// Answers filtered or signed per caller: never cached. Both clients insist on application/json.
 function sendJson(ctx: Context, body: string): void {
   ctx.type = 'application/json';
   ctx.set('Cache-Control', 'private, no-cache');

@@ -12,6 +12,7 @@ import { artifactId } from '../auth/download-urls.ts';
 import type { ModuleCatalog, ModuleView } from '../catalog/module-catalog.ts';
 import type { ModuleVersionEntry, ServableArchive } from '../catalog/types.ts';
 import { notServableError } from '../http/not-servable.ts';
+import { sendEncoded } from '../http/encoded-answer.ts';
 import type { PublicBase } from '../http/public-base.ts';
 
 /** Where modules.v1 is served; discovery advertises it. */
@@ -46,10 +47,7 @@ export function moduleRoutes(deps: ModuleRoutesDeps, prefix = MODULES_V1_PATH): 
   router.get('modules.versions', '/:namespace/:name/:system/versions', async (ctx) => {
     const view = findModule(deps.catalog, ctx.params as unknown as AddressParams);
     await deps.access.require(ctx, resourceOf(view));
-    ctx.status = 200;
-    ctx.type = 'application/json';
-    ctx.set('Cache-Control', 'private, no-cache');
-    ctx.body = view.versionsBody;
+    sendEncoded(ctx, view.versionsAnswer);
   });
 
   router.get('modules.download', '/:namespace/:name/:system/:version/download', async (ctx) => {
@@ -57,13 +55,11 @@ export function moduleRoutes(deps: ModuleRoutesDeps, prefix = MODULES_V1_PATH): 
     const view = findModule(deps.catalog, params);
     await deps.access.require(ctx, resourceOf(view));
     const { entry, archive } = servableVersion(view, params.version, deps.log);
-    const file = ARCHIVE_FILES[archive.fileFormat];
     // Absolute (tools other than the CLIs take it as a URL), on the registry's public base.
     // ?checksum= makes go-getter verify the archive too. Clients fetch it without the registry
     // token: when access is controlled it is signed.
-    const config = view.module.spec.moduleConfig;
-    const address = [view.module.metadata.namespace ?? '', config.name, config.provider, entry.version, file].map(encodeURIComponent).join('/');
-    const location = deps.access.signUrl(`${deps.baseOf(ctx)}${MODULES_V1_PATH}${address}?checksum=sha256:${archive.checksum}`, archiveId(view, entry.version, file));
+    const target = downloadTarget(view, entry, archive);
+    const location = deps.access.signUrl(`${deps.baseOf(ctx)}${target.path}`, target.artifact);
     ctx.set('X-Terraform-Get', location);
     ctx.set('Cache-Control', 'private, no-cache');
     // 204 + header works with every tofu and terraform version. A client that asks for JSON
@@ -104,10 +100,25 @@ function resourceOf(view: ModuleView): ProtectedResource {
   return { kind: 'Module', namespace: view.module.metadata.namespace ?? '', name: view.module.metadata.name ?? '' };
 }
 
-/** What a module archive's download signature is bound to. */
-function archiveId(view: ModuleView, version: string, file: string): string {
-  const config = view.module.spec.moduleConfig;
-  return artifactId('module', [view.module.metadata.namespace ?? '', config.name, config.provider, version, file]);
+/** Where a version's archive is downloaded from (below the public base), and what its signature is bound to. */
+interface DownloadTarget {
+  path: string;
+  artifact: string;
+}
+
+// Built once per entry: entries are replaced, never changed, when the module's Versions change.
+const downloadTargets = new WeakMap<ModuleVersionEntry, DownloadTarget>();
+
+function downloadTarget(view: ModuleView, entry: ModuleVersionEntry, archive: ServableArchive): DownloadTarget {
+  let target = downloadTargets.get(entry);
+  if (target === undefined) {
+    const config = view.module.spec.moduleConfig;
+    const file = ARCHIVE_FILES[archive.fileFormat];
+    const segments = [view.module.metadata.namespace ?? '', config.name, config.provider, entry.version, file];
+    target = { path: `${MODULES_V1_PATH}${segments.map(encodeURIComponent).join('/')}?checksum=sha256:${archive.checksum}`, artifact: artifactId('module', segments) };
+    downloadTargets.set(entry, target);
+  }
+  return target;
 }
 
 // `Accept: */*` (Go's default is none at all) keeps the 204 form every client understands.
@@ -125,8 +136,12 @@ function findModule(catalog: ModuleCatalog, params: AddressParams): ModuleView {
 }
 
 function servableVersion(view: ModuleView, requested: string, log: Logger): { entry: ModuleVersionEntry; archive: ServableArchive } {
-  const parsed = tryParseVersion(requested);
-  const entry = typeof parsed === 'string' ? undefined : view.versions.get(parsed.canonical);
+  // Clients ask for the canonical form the versions answer lists: found without parsing.
+  let entry = view.versions.get(requested);
+  if (entry === undefined) {
+    const parsed = tryParseVersion(requested);
+    entry = typeof parsed === 'string' ? undefined : view.versions.get(parsed.canonical);
+  }
   if (entry === undefined) {
     throw new NotFoundError(`module ${view.address} has no version ${requested}; ${describeAvailable(view)}`);
   }

@@ -19,6 +19,7 @@ import type { AccessControl } from '../auth/access-control.ts';
 import { artifactId } from '../auth/download-urls.ts';
 import type { ProviderCatalog } from '../catalog/provider-catalog.ts';
 import type { ProviderPlatform, ProviderRelease, ProviderView, ReadyPlatform } from '../catalog/provider-view.ts';
+import { sendEncoded } from '../http/encoded-answer.ts';
 import { sendError } from '../http/errors.ts';
 import { notServableError } from '../http/not-servable.ts';
 import type { PublicBase } from '../http/public-base.ts';
@@ -71,9 +72,7 @@ export function providerRoutes(deps: ProviderRoutesDeps, prefix = PROVIDERS_V1_P
   router.get('providers.versions', '/:namespace/:type/versions', async (ctx) => {
     const view = findProvider(catalog, ctx.params as unknown as AddressParams);
     await access.require(ctx, resourceOf(view));
-    ctx.type = 'application/json';
-    ctx.set('Cache-Control', 'private, no-cache');
-    ctx.body = view.versionsBody;
+    sendEncoded(ctx, view.versionsAnswer);
   });
 
   router.get('providers.download', '/:namespace/:type/:version/download/:os/:arch', async (ctx) => {

@@ -111,6 +111,16 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
+/** Runs `run` against a fresh registry, closed afterwards whatever happens. */
+export async function withTestRegistry(run: (r: TestRegistry) => Promise<void>, options?: Parameters<typeof startTestRegistry>[0]): Promise<void> {
+  const r = await startTestRegistry(options);
+  try {
+    await run(r);
+  } finally {
+    await r.close();
+  }
+}
+
 export async function startTestRegistry(
   options: {
     synced?: boolean;
