@@ -266,9 +266,18 @@ test('listPageSize: pages of one still list every object; a transform shapes wha
   stoppers.push(() => proxy.close());
   const transform = (m: Module): Module => ({ ...m, metadata: { name: m.metadata.name, namespace: m.metadata.namespace, resourceVersion: m.metadata.resourceVersion } });
   const { informer, seen } = await watched({ proxy, listPageSize: 1, transform });
-  assert.equal(informer.list(ns).map((m) => m.metadata.name).sort(), names);
+  assert.equal(
+    informer
+      .list(ns)
+      .map((m) => m.metadata.name)
+      .sort(),
+    names,
+  );
   assert.ok(proxy.lists >= names.length, `one list request per object, saw ${proxy.lists}`);
-  assert.not.ok(informer.list(ns).some((m) => 'annotations' in m.metadata), 'the transform ran before caching');
+  assert.not.ok(
+    informer.list(ns).some((m) => 'annotations' in m.metadata),
+    'the transform ran before caching',
+  );
   assert.ok(names.every((name) => has(seen, 'add', name)));
   for (const name of names) await modules.delete(ns, name);
 });

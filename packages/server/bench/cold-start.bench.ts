@@ -107,7 +107,9 @@ async function main(): Promise<void> {
     console.log(`cold start, ${VERSIONS} Versions (median of ${ROUNDS}); ratio = seconds / ceiling seconds:`);
     for (const [config, runs] of results) {
       const seconds = median(runs.map((r) => r.seconds));
-      console.log(`  ${config.padEnd(12)} ${seconds.toFixed(2)} s (ratio ${ceiling ? (seconds / ceiling).toFixed(2) : '?'}), idle RSS ${median(runs.map((r) => r.rssMb)).toFixed(0)} MB, heap ${median(runs.map((r) => r.heapMb)).toFixed(0)} MB`);
+      console.log(
+        `  ${config.padEnd(12)} ${seconds.toFixed(2)} s (ratio ${ceiling ? (seconds / ceiling).toFixed(2) : '?'}), idle RSS ${median(runs.map((r) => r.rssMb)).toFixed(0)} MB, heap ${median(runs.map((r) => r.heapMb)).toFixed(0)} MB`,
+      );
     }
   } finally {
     await plane.stop();

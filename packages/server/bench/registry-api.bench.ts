@@ -67,7 +67,14 @@ async function serveRegistry(): Promise<void> {
   });
   const listening = await server.listen({ port: 0, host: '127.0.0.1' });
   reportUsage();
-  process.on('disconnect', () => void listening.close().then(() => (closeSync(devNull), process.exit(0))));
+  process.on(
+    'disconnect',
+    () =>
+      void listening.close().then(() => {
+        closeSync(devNull);
+        process.exit(0);
+      }),
+  );
   globalThis.gc?.();
   process.send!({ type: 'ready', url: listening.url, setupMs: performance.now() - started, rss: process.memoryUsage().rss } satisfies FromChild);
 }
@@ -86,7 +93,13 @@ async function serveCeiling(): Promise<void> {
         return res.end();
       }
       const gzip = (req.headers['accept-encoding'] ?? '').includes('gzip');
-      res.writeHead(200, { 'Content-Type': 'application/json', ETag: etag, Vary: 'Accept-Encoding', ...(gzip && { 'Content-Encoding': 'gzip' }), 'Content-Length': gzip ? gzipped.length : body.length });
+      res.writeHead(200, {
+        'Content-Type': 'application/json',
+        ETag: etag,
+        Vary: 'Accept-Encoding',
+        ...(gzip && { 'Content-Encoding': 'gzip' }),
+        'Content-Length': gzip ? gzipped.length : body.length,
+      });
       return res.end(gzip ? gzipped : body);
     }
     const version = url.slice(PREFIX.length + 1, -'/download'.length);
@@ -108,7 +121,10 @@ async function startChild(kind: 'registry' | 'ceiling'): Promise<{ child: ChildP
   const self = fileURLToPath(import.meta.url);
   const command = [process.execPath, '--conditions=opendepot-source', '--expose-gc', '--max-semi-space-size=1', self, `--serve=${kind}`];
   const pinned = availableParallelism() >= 2;
-  const child = spawn(pinned ? 'taskset' : command[0]!, pinned ? ['-c', '0', ...command] : command.slice(1), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_VERSIONS: String(VERSIONS) } });
+  const child = spawn(pinned ? 'taskset' : command[0]!, pinned ? ['-c', '0', ...command] : command.slice(1), {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, BENCH_VERSIONS: String(VERSIONS) },
+  });
   const ready = await new Promise<Extract<FromChild, { type: 'ready' }>>((resolve) => child.on('message', (m: FromChild) => m.type === 'ready' && resolve(m)));
   return { child, ready };
 }

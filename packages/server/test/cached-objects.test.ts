@@ -44,20 +44,44 @@ test('every state the server reads is the same from the kept fields: ready, fetc
   const versions = [
     versionResource({ owner, version: '1.0.0', stored: { checksum: 'a'.repeat(64), size: 1 } }),
     versionResource({ owner, version: '1.1.0' }),
-    { ...versionResource({ owner, version: '1.2.0', stored: { checksum: 'b'.repeat(64), size: 2 } }), metadata: { ...versionResource({ owner, version: '1.2.0' }).metadata, deletionTimestamp: '2026-01-02T00:00:00Z' } },
+    {
+      ...versionResource({ owner, version: '1.2.0', stored: { checksum: 'b'.repeat(64), size: 2 } }),
+      metadata: { ...versionResource({ owner, version: '1.2.0' }).metadata, deletionTimestamp: '2026-01-02T00:00:00Z' },
+    },
   ];
   for (const version of versions.map(asListed)) assert.equal(versionState(keepServedFields(version)), versionState(version), version.metadata.name);
 });
 
 test('the module and provider answers built from kept objects equal those built from full ones', () => {
   const moduleVersions = ['1.0.0', '1.1.0', '2.0.0'].map((v, i) => asListed(versionResource({ owner, version: v, stored: { checksum: String(i).repeat(64), size: i } })));
-  const providerVersions = ['5.0.0', '5.1.0'].map((v) => asListed(providerVersionResource({ type: 'aws', version: v, os: 'linux', arch: 'amd64', stored: { checksum: 'c'.repeat(64), size: 5, storageKey: providerKey(NS, { type: 'aws', version: v, os: 'linux', arch: 'amd64' }), zh: `zh:${'c'.repeat(64)}`, filename: `terraform-provider-aws_${v}_linux_amd64.zip`, protocols: ['5.0'] } })));
+  const providerVersions = ['5.0.0', '5.1.0'].map((v) =>
+    asListed(
+      providerVersionResource({
+        type: 'aws',
+        version: v,
+        os: 'linux',
+        arch: 'amd64',
+        stored: {
+          checksum: 'c'.repeat(64),
+          size: 5,
+          storageKey: providerKey(NS, { type: 'aws', version: v, os: 'linux', arch: 'amd64' }),
+          zh: `zh:${'c'.repeat(64)}`,
+          filename: `terraform-provider-aws_${v}_linux_amd64.zip`,
+          protocols: ['5.0'],
+        },
+      }),
+    ),
+  );
   const answers = (transform: <T extends Module | Version>(obj: T) => T) => {
     const versions = new MemoryInformer<Version>([...moduleVersions, ...providerVersions].map(transform));
     const modules = new MemoryInformer<Module>([transform(asListed(owner))]);
     const view = new ModuleCatalog({ modules, versions }).find(NS, 'eks', 'aws');
     const provider = new ProviderCatalog(versions).find(NS, 'aws');
-    return { module: view?.versionsAnswer.text(), provider: provider?.versionsAnswer.text(), mirror: [...(new ProviderCatalog(versions).findMirrored('registry.opentofu.org', 'hashicorp', 'aws')?.releases.keys() ?? [])] };
+    return {
+      module: view?.versionsAnswer.text(),
+      provider: provider?.versionsAnswer.text(),
+      mirror: [...(new ProviderCatalog(versions).findMirrored('registry.opentofu.org', 'hashicorp', 'aws')?.releases.keys() ?? [])],
+    };
   };
   const full = answers((obj) => obj);
   assert.equal(answers(keepServedFields), full);

@@ -81,7 +81,10 @@ test('versions sort by semver, pre-releases before their release; unparseable ve
     ['1.10.0', '1.2.0', '1.2.0-beta.1', '0.9.0', 'latest'].map((version, i) => versionResource({ owner: a, version, stored: stored(i + 1) })),
   );
   const view = catalog.find('opendepot-system', 'a', 'aws')!;
-  assert.equal(view.ready.map((e) => e.version), ['0.9.0', '1.2.0-beta.1', '1.2.0', '1.10.0']);
+  assert.equal(
+    view.ready.map((e) => e.version),
+    ['0.9.0', '1.2.0-beta.1', '1.2.0', '1.10.0'],
+  );
   assert.is(JSON.parse(view.versionsAnswer.text()).modules[0].versions.length, 4);
   assert.is(warnings.length, 1);
   assert.match(warnings[0]!, '"latest" is not a version');

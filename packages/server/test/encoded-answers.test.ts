@@ -119,7 +119,15 @@ test('modules.v1 versions: a Version change in the informer rebuilds the answer,
 function stored(type: string, version: string, os: string, arch: string): StoredProvider {
   const checksum = createHash('sha256').update(`${type}${version}${os}${arch}`).digest('hex');
   const filename = `terraform-provider-${type}_${version}_${os}_${arch}.zip`;
-  return { checksum, size: 100, storageKey: providerKey(NS, { type, version, os, arch }), h1: `h1:${createHash('sha256').update(checksum).digest('base64')}`, zh: `zh:${checksum}`, filename, protocols: ['5.0'] };
+  return {
+    checksum,
+    size: 100,
+    storageKey: providerKey(NS, { type, version, os, arch }),
+    h1: `h1:${createHash('sha256').update(checksum).digest('base64')}`,
+    zh: `zh:${checksum}`,
+    filename,
+    protocols: ['5.0'],
+  };
 }
 
 function seedProvider(r: TestRegistry, versions: number): void {

@@ -158,7 +158,7 @@ export function parseConstraints(text: string, options: VersionParseOptions = {}
       const operatorText = trimmed.slice(0, trimmed.length - rest.length + strayOperator.length);
       const joined = operatorText.replace(/\s+/g, '');
       const suggestion = MISTYPED_OPERATORS[joined] ?? (CONSTRAINT_OPERATORS.includes(joined as ConstraintOperator) ? joined : undefined);
-      problem(`${JSON.stringify(operatorText)} is not an operator` + (suggestion === undefined ? '' : ` (did you mean ${JSON.stringify(suggestion)}?)`));
+      problem(`${JSON.stringify(operatorText)} is not an operator${suggestion === undefined ? '' : ` (did you mean ${JSON.stringify(suggestion)}?)`}`);
     }
     if (rest === '') problem(`operator ${JSON.stringify(written)} must be followed by a version`);
     // go-version reads ">= 1.0 <2.0" as one malformed piece; the usual cause is a missing comma.

@@ -96,7 +96,10 @@ export function mirrorRoutes(deps: MirrorRoutesDeps): Router {
     const base = baseOf(ctx);
     // Unsigned and everything granted: the body serialised once per view and base.
     if (refused.length === 0 && access.downloadUrls === undefined) return sendEncoded(ctx, bodiesOf(view, base).versions.get(canonical)!);
-    sendJson(ctx, versionBody(granted, (archive) => access.signUrl(mirrorArchiveUrl(base, archive), mirrorArchiveId(archive))));
+    sendJson(
+      ctx,
+      versionBody(granted, (archive) => access.signUrl(mirrorArchiveUrl(base, archive), mirrorArchiveId(archive))),
+    );
   });
 
   return router;
