@@ -22,6 +22,9 @@ export async function* hashing(body: AsyncIterable<Uint8Array>, tally: UploadTal
     tally.size += chunk.byteLength;
     if (expectedSize !== undefined && tally.size > expectedSize) throw sizeError(tally, new InputError(`the body is longer than the ${expectedSize} bytes announced`, { field: 'size' }));
     hash.update(chunk);
+    // With a known size the digest is taken at the last byte: the server may answer (and the put
+    // resolve) before the request stream pulls this generator to its end.
+    if (tally.size === expectedSize) tally.sha256 = hash.copy().digest('hex');
     yield chunk;
   }
   if (expectedSize !== undefined && tally.size !== expectedSize) throw sizeError(tally, new InputError(`the body has ${tally.size} bytes, not the ${expectedSize} announced`, { field: 'size' }));

@@ -88,4 +88,18 @@ test('bytes that match are stored', () =>
     assert.is((await storage.stat(KEY)).sha256, sha256(archive));
   }));
 
+test('a backend that reports no SHA-256 for what it stored: retried (unavailable), never a Version without a checksum', () =>
+  withStorage(async (storage) => {
+    const forgetful = new Proxy(storage, {
+      get(target, property) {
+        if (property === 'put') return async (...args: Parameters<StorageBackend['put']>) => ({ ...(await target.put(...args)), sha256: undefined });
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as StorageBackend;
+    const err = await rejection(fetchAndStore(upstream(archive), subject, '1.0.0', forgetful, KEY, { format: 'zip' }));
+    assert.ok(isOpenDepotError(err, 'unavailable'), String(err));
+    assert.match(String(err), /reported no SHA-256/);
+  }));
+
 test.run();

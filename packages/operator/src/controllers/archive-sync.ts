@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { isOpenDepotError, type ArchiveSource, type ArchiveSubject, type ObjectInfo, type StorageBackend } from '@opendepot/sdk';
+import { isOpenDepotError, UnavailableError, type ArchiveSource, type ArchiveSubject, type ObjectInfo, type StorageBackend } from '@opendepot/sdk';
 import { spoolHashed, type SpooledFile } from '../runtime/spool.ts';
 import { spooledPackageHashes, type ProviderZipLimits } from '@opendepot/archive-kit';
 
@@ -120,6 +120,10 @@ export async function fetchAndStore(source: ArchiveSource, subject: ArchiveSubje
       ...(fetched.size !== undefined ? { size: fetched.size } : spooled && { size: spooled.size }),
       contentType: options.format === 'zip' ? 'application/zip' : 'application/gzip',
     });
+    // A Version is never Ready without the checksum it is verified against later.
+    if (!/^[0-9a-f]{64}$/.test(info.sha256 ?? '')) {
+      throw new UnavailableError(`the storage backend stored ${key} but reported no SHA-256 (${JSON.stringify(info.sha256)}); the put is retried`);
+    }
     return { state: 'stored', info, ...(fetched.protocols && { protocols: fetched.protocols }), ...(hashes && { hashes }) };
   } catch (err) {
     // Only the put's refusal can mean the upstream differs; a refusal while spooling (a zip limit) stands as it is.
