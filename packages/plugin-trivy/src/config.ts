@@ -7,8 +7,16 @@ export interface TrivyScannerConfig {
   binary?: string;
   /** A scan that runs longer is stopped and fails. Default 300. */
   timeoutSeconds?: number;
-  /** Trivy's cache directory. Default `<os temp dir>/opendepot-trivy-cache`. */
+  /**
+   * Trivy's cache directory. Provider scans read the vulnerability database from `<cacheDir>/db`.
+   * Default `<os temp dir>/opendepot-trivy-cache`.
+   */
   cacheDir?: string;
+  /**
+   * An OCI repository of the trivy vulnerability database (a mirror the user runs). Only when set
+   * does trivy download the database; otherwise `cacheDir` must hold it already.
+   */
+  dbRepository?: string;
   /** Scans run at once; the others wait. Default 1 (each trivy process takes ~200 MB). */
   maxConcurrentScans?: number;
 }
@@ -18,7 +26,7 @@ export const configSchema: JsonSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'trivy scanner',
   description:
-    'Runs `trivy config` on every module before it is stored; its misconfiguration findings go into the Version status and, with operator.scanning.blockSeverities, can keep a module out of the registry.',
+    'Runs `trivy config` on every module and a vulnerability scan (`trivy rootfs`/`trivy fs`) on every provider package or source tree before it is stored; the findings go into the status and, with the operator scanning policy, can keep a version out of the registry.',
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -38,9 +46,18 @@ export const configSchema: JsonSchema = {
     },
     cacheDir: {
       type: 'string',
-      description: "Absolute path of trivy's cache directory (its checks bundle and scan cache). Default: a directory under the OS temp dir.",
+      description:
+        "Absolute path of trivy's cache directory (checks bundle, scan cache, and the vulnerability database in db/ that provider scans need). Without dbRepository it must be pre-populated (e.g. a PVC a CronJob refreshes). Default: a directory under the OS temp dir.",
       pattern: '^/',
       maxLength: 4096,
+    },
+    dbRepository: {
+      type: 'string',
+      description:
+        'OCI repository of the trivy vulnerability database, e.g. registry.example.com/mirror/trivy-db:2 (a mirror you run), passed as --db-repository: only then does trivy download the database into cacheDir when it is missing or stale.',
+      minLength: 1,
+      maxLength: 1024,
+      pattern: '^[^\\s]+$',
     },
     maxConcurrentScans: {
       type: 'integer',

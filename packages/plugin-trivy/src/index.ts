@@ -1,7 +1,8 @@
 /**
- * `@opendepot/plugin-trivy`: Trivy configuration scans of modules before the operator stores
- * them. Load it with `plugins: [{ package: '@opendepot/plugin-trivy' }]`; the operator's
- * `scanning.blockSeverities` decides which findings keep a module out.
+ * `@opendepot/plugin-trivy`: Trivy configuration scans of modules, and vulnerability scans of
+ * provider packages and source trees, before the operator stores them. Load it with
+ * `plugins: [{ package: '@opendepot/plugin-trivy' }]`; the operator's scanning policy decides
+ * which findings keep a version out.
  * @packageDocumentation
  */
 import { definePlugin, PLUGIN_API_VERSION } from '@opendepot/sdk';
@@ -10,6 +11,7 @@ import { TrivyScanner } from './scanner.ts';
 
 export { TrivyScanner } from './scanner.ts';
 export { findingsOf } from './report.ts';
+export { readDatabase, TrivyDatabaseMissingError } from './database.ts';
 export { configSchema, type TrivyScannerConfig } from './config.ts';
 
 /** The plugin: `kind: scanner`, `name: trivy`. */

@@ -15,6 +15,8 @@ interface TrivyMisconfiguration {
 interface TrivyVulnerability {
   VulnerabilityID?: string;
   PkgName?: string;
+  InstalledVersion?: string;
+  FixedVersion?: string;
   Title?: string;
   Severity?: string;
   PrimaryURL?: string;
@@ -75,6 +77,9 @@ export function findingsOf(json: string): Finding[] {
         title: v.Title ?? '',
         ...(target && { target }),
         ...(v.PrimaryURL && { url: v.PrimaryURL }),
+        ...(v.PkgName && { pkg: v.PkgName }),
+        ...(v.InstalledVersion && { installedVersion: v.InstalledVersion }),
+        ...(v.FixedVersion && { fixedVersion: v.FixedVersion }),
       });
     }
     for (const s of result.Secrets ?? []) {

@@ -1,10 +1,15 @@
-/** The Trivy scanner: `trivy config` over an unpacked module, read into SDK findings. */
+/**
+ * The Trivy scanner: `trivy config` over an unpacked module, and vulnerability scans of provider
+ * packages (`trivy rootfs`, reading Go build info) and source trees (`trivy fs`, reading
+ * go.mod/go.sum), read into SDK findings.
+ */
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError, UnavailableError, type Logger, type ScanReport, type Scanner, type ScanTarget } from '@opendepot/sdk';
 import type { TrivyScannerConfig } from './config.ts';
+import { readDatabase, TrivyDatabaseMissingError } from './database.ts';
 import { findingsOf } from './report.ts';
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
@@ -15,6 +20,12 @@ const MAX_REPORT_BYTES = 64 * 1024 * 1024;
  * bundle (trivy then scans with the checks built into the binary).
  */
 const OFFLINE_FLAGS = ['--skip-version-check', '--disable-telemetry', '--skip-check-update', '--quiet'];
+/** Vulnerability scans look nothing up online (`--offline-scan`); the Java DB is never fetched. */
+const VULN_FLAGS = ['--scanners', 'vuln', '--offline-scan', '--skip-java-db-update'];
+/** The trivy command per target kind. */
+const COMMANDS = { module: 'config', provider: 'rootfs', 'provider-source': 'fs' } as const;
+/** What trivy says when --skip-db-update finds no database. */
+const NO_DB_OUTPUT = /--skip-db-update cannot be specified on the first run|DB error|database error/i;
 
 /**
  * Trivy 0.74 fetches the remote module sources a module references (git, registry, http) and has
@@ -56,11 +67,12 @@ function tail(stderr: string | undefined): string {
 }
 
 export class TrivyScanner implements Scanner {
-  /** Trivy's configuration scan covers modules; provider binaries are not scanned (yet). */
-  readonly targets = ['module'] as const;
+  /** Modules get a configuration scan; provider packages and source trees a vulnerability scan. */
+  readonly targets = ['module', 'provider', 'provider-source'] as const;
   readonly #binary: string;
   readonly #timeoutMs: number;
   readonly #cacheDir: string;
+  readonly #dbRepository: string | undefined;
   readonly #logger: Logger | undefined;
   readonly #slots: Slots;
   #version = '';
@@ -69,6 +81,7 @@ export class TrivyScanner implements Scanner {
     this.#binary = config.binary ?? 'trivy';
     this.#timeoutMs = (config.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
     this.#cacheDir = config.cacheDir ?? join(tmpdir(), 'opendepot-trivy-cache');
+    this.#dbRepository = config.dbRepository;
     this.#logger = options.logger;
     this.#slots = new Slots(config.maxConcurrentScans ?? 1);
   }
@@ -99,10 +112,10 @@ export class TrivyScanner implements Scanner {
   }
 
   async scan(target: ScanTarget, options: { signal?: AbortSignal } = {}): Promise<ScanReport> {
-    if (target.kind !== 'module') throw new InputError(`the trivy scanner scans modules, not ${target.kind}s`, { field: 'kind' });
+    if (!Object.hasOwn(COMMANDS, target.kind)) throw new InputError(`the trivy scanner cannot scan a ${String(target.kind)}`, { field: 'kind' });
     await this.#slots.acquire(options.signal);
     try {
-      return await this.#scanModule(target, options.signal);
+      return target.kind === 'module' ? await this.#scanModule(target, options.signal) : await this.#scanVulnerabilities(target, options.signal);
     } finally {
       this.#slots.release();
     }
@@ -110,24 +123,50 @@ export class TrivyScanner implements Scanner {
 
   async #scanModule(target: ScanTarget, signal: AbortSignal | undefined): Promise<ScanReport> {
     const started = Date.now();
-    let out: Run;
+    const out = await this.#trivy(target, ['config', ...OFFLINE_FLAGS], { ...NO_EGRESS_ENV, GIT_TERMINAL_PROMPT: '0' }, signal);
+    const findings = findingsOf(out.stdout);
+    this.#logger?.info('trivy scanned a module', { module: target.name, version: target.version, findings: findings.length, ms: Date.now() - started });
+    return { findings, scanner: this.scanner };
+  }
+
+  /**
+   * A provider package (`rootfs`: Go build info of its executable) or source tree (`fs`: go.mod,
+   * go.sum) against the vulnerability database. Without `dbRepository` the database must already
+   * be in the cache and nothing is downloaded; with it, trivy may download it from that mirror.
+   */
+  async #scanVulnerabilities(target: ScanTarget, signal: AbortSignal | undefined): Promise<ScanReport> {
+    const started = Date.now();
+    if (this.#dbRepository === undefined && (await readDatabase(this.#cacheDir)) === undefined) {
+      throw new TrivyDatabaseMissingError(this.#cacheDir, 'trivy.db or metadata.json is missing and no dbRepository is set to download it from');
+    }
+    const dbFlags = this.#dbRepository === undefined ? ['--skip-db-update'] : ['--db-repository', this.#dbRepository];
+    // Only a database download may reach out, and only to the configured mirror.
+    const env = this.#dbRepository === undefined ? NO_EGRESS_ENV : {};
+    const out = await this.#trivy(target, [COMMANDS[target.kind], ...OFFLINE_FLAGS, ...VULN_FLAGS, ...dbFlags], env, signal);
+    const database = await readDatabase(this.#cacheDir);
+    if (database === undefined) throw new TrivyDatabaseMissingError(this.#cacheDir, 'trivy ran, but left no readable metadata.json');
+    const findings = findingsOf(out.stdout);
+    this.#logger?.info('trivy scanned a provider', { provider: target.name, version: target.version, kind: target.kind, findings: findings.length, ms: Date.now() - started });
+    return { findings, scanner: this.scanner, database };
+  }
+
+  /** Runs `trivy <args> --cache-dir … --format json <path>`; a failure becomes a retried error. */
+  async #trivy(target: ScanTarget, args: string[], env: NodeJS.ProcessEnv, signal: AbortSignal | undefined): Promise<Run> {
     try {
-      out = await run(this.#binary, ['config', ...OFFLINE_FLAGS, '--cache-dir', this.#cacheDir, '--format', 'json', target.path], {
+      return await run(this.#binary, [...args, '--cache-dir', this.#cacheDir, '--format', 'json', target.path], {
         timeoutMs: this.#timeoutMs,
         maxBuffer: MAX_REPORT_BYTES,
-        env: { ...NO_EGRESS_ENV, GIT_TERMINAL_PROMPT: '0' },
+        env,
         ...(signal && { signal }),
       });
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       const e = err as NodeJS.ErrnoException & { killed?: boolean; stderr?: string };
+      if (target.kind !== 'module' && NO_DB_OUTPUT.test(e.stderr ?? '')) throw new TrivyDatabaseMissingError(this.#cacheDir, tail(e.stderr), { cause: err });
       const why = e.killed ? `it ran longer than ${this.#timeoutMs / 1000} s` : `${e.message.split('\n')[0]} ${tail(e.stderr)}`.trim();
       // A scanner that fails is retried with backoff; nothing is stored meanwhile.
       throw new UnavailableError(`trivy could not scan ${target.name} ${target.version}: ${why}`, { cause: err, retryAfterMs: 60_000 });
     }
-    const findings = findingsOf(out.stdout);
-    this.#logger?.info('trivy scanned a module', { module: target.name, version: target.version, findings: findings.length, ms: Date.now() - started });
-    return { findings, scanner: this.scanner };
   }
 }
 

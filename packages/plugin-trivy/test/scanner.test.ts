@@ -39,14 +39,14 @@ test('default export: a branded scanner plugin named trivy, with a documented co
   assert.is(plugin.apiVersion, PLUGIN_API_VERSION);
   assert.is(plugin.configSchema, configSchema);
   const properties = configSchema.properties as Record<string, { description?: string }>;
-  assert.equal(Object.keys(properties), ['binary', 'timeoutSeconds', 'cacheDir', 'maxConcurrentScans']);
+  assert.equal(Object.keys(properties), ['binary', 'timeoutSeconds', 'cacheDir', 'dbRepository', 'maxConcurrentScans']);
   for (const p of Object.values(properties)) assert.ok((p.description ?? '').length > 20);
 });
 
-test('create runs `trivy --version`: the scanner names the version it runs, and scans modules only', async () => {
+test('create runs `trivy --version`: the scanner names the version it runs, and scans modules, provider packages and source trees', async () => {
   const scanner = (await plugin.create({ binary: trivy, cacheDir: join(dir, 'cache') }, context())) as TrivyScanner;
   assert.match(scanner.scanner, /^trivy 0\.\d+\.\d+$/);
-  assert.equal([...scanner.targets], ['module']);
+  assert.equal([...scanner.targets], ['module', 'provider', 'provider-source']);
 });
 
 test('a binary that cannot run stops start-up with an input error on the binary field', async () => {
@@ -131,9 +131,9 @@ test('maxConcurrentScans bounds the trivy processes running at once; a scan stil
   assert.is(most, 1);
 });
 
-test('a provider target is refused, and an aborted scan rejects with the abort reason', async () => {
+test('an unknown target kind is refused, and an aborted scan rejects with the abort reason', async () => {
   const scanner = await new TrivyScanner({ binary: trivy, cacheDir: join(dir, 'cache') }).init();
-  const refused = await scanner.scan({ kind: 'provider', path: dir, name: 'aws', version: '5.80.0' }).then(
+  const refused = await scanner.scan({ kind: 'chart' as 'module', path: dir, name: 'aws', version: '5.80.0' }).then(
     () => undefined,
     (e: unknown) => e,
   );

@@ -8,7 +8,7 @@ export type * from './context.ts';
 export type * from './storage.ts';
 export * from './storage-guard.ts';
 export type * from './archive-source.ts';
-export type * from './scanner.ts';
+export * from './scanner.ts';
 export type * from './auth.ts';
 export * from './plugin.ts';
 export * from './abort.ts';

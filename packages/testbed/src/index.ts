@@ -14,6 +14,7 @@ export * from './fake-gcs.ts';
 export * from './pgp.ts';
 export * from './provider-zip.ts';
 export * from './hello-provider.ts';
+export * from './vulnerability-fixtures.ts';
 export * from './hashicorp-releases-standin.ts';
 export * from './provider-registry-standin.ts';
 export * from './minio.ts';

@@ -18,17 +18,15 @@ log() { printf '[opendepot tools] %s\n' "$*" >&2; }
 
 # shellcheck source=lib/run-logged.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/run-logged.sh"
+# shellcheck source=lib/cached-go-build.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cached-go-build.sh"
 
 # One compound command, parsed whole before it runs (see build-tool.sh).
 {
-  srchash=$(cd "$SRC" && { go version; find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16)
+  srchash=$(go_source_hash "$SRC")
   out="$TOOLS_DIR/bin/terraform-provider-hello-$srchash/$version/$platform/terraform-provider-hello_v$version"
-  if [ -x "$out" ]; then echo "$out"; exit 0; fi
-  mkdir -p "$(dirname "$out")" "$TOOLS_DIR/logs"
   # One build of a platform at a time, even when several processes ask for it at once.
-  exec 9>"$(dirname "$out")/.lock"
-  flock 9
-  if [ -x "$out" ]; then echo "$out"; exit 0; fi
+  reuse_or_lock "$out" "$out"
   started=$SECONDS
   log "terraform-provider-hello $version $platform: building (first time only; cached in $TOOLS_DIR)"
   run_logged "terraform-provider-hello" "$TOOLS_DIR/logs" env -C "$SRC" GOOS="${platform%_*}" GOARCH="${platform#*_}" \
