@@ -423,7 +423,11 @@ async function clearForceSync(deps: VersionControllerDeps, version: Version, sig
 async function failed(deps: VersionControllerDeps, version: Version, err: unknown): Promise<StepResult> {
   const { reason, message, transient } = toCondition(err);
   await deps.events.warning(version, reason, message);
-  const stillServed = Boolean(version.status?.checksum) && version.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  // Not while an exemption it was served under has lapsed: until a scan says otherwise it is not clean.
+  const stillServed =
+    Boolean(version.status?.checksum) &&
+    version.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
+    !(deps.scanning !== undefined && exemptionLapsed(version.status?.scan, version.spec.scanning));
   if (!transient) return { outcome: { state: 'stalled', reason, message }, requeue: { requeueAfterMs: deps.verifyIntervalMs } };
   // A Version already stored keeps being served while its re-verification is retried.
   if (stillServed) return { requeue: {}, retry: { error: err } };
