@@ -37,6 +37,7 @@ import { groupBindingReconciler } from './controllers/groupbinding-controller.ts
 import { moduleScanStatus, planModule } from './controllers/module-plan.ts';
 import { ownerReconciler } from './controllers/owner-controller.ts';
 import { planProvider, platformStatus } from './controllers/provider-plan.ts';
+import { providerScanStatus } from './controllers/provider-scan.ts';
 import { OWNER_KIND_LABEL } from './controllers/naming.ts';
 import { versionReconciler } from './controllers/version-controller.ts';
 import { Controller, EventRecorder, LeaderElector, StatusWriter, createRuntimeMetrics, defaultSpoolRoot, openSpool, operatorReadiness, startHealthServer, type HealthServer } from './runtime/index.ts';
@@ -201,7 +202,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
             checkSource('provider', providerSourceName(p.spec.providerConfig));
             return planProvider(p, owned, defaultStorage);
           },
-          extraStatus: (p, relevant, wanted) => ({ platforms: platformStatus(p, relevant, wanted) }),
+          extraStatus: (p, relevant, wanted) => ({ platforms: platformStatus(p, relevant, wanted), ...providerScanStatus(p, relevant) }),
         },
         { versions, versionResource, events },
       ),

@@ -65,4 +65,14 @@ test('the global presign applies to an entry with its own backend, under the fie
   assert.equal(shorter.spec.storageConfig, { gcs: { bucket: 'b2' }, presign: { enabled: true, ttl: '3m' } });
 });
 
+test("an entry's scanning goes to the Module's or Provider's spec.scanning, not into its moduleConfig or providerConfig", () => {
+  const scanning = { blockSeverities: ['CRITICAL' as const], ignore: [{ id: 'CVE-1', expires: '2027-01-01T00:00:00Z', reason: 'r' }] };
+  const m = moduleFor(depot, { name: 'm', provider: 'aws', repoOwner: 'o', versionConstraints: '>= 1.0.0', scanning }, []);
+  assert.equal(m.spec.scanning, scanning);
+  assert.not.ok('scanning' in m.spec.moduleConfig);
+  const p = providerFor(depot, { name: 'aws', versionConstraints: '>= 5.80.0', scanning }, []);
+  assert.equal(p.spec.scanning, scanning);
+  assert.not.ok('scanning' in p.spec.providerConfig);
+});
+
 test.run();

@@ -129,6 +129,18 @@ test('a Provider gets one Version per version × OS × architecture, with hashic
   assert.ok(spec.operatingSystem && spec.architecture);
 });
 
+test("a Provider's spec.scanning is copied to its Versions, and changing it updates them (even Ready immutable ones)", () => {
+  const scanning = { blockSeverities: ['HIGH' as const], ignore: [{ id: 'CVE-2022-32149', expires: '2027-01-01T00:00:00Z', reason: 'not reachable' }] };
+  const p = { ...provider(['5.80.0']), spec: { ...provider(['5.80.0']).spec, scanning } };
+  const plan = planProvider(p, [], storage);
+  assert.ok(plan.create.every((w) => JSON.stringify(w.spec.scanning) === JSON.stringify(scanning)));
+  const owned = existing(p, plan, true).map((v) => ({ ...v, spec: { ...v.spec, immutable: true } }));
+  const p2 = { ...p, spec: { ...p.spec, providerConfig: { ...p.spec.providerConfig, immutable: true }, scanning: { blockSeverities: [] } } };
+  const again = planProvider(p2, owned, storage);
+  assert.is(again.update.length, 4);
+  assert.ok(again.update.every((w) => w.spec.scanning?.ignore === undefined && w.spec.scanning?.blockSeverities?.length === 0));
+});
+
 test('per-platform progress and the latest version Ready on every platform', () => {
   const p = provider(['5.80.0', '5.81.0']);
   const plan = planProvider(p, [], storage);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isOpenDepotError, UnavailableError, type Finding, type Scanner, type ScanTarget } from '@opendepot/sdk';
-import { describeBlocking, moduleScanners, scanModuleArchive, ScanFailedError } from '../src/controllers/scanning.ts';
+import { describeBlocking, moduleScanners, scanArchive, ScanFailedError } from '../src/controllers/scanning.ts';
 import { tarGzOf } from '@opendepot/testbed';
 
 let work: string;
@@ -48,7 +48,7 @@ test('module scanners see the unpacked module; provider-only scanners are left o
   const providersOnly = scanner('binary-scanner', [], { targets: ['provider'] });
   const policy = { scanners: [a, providersOnly, b], blockSeverities: [] };
   assert.equal(moduleScanners(policy), [a, b]);
-  const outcome = await scanModuleArchive(archive, 'tar.gz', { name: 'network', version: '1.1.0' }, policy);
+  const outcome = await scanArchive(archive, 'tar.gz', { kind: 'module', name: 'network', version: '1.1.0' }, policy);
   assert.is(a.seen.length, 1);
   assert.is(a.seen[0]!.mainTf, 'resource "x" "y" {}\n');
   assert.equal({ ...a.seen[0]!.target, path: '' }, { kind: 'module', path: '', name: 'network', version: '1.1.0' });
@@ -71,7 +71,7 @@ test('module scanners see the unpacked module; provider-only scanners are left o
 
 test('the policy blocks exactly the findings of its severities, and the message lists them', async () => {
   const findings = [high, low, ...Array.from({ length: 6 }, (_, i) => ({ id: `C-${i}`, severity: 'CRITICAL' as const, title: 't' }))];
-  const outcome = await scanModuleArchive(archive, 'tar.gz', { name: 'network', version: '1.1.0' }, { scanners: [scanner('s', findings)], blockSeverities: ['CRITICAL', 'HIGH'] });
+  const outcome = await scanArchive(archive, 'tar.gz', { kind: 'module', name: 'network', version: '1.1.0' }, { scanners: [scanner('s', findings)], blockSeverities: ['CRITICAL', 'HIGH'] });
   assert.equal(
     outcome.blocking.map((f) => f.id),
     ['AWS-0107', 'C-0', 'C-1', 'C-2', 'C-3', 'C-4', 'C-5'],
@@ -81,7 +81,7 @@ test('the policy blocks exactly the findings of its severities, and the message 
 
 test('a scanner that fails makes a retryable ScanFailedError naming the module, keeping its retry hint', async () => {
   const failing = scanner('s', [], { fail: new UnavailableError('trivy crashed', { retryAfterMs: 5_000 }) });
-  const err = await scanModuleArchive(archive, 'tar.gz', { name: 'network', version: '1.1.0' }, { scanners: [failing], blockSeverities: [] }).then(
+  const err = await scanArchive(archive, 'tar.gz', { kind: 'module', name: 'network', version: '1.1.0' }, { scanners: [failing], blockSeverities: [] }).then(
     () => undefined,
     (e: unknown) => e,
   );

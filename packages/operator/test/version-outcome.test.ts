@@ -86,6 +86,15 @@ test('stalled: Stalled=True and Ready=False with one reason, Reconciling gone; a
   assert.equal([patch.synced, patch.syncStatus], [false, 'refused']);
 });
 
+test('stalled with forgetStored (a served archive refused once its exemption lapsed): the stored fields are cleared, so nothing verifies it back to Ready', () => {
+  const status: VersionStatus = { ...stored, h1: `h1:${'a'.repeat(43)}=`, zh: `zh:${sha}`, lastVerifiedTime: earlier, conditions: [condition('Ready', 'True', 'Succeeded')] };
+  const patch = summarizeVersion(status, { state: 'stalled', reason: 'ScanBlocked', message: 'refused', forgetStored: true }, now);
+  assert.equal([patch.checksum, patch.size, patch.storageKey, patch.h1, patch.zh, patch.lastVerifiedTime], [null, null, null, null, null, null]);
+  assert.is(of(patch.conditions as Condition[], 'Ready')?.status, 'False');
+  const kept = summarizeVersion(status, { state: 'stalled', reason: 'ScanBlocked', message: 'refused' }, now);
+  assert.is(kept.checksum, undefined, 'without it the stored fields are left alone');
+});
+
 test('messages are redacted and bounded whoever composed them', () => {
   const patch = summarizeVersion({}, { state: 'stalled', reason: 'NotFound', message: `https://u:hunter2@example.com ${'x'.repeat(5000)}` }, now);
   const ready = of(patch.conditions as Condition[], 'Ready')!;

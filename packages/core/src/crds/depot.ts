@@ -1,4 +1,5 @@
 /** The Depot kind: pull-based mirroring of upstream modules and providers by version constraints. */
+import { scanningSpecSchema } from './scanning.ts';
 import { githubClientConfigSchema, syncStatusFields } from './common.ts';
 import { moduleConfigFields, moduleRepositoryRules } from './module.ts';
 import { providerConfigFields, providerSourceRules } from './provider.ts';
@@ -38,6 +39,7 @@ export const depotModuleConfigSchema = object(
     ...moduleConfigFields,
     storageConfig: describe(storageConfigSchema, `${storageConfigSchema.json.description} Unset: global.storageConfig, else the chart's default.`),
     githubClientConfig: describe(githubClientConfigSchema, `${githubClientConfigSchema.json.description} Unset: global.githubClientConfig.`),
+    scanning: describe(scanningSpecSchema, `${scanningSpecSchema.json.description} Copied to the Module's spec.scanning.`),
   },
   { required: ['name', 'provider', 'versionConstraints'], rules: moduleRepositoryRules },
 );
@@ -48,6 +50,7 @@ export const depotProviderConfigSchema = object(
   {
     ...providerConfigFields,
     storageConfig: describe(storageConfigSchema, `${storageConfigSchema.json.description} Unset: global.storageConfig, else the chart's default.`),
+    scanning: describe(scanningSpecSchema, `${scanningSpecSchema.json.description} Copied to the Provider's spec.scanning.`),
   },
   { required: ['name', 'versionConstraints'], rules: providerSourceRules },
 );

@@ -9,6 +9,7 @@ export * from './common.ts';
 export * from './storage.ts';
 export * from './module.ts';
 export * from './provider.ts';
+export * from './scanning.ts';
 export * from './version.ts';
 export * from './storage-key.ts';
 export * from './depot.ts';

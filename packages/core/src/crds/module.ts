@@ -3,6 +3,7 @@ import { githubClientConfigSchema, integrityStatusFields, syncStatusFields, vers
 import { GITHUB_OWNER_PATTERN, MODULE_PROVIDER_PATTERN, REGISTRY_NAME_PATTERN, REPO_URL_PATTERN, SOURCE_NAME_PATTERN, VERSION_CONSTRAINTS_PATTERN } from './patterns.ts';
 import { ageColumn, integrityColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
 import { array, boolean, describe, enumeration, integer, object, string, type Static, type ValidationRule } from './schema.ts';
+import { scanningSpecSchema } from './scanning.ts';
 import { storageConfigSchema, type StorageConfig } from './storage.ts';
 
 /** Archive formats a module can be stored and served as. */
@@ -93,6 +94,7 @@ export const moduleSpecSchema = object(
     githubClientConfig: describe(githubClientConfigSchema, `${githubClientConfigSchema.json.description} May be set here or at spec.moduleConfig.githubClientConfig, not both.`),
     versions: versionsList('Versions to fetch, store and serve; the operator creates one Version resource for each. Removing an entry removes its Version.'),
     forceSync: boolean('Set true to fetch, verify and store every version again (for example after restoring storage). The operator resets it to false when done.'),
+    scanning: scanningSpecSchema,
   },
   {
     required: ['moduleConfig'],

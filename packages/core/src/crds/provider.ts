@@ -5,6 +5,7 @@ import { HTTPS_URL_PATTERN, PROVIDER_TYPE_PATTERN, REGISTRY_NAME_PATTERN, SOURCE
 import { ageColumn, integrityColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
 import { array, boolean, describe, enumeration, integer, object, string, type Static, type ValidationRule } from './schema.ts';
 import { storageConfigSchema, type StorageConfig } from './storage.ts';
+import { findingFields, scanningSpecSchema } from './scanning.ts';
 
 /** Operating systems providers are built for. */
 export const OPERATING_SYSTEMS = ['linux', 'darwin', 'windows', 'freebsd', 'openbsd', 'solaris'] as const;
@@ -88,6 +89,7 @@ export const providerSpecSchema = object(
     ),
     versions: versionsList('Versions to fetch, store and serve; the operator creates one Version resource per version, operating system and architecture.'),
     forceSync: boolean('Set true to fetch, verify and store every version again. The operator resets it to false when done.'),
+    scanning: scanningSpecSchema,
   },
   {
     required: ['providerConfig'],
@@ -98,6 +100,37 @@ export const providerSpecSchema = object(
         fieldPath: '.storageConfig',
       },
     ],
+  },
+);
+
+/** One deduplicated finding of a Provider: one per (id, package, installed version). */
+export const providerFindingSchema = object(
+  'A finding, once per vulnerability, package and installed version, with where it was found.',
+  {
+    ...findingFields,
+    versions: array('Provider versions it was found in.', versionString('A version.'), { maxItems: 100, listType: 'set' }),
+    platforms: array('Platforms (os_arch) whose binary has it.', string('A platform, e.g. linux_amd64.', { maxLength: 32 }), { maxItems: 24, listType: 'set' }),
+    from: enumeration('Where it was found: the binaries, the source, or both.', ['binary', 'source', 'both'] as const),
+  },
+  { required: ['id', 'severity', 'from'] },
+);
+
+/** `status.scan` of a Provider: its Versions' findings, deduplicated. */
+export const providerScanStatusSchema = object(
+  "Security scans of this provider's versions, deduplicated: a finding found on several platforms (or in the binary and the source) counts once. Each Version's status.scan has its own summary and the key of its full report.",
+  {
+    scannedVersions: integer('Versions (version and platform) scanned.', { minimum: 0 }),
+    critical: integer('Distinct CRITICAL findings.', { minimum: 0 }),
+    high: integer('Distinct HIGH findings.', { minimum: 0 }),
+    medium: integer('Distinct MEDIUM findings.', { minimum: 0 }),
+    low: integer('Distinct LOW findings.', { minimum: 0 }),
+    unknown: integer('Distinct findings of unknown severity.', { minimum: 0 }),
+    blocked: array('Versions the scan policy refused (version/os_arch): not stored, not served.', string('A blocked version and platform.', { maxLength: 160 }), {
+      maxItems: 1000,
+      listType: 'set',
+    }),
+    findings: array('The distinct findings (at most 200, most severe first).', providerFindingSchema, { maxItems: 200 }),
+    truncated: boolean('True when there are more distinct findings than listed.'),
   },
 );
 
@@ -121,11 +154,14 @@ export const providerStatusSchema = object('What the operator last observed.', {
     ),
     { maxItems: 24, listType: 'map', mapKeys: ['platform'] },
   ),
+  scan: providerScanStatusSchema,
 });
 
 export type ProviderConfig = Static<typeof providerConfigSchema>;
 export type ProviderSpec = Static<typeof providerSpecSchema>;
 export type ProviderStatus = Static<typeof providerStatusSchema>;
+export type ProviderScanStatus = Static<typeof providerScanStatusSchema>;
+export type ProviderFinding = Static<typeof providerFindingSchema>;
 /** A Provider object. */
 export type Provider = Resource<'Provider', ProviderSpec, ProviderStatus>;
 
@@ -149,6 +185,8 @@ export const providerKind: KindDefinition = {
     { name: 'Latest', type: 'string', jsonPath: '.status.latestVersion', description: 'Highest version that is stored and verified.' },
     { name: 'Synced', type: 'string', jsonPath: '.status.progress', description: 'Versions stored and verified / versions wanted.' },
     integrityColumn,
+    { name: 'Critical', type: 'integer', jsonPath: '.status.scan.critical', description: 'Distinct CRITICAL scan findings.', priority: 1 },
+    { name: 'High', type: 'integer', jsonPath: '.status.scan.high', description: 'Distinct HIGH scan findings.', priority: 1 },
     { name: 'Upstream', type: 'string', jsonPath: '.spec.providerConfig.namespace', description: 'Upstream namespace.', priority: 1 },
     ageColumn,
   ],

@@ -4,7 +4,8 @@ import { FILE_FORMATS, moduleConfigFields, moduleRepositoryRules } from './modul
 import { H1_HASH_PATTERN, OBJECT_NAME_PATTERN, SHA256_HEX_PATTERN, ZH_HASH_PATTERN } from './patterns.ts';
 import { architectureSchema, operatingSystemSchema, providerConfigFields, providerSourceRules } from './provider.ts';
 import { ageColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
-import { array, boolean, enumeration, integer, object, string, withRules, type Static, type ValidationRule } from './schema.ts';
+import { array, boolean, describe, enumeration, integer, object, string, withRules, type Static, type ValidationRule } from './schema.ts';
+import { findingFields, scanIgnoreSchema, scanningSpecSchema } from './scanning.ts';
 import { storageConfigSchema } from './storage.ts';
 
 /** The kinds a Version can belong to. */
@@ -59,6 +60,7 @@ export const versionSpecSchema = object(
       "Once stored and verified, the archive's bytes never change: a different archive upstream (found on a periodic verify or a forceSync) is not stored; the condition UpstreamChanged=True (reason ImmutableViolation) says so while the stored archive stays served. storageConfig still follows the owner.",
     ),
     forceSync: boolean('Set true to fetch, verify and store the archive again. The operator resets it to false when done.'),
+    scanning: describe(scanningSpecSchema, `${scanningSpecSchema.json.description} Copied from the owner.`),
   },
   {
     required: ['kind', 'ownerName', 'version', 'fileFormat', 'storageConfig'],
@@ -91,6 +93,14 @@ export const scanSummarySchema = object('Summary of the last security scan. The 
   unknown: integer('Findings of unknown severity.', { minimum: 0 }),
   blocked: boolean('True when the scan policy refused the archive, so it is not served.'),
   reportKey: string('Storage key of the full scan report.', { maxLength: 1024 }),
+  ignored: array('Findings that did not block only because spec.scanning.ignore exempts them, with the exemption; the Version is scanned again when one expires.', scanIgnoreSchema, {
+    maxItems: 200,
+  }),
+  findings: array(
+    'The findings, one per vulnerability, package and installed version (at most 200, most severe first), for the owner to deduplicate; the full report has all.',
+    object('A finding.', findingFields, { required: ['id', 'severity'] }),
+    { maxItems: 200 },
+  ),
 });
 
 /** `status` of a Version. */

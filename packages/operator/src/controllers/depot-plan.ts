@@ -64,7 +64,7 @@ export function entryStorage(entry: StorageConfig | undefined, global: StorageCo
 export function moduleFor(depot: Depot, entry: DepotModuleConfig, versions: { version: string }[]): Module {
   const g = depot.spec.global;
   const defaults = g?.moduleConfig ?? {};
-  const { storageConfig, githubClientConfig, ...config } = entry;
+  const { storageConfig, githubClientConfig, scanning, ...config } = entry;
   const moduleConfig = {
     ...config,
     fileFormat: config.fileFormat ?? defaults.fileFormat ?? MODULE_DEFAULTS.fileFormat,
@@ -78,7 +78,7 @@ export function moduleFor(depot: Depot, entry: DepotModuleConfig, versions: { ve
     apiVersion: API_VERSION,
     kind: 'Module',
     metadata: { name: entry.name, namespace: depot.metadata.namespace!, labels: { [DEPOT_LABEL]: depot.metadata.name! } },
-    spec: { moduleConfig, ...(storage && { storageConfig: storage }), ...(github && { githubClientConfig: github }), versions },
+    spec: { moduleConfig, ...(storage && { storageConfig: storage }), ...(github && { githubClientConfig: github }), ...(scanning && { scanning }), versions },
   };
 }
 
@@ -86,7 +86,7 @@ export function moduleFor(depot: Depot, entry: DepotModuleConfig, versions: { ve
 export function providerFor(depot: Depot, entry: DepotProviderConfig, versions: { version: string }[]): Provider {
   const g = depot.spec.global;
   const defaults = g?.providerConfig ?? {};
-  const { storageConfig, ...config } = entry;
+  const { storageConfig, scanning, ...config } = entry;
   const operatingSystems = config.operatingSystems ?? defaults.operatingSystems;
   const architectures = config.architectures ?? defaults.architectures;
   if (!operatingSystems || !architectures) throw new InputError(`providerConfigs ${entry.name}: operatingSystems and architectures are required (here or in global.providerConfig)`);
@@ -107,6 +107,6 @@ export function providerFor(depot: Depot, entry: DepotProviderConfig, versions: 
     apiVersion: API_VERSION,
     kind: 'Provider',
     metadata: { name: entry.name, namespace: depot.metadata.namespace!, labels: { [DEPOT_LABEL]: depot.metadata.name! } },
-    spec: { providerConfig, ...(storage && { storageConfig: storage }), versions },
+    spec: { providerConfig, ...(storage && { storageConfig: storage }), ...(scanning && { scanning }), versions },
   };
 }

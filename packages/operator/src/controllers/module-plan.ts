@@ -39,6 +39,7 @@ export function versionSpecFor(module: Module, version: string, defaultStorage: 
     fileFormat: mc.fileFormat ?? MODULE_DEFAULTS.fileFormat,
     storageConfig,
     immutable: mc.immutable ?? MODULE_DEFAULTS.immutable,
+    ...(module.spec.scanning && { scanning: module.spec.scanning }),
   };
 }
 

@@ -34,6 +34,7 @@ export function providerVersionSpec(provider: Provider, version: string, os: str
     fileFormat: 'zip',
     storageConfig,
     immutable: pc.immutable ?? PROVIDER_DEFAULTS.immutable,
+    ...(provider.spec.scanning && { scanning: provider.spec.scanning }),
   };
 }
 

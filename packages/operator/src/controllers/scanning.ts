@@ -1,16 +1,18 @@
 /**
- * Scanning a module before it is stored: unpack the archive into a temporary directory, run
- * every scanner plugin that scans modules, and decide by the configured policy whether it may be
- * stored. The summary goes into the Version's status; the full findings into storage.
+ * Scanning an archive before it is stored: unpack it (a module, or a provider package for one
+ * platform) into a temporary directory with the safe reader, run every scanner plugin that scans
+ * that kind, and decide by the Version's policy whether it may be stored. The summary goes into
+ * the Version's status; the full findings into storage.
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnavailableError, isOpenDepotError, type Finding, type Scanner, type Severity } from '@opendepot/sdk';
-import { REASONS } from '@opendepot/core';
-import { unpackArchive } from '@opendepot/archive-kit';
+import { REASONS, type ScanIgnore } from '@opendepot/core';
+import { DEFAULT_PROVIDER_ZIP_LIMITS, unpackArchive, type ArchiveLimits, type ProviderZipLimits } from '@opendepot/archive-kit';
 import { conditionTime } from '../runtime/index.ts';
+import { judgeFindings, type BlockRules } from './scan-policy.ts';
 
 /** What the operator does with scan findings (`operator.scanning`). */
 export interface ScanPolicy {
@@ -20,8 +22,11 @@ export interface ScanPolicy {
   blockSeverities: readonly Severity[];
 }
 
-/** One scanner's finding, named by the scanner that made it. */
-export type ReportedFinding = Finding & { scanner: string };
+/**
+ * One scanner's finding, named by the scanner that made it. The package fields are read
+ * defensively: scanners that know them (Trivy on a Go binary) report them, others do not.
+ */
+export type ReportedFinding = Finding & { scanner: string; pkg?: string; installedVersion?: string; fixedVersion?: string };
 
 /** The outcome of scanning one archive. */
 export interface ScanOutcome {
@@ -32,6 +37,17 @@ export interface ScanOutcome {
   findings: ReportedFinding[];
   /** The findings the policy refuses; the archive is blocked when there are any. */
   blocking: ReportedFinding[];
+  /** The exemptions (spec.scanning.ignore) that let a finding through. */
+  ignored: ScanIgnore[];
+  /** When the earliest of them expires (ms since the epoch): the Version is judged again then. */
+  nextExpiry?: number;
+}
+
+/** What is scanned: a module tree, or one platform's provider package. */
+export interface ScanSubject {
+  kind: 'module' | 'provider';
+  name: string;
+  version: string;
 }
 
 /** A scanner could not scan: retried with backoff, and shown as ScanFailed. */
@@ -44,47 +60,64 @@ export class ScanFailedError extends UnavailableError {
   }
 }
 
-/** The scanners of `policy` that scan modules. */
-export function moduleScanners(policy: ScanPolicy | undefined): Scanner[] {
-  return (policy?.scanners ?? []).filter((s) => s.targets === undefined || s.targets.includes('module'));
+/** The scanners of `policy` that scan `kind` (a scanner without `targets` scans both). */
+export function scannersFor(policy: ScanPolicy | undefined, kind: ScanSubject['kind']): Scanner[] {
+  return (policy?.scanners ?? []).filter((s) => s.targets === undefined || s.targets.includes(kind));
 }
 
-/** Unpacks the archive at `archivePath` and runs the module scanners over it. */
-export async function scanModuleArchive(
+/** The scanners of `policy` that scan modules. */
+export function moduleScanners(policy: ScanPolicy | undefined): Scanner[] {
+  return scannersFor(policy, 'module');
+}
+
+/**
+ * The unpack limits of a provider package: its zip limits (operator.limits), since a provider
+ * binary is far larger than a module file may be.
+ */
+function providerUnpackLimits(limits: ProviderZipLimits | undefined): Partial<ArchiveLimits> {
+  const total = limits?.maxUncompressedBytes ?? DEFAULT_PROVIDER_ZIP_LIMITS.maxUncompressedBytes;
+  return { maxInputBytes: total, maxTotalBytes: total, maxEntryBytes: total, maxEntries: limits?.maxEntries ?? DEFAULT_PROVIDER_ZIP_LIMITS.maxEntries };
+}
+
+/** Unpacks the archive at `archivePath` and runs the scanners of its kind over it, judged by `rules`. */
+export async function scanArchive(
   archivePath: string,
   format: 'zip' | 'tar.gz',
-  module: { name: string; version: string },
+  subject: ScanSubject,
   policy: ScanPolicy,
-  signal?: AbortSignal,
-  spoolDir: string = tmpdir(),
+  options: { rules?: BlockRules; signal?: AbortSignal; spoolDir?: string; providerZipLimits?: ProviderZipLimits } = {},
 ): Promise<ScanOutcome> {
-  const work = await mkdtemp(join(spoolDir, 'opendepot-scan-'));
+  const { signal } = options;
+  const work = await mkdtemp(join(options.spoolDir ?? tmpdir(), 'opendepot-scan-'));
   try {
-    const dir = join(work, 'module');
+    const dir = join(work, subject.kind);
     await mkdir(dir);
-    await unpackArchive(createReadStream(archivePath), { from: format, dir, ...(signal && { signal }) });
+    const limits = subject.kind === 'provider' ? { limits: providerUnpackLimits(options.providerZipLimits) } : {};
+    await unpackArchive(createReadStream(archivePath), { from: format, dir, ...limits, ...(signal && { signal }) });
     const findings: ReportedFinding[] = [];
     const names: string[] = [];
-    for (const scanner of moduleScanners(policy)) {
+    for (const scanner of scannersFor(policy, subject.kind)) {
       let report;
       try {
-        report = await scanner.scan({ kind: 'module', path: dir, name: module.name, version: module.version }, signal ? { signal } : {});
+        report = await scanner.scan({ kind: subject.kind, path: dir, name: subject.name, version: subject.version }, signal ? { signal } : {});
       } catch (err) {
         if (signal?.aborted) throw err;
+        // Never clean: the Version gets ScanFailed and is retried with backoff.
         const message = err instanceof Error ? err.message : String(err);
         const retryAfterMs = isOpenDepotError(err) ? (err as { retryAfterMs?: number }).retryAfterMs : undefined;
-        throw new ScanFailedError(`scanning ${module.name} ${module.version} failed: ${message}`, { cause: err, ...(retryAfterMs !== undefined && { retryAfterMs }) });
+        throw new ScanFailedError(`scanning ${subject.name} ${subject.version} failed: ${message}`, { cause: err, ...(retryAfterMs !== undefined && { retryAfterMs }) });
       }
       names.push(report.scanner);
       for (const f of report.findings) findings.push({ ...f, scanner: report.scanner });
     }
     const count = (s: Severity) => findings.filter((f) => f.severity === s).length;
+    const verdict = judgeFindings(findings, options.rules ?? { blockSeverities: policy.blockSeverities, ignore: [] });
     return {
       scanner: names.join(', ').slice(0, 64),
       scannedAt: conditionTime(),
       counts: { critical: count('CRITICAL'), high: count('HIGH'), medium: count('MEDIUM'), low: count('LOW'), unknown: count('UNKNOWN') },
       findings,
-      blocking: findings.filter((f) => policy.blockSeverities.includes(f.severity)),
+      ...verdict,
     };
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -14,7 +14,9 @@ import { limitReason } from '../limits.ts';
 import { CONDITIONS, type EventRecorder, REASONS, type StatusWriter, hasFinalizer, isBeingDeleted, type ReconcileResult } from '../runtime/index.ts';
 import { fetchAndStore, upstreamSha256, verifyStored } from './archive-sync.ts';
 import { PREVIOUS_STORAGE_ANNOTATION, VERSION_FINALIZER, scanReportKey } from './naming.ts';
-import { describeBlocking, moduleScanners, scanModuleArchive, type ScanOutcome, type ScanPolicy } from './scanning.ts';
+import { blockRulesOf, exemptionLapsed, msUntilExpiry } from './scan-policy.ts';
+import { describeBlocking, scanArchive, scannersFor, type ScanOutcome, type ScanPolicy } from './scanning.ts';
+import { statusFindings } from './scan-findings.ts';
 import { summarizeVersion, type StoredArchive, type UpstreamFinding, type VersionOutcome } from './version-outcome.ts';
 
 /** What the Version controller needs. */
@@ -154,7 +156,9 @@ async function syncVersion(deps: VersionControllerDeps, version: Version, signal
   const place = placeOf(version);
   await reportForeignKeys(deps, version, place.storageKey);
   const recorded = version.status?.checksum;
-  if (recorded && !version.spec.forceSync) return verifyRecorded(deps, version, storage, place, recorded, signal, upstreamChecks);
+  // A stored archive that was let through by an exemption that has since lapsed is judged again (scanned before it is served on).
+  const rejudge = deps.scanning !== undefined && exemptionLapsed(version.status?.scan, version.spec.scanning);
+  if (recorded && !version.spec.forceSync && !rejudge) return verifyRecorded(deps, version, storage, place, recorded, signal, upstreamChecks);
   // Shown while the archive is fetched, scanned and stored (through the same summary).
   await writeOutcome(deps, version, { state: 'progressing', reason: REASONS.Progressing, message: `fetching ${version.spec.version} from the source` });
   return storeFromSource(deps, version, storage, place, signal, upstreamChecks);
@@ -181,7 +185,7 @@ async function verifyRecorded(
 ): Promise<StepResult> {
   const { spec } = version;
   const { storageKey } = place;
-  const requeue = { requeueAfterMs: deps.verifyIntervalMs };
+  const requeue = requeueUntil(deps, msUntilExpiry(version.status?.scan));
   const found = await verifyStored(storage, storageKey, recorded, signal);
   if (found.state === 'ok') {
     const upstream = spec.immutable ? await compareUpstream(deps, version, place, recorded, upstreamChecks, signal) : undefined;
@@ -233,14 +237,19 @@ async function storeFromSource(deps: VersionControllerDeps, version: Version, st
   const { spec } = version;
   const { storageKey } = place;
   const recorded = version.status?.checksum;
-  const requeue = { requeueAfterMs: deps.verifyIntervalMs };
   const expected = spec.immutable && recorded ? recorded : undefined;
-  // Modules are scanned between fetch and store when scanner plugins are loaded.
+  // Scanned between fetch and store when scanner plugins for its kind are loaded.
   let scan: ScanOutcome | undefined;
+  const subject = spec.kind === 'Module' ? { kind: 'module' as const, name: spec.module!.name } : { kind: 'provider' as const, name: spec.provider!.name };
   const beforeStore =
-    spec.kind === 'Module' && moduleScanners(deps.scanning).length > 0
+    scannersFor(deps.scanning, subject.kind).length > 0
       ? async (archivePath: string) => {
-          scan = await scanModuleArchive(archivePath, spec.fileFormat, { name: spec.module!.name, version: spec.version }, deps.scanning!, signal, deps.spoolDir);
+          scan = await scanArchive(archivePath, spec.fileFormat, { ...subject, version: spec.version }, deps.scanning!, {
+            rules: blockRulesOf(spec.scanning, deps.scanning!.blockSeverities),
+            signal,
+            ...(deps.spoolDir && { spoolDir: deps.spoolDir }),
+            ...(deps.providerZipLimits && { providerZipLimits: deps.providerZipLimits }),
+          });
           return scan.blocking.length === 0;
         }
       : undefined;
@@ -251,14 +260,20 @@ async function storeFromSource(deps: VersionControllerDeps, version: Version, st
     // A provider's lock-file hashes are taken from the spooled package before it is stored.
     ...(spec.kind === 'Provider' && { providerHashes: { ...(deps.providerZipLimits && { limits: deps.providerZipLimits }) } }),
   });
+  // Judged again when the first exemption it relied on expires, without any other change.
+  const requeue = requeueUntil(deps, scan?.nextExpiry === undefined ? undefined : Math.max(0, scan.nextExpiry - Date.now()));
   // Just compared with the upstream: the next comparison is one verify interval away.
   upstreamChecks.set(version.metadata.uid ?? `${version.metadata.namespace}/${version.metadata.name}`, Date.now());
   // The report describes what was stored (or refused), never an upstream archive that was not kept.
   const scanSummary = scan && (stored.state === 'stored' || stored.state === 'refused') ? await storeScanReport(storage, storageKey, scan, stored.state === 'refused', signal) : undefined;
   if (stored.state === 'refused') {
-    const message = `the scan policy (operator.scanning.blockSeverities) refuses ${spec.version}: ${describeBlocking(scan!.blocking)}; nothing was stored. Fix the module and release a new version, or change the policy.`;
+    // Refused after it was served (an exemption lapsed): the stored bytes go too, so nothing serves them.
+    if (recorded) await storage.delete(storageKey, { signal });
+    const policy = spec.scanning?.blockSeverities ? 'spec.scanning.blockSeverities' : 'operator.scanning.blockSeverities';
+    const platform = place.os ? ` (${place.os}_${place.arch})` : '';
+    const message = `the scan policy (${policy}) refuses ${spec.version}${platform}: ${describeBlocking(scan!.blocking)}; nothing is stored or served. Fix the ${spec.kind === 'Module' ? 'module' : 'provider'} and release a new version, change the policy, or add an exemption to spec.scanning.ignore (id, expires, reason).`;
     await deps.events.warning(version, REASONS.ScanBlocked, message);
-    return { outcome: { state: 'stalled', reason: REASONS.ScanBlocked, message, scan: scanSummary! }, requeue: {} };
+    return { outcome: { state: 'stalled', reason: REASONS.ScanBlocked, message, scan: scanSummary!, ...(recorded && { forgetStored: true }) }, requeue: {} };
   }
   if (stored.state === 'upstream-differs' && !expected) {
     // The upstream's own signed checksum and its bytes disagree: nothing was stored.
@@ -335,7 +350,12 @@ async function storeScanReport(storage: StorageBackend, storageKey: string, scan
   const reportKey = scanReportKey(storageKey);
   const report = Buffer.from(`${JSON.stringify({ scanner: scan.scanner, scannedAt: scan.scannedAt, blocked, counts: scan.counts, findings: scan.findings }, null, 2)}\n`);
   await storage.put(reportKey, Readable.from([report]), { signal, size: report.byteLength, contentType: 'application/json' });
-  return { scanner: scan.scanner, scannedAt: scan.scannedAt, ...scan.counts, blocked, reportKey };
+  return { scanner: scan.scanner, scannedAt: scan.scannedAt, ...scan.counts, blocked, reportKey, ignored: scan.ignored, findings: statusFindings(scan.findings) };
+}
+
+/** The verify interval, or sooner when an exemption expires before it (one second after, so it has). */
+function requeueUntil(deps: VersionControllerDeps, msUntil: number | undefined): ReconcileResult {
+  return { requeueAfterMs: msUntil === undefined ? deps.verifyIntervalMs : Math.min(deps.verifyIntervalMs, msUntil + 1000) };
 }
 
 function findingCounts(s: ScanSummary): string {
@@ -403,7 +423,11 @@ async function clearForceSync(deps: VersionControllerDeps, version: Version, sig
 async function failed(deps: VersionControllerDeps, version: Version, err: unknown): Promise<StepResult> {
   const { reason, message, transient } = toCondition(err);
   await deps.events.warning(version, reason, message);
-  const stillServed = Boolean(version.status?.checksum) && version.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  // Not while an exemption it was served under has lapsed: until a scan says otherwise it is not clean.
+  const stillServed =
+    Boolean(version.status?.checksum) &&
+    version.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
+    !(deps.scanning !== undefined && exemptionLapsed(version.status?.scan, version.spec.scanning));
   if (!transient) return { outcome: { state: 'stalled', reason, message }, requeue: { requeueAfterMs: deps.verifyIntervalMs } };
   // A Version already stored keeps being served while its re-verification is retried.
   if (stillServed) return { requeue: {}, retry: { error: err } };

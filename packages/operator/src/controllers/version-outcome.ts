@@ -33,8 +33,11 @@ export type VersionOutcome =
   | { state: 'progressing'; reason: string; message: string }
   /** A failure the queue retries (Reconciling, Ready=False). */
   | { state: 'retrying'; reason: string; message: string }
-  /** Needs a change from a person (Stalled, Ready=False); `scan` when a scan refused it. */
-  | { state: 'stalled'; reason: string; message: string; scan?: ScanSummary };
+  /**
+   * Needs a change from a person (Stalled, Ready=False); `scan` when a scan refused it;
+   * `forgetStored` when the archive it served was deleted (so nothing verifies it back to Ready).
+   */
+  | { state: 'stalled'; reason: string; message: string; scan?: ScanSummary; forgetStored?: boolean };
 
 /** Kubernetes' time format: RFC 3339 in UTC, whole seconds. */
 function timestamp(now: Date): string {
@@ -83,6 +86,7 @@ export function summarizeVersion(status: Version['status'], outcome: VersionOutc
     case 'stalled':
       conditions = markStalled(previous, summary, now);
       if (outcome.scan) patch.scan = outcome.scan;
+      if (outcome.forgetStored) Object.assign(patch, { checksum: null, size: null, storageKey: null, h1: null, zh: null, lastVerifiedTime: null });
       break;
   }
   const ready = findCondition(conditions, CONDITIONS.Ready);
