@@ -36,6 +36,7 @@ const table = {
   UpstreamTooSlow: { meaning: 'an upstream body was too slow or idle (operator.limits)', servable: false, retryable: true, stallsWhileRetrying: true },
   DeadlineExceeded: { meaning: 'a reconcile ran past operator.limits.reconcileTimeoutSeconds', servable: false, retryable: true, stallsWhileRetrying: true },
   ScanFailed: { meaning: 'a scanner could not scan the archive', servable: false, retryable: true },
+  ScannerDatabaseMissing: { meaning: "the scanner has no vulnerability database (its plugin's cacheDir or dbRepository): nothing is called clean", servable: false, retryable: true },
   StorageFailed: { meaning: 'the storage backend failed', servable: false, retryable: true },
   InternalError: { meaning: 'an unexpected error (a bug or a passing fault)', servable: false, retryable: true },
   // Failures that need a change (Stalled).

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UnavailableError, isOpenDepotError, type Finding, type Scanner, type Severity } from '@opendepot/sdk';
-import { REASONS, type ScanIgnore } from '@opendepot/core';
+import { REASONS, isReason, type ScanIgnore } from '@opendepot/core';
 import { DEFAULT_PROVIDER_ZIP_LIMITS, unpackArchive, type ArchiveLimits, type ProviderZipLimits } from '@opendepot/archive-kit';
 import { conditionTime } from '../runtime/index.ts';
 import { judgeFindings, type BlockRules } from './scan-policy.ts';
@@ -52,11 +52,14 @@ export interface ScanSubject {
 
 /** A scanner could not scan: retried with backoff, and shown as ScanFailed. */
 export class ScanFailedError extends UnavailableError {
-  readonly conditionReason = REASONS.ScanFailed;
+  readonly conditionReason: string;
 
-  constructor(message: string, options: { cause?: unknown; retryAfterMs?: number } = {}) {
-    super(message, options);
+  /** `reason`: a more specific reason of core's table the scanner named (e.g. ScannerDatabaseMissing). */
+  constructor(message: string, options: { cause?: unknown; retryAfterMs?: number; reason?: string } = {}) {
+    const { reason, ...rest } = options;
+    super(message, rest);
     this.name = 'ScanFailedError';
+    this.conditionReason = reason !== undefined && isReason(reason) ? reason : REASONS.ScanFailed;
   }
 }
 
@@ -104,8 +107,13 @@ export async function scanArchive(
         if (signal?.aborted) throw err;
         // Never clean: the Version gets ScanFailed and is retried with backoff.
         const message = err instanceof Error ? err.message : String(err);
-        const retryAfterMs = isOpenDepotError(err) ? (err as { retryAfterMs?: number }).retryAfterMs : undefined;
-        throw new ScanFailedError(`scanning ${subject.name} ${subject.version} failed: ${message}`, { cause: err, ...(retryAfterMs !== undefined && { retryAfterMs }) });
+        const { retryAfterMs, hint, conditionReason } = (isOpenDepotError(err) ? err : {}) as { retryAfterMs?: number; hint?: string; conditionReason?: string };
+        // The scanner's hint is the fix (e.g. where its database must come from): it goes into the condition.
+        throw new ScanFailedError(`scanning ${subject.name} ${subject.version} failed: ${message}${hint ? `. ${hint}` : ''}`, {
+          cause: err,
+          ...(retryAfterMs !== undefined && { retryAfterMs }),
+          ...(conditionReason !== undefined && { reason: conditionReason }),
+        });
       }
       names.push(report.scanner);
       for (const f of report.findings) findings.push({ ...f, scanner: report.scanner });
