@@ -15,25 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { GivenFindings } from './support/given-findings-scanner.ts';
 import { eventually, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
-import type { Condition } from './support/resources.ts';
-
-interface VersionObj {
-  metadata: { name: string };
-  spec: { version: string; operatingSystem: string; architecture: string };
-  status?: {
-    conditions?: Condition[];
-    checksum?: string;
-    storageKey?: string;
-    scan?: { scanner: string; high: number; blocked: boolean; reportKey: string; ignored?: { id: string; expires: string; reason: string }[]; findings?: { id: string; pkg?: string }[] };
-  };
-}
-interface ProviderScan {
-  scannedVersions: number;
-  high: number;
-  critical: number;
-  blocked: string[];
-  findings: { id: string; severity: string; pkg?: string; installedVersion?: string; versions: string[]; platforms?: string[]; from: string }[];
-}
+import { archiveStored, type ProviderVersion as VersionObj, providerScanOnce } from './support/provider-scans.ts';
 
 const PLATFORMS = [
   { os: 'linux', arch: 'amd64' },
@@ -136,10 +118,7 @@ test('a finding on every platform: each Version reports it, is stored and Ready;
       [TEXT_CVE.id],
     );
   }
-  const p = await eventually('the Provider aggregate over three platforms', async () => {
-    const got = await env.get<{ status?: { scan?: ProviderScan } }>('provider', 'reported');
-    return got.status?.scan?.scannedVersions === 3 ? got.status.scan : undefined;
-  });
+  const p = await providerScanOnce(env, 'reported', 'the Provider aggregate over three platforms', (scan) => scan.scannedVersions === 3);
   assert.equal(p.findings, [
     { id: TEXT_CVE.id, severity: 'HIGH', pkg: TEXT_CVE.pkg, installedVersion: TEXT_CVE.installedVersion, fixedVersion: TEXT_CVE.fixedVersion, versions: ['1.0.0'], platforms: ALL, from: 'binary' },
   ]);
@@ -160,18 +139,11 @@ test('spec.scanning.blockSeverities [HIGH]: no platform is stored or listed; eac
     assert.match(condition(v, 'Stalled')!.message, /spec\.scanning\.blockSeverities/);
     assert.match(condition(v, 'Stalled')!.message, /CVE-2022-32149 HIGH/);
     assert.is(v.status?.checksum, undefined);
-    const archiveKey = v.status!.scan!.reportKey.replace(/\.scan-report\.json$/, '');
-    const stored = await env.blobOf(archiveKey).then(
-      () => true,
-      () => false,
-    );
+    const stored = await archiveStored(env, v.status!.scan!.reportKey);
     assert.is(stored, false, 'the blocked archive is not in storage');
   }
   assert.equal(await listedPlatforms('blocked'), []);
-  const scan = await eventually('the Provider lists the blocked platforms', async () => {
-    const got = await env.get<{ status?: { scan?: ProviderScan } }>('provider', 'blocked');
-    return got.status?.scan?.blocked?.length === 3 ? got.status.scan : undefined;
-  });
+  const scan = await providerScanOnce(env, 'blocked', 'the Provider lists the blocked platforms', (scan) => scan.blocked?.length === 3);
   assert.equal(
     scan.blocked,
     ALL.map((p) => `1.0.0/${p}`),
