@@ -9,7 +9,16 @@ export { repackArchive, type InputFormat, type RepackOptions, type RepackedArchi
 export { FIXED_MTIME_UTC, type OutputFormat } from './write.ts';
 export { safeEntryPath } from './entry-path.ts';
 export { unpackArchive, type UnpackOptions } from './unpack.ts';
-export { providerPackageHashes, spooledPackageHashes, hashZipFile, DEFAULT_PROVIDER_ZIP_LIMITS, type ProviderPackageHashes, type ProviderZipLimits } from './provider-hashes.ts';
+export {
+  providerPackageHashes,
+  spooledPackageHashes,
+  spoolHashed,
+  hashZipFile,
+  DEFAULT_PROVIDER_ZIP_LIMITS,
+  type ProviderPackageHashes,
+  type ProviderZipLimits,
+  type SpooledFile,
+} from './provider-hashes.ts';
 export { LimitExceededError, UpstreamTooSlowError, limitReason } from './limit-errors.ts';
 export {
   moduleArchiveSubject,

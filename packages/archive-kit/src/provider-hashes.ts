@@ -57,21 +57,35 @@ export async function providerPackageHashes(zip: AsyncIterable<Uint8Array>, opti
   const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'opendepot-provider-hash-'));
   try {
     const path = join(dir, 'package.zip');
-    const whole = createHash('sha256');
-    let size = 0;
-    const hashing = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        whole.update(chunk);
-        size += chunk.byteLength;
-        done(null, chunk);
-      },
-    });
-    await pipeline(zip, hashing, createWriteStream(path, { flags: 'wx', mode: 0o600 }), options.signal ? { signal: options.signal } : {});
-    const sha256 = whole.digest('hex');
-    return { h1: await hashZipFile(path, options.signal, options.limits), zh: `zh:${sha256}`, sha256, size };
+    return await spooledPackageHashes(path, await spoolHashed(zip, path, options.signal), options);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** What {@link spoolHashed} wrote. */
+export interface SpooledFile {
+  /** SHA-256 of the bytes written, lower-case hex. */
+  sha256: string;
+  size: number;
+}
+
+/**
+ * Writes `body` to a new file at `path` (owner-only, never over an existing file), taking its
+ * SHA-256 and size as it is written, so nothing has to read it again to know them.
+ */
+export async function spoolHashed(body: AsyncIterable<Uint8Array>, path: string, signal?: AbortSignal): Promise<SpooledFile> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      size += chunk.byteLength;
+      done(null, chunk);
+    },
+  });
+  await pipeline(body, hashing, createWriteStream(path, { flags: 'wx', mode: 0o600 }), signal ? { signal } : {});
+  return { sha256: hash.digest('hex'), size };
 }
 
 /**

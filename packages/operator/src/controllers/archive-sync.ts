@@ -10,8 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { isOpenDepotError, UnavailableError, type ArchiveSource, type ArchiveSubject, type ObjectInfo, type StorageBackend } from '@opendepot/sdk';
-import { spoolHashed, type SpooledFile } from '../runtime/spool.ts';
-import { spooledPackageHashes, type ProviderZipLimits } from '@opendepot/archive-kit';
+import { spooledPackageHashes, spoolHashed, type ProviderZipLimits, type SpooledFile } from '@opendepot/archive-kit';
 
 /** What a re-verification of a stored archive found. */
 export type VerifyResult = { state: 'ok'; size: number } | { state: 'missing' } | { state: 'mismatch'; actualSha256: string; size: number };

@@ -5,13 +5,10 @@
  * kill, a restarted container whose new process has the same pid) are removed, so a crash never
  * leaves hundreds of megabytes in `/tmp` for good.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from '@opendepot/sdk';
 
 /** The default spool root: a directory of its own in the OS temp directory (the chart's size-limited emptyDir). */
@@ -72,29 +69,4 @@ function isRunning(pid: number): boolean {
     // EPERM: it runs, as another user.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-/** What {@link spoolHashed} wrote. */
-export interface SpooledFile {
-  /** SHA-256 of the bytes written, lower-case hex. */
-  sha256: string;
-  size: number;
-}
-
-/**
- * Writes `body` to a new file at `path` (owner-only, never over an existing file), taking its
- * SHA-256 and size as it is written, so nothing has to read it again to know them.
- */
-export async function spoolHashed(body: AsyncIterable<Uint8Array>, path: string, signal?: AbortSignal): Promise<SpooledFile> {
-  const hash = createHash('sha256');
-  let size = 0;
-  const hashing = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      size += chunk.byteLength;
-      done(null, chunk);
-    },
-  });
-  await pipeline(body, hashing, createWriteStream(path, { flags: 'wx', mode: 0o600 }), signal ? { signal } : {});
-  return { sha256: hash.digest('hex'), size };
 }
