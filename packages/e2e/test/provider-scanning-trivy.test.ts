@@ -4,17 +4,24 @@
  * platform's package of providers built as real Go binaries, served signed by the HashiCorp
  * Releases stand-in. A provider linking golang.org/x/text v0.3.7 reports CVE-2022-32149 HIGH on
  * every platform and once on the Provider; blocking HIGH keeps it out of `tofu init` while the
- * version linking the fixed v0.3.8 installs; without a database nothing is called clean.
+ * version linking the fixed v0.3.8 installs; an exemption lets it through until it expires. The
+ * source named by the release metadata is fetched from the GitHub stand-in and scanned too: its
+ * go.mod has the same advisory, merged with the binaries' finding; a release naming no source is
+ * NotFound and otherwise unaffected. Without a database nothing is called clean.
  */
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createSigningKey,
   ensureTool,
   FIXED_X_TEXT,
+  FIXTURE_DB_UPDATED_AT,
   fixtureTrivyDb,
+  startGithubStandin,
   startHashicorpReleasesStandin,
+  VULNERABLE_PROVIDER_SOURCE,
+  type GithubStandin,
   trustCaInProcess,
   vulnerableProviderExecutables,
   type HashicorpReleasesStandin,
@@ -35,6 +42,7 @@ const TEXT_CVE = { id: 'CVE-2022-32149', severity: 'HIGH', pkg: 'golang.org/x/te
 let upstreamKey: SigningKey;
 let registryKey: SigningKey;
 let releases: HashicorpReleasesStandin;
+let github: GithubStandin;
 let trivy: string;
 let env: RegistryEnv;
 /** A copy of the fixture database's cache dir: trivy writes its scan cache beside the DB. */
@@ -73,6 +81,8 @@ const operatorConfig = (pluginConfig: Record<string, unknown>) => ({
     // HIGH does not block by default (CRITICAL does); a Provider blocks HIGH in its spec.scanning.
     scanning: { blockSeverities: ['CRITICAL'] },
     providers: { hashicorpReleasesUrl: releases.url, hashicorpTrustedKeys: [upstreamKey.publicKeyArmored], allowInsecureHttp: true },
+    // Sources named https://github.com/... are fetched from the stand-in.
+    github: { apiUrl: github.url },
   },
 });
 const startEnv = (pluginConfig: Record<string, unknown>) =>
@@ -90,8 +100,14 @@ test.before(async () => {
   const vulnerable = await vulnerableProviderExecutables('1.0.0', PLATFORMS);
   const fixed = await vulnerableProviderExecutables('1.0.1', PLATFORMS, FIXED_X_TEXT);
   const release = (executables: Map<string, string>) => ({ platforms: PLATFORMS.map((p) => ({ ...p, executable: executables.get(`${p.os}_${p.arch}`)! })), protocols: ['5.0'] });
-  for (const name of ['reported', 'blocked', 'nodb']) await releases.addRelease(`terraform-provider-${name}`, '1.0.0', release(vulnerable));
+  for (const name of ['reported', 'blocked', 'nodb', 'exempt']) await releases.addRelease(`terraform-provider-${name}`, '1.0.0', release(vulnerable));
   await releases.addRelease('terraform-provider-blocked', '1.0.1', release(fixed));
+  // Its release metadata names no source repository (url_source_repository left out).
+  await releases.addRelease('terraform-provider-nosource', '1.0.0', { ...release(vulnerable), sourceRepository: null });
+  // The source the release metadata names (https://github.com/hashicorp/terraform-provider-reported), tagged v1.0.0.
+  github = await startGithubStandin();
+  const sourceFiles = Object.fromEntries(await Promise.all((await readdir(VULNERABLE_PROVIDER_SOURCE)).map(async (f) => [f, await readFile(join(VULNERABLE_PROVIDER_SOURCE, f))] as const)));
+  github.addRepo('hashicorp', 'terraform-provider-reported', { tags: { 'v1.0.0': sourceFiles } });
   cacheDir = await mkdtemp(join(tmpdir(), 'opendepot-e2e-trivy-cache-'));
   await cp(await fixtureTrivyDb(), cacheDir, { recursive: true });
   env = await startEnv({ cacheDir });
@@ -103,6 +119,7 @@ test.before(async () => {
 test.after(async () => {
   await env?.stop();
   await releases?.close();
+  await github?.close();
   if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
 });
 
@@ -119,9 +136,47 @@ test('the vulnerable provider: each platform reports CVE-2022-32149 HIGH and is 
       [TEXT_CVE.id],
     );
   }
-  const aggregate = await providerScanOnce(env, 'reported', 'the Provider aggregate over both platforms', (scan) => scan.scannedVersions === 2);
-  assert.equal(aggregate.findings, [{ ...TEXT_CVE, versions: ['1.0.0'], platforms: BOTH, from: 'binary' }]);
+  const aggregate = await providerScanOnce(env, 'reported', 'the Provider aggregate over both platforms and the source', (scan) => scan.scannedVersions === 2 && scan.sources?.length === 1);
+  assert.equal(aggregate.sources, [{ version: '1.0.0', state: 'Scanned', repository: 'https://github.com/hashicorp/terraform-provider-reported' }]);
+  // The binaries' finding and go.mod's are one finding, found in both.
+  assert.equal(aggregate.findings, [{ ...TEXT_CVE, versions: ['1.0.0'], platforms: BOTH, from: 'both' }]);
   assert.equal({ high: aggregate.high, critical: aggregate.critical, blocked: aggregate.blocked }, { high: 1, critical: 0, blocked: [] });
+  // The source scan is done once, by the first platform's Version, and the database's age is in status and a metric.
+  const scanned = await versionsOf(env, 'reported', '1.0.0');
+  const carrier = scanned.find((v) => platformOf(v) === 'linux_amd64')!;
+  assert.equal(carrier.status!.sourceScan?.findings, [TEXT_CVE]);
+  assert.is(scanned.find((v) => platformOf(v) === 'darwin_arm64')!.status!.sourceScan, undefined);
+  for (const v of versions) assert.is(v.status!.scan!.database?.updatedAt, FIXTURE_DB_UPDATED_AT, platformOf(v));
+  const metrics = await (await fetch(`${env.operator.health.url}/metrics`)).text();
+  const age = /^opendepot_operator_scanner_database_age_seconds\{scanner="trivy [^"]+"\} (\d+(?:\.\d+)?)$/m.exec(metrics);
+  assert.ok(age, 'the database age metric is exported');
+  assert.ok(Math.abs(Number(age[1]) - (Date.now() - Date.parse(FIXTURE_DB_UPDATED_AT)) / 1000) < 600, `age ${age[1]} s is the fixture database's`);
+});
+
+test('a release that names no source repository: the source scan is NotFound with the fix, and the binaries are scanned and served as usual', async () => {
+  await env.apply(provider('nosource', ['1.0.0']));
+  await bothPlatforms(env, 'nosource', '1.0.0', 'Ready', ready);
+  const aggregate = await providerScanOnce(env, 'nosource', 'the source scan state', (scan) => scan.sources?.length === 1);
+  assert.is(aggregate.sources![0]!.state, 'NotFound');
+  assert.match(aggregate.sources![0]!.message!, /names no source repository.*spec\.providerConfig\.sourceRepository/);
+  assert.equal(aggregate.findings, [{ ...TEXT_CVE, versions: ['1.0.0'], platforms: BOTH, from: 'binary' }]);
+});
+
+test('an exemption (spec.scanning.ignore) with a future expires lets the HIGH finding through and shows in status; once it expires the next reconcile blocks and removes the archive', async () => {
+  const expires = new Date(Date.now() + 40_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const ignore = [{ id: TEXT_CVE.id, expires, reason: 'not reachable from the provider code' }];
+  await env.apply(provider('exempt', ['1.0.0'], { blockSeverities: ['HIGH'], ignore }));
+  const letThrough = await bothPlatforms(env, 'exempt', '1.0.0', 'Ready under the exemption', ready);
+  for (const v of letThrough) {
+    assert.equal(v.status!.scan!.ignored, ignore);
+    assert.is(v.status!.scan!.blocked, false);
+  }
+  const blocked = await bothPlatforms(env, 'exempt', '1.0.0', 'blocked after the exemption expired', (v) => stalledBy(v, 'ScanBlocked'));
+  assert.ok(Date.now() >= Date.parse(expires), 'not blocked before the exemption expired');
+  for (const v of blocked) {
+    assert.is(v.status?.checksum, undefined, 'the stored archive is forgotten');
+    assert.is(await archiveStored(env, v.status!.scan!.reportKey), false, `the ${platformOf(v)} archive is gone from storage`);
+  }
 });
 
 test('spec.scanning.blockSeverities [HIGH]: the vulnerable version is stored on no platform and tofu init finds no matching version; the fixed one is Ready and installs', async () => {

@@ -40,6 +40,7 @@ import { planProvider, platformStatus } from './controllers/provider-plan.ts';
 import { providerScanStatus } from './controllers/provider-scan.ts';
 import { OWNER_KIND_LABEL } from './controllers/naming.ts';
 import { versionReconciler } from './controllers/version-controller.ts';
+import { scanDatabaseMetrics } from './controllers/scan-metrics.ts';
 import { Controller, EventRecorder, LeaderElector, StatusWriter, createRuntimeMetrics, defaultSpoolRoot, openSpool, operatorReadiness, startHealthServer, type HealthServer } from './runtime/index.ts';
 import { FIRST_PARTY_SOURCES_PATH, firstPartySources } from './archive-sources/first-party.ts';
 import { archiveSourcesOf } from './archive-sources/lookup.ts';
@@ -154,6 +155,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const groupBindingResource = resourceClient<GroupBinding>(client, RESOURCES.groupBinding, { fieldManager: 'opendepot-operator' });
   const events = new EventRecorder({ client, component: 'opendepot-operator', logger: kubeLog });
   const metrics = createRuntimeMetrics();
+  const scanDatabases = scanDatabaseMetrics(metrics.registry);
   const concurrency = config.operator.concurrency;
   // Every controller: a deadline per reconcile, and one namespace cannot hold every worker.
   const bounded = {
@@ -244,7 +246,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         storage,
         sourceFor,
         verifyIntervalMs: config.operator.verifyIntervalSeconds * 1000,
-        scanning: { scanners: plugins.registry.instances('scanner'), blockSeverities: config.operator.scanning.blockSeverities },
+        scanning: { scanners: plugins.registry.instances('scanner'), blockSeverities: config.operator.scanning.blockSeverities, onDatabase: scanDatabases.observe },
+        moduleSource: (name) => (sources.names().includes(name) ? sources.get(name, 'spec.providerConfig.sourceRepository') : undefined),
         spoolDir: spool.dir,
         providerZipLimits: { maxEntries: limits.providerZipMaxEntries, maxUncompressedBytes: limits.providerZipMaxUncompressedBytes },
         logger,

@@ -6,7 +6,7 @@
 import type { Version } from '@opendepot/core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { aggregateProviderScan, binaryParts, type ScannedPart } from '../src/controllers/provider-scan.ts';
+import { aggregateProviderScan, binaryParts, providerScanStatus, sourceParts, type ScannedPart } from '../src/controllers/provider-scan.ts';
 import { statusFindings } from '../src/controllers/scan-findings.ts';
 
 const text = { id: 'CVE-2022-32149', severity: 'HIGH' as const, pkg: 'golang.org/x/text', installedVersion: 'v0.3.7', fixedVersion: '0.3.8' };
@@ -53,6 +53,32 @@ test('binaryParts takes the scanned Versions only, with their platform; blocked 
   const parts = binaryParts([version('linux', { findings: [text], blocked: true }), version('darwin')]);
   assert.equal(parts, [{ version: '1.0.0', platform: 'linux_amd64', origin: 'binary', findings: [text] }]);
   assert.equal(aggregateProviderScan(parts, ['1.0.0/linux_amd64']).blocked, ['1.0.0/linux_amd64']);
+});
+
+test("sourceParts and status.scan.sources: only the carrier's scan of its own version counts; NotFound is listed without findings", () => {
+  const version = (v: string, os: string, extra: object) => ({ spec: { version: v, operatingSystem: os, architecture: 'amd64' }, status: {}, ...extra }) as unknown as Version;
+  const carrier = (v: string, sourceScan: object) => {
+    const made = version(v, 'linux', { status: { sourceScan } });
+    (made.spec as { sourceScan?: object }).sourceScan = {};
+    return made;
+  };
+  const versions = [
+    carrier('1.0.0', { state: 'Scanned', version: '1.0.0', repository: 'https://github.com/a/b', findings: [text] }),
+    carrier('1.1.0', { state: 'NotFound', version: '1.1.0', message: 'the upstream names no source repository' }),
+    // A result of another version (the spec moved on): not this version's source.
+    carrier('1.2.0', { state: 'Scanned', version: '1.1.9', findings: [crypto] }),
+    // Not the carrier (any more): its leftover result is not counted.
+    version('1.0.0', 'darwin', { status: { sourceScan: { state: 'Scanned', version: '1.0.0', findings: [crypto] } } }),
+  ];
+  assert.equal(sourceParts(versions), [{ version: '1.0.0', origin: 'source', findings: [text] }]);
+  const provider = { status: {} } as never;
+  const { scan } = providerScanStatus(provider, versions);
+  assert.equal(scan!.sources, [
+    { version: '1.0.0', state: 'Scanned', repository: 'https://github.com/a/b' },
+    { version: '1.1.0', state: 'NotFound', message: 'the upstream names no source repository' },
+  ]);
+  assert.equal(scan!.findings, [{ ...text, versions: ['1.0.0'], from: 'source' }]);
+  assert.is(scan!.scannedVersions, 0);
 });
 
 test('statusFindings: one per (id, package, installed version), most severe first, without the title', () => {

@@ -12,3 +12,10 @@ export function moduleArchiveFilename(subject: ArchiveSubject, version: string, 
 export function redactUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@');
 }
+
+/** `value` when it is an https URL without credentials (an upstream's `source` field), else undefined. */
+export function httpsUrlOrUndefined(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > 2048 || !URL.canParse(value)) return undefined;
+  const url = new URL(value);
+  return url.protocol === 'https:' && url.username === '' && url.password === '' ? value : undefined;
+}

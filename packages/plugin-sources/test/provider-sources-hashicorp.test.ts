@@ -47,6 +47,8 @@ test.before(async () => {
   await standin.addRelease(PRODUCT, '3.0.0', { platforms: PLATFORMS, protocols: ['6.0'] });
   await standin.addRelease(PRODUCT, '0.9.0', { platforms: PLATFORMS, noManifest: true });
   for (const v of ['3.1.0', '3.2.0', '3.3.0', '3.4.0']) await standin.addRelease(PRODUCT, v, { platforms: PLATFORMS });
+  await standin.addRelease('terraform-provider-nosource', '1.0.0', { platforms: PLATFORMS, sourceRepository: null });
+  await standin.addRelease('terraform-provider-plainsource', '1.0.0', { platforms: PLATFORMS, sourceRepository: 'http://github.com/hashicorp/x' });
   source = sourceWith();
 });
 test.after(() => standin.close());
@@ -93,6 +95,13 @@ test('fetch: protocols come from the signed _manifest.json; 5.0 when a release h
   const old = await source.fetch(subject, '0.9.0', { os: 'linux', arch: 'arm64' });
   assert.equal(old.protocols, ['5.0']);
   await readBody(old.body);
+});
+
+test("sourceRepository: the release's url_source_repository when it is an https URL, else undefined; an unknown release is NotFound", async () => {
+  assert.is(await source.sourceRepository!(subject, '3.0.0'), `https://github.com/hashicorp/${PRODUCT}`);
+  assert.is(await source.sourceRepository!(providerArchiveSubject({ name: 'nosource' }), '1.0.0'), undefined);
+  assert.is(await source.sourceRepository!(providerArchiveSubject({ name: 'plainsource' }), '1.0.0'), undefined);
+  await rejectsWith(source.sourceRepository!(subject, '9.9.9'), 'not_found');
 });
 
 test('a bad signature is an IntegrityError, raised before any package byte is requested', async () => {

@@ -30,7 +30,12 @@ test.before(async () => {
   [key, stranger] = await Promise.all([createSigningKey({ name: 'Registry stand-in' }), createSigningKey({ name: 'Untrusted signer' })]);
   standin = await startProviderRegistryStandin({ signingKey: key });
   for (const version of ['1.0.0', '1.1.0', '2.0.0-rc.1', '2.0.0', '2.1.0', '2.2.0', '2.3.0', '2.4.0']) {
-    await standin.addProvider('acme', 'hello', version, PLATFORMS, version.startsWith('2.') ? { protocols: ['6.0'] } : {});
+    await standin.addProvider('acme', 'hello', version, PLATFORMS, {
+      ...(version.startsWith('2.') && { protocols: ['6.0'] }),
+      // 1.1.0 names its source; 2.4.0 names one that is not an https URL.
+      ...(version === '1.1.0' && { sourceRepository: 'https://github.com/acme/terraform-provider-hello' }),
+      ...(version === '2.4.0' && { sourceRepository: 'git@github.com:acme/terraform-provider-hello.git' }),
+    });
   }
   subject = providerArchiveSubject({ name: 'hello', namespace: 'acme', source: 'registry', registryUrl: standin.url });
   source = sourceWith({ allowedRegistryHosts: ['127.0.0.1'] });
@@ -176,6 +181,15 @@ test('http:// registries only with allowInsecureHttp; a host without providers.v
   } finally {
     server.close();
   }
+});
+
+test('sourceRepository: the source of <providers.v1><namespace>/<type>/<version>; undefined when the registry has no such answer or names no https URL', async () => {
+  const mark = standin.requests.length;
+  assert.is(await source.sourceRepository!(subject, '1.1.0'), 'https://github.com/acme/terraform-provider-hello');
+  assert.ok(requestsSince(mark).includes('/v1/providers/acme/hello/1.1.0'));
+  assert.is(await source.sourceRepository!(subject, '1.0.0'), undefined, 'a 404 (an endpoint beside the protocol) is no source');
+  assert.is(await source.sourceRepository!(subject, '2.4.0'), undefined, 'only an https URL is taken');
+  await rejectsWith(source.sourceRepository!(subject, 'latest'), 'input');
 });
 
 test('unknown provider, version or platform → NotFoundError', async () => {

@@ -70,6 +70,13 @@ export interface ArchiveSource {
   listVersions(subject: ArchiveSubject, options?: ListOptions): Promise<UpstreamVersion[]>;
   /** Opens one version's archive. Throws `NotFoundError`, or `UnavailableError` to be retried. */
   fetch(subject: ArchiveSubject, version: string, options?: FetchOptions): Promise<FetchedArchive>;
+  /**
+   * Optional, for providers: the repository of `version`'s source code as the upstream names it
+   * (an https URL, e.g. the HashiCorp Releases metadata's `url_source_repository` or a registry's
+   * `source`), for the source scan. Resolves `undefined` when the upstream names none; throws
+   * `UnavailableError` to be retried.
+   */
+  sourceRepository?(subject: ArchiveSubject, version: string, options?: ListOptions): Promise<string | undefined>;
   /** Releases connections and timers. */
   close?(): Promise<void>;
 }

@@ -41,6 +41,8 @@ export interface HashicorpStandinRelease {
   noManifest?: boolean;
   /** `status.state`; default `supported`. */
   state?: 'supported' | 'unsupported' | 'withdrawn';
+  /** `url_source_repository`; default `https://github.com/hashicorp/<product>`; null leaves it out. */
+  sourceRepository?: string | null;
 }
 
 /** A running stand-in. */
@@ -62,6 +64,7 @@ interface Release {
   version: string;
   created: string;
   state: 'supported' | 'unsupported' | 'withdrawn';
+  sourceRepository: string | null;
   files: ReleaseFiles;
   /** Served instead of the real files (corruptions). */
   overrides: Map<string, Buffer>;
@@ -169,7 +172,7 @@ export async function startHashicorpReleasesStandin(options: HashicorpReleasesSt
       url_project_website: `https://registry.terraform.io/providers/hashicorp/${type}`,
       url_shasums: `${files}/${prefix}_SHA256SUMS`,
       url_shasums_signatures: [`${files}/${prefix}_SHA256SUMS.sig`, `${files}/${prefix}_SHA256SUMS.${keySuffix}.sig`],
-      url_source_repository: `https://github.com/hashicorp/${r.product}`,
+      ...(r.sourceRepository !== null && { url_source_repository: r.sourceRepository }),
       version: r.version,
     };
   }
@@ -196,7 +199,18 @@ export async function startHashicorpReleasesStandin(options: HashicorpReleasesSt
       const files = await buildReleaseFiles(type, version, release.platforms, options.signingKey, extras, workDir);
       const created = new Date(BASE_DATE + added++ * 86_400_000).toISOString();
       const list = releases.get(product) ?? [];
-      releases.set(product, [...list.filter((r) => r.version !== version), { product, version, created, state: release.state ?? 'supported', files, overrides: new Map() }]);
+      releases.set(product, [
+        ...list.filter((r) => r.version !== version),
+        {
+          product,
+          version,
+          created,
+          state: release.state ?? 'supported',
+          sourceRepository: release.sourceRepository === undefined ? `https://github.com/hashicorp/${product}` : release.sourceRepository,
+          files,
+          overrides: new Map(),
+        },
+      ]);
     },
     async corruptSignature(product, version) {
       const release = find(product, version);

@@ -36,7 +36,8 @@ export interface ProviderRegistryStandinOptions {
 export interface ProviderRegistryStandin extends FaultyStandin {
   /** The `providers.v1` base URL, e.g. `http://127.0.0.1:41234/v1/providers/`. */
   readonly providersUrl: string;
-  addProvider(namespace: string, type: string, version: string, platforms: StandinPlatform[], options?: { protocols?: string[] }): Promise<void>;
+  /** `sourceRepository`: the `source` of the version's `GET <providers.v1>/<namespace>/<type>/<version>` (the public registries' provider API); unset: that endpoint answers 404. */
+  addProvider(namespace: string, type: string, version: string, platforms: StandinPlatform[], options?: { protocols?: string[]; sourceRepository?: string }): Promise<void>;
   /** From now on, serves the signature of other bytes (by the same key) for the version's SHA256SUMS. */
   corruptSignature(namespace: string, type: string, version: string): Promise<void>;
   /** From now on, serves other bytes for one zip than SHA256SUMS and `shasum` give. */
@@ -54,6 +55,7 @@ export interface ProviderRegistryStandin extends FaultyStandin {
 interface ProviderVersion {
   version: string;
   protocols: string[];
+  sourceRepository?: string;
   files: ReleaseFiles;
   overrides: Map<string, Buffer>;
   badShasums: Set<string>;
@@ -93,6 +95,12 @@ export async function startProviderRegistryStandin(options: ProviderRegistryStan
               platforms: [...v.files.zips.keys()].map((p) => ({ os: p.split('_')[0], arch: p.split('_')[1] })),
             })),
           });
+          return true;
+        }
+        if (rest.length === 1) {
+          const entry = versions.find((v) => v.version === rest[0]);
+          if (!entry?.sourceRepository) return false;
+          sendJson(res, 200, { id: `${namespace}/${type}/${entry.version}`, namespace, name: type, version: entry.version, source: entry.sourceRepository, protocols: entry.protocols });
           return true;
         }
         if (rest.length === 4 && rest[1] === 'download') {
@@ -168,7 +176,7 @@ export async function startProviderRegistryStandin(options: ProviderRegistryStan
       const files = await buildReleaseFiles(type, version, platforms, options.signingKey, new Map(), workDir);
       const key = keyOf(namespace, type);
       const list = (providers.get(key) ?? []).filter((v) => v.version !== version);
-      list.push({ version, protocols: extra.protocols ?? ['5.0'], files, overrides: new Map(), badShasums: new Set() });
+      list.push({ version, protocols: extra.protocols ?? ['5.0'], ...(extra.sourceRepository && { sourceRepository: extra.sourceRepository }), files, overrides: new Map(), badShasums: new Set() });
       providers.set(key, list);
     },
     async corruptSignature(namespace, type, version) {

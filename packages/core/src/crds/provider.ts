@@ -5,7 +5,7 @@ import { HTTPS_URL_PATTERN, PROVIDER_TYPE_PATTERN, REGISTRY_NAME_PATTERN, SOURCE
 import { ageColumn, integrityColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
 import { array, boolean, describe, enumeration, integer, object, string, type Static, type ValidationRule } from './schema.ts';
 import { storageConfigSchema, type StorageConfig } from './storage.ts';
-import { findingFields, scanningSpecSchema } from './scanning.ts';
+import { SOURCE_SCAN_STATES, findingFields, scanningSpecSchema } from './scanning.ts';
 
 /** Operating systems providers are built for. */
 export const OPERATING_SYSTEMS = ['linux', 'darwin', 'windows', 'freebsd', 'openbsd', 'solaris'] as const;
@@ -52,6 +52,10 @@ export const providerConfigFields = {
     pattern: HTTPS_URL_PATTERN,
     maxLength: 2048,
   }),
+  sourceRepository: string(
+    "The provider's source code repository, e.g. https://github.com/hashicorp/terraform-provider-aws, for the source scan (when a scanner that reads sources is configured): the tag v<version> (or <version>) is fetched through the github source (github.com) or the git source (any other host, allowedGitHosts). Unset: the upstream names it (the HashiCorp Releases metadata, the registry's source field); when neither does, status.scan.sources says NotFound.",
+    { pattern: HTTPS_URL_PATTERN, maxLength: 2048 },
+  ),
   versionConstraints: moduleConfigFields.versionConstraints,
   versionHistoryLimit: moduleConfigFields.versionHistoryLimit,
   immutable: boolean(
@@ -131,6 +135,20 @@ export const providerScanStatusSchema = object(
     }),
     findings: array('The distinct findings (at most 200, most severe first).', providerFindingSchema, { maxItems: 200 }),
     truncated: boolean('True when there are more distinct findings than listed.'),
+    sources: array(
+      "The source scan of each version (once per version, by its first platform's Version): Scanned, NotFound (no repository or tag found; the binaries are still scanned and served) or Failed (retried on the next verification).",
+      object(
+        'The source scan of one version.',
+        {
+          version: versionString('The provider version.'),
+          state: enumeration('Scanned, NotFound or Failed.', SOURCE_SCAN_STATES),
+          repository: string('The source repository scanned.', { maxLength: 2048 }),
+          message: string('Why it was not found or not scanned.', { maxLength: 1024 }),
+        },
+        { required: ['version', 'state'] },
+      ),
+      { maxItems: 100, listType: 'map', mapKeys: ['version'] },
+    ),
   },
 );
 

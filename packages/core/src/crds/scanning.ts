@@ -1,5 +1,6 @@
 /** `spec.scanning`: a Module's, Provider's or Depot entry's own scan policy, over the operator's. */
-import { array, enumeration, object, string, type Static } from './schema.ts';
+import { array, boolean, enumeration, integer, object, string, type Static } from './schema.ts';
+import { HTTPS_URL_PATTERN } from './patterns.ts';
 
 /** Scan severities, in increasing order (the SDK's Severity). */
 export const SEVERITIES = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
@@ -38,3 +39,48 @@ export const scanningSpecSchema = object('Scan policy of this resource; unset fi
 
 export type ScanningSpec = Static<typeof scanningSpecSchema>;
 export type ScanIgnore = Static<typeof scanIgnoreSchema>;
+
+/** The vulnerability database a scan used, so a stale one shows in status (and in a metric). */
+export const scanDatabaseSchema = object("The scanner's vulnerability database at the time of the scan.", {
+  updatedAt: string('When the database was built.', { format: 'date-time' }),
+  nextUpdate: string('When its publisher planned the next build; a database past it is stale.', { format: 'date-time' }),
+  downloadedAt: string('When this copy was downloaded.', { format: 'date-time' }),
+});
+
+/** What a source scan came to. */
+export const SOURCE_SCAN_STATES = ['Scanned', 'NotFound', 'Failed'] as const;
+
+/** The counts of a scan's findings by severity. */
+export const severityCountFields = {
+  critical: integer('Findings of severity CRITICAL.', { minimum: 0 }),
+  high: integer('Findings of severity HIGH.', { minimum: 0 }),
+  medium: integer('Findings of severity MEDIUM.', { minimum: 0 }),
+  low: integer('Findings of severity LOW.', { minimum: 0 }),
+  unknown: integer('Findings of unknown severity.', { minimum: 0 }),
+};
+
+/** `status.sourceScan` of the Version that scans its provider version's source code. */
+export const sourceScanStatusSchema = object(
+  "The scan of the provider's source code for this version (go.mod and go.sum dependencies), done once per provider version by one of its Versions. Its findings do not block: what is served is judged by the binary scan. A source that cannot be found is NotFound, never a failure of the Version.",
+  {
+    state: enumeration('Scanned, NotFound (no source repository or tag could be found; see message), or Failed (retried on the next verification).', SOURCE_SCAN_STATES),
+    version: string('The provider version whose source this is.', { maxLength: 128 }),
+    repository: string('The source repository, e.g. https://github.com/hashicorp/terraform-provider-aws.', { pattern: HTTPS_URL_PATTERN, maxLength: 2048 }),
+    foundIn: enumeration('Where the repository came from: the spec (providerConfig.sourceRepository) or the upstream (the HashiCorp Releases metadata, the registry source field).', [
+      'spec',
+      'upstream',
+    ] as const),
+    scanner: string('Scanner plugin that ran, e.g. trivy 0.74.0.', { maxLength: 64 }),
+    scannedAt: string('When the source scan finished (or gave up).', { format: 'date-time' }),
+    message: string('Why the source was not found or not scanned.', { maxLength: 1024 }),
+    ...severityCountFields,
+    findings: array('The findings, one per vulnerability, package and installed version (at most 200, most severe first).', object('A finding.', findingFields, { required: ['id', 'severity'] }), {
+      maxItems: 200,
+    }),
+    truncated: boolean('True when there were more findings than listed.'),
+  },
+  { required: ['state', 'version'] },
+);
+
+export type ScanDatabase = Static<typeof scanDatabaseSchema>;
+export type SourceScanStatus = Static<typeof sourceScanStatusSchema>;

@@ -1,11 +1,11 @@
 /** The Version kind: one archive (a module version, or a provider version for one platform). */
 import { conditionsSchema, githubClientConfigSchema, versionString } from './common.ts';
 import { FILE_FORMATS, moduleConfigFields, moduleRepositoryRules } from './module.ts';
-import { H1_HASH_PATTERN, OBJECT_NAME_PATTERN, SHA256_HEX_PATTERN, ZH_HASH_PATTERN } from './patterns.ts';
+import { H1_HASH_PATTERN, HTTPS_URL_PATTERN, OBJECT_NAME_PATTERN, SHA256_HEX_PATTERN, ZH_HASH_PATTERN } from './patterns.ts';
 import { architectureSchema, operatingSystemSchema, providerConfigFields, providerSourceRules } from './provider.ts';
 import { ageColumn, readyColumn, type KindDefinition, type Resource } from './resource.ts';
 import { array, boolean, describe, enumeration, integer, object, string, withRules, type Static, type ValidationRule } from './schema.ts';
-import { findingFields, scanIgnoreSchema, scanningSpecSchema } from './scanning.ts';
+import { findingFields, scanDatabaseSchema, scanIgnoreSchema, scanningSpecSchema, severityCountFields, sourceScanStatusSchema } from './scanning.ts';
 import { storageConfigSchema } from './storage.ts';
 
 /** The kinds a Version can belong to. */
@@ -61,6 +61,12 @@ export const versionSpecSchema = object(
     ),
     forceSync: boolean('Set true to fetch, verify and store the archive again. The operator resets it to false when done.'),
     scanning: describe(scanningSpecSchema, `${scanningSpecSchema.json.description} Copied from the owner.`),
+    sourceScan: object("Set by the operator on one Version per provider version (its first platform): this Version also scans the provider's source code, once, into status.sourceScan.", {
+      repository: string('The source repository the Provider names (spec.providerConfig.sourceRepository); unset: the upstream is asked for it.', {
+        pattern: HTTPS_URL_PATTERN,
+        maxLength: 2048,
+      }),
+    }),
   },
   {
     required: ['kind', 'ownerName', 'version', 'fileFormat', 'storageConfig'],
@@ -86,13 +92,10 @@ export const versionSpecSchema = object(
 export const scanSummarySchema = object('Summary of the last security scan. The full report is kept in storage under reportKey, not in the cluster.', {
   scanner: string('Scanner plugin that ran, e.g. trivy.', { maxLength: 64 }),
   scannedAt: string('When the scan finished.', { format: 'date-time' }),
-  critical: integer('Findings of severity CRITICAL.', { minimum: 0 }),
-  high: integer('Findings of severity HIGH.', { minimum: 0 }),
-  medium: integer('Findings of severity MEDIUM.', { minimum: 0 }),
-  low: integer('Findings of severity LOW.', { minimum: 0 }),
-  unknown: integer('Findings of unknown severity.', { minimum: 0 }),
+  ...severityCountFields,
   blocked: boolean('True when the scan policy refused the archive, so it is not served.'),
   reportKey: string('Storage key of the full scan report.', { maxLength: 1024 }),
+  database: scanDatabaseSchema,
   ignored: array('Findings that did not block only because spec.scanning.ignore exempts them, with the exemption; the Version is scanned again when one expires.', scanIgnoreSchema, {
     maxItems: 200,
   }),
@@ -121,6 +124,7 @@ export const versionStatusSchema = object('What the operator last observed.', {
     maxItems: 8,
   }),
   scan: scanSummarySchema,
+  sourceScan: sourceScanStatusSchema,
   lastVerifiedTime: string('When the stored archive was last checked against checksum.', { format: 'date-time' }),
   synced: boolean('True when the archive is stored and verified. Kept for compatibility with OpenDepot 0.x; prefer the Ready condition.'),
   syncStatus: string('A one-line summary of the last reconcile. Kept for compatibility with OpenDepot 0.x; prefer conditions.', {

@@ -16,9 +16,11 @@ export interface ProviderVersion {
       high: number;
       blocked: boolean;
       reportKey: string;
+      database?: { updatedAt: string; nextUpdate?: string };
       ignored?: { id: string; expires: string; reason: string }[];
       findings?: { id: string; severity: string; pkg?: string; installedVersion?: string; fixedVersion?: string }[];
     };
+    sourceScan?: { state: string; version: string; repository?: string; message?: string; findings?: { id: string; severity: string }[] };
   };
 }
 
@@ -28,6 +30,7 @@ export interface ProviderScan {
   high: number;
   critical: number;
   blocked: string[];
+  sources?: { version: string; state: string; repository?: string; message?: string }[];
   findings: { id: string; severity: string; pkg?: string; installedVersion?: string; fixedVersion?: string; versions: string[]; platforms?: string[]; from: string }[];
 }
 

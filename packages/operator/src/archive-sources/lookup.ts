@@ -4,7 +4,7 @@
  * sources that are configured and the fix.
  */
 import type { PluginRegistry } from '@opendepot/core';
-import { InputError, type ArchiveSource, type ArchiveSubject } from '@opendepot/sdk';
+import { InputError, type ArchiveSource, type ArchiveSubject, type ListOptions } from '@opendepot/sdk';
 
 /** Reads a key of a Secret in `namespace` (the host's own when unset). */
 export type NamespacedSecretReader = (name: string, key: string, namespace?: string) => Promise<string>;
@@ -59,5 +59,6 @@ function withResourceSecrets(source: ArchiveSource, readSecret: NamespacedSecret
   return {
     listVersions: (subject, options) => source.listVersions(scope(subject), options),
     fetch: (subject, version, options) => source.fetch(scope(subject), version, options),
+    ...(source.sourceRepository && { sourceRepository: (subject: ArchiveSubject, version: string, options?: ListOptions) => source.sourceRepository!(scope(subject), version, options) }),
   };
 }

@@ -35,6 +35,8 @@ export function providerVersionSpec(provider: Provider, version: string, os: str
     storageConfig,
     immutable: pc.immutable ?? PROVIDER_DEFAULTS.immutable,
     ...(provider.spec.scanning && { scanning: provider.spec.scanning }),
+    // The first platform's Version also scans the version's source, once for all platforms.
+    ...(os === pc.operatingSystems[0] && arch === pc.architectures[0] && { sourceScan: pc.sourceRepository ? { repository: pc.sourceRepository } : {} }),
   };
 }
 

@@ -19,6 +19,25 @@ export interface ScannedPart {
   findings: readonly StatusFinding[];
 }
 
+/** The source scans recorded by the Versions that carry them (one per provider version). */
+export function sourceParts(versions: readonly Version[]): ScannedPart[] {
+  return versions
+    .filter((v) => v.spec.sourceScan && v.status?.sourceScan?.state === 'Scanned' && v.status.sourceScan.version === v.spec.version)
+    .map((v) => ({ version: v.spec.version, origin: 'source' as const, findings: v.status!.sourceScan!.findings ?? [] }));
+}
+
+/** Each provider version's source scan state, for `status.scan.sources`. */
+function sourceStates(versions: readonly Version[]): NonNullable<ProviderScanStatus['sources']> {
+  return versions
+    .filter((v) => v.spec.sourceScan && v.status?.sourceScan?.version === v.spec.version)
+    .map((v) => {
+      const s = v.status!.sourceScan!;
+      return { version: s.version, state: s.state, ...(s.repository && { repository: s.repository }), ...(s.message && { message: s.message }) };
+    })
+    .sort((a, b) => a.version.localeCompare(b.version, undefined, { numeric: true }))
+    .slice(0, 100);
+}
+
 /** The binary scans recorded in a Provider's Versions' status. */
 export function binaryParts(versions: readonly Version[]): ScannedPart[] {
   return versions
@@ -72,8 +91,9 @@ export function aggregateProviderScan(parts: readonly ScannedPart[], blocked: re
 
 /** A Provider's `status.scan` from its relevant Versions (removed when none is scanned). */
 export function providerScanStatus(provider: Provider, relevant: readonly Version[]): { scan?: ProviderScanStatus | null } {
-  const parts = binaryParts(relevant);
-  if (parts.length === 0) return provider.status?.scan ? { scan: null } : {};
+  const parts = [...binaryParts(relevant), ...sourceParts(relevant)];
+  const sources = sourceStates(relevant);
+  if (parts.length === 0 && sources.length === 0) return provider.status?.scan ? { scan: null } : {};
   const blocked = relevant.filter((v) => v.status?.scan?.blocked === true).map((v) => `${v.spec.version}/${v.spec.operatingSystem}_${v.spec.architecture}`);
-  return { scan: aggregateProviderScan(parts, blocked) };
+  return { scan: { ...aggregateProviderScan(parts, blocked), ...(sources.length > 0 && { sources }) } };
 }

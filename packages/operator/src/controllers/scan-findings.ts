@@ -3,7 +3,7 @@
  * bounded, so an owner can deduplicate its Versions' findings without reading their reports.
  */
 import type { ScanSummary } from '@opendepot/core';
-import type { Finding, Severity } from '@opendepot/sdk';
+import type { Finding, ScanDatabase, Severity } from '@opendepot/sdk';
 
 /** A Version's finding in status. */
 export type StatusFinding = NonNullable<ScanSummary['findings']>[number];
@@ -40,4 +40,19 @@ export function statusFindings(findings: readonly (Finding & { pkg?: string; ins
     });
   }
   return [...unique.values()].sort(bySeverity).slice(0, MAX_STATUS_FINDINGS);
+}
+
+/** RFC 3339 in UTC, whole seconds (the API server's date-time); undefined for what is not a time. */
+function statusTime(value: string | undefined): string | undefined {
+  const ms = value === undefined ? Number.NaN : Date.parse(value);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/** A scanner's database as status holds it (its times normalized; none without a valid updatedAt). */
+export function statusDatabase(database: ScanDatabase | undefined): ScanSummary['database'] {
+  const updatedAt = statusTime(database?.updatedAt);
+  if (!database || updatedAt === undefined) return undefined;
+  const nextUpdate = statusTime(database.nextUpdate);
+  const downloadedAt = statusTime(database.downloadedAt);
+  return { updatedAt, ...(nextUpdate && { nextUpdate }), ...(downloadedAt && { downloadedAt }) };
 }

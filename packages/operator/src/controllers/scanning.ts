@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UnavailableError, isOpenDepotError, type Finding, type Scanner, type Severity } from '@opendepot/sdk';
+import { UnavailableError, isOpenDepotError, type Finding, type ScanDatabase, type Scanner, type Severity } from '@opendepot/sdk';
 import { REASONS, isReason, type ScanIgnore } from '@opendepot/core';
 import { DEFAULT_PROVIDER_ZIP_LIMITS, unpackArchive, type ArchiveLimits, type ProviderZipLimits } from '@opendepot/archive-kit';
 import { conditionTime } from '../runtime/index.ts';
@@ -20,6 +20,8 @@ export interface ScanPolicy {
   scanners: readonly Scanner[];
   /** Findings of these severities keep an archive out of the registry. */
   blockSeverities: readonly Severity[];
+  /** Told the vulnerability database each scan used (for the database-age metric). */
+  onDatabase?(scanner: string, database: ScanDatabase): void;
 }
 
 /**
@@ -41,11 +43,13 @@ export interface ScanOutcome {
   ignored: ScanIgnore[];
   /** When the earliest of them expires (ms since the epoch): the Version is judged again then. */
   nextExpiry?: number;
+  /** The oldest vulnerability database the scanners used, when they use one. */
+  database?: ScanDatabase;
 }
 
-/** What is scanned: a module tree, or one platform's provider package. */
+/** What is scanned: a module tree, one platform's provider package, or a provider's source tree. */
 export interface ScanSubject {
-  kind: 'module' | 'provider';
+  kind: 'module' | 'provider' | 'provider-source';
   name: string;
   version: string;
 }
@@ -99,6 +103,7 @@ export async function scanArchive(
     await unpackArchive(createReadStream(archivePath), { from: format, dir, ...limits, ...(signal && { signal }) });
     const findings: ReportedFinding[] = [];
     const names: string[] = [];
+    let database: ScanDatabase | undefined;
     for (const scanner of scannersFor(policy, subject.kind)) {
       let report;
       try {
@@ -116,6 +121,10 @@ export async function scanArchive(
         });
       }
       names.push(report.scanner);
+      if (report.database) {
+        policy.onDatabase?.(report.scanner, report.database);
+        if (database === undefined || Date.parse(report.database.updatedAt) < Date.parse(database.updatedAt)) database = report.database;
+      }
       for (const f of report.findings) findings.push({ ...f, scanner: report.scanner });
     }
     const count = (s: Severity) => findings.filter((f) => f.severity === s).length;
@@ -126,6 +135,7 @@ export async function scanArchive(
       counts: { critical: count('CRITICAL'), high: count('HIGH'), medium: count('MEDIUM'), low: count('LOW'), unknown: count('UNKNOWN') },
       findings,
       ...verdict,
+      ...(database && { database }),
     };
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -15,8 +15,9 @@ import { CONDITIONS, type EventRecorder, REASONS, type StatusWriter, hasFinalize
 import { fetchAndStore, upstreamSha256, verifyStored } from './archive-sync.ts';
 import { PREVIOUS_STORAGE_ANNOTATION, VERSION_FINALIZER, scanReportKey } from './naming.ts';
 import { blockRulesOf, exemptionLapsed, msUntilExpiry } from './scan-policy.ts';
+import { needsSourceScan, scanProviderSource } from './provider-source-scan.ts';
 import { describeBlocking, scanArchive, scannersFor, type ScanOutcome, type ScanPolicy } from './scanning.ts';
-import { statusFindings } from './scan-findings.ts';
+import { statusDatabase, statusFindings } from './scan-findings.ts';
 import { summarizeVersion, type StoredArchive, type UpstreamFinding, type VersionOutcome } from './version-outcome.ts';
 
 /** What the Version controller needs. */
@@ -32,6 +33,8 @@ export interface VersionControllerDeps {
   verifyIntervalMs: number;
   /** Scanner plugins and what their findings block; modules are scanned before they are stored. */
   scanning?: ScanPolicy;
+  /** A configured module archive source by name (github, git): provider source scans fetch through them. */
+  moduleSource?(name: string): ArchiveSource | undefined;
   /** The operator's spool directory (swept at start); default: the OS temp directory. */
   spoolDir?: string;
   /** Caps of a provider zip, checked from its central directory before it is hashed (operator.limits). */
@@ -82,10 +85,31 @@ export function versionReconciler(deps: VersionControllerDeps) {
       step = await failed(deps, version, err);
     }
     if (step.outcome) await writeOutcome(deps, version, step.outcome);
+    // After Ready is written: a provider's source scan never holds up serving its binaries.
+    if (step.outcome && step.outcome.state !== 'progressing') await scanSourceIfDue(deps, version, signal);
     for (const next of step.cleanups ?? []) await (next === 'forgetPrevious' ? forgetPrevious(deps, version, signal) : clearForceSync(deps, version, signal));
     if (step.retry) throw step.retry.error;
     return step.requeue;
   };
+}
+
+/** The source scan of the Version that carries it (once per provider version), written on its own. */
+async function scanSourceIfDue(deps: VersionControllerDeps, version: Version, signal: AbortSignal): Promise<void> {
+  const current = deps.status.current(version);
+  if (!needsSourceScan(current, deps.scanning)) {
+    // No longer the carrier (the platforms changed): its old result would be counted twice.
+    if (!current.spec.sourceScan && current.status?.sourceScan) await deps.status.write(current, { sourceScan: null });
+    return;
+  }
+  const sourceScan = await scanProviderSource(
+    current,
+    placeOf(current).subject,
+    { providerSource: deps.sourceFor(current), moduleSource: (name) => deps.moduleSource?.(name), policy: deps.scanning!, ...(deps.spoolDir && { spoolDir: deps.spoolDir }) },
+    signal,
+  );
+  if (sourceScan.state !== 'Scanned')
+    deps.logger.info('the source of a provider version was not scanned', { version: `${version.metadata.namespace}/${version.metadata.name}`, state: sourceScan.state, message: sourceScan.message });
+  await deps.status.write(current, { sourceScan });
 }
 
 /** The one place a Version's status is written: the summary of an outcome. */
@@ -348,9 +372,21 @@ async function forgetPrevious(deps: VersionControllerDeps, version: Version, sig
 /** Keeps the full findings in storage beside the archive, and returns the status summary. */
 async function storeScanReport(storage: StorageBackend, storageKey: string, scan: ScanOutcome, blocked: boolean, signal: AbortSignal): Promise<ScanSummary> {
   const reportKey = scanReportKey(storageKey);
-  const report = Buffer.from(`${JSON.stringify({ scanner: scan.scanner, scannedAt: scan.scannedAt, blocked, counts: scan.counts, findings: scan.findings }, null, 2)}\n`);
+  const database = statusDatabase(scan.database);
+  const report = Buffer.from(
+    `${JSON.stringify({ scanner: scan.scanner, scannedAt: scan.scannedAt, blocked, counts: scan.counts, ...(database && { database }), findings: scan.findings }, null, 2)}\n`,
+  );
   await storage.put(reportKey, Readable.from([report]), { signal, size: report.byteLength, contentType: 'application/json' });
-  return { scanner: scan.scanner, scannedAt: scan.scannedAt, ...scan.counts, blocked, reportKey, ignored: scan.ignored, findings: statusFindings(scan.findings) };
+  return {
+    scanner: scan.scanner,
+    scannedAt: scan.scannedAt,
+    ...scan.counts,
+    blocked,
+    reportKey,
+    ...(database && { database }),
+    ignored: scan.ignored,
+    findings: statusFindings(scan.findings),
+  };
 }
 
 /** The verify interval, or sooner when an exemption expires before it (one second after, so it has). */

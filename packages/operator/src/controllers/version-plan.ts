@@ -72,7 +72,7 @@ export function versionLabels(ownerKind: 'Module' | 'Provider', ownerName: strin
 
 /** Compares the fields an owner decides; `forceSync` and the immutable fields are handled apart. */
 function sameSpec(a: VersionSpec, b: VersionSpec): boolean {
-  const pick = (s: VersionSpec) => canonicalJson([s.module, s.provider, s.fileFormat, s.storageConfig, s.immutable ?? false, s.scanning ?? null]);
+  const pick = (s: VersionSpec) => canonicalJson([s.module, s.provider, s.fileFormat, s.storageConfig, s.immutable ?? false, s.scanning ?? null, s.sourceScan ?? null]);
   return pick(a) === pick(b);
 }
 

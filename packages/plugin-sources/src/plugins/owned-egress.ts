@@ -12,6 +12,8 @@ export function withOwnEgress(options: EgressOptions | undefined, make: (egress:
   return {
     listVersions: (subject, listOptions) => source.listVersions(subject, listOptions),
     fetch: (subject, version, fetchOptions) => source.fetch(subject, version, fetchOptions),
+    // Optional in the contract: passed on only when the source has it.
+    ...(source.sourceRepository && { sourceRepository: source.sourceRepository.bind(source) }),
     async close() {
       try {
         await source.close?.();

@@ -20,7 +20,7 @@ import {
   type UpstreamVersion,
 } from '@opendepot/sdk';
 import { checkHost, hostOfUrl, type HostRule } from '../egress.ts';
-import { redactUrl } from '../subject.ts';
+import { httpsUrlOrUndefined, redactUrl } from '../subject.ts';
 import { isCanonicalVersion } from '../versions.ts';
 import { checkedUrl, getJson, getSmall, openDownload, type HttpPolicy } from './http.ts';
 import { HASHICORP_RELEASES_URL, downloadRule, httpPolicyOf, type ProviderSourceOptions } from './options.ts';
@@ -154,6 +154,17 @@ export class HashicorpReleasesSource implements ArchiveSource {
       expectedSha256,
       protocols,
     };
+  }
+
+  /** The release metadata's `url_source_repository`, when it is an https URL. */
+  async sourceRepository(subject: ArchiveSubject, version: string, options: ListOptions = {}): Promise<string | undefined> {
+    const product = this.#product(subject);
+    if (!isCanonicalVersion(version)) throw new InputError(`"${version}" is not a version such as 1.2.3`, { field: 'spec.version' });
+    const releaseUrl = new URL(`${this.#base}/v1/releases/${encodeURIComponent(product)}/${encodeURIComponent(version)}`);
+    const { body } = await getJson(releaseUrl, `reading release ${product} ${version}`, this.#policy, options.signal).catch((err: unknown) => {
+      throw isOpenDepotError(err, 'not_found') ? new NotFoundError(`HashiCorp Releases has no release ${version} of ${product}`, { cause: err, field: 'spec.version' }) : err;
+    });
+    return httpsUrlOrUndefined((body as { url_source_repository?: unknown } | null)?.url_source_repository);
   }
 
   async close(): Promise<void> {}

@@ -19,7 +19,7 @@ import {
 } from '@opendepot/sdk';
 import { checkHost, type HostRule } from '../egress.ts';
 import { hostMatches } from '../git-remote.ts';
-import { redactUrl } from '../subject.ts';
+import { httpsUrlOrUndefined, redactUrl } from '../subject.ts';
 import { isCanonicalVersion } from '../versions.ts';
 import { checkedUrl, getJson, openDownload, type HttpPolicy } from './http.ts';
 import { REGISTRY_HOSTS_KEY, downloadRule, httpPolicyOf, type ProviderSourceOptions } from './options.ts';
@@ -76,6 +76,26 @@ export class RegistryProviderSource implements ArchiveSource {
       if (typeof version === 'string' && isCanonicalVersion(version)) versions.push({ version });
     }
     return sortedVersions(versions);
+  }
+
+  /**
+   * The `source` the registry gives for the version (`GET <providers.v1>/<namespace>/<type>/<version>`,
+   * the public registries' provider API beside the protocol); undefined when it has none or no
+   * such endpoint.
+   */
+  async sourceRepository(subject: ArchiveSubject, version: string, options: ListOptions = {}): Promise<string | undefined> {
+    const { namespace, type } = providerNameOf(subject);
+    if (!isCanonicalVersion(version)) throw new InputError(`"${version}" is not a version such as 1.2.3`, { field: 'spec.version' });
+    const base = await this.#providersBase(subject, options.signal);
+    const url = new URL([namespace, type, version].map(encodeURIComponent).join('/'), base);
+    try {
+      const { body } = await getJson(url, `reading the source of ${base.host}/${namespace}/${type} ${version}`, this.#policy, options.signal);
+      return httpsUrlOrUndefined((body as { source?: unknown } | null)?.source);
+    } catch (err) {
+      // Only the protocol is required of a registry; this endpoint is an extra many do not have.
+      if (isOpenDepotError(err, 'not_found')) return undefined;
+      throw err;
+    }
   }
 
   /** The package of one platform, after SHA256SUMS verified against the registry's signing keys. */
