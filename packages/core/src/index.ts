@@ -8,3 +8,4 @@ export * from './errors/index.ts';
 export * from './conditions/index.ts';
 export * from './k8s/index.ts';
 export * from './auth/index.ts';
+export * from './module-docs/index.ts';

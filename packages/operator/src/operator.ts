@@ -41,6 +41,7 @@ import { providerScanStatus } from './controllers/provider-scan.ts';
 import { OWNER_KIND_LABEL } from './controllers/naming.ts';
 import { versionReconciler } from './controllers/version-controller.ts';
 import { scanDatabaseMetrics } from './controllers/scan-metrics.ts';
+import { HclParser } from './module-docs/hcl-parser.ts';
 import { Controller, EventRecorder, LeaderElector, StatusWriter, createRuntimeMetrics, defaultSpoolRoot, openSpool, operatorReadiness, startHealthServer, type HealthServer } from './runtime/index.ts';
 import { FIRST_PARTY_SOURCES_PATH, firstPartySources } from './archive-sources/first-party.ts';
 import { archiveSourcesOf } from './archive-sources/lookup.ts';
@@ -156,6 +157,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const events = new EventRecorder({ client, component: 'opendepot-operator', logger: kubeLog });
   const metrics = createRuntimeMetrics();
   const scanDatabases = scanDatabaseMetrics(metrics.registry);
+  // Module versions are documented (README, inputs, outputs) for the browse UI.
+  const docsParser = new HclParser();
   const concurrency = config.operator.concurrency;
   // Every controller: a deadline per reconcile, and one namespace cannot hold every worker.
   const bounded = {
@@ -247,6 +250,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         sourceFor,
         verifyIntervalMs: config.operator.verifyIntervalSeconds * 1000,
         scanning: { scanners: plugins.registry.instances('scanner'), blockSeverities: config.operator.scanning.blockSeverities, onDatabase: scanDatabases.observe },
+        docsParser,
         moduleSource: (name) => (sources.names().includes(name) ? sources.get(name, 'spec.providerConfig.sourceRepository') : undefined),
         spoolDir: spool.dir,
         providerZipLimits: { maxEntries: limits.providerZipMaxEntries, maxUncompressedBytes: limits.providerZipMaxUncompressedBytes },
@@ -332,6 +336,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       ['leader election', () => elector?.stop()],
       ['informers', () => [modules, providers, depots, versions, groupBindings].forEach((i) => i.stop())],
       ['plugins', () => plugins.close()],
+      ['HCL parser', () => docsParser.close()],
       ['health server', () => health.close()],
       ['Kubernetes client', () => client.close()],
       ['spool', () => spool.close()],

@@ -20,6 +20,11 @@ export function scanReportKey(archiveKey: string): string {
   return `${archiveKey}.scan-report.json`;
 }
 
+/** Where a module version's documentation (README, inputs, outputs) is kept: beside its archive. */
+export function moduleDocsKey(archiveKey: string): string {
+  return `${archiveKey}.docs.json`;
+}
+
 /** The stored address of a Version's archive, and the file name it is served as. */
 export interface ArchiveAddress {
   storageKey: string;

@@ -125,6 +125,13 @@ export const versionStatusSchema = object('What the operator last observed.', {
   }),
   scan: scanSummarySchema,
   sourceScan: sourceScanStatusSchema,
+  docs: object('What the browse UI lists of a module version; the documentation itself (README, inputs, outputs) is kept in storage beside the archive.', {
+    description: string("The README's first paragraph, as plain text.", { maxLength: 300 }),
+    readme: boolean('True when the module has a README.'),
+    inputs: integer('Input variables the module declares.', { minimum: 0 }),
+    outputs: integer('Outputs the module declares.', { minimum: 0 }),
+    problems: integer('Configuration files that could not be read or parsed (named in the stored documentation).', { minimum: 0 }),
+  }),
   lastVerifiedTime: string('When the stored archive was last checked against checksum.', { format: 'date-time' }),
   synced: boolean('True when the archive is stored and verified. Kept for compatibility with OpenDepot 0.x; prefer the Ready condition.'),
   syncStatus: string('A one-line summary of the last reconcile. Kept for compatibility with OpenDepot 0.x; prefer conditions.', {
@@ -135,6 +142,7 @@ export const versionStatusSchema = object('What the operator last observed.', {
 export type VersionSpec = Static<typeof versionSpecSchema>;
 export type VersionStatus = Static<typeof versionStatusSchema>;
 export type ScanSummary = Static<typeof scanSummarySchema>;
+export type DocsSummary = NonNullable<VersionStatus['docs']>;
 /** A Version object. */
 export type Version = Resource<'Version', VersionSpec, VersionStatus>;
 

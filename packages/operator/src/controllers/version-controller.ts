@@ -7,7 +7,20 @@
  * matches the recorded checksum and stopping (Stalled) when it does not.
  */
 import { Readable } from 'node:stream';
-import { archiveAddress, conditionMessage, reasonMeaning, toCondition, type Informer, type ResourceClient, type ScanSummary, type StorageResolver, type Version } from '@opendepot/core';
+import {
+  archiveAddress,
+  conditionMessage,
+  moduleDocsKey,
+  reasonMeaning,
+  toCondition,
+  type Informer,
+  type ResourceClient,
+  type DocsSummary,
+  type ModuleDocs,
+  type ScanSummary,
+  type StorageResolver,
+  type Version,
+} from '@opendepot/core';
 import { InputError, IntegrityError, isOpenDepotError, type ArchiveSource, type ArchiveSubject, type Logger, type StorageBackend } from '@opendepot/sdk';
 import { moduleArchiveSubject, providerArchiveSubject, type ProviderZipLimits } from '@opendepot/archive-kit';
 import { limitReason } from '../limits.ts';
@@ -16,6 +29,8 @@ import { fetchAndStore, upstreamSha256, verifyStored } from './archive-sync.ts';
 import { PREVIOUS_STORAGE_ANNOTATION, VERSION_FINALIZER, scanReportKey } from './naming.ts';
 import { blockRulesOf, exemptionLapsed, msUntilExpiry } from './scan-policy.ts';
 import { needsSourceScan, scanProviderSource } from './provider-source-scan.ts';
+import type { HclParser } from '../module-docs/hcl-parser.ts';
+import { docsSummary, documentArchive, documentStoredIfMissing, storeModuleDocs } from '../module-docs/document.ts';
 import { describeBlocking, scanArchive, scannersFor, type ScanOutcome, type ScanPolicy } from './scanning.ts';
 import { statusDatabase, statusFindings } from './scan-findings.ts';
 import { summarizeVersion, type StoredArchive, type UpstreamFinding, type VersionOutcome } from './version-outcome.ts';
@@ -33,6 +48,8 @@ export interface VersionControllerDeps {
   verifyIntervalMs: number;
   /** Scanner plugins and what their findings block; modules are scanned before they are stored. */
   scanning?: ScanPolicy;
+  /** Present: module versions are documented (README, inputs, outputs) for the browse UI. */
+  docsParser?: HclParser;
   /** A configured module archive source by name (github, git): provider source scans fetch through them. */
   moduleSource?(name: string): ArchiveSource | undefined;
   /** The operator's spool directory (swept at start); default: the OS temp directory. */
@@ -110,6 +127,30 @@ async function scanSourceIfDue(deps: VersionControllerDeps, version: Version, si
   if (sourceScan.state !== 'Scanned')
     deps.logger.info('the source of a provider version was not scanned', { version: `${version.metadata.namespace}/${version.metadata.name}`, state: sourceScan.state, message: sourceScan.message });
   await deps.status.write(current, { sourceScan });
+}
+
+/** Documents a fetched module archive; a failure is logged, never a failure of the Version. */
+async function documentFetched(deps: VersionControllerDeps, version: Version, archivePath: string, signal: AbortSignal): Promise<ModuleDocs | undefined> {
+  try {
+    return await documentArchive(archivePath, version.spec.fileFormat, { parser: deps.docsParser!, signal, ...(deps.spoolDir && { spoolDir: deps.spoolDir }) });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    deps.logger.warn('could not document a module version; it is stored without documentation', { version: `${version.metadata.namespace}/${version.metadata.name}`, err: String(err) });
+    return undefined;
+  }
+}
+
+/** Documents a stored module version whose documentation is missing (a status summary when it did). */
+async function documentStored(deps: VersionControllerDeps, version: Version, storage: StorageBackend, storageKey: string, signal: AbortSignal): Promise<DocsSummary | undefined> {
+  if (version.spec.kind !== 'Module' || !deps.docsParser) return undefined;
+  try {
+    const docs = await documentStoredIfMissing(storage, storageKey, version.spec.fileFormat, { parser: deps.docsParser, signal, ...(deps.spoolDir && { spoolDir: deps.spoolDir }) });
+    return docs && docsSummary(docs);
+  } catch (err) {
+    if (signal.aborted) throw err;
+    deps.logger.warn('could not document a stored module version; retried on its next verification', { version: `${version.metadata.namespace}/${version.metadata.name}`, err: String(err) });
+    return undefined;
+  }
 }
 
 /** The one place a Version's status is written: the summary of an outcome. */
@@ -213,7 +254,8 @@ async function verifyRecorded(
   const found = await verifyStored(storage, storageKey, recorded, signal);
   if (found.state === 'ok') {
     const upstream = spec.immutable ? await compareUpstream(deps, version, place, recorded, upstreamChecks, signal) : undefined;
-    const stored = { checksum: recorded, size: found.size, storageKey, ...foreignReportFix(version, storageKey) };
+    const docs = await documentStored(deps, version, storage, storageKey, signal);
+    const stored = { checksum: recorded, size: found.size, storageKey, ...foreignReportFix(version, storageKey), ...(docs && { docs }) };
     return {
       outcome: { state: 'ready', reason: REASONS.Verified, message: `stored archive matches sha256 ${recorded}`, stored, ...(upstream && { upstream }) },
       cleanups: ['forgetPrevious'],
@@ -265,9 +307,14 @@ async function storeFromSource(deps: VersionControllerDeps, version: Version, st
   // Scanned between fetch and store when scanner plugins for its kind are loaded.
   let scan: ScanOutcome | undefined;
   const subject = spec.kind === 'Module' ? { kind: 'module' as const, name: spec.module!.name } : { kind: 'provider' as const, name: spec.provider!.name };
+  const scans = scannersFor(deps.scanning, subject.kind).length > 0;
+  const documents = spec.kind === 'Module' && deps.docsParser !== undefined;
+  let docs: ModuleDocs | undefined;
   const beforeStore =
-    scannersFor(deps.scanning, subject.kind).length > 0
+    scans || documents
       ? async (archivePath: string) => {
+          if (documents) docs = await documentFetched(deps, version, archivePath, signal);
+          if (!scans) return true;
           scan = await scanArchive(archivePath, spec.fileFormat, { ...subject, version: spec.version }, deps.scanning!, {
             rules: blockRulesOf(spec.scanning, deps.scanning!.blockSeverities),
             signal,
@@ -310,6 +357,7 @@ async function storeFromSource(deps: VersionControllerDeps, version: Version, st
     return { outcome: { state: 'ready', reason: REASONS.Verified, message: `stored archive kept (sha256 ${recorded})`, upstream }, cleanups: ['clearForceSync'], requeue };
   }
   const { info } = stored;
+  if (docs) await storeModuleDocs(storage, storageKey, docs, signal);
   if (!recorded || recorded !== info.sha256) {
     await deps.events.normal(version, REASONS.ArchiveStored, `stored ${spec.version} (${info.size} bytes, sha256 ${info.sha256})`);
   }
@@ -324,6 +372,7 @@ async function storeFromSource(deps: VersionControllerDeps, version: Version, st
     filename: place.filename,
     ...extra,
     ...(scanSummary ? { scan: scanSummary } : staleReport ? { scan: null } : {}),
+    ...(docs && { docs: docsSummary(docs) }),
   };
   const message = `stored and verified (sha256 ${info.sha256})${scanSummary ? `; scanned by ${scanSummary.scanner}: ${findingCounts(scanSummary)}` : ''}`;
   return { outcome: { state: 'ready', reason: REASONS.Succeeded, message, stored: archive }, cleanups: ['clearForceSync'], requeue };
@@ -493,6 +542,7 @@ async function finalize(deps: VersionControllerDeps, version: Version, signal: A
       await reportForeignKeys(deps, version, address.storageKey);
       // Deleting a key that holds nothing is a no-op; a refused Version has a report but no archive.
       await storage.delete(scanReportKey(address.storageKey), { signal });
+      if (version.spec.kind === 'Module') await storage.delete(moduleDocsKey(address.storageKey), { signal });
       await storage.delete(address.storageKey, { signal });
       await deps.events.normal(version, REASONS.ArchiveDeleted, `deleted the stored archive ${address.storageKey}`);
     }

@@ -3,7 +3,7 @@
  * shape of Flux's summarize-and-patch): the steps say what happened (a reason, a message, what
  * was stored); only here are conditions built and the compatibility fields derived from Ready.
  */
-import type { Condition, MergePatch, ScanSummary, Version, VersionStatus } from '@opendepot/core';
+import type { Condition, DocsSummary, MergePatch, ScanSummary, Version, VersionStatus } from '@opendepot/core';
 import { CONDITIONS, REASONS, findCondition, markReady, markReconciling, markStalled, removeCondition, setCondition } from '../runtime/index.ts';
 
 /** What was stored (or verified in storage): the status fields that describe the archive. */
@@ -17,6 +17,8 @@ export interface StoredArchive {
   protocols?: string[];
   /** The scan of these bytes; null: an earlier scan no longer describes them. */
   scan?: ScanSummary | null;
+  /** What the browse UI lists of a module version's documentation (kept in storage). */
+  docs?: DocsSummary;
 }
 
 /** What comparing an immutable Version with its upstream found. */
