@@ -55,6 +55,8 @@ if [ "${ONLY_WHEN_MISSING:-}" = true ] && [ -s "$db/trivy.db" ] && [ -s "$db/met
   exit 0
 fi
 staging="$CACHE_DIR/.download-$POD_NAME"
+# A run killed mid-download (activeDeadlineSeconds: 30 min) leaves its staging directory behind.
+find "$CACHE_DIR" -maxdepth 1 -name '.download-*' -mmin +60 -exec rm -rf {} +
 rm -rf "$staging"
 trap 'rm -rf "$staging"' EXIT
 if ! trivy image --download-db-only --no-progress --skip-version-check --disable-telemetry \

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -899,11 +899,17 @@ test('the download script, as rendered, with the real trivy and a stand-in mirro
       );
     const metadata = async () => JSON.parse(await readFile(join(cacheDir, 'db', 'metadata.json'), 'utf8')) as { UpdatedAt: string; DownloadedAt: string };
 
+    // What a killed run left two hours ago is swept; a download running now is left alone.
+    await mkdir(join(cacheDir, '.download-killed', 'db'), { recursive: true });
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(join(cacheDir, '.download-killed'), twoHoursAgo, twoHoursAgo);
+    await mkdir(join(cacheDir, '.download-running'));
     const first = await runScript({});
     assert.is(first.code, 0, first.stderr);
     assert.equal((await readdir(join(cacheDir, 'db'))).sort(), ['metadata.json', 'trivy.db']);
     assert.is((await metadata()).UpdatedAt, FIXTURE_DB_UPDATED_AT);
-    assert.equal(await readdir(cacheDir), ['db'], 'the staging directory is gone');
+    assert.equal((await readdir(cacheDir)).sort(), ['.download-running', 'db'], 'its own staging directory and the stale one are gone');
+    await rm(join(cacheDir, '.download-running'), { recursive: true });
     // The init container leaves a database that is there alone.
     const pulls = mirror.requests.length;
     const init = await runScript({ ONLY_WHEN_MISSING: 'true', POD_NAME: 'operator-1' });
