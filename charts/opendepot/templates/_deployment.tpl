@@ -96,7 +96,7 @@ spec:
       {{- end }}
       {{- if $trivyDbInit }}
         # trivyDatabase: downloads the database when the volume has none yet (best effort).
-        - {{- include "opendepot.trivyDbContainer" (dict "root" $root "name" "trivy-database" "onlyWhenMissing" true) | nindent 10 }}
+        - {{ include "opendepot.trivyDbContainer" (dict "root" $root "name" "trivy-database" "onlyWhenMissing" true) | indent 10 | trim }}
       {{- end }}
       containers:
         - name: {{ $component }}
