@@ -10,6 +10,8 @@ deployment-server.yaml with (dict "root" $ "component" "operator"|"server").
 {{- $tls := and $isServer $root.Values.server.tls.secretName -}}
 {{- $scheme := ternary "HTTPS" "HTTP" (not (empty $tls)) -}}
 {{- $plugins := $root.Values.pluginInstall.packages -}}
+{{- $trivyDb := and (not $isServer) $root.Values.trivyDatabase.enabled -}}
+{{- $trivyDbInit := and $trivyDb $root.Values.trivyDatabase.populateOnStart -}}
 {{- $selector := dict "root" $root "component" $component -}}
 apiVersion: apps/v1
 kind: Deployment
@@ -62,8 +64,10 @@ spec:
       {{- end }}
       securityContext: {{- toYaml $root.Values.podSecurityContext | nindent 8 }}
       {{- /* No root step: the data volume is handed to group 65532 by the kubelet (fsGroup). */}}
-      {{- if $plugins }}
+      {{- if or $plugins $trivyDbInit }}
       initContainers:
+      {{- end }}
+      {{- if $plugins }}
         # Installs pluginInstall.packages (each pinned by its integrity) into the plugins emptyDir;
         # a mismatching integrity fails the pod here, naming the package.
         - name: install-plugins
@@ -89,6 +93,10 @@ spec:
           volumeMounts:
             - { name: plugins, mountPath: {{ include "opendepot.pluginsDir" $root }} }
             - { name: tmp, mountPath: /tmp }
+      {{- end }}
+      {{- if $trivyDbInit }}
+        # trivyDatabase: downloads the database when the volume has none yet (best effort).
+        - {{ include "opendepot.trivyDbContainer" (dict "root" $root "name" "trivy-database" "onlyWhenMissing" true) | indent 10 | trim }}
       {{- end }}
       containers:
         - name: {{ $component }}
@@ -145,6 +153,10 @@ spec:
             {{- if $plugins }}
             - { name: plugins, mountPath: {{ include "opendepot.pluginsDir" $root }}, readOnly: true }
             {{- end }}
+            {{- if $trivyDb }}
+            # trivy's cache: the database the CronJob refreshes (read), and trivy's scan cache (written).
+            - { name: trivy-cache, mountPath: {{ include "opendepot.trivyCacheDir" $root }} }
+            {{- end }}
             {{- if $tls }}
             - { name: tls, mountPath: /etc/opendepot/tls, readOnly: true }
             {{- end }}
@@ -166,6 +178,9 @@ spec:
         {{- if $plugins }}
         - name: plugins
           emptyDir: {}
+        {{- end }}
+        {{- if $trivyDb }}
+        {{- include "opendepot.trivyDbVolumes" $root | nindent 8 }}
         {{- end }}
         {{- if $tls }}
         - name: tls

@@ -280,6 +280,34 @@ export function chartValuesSchema(): Schema {
         existingClaim: str('Use this PersistentVolumeClaim instead of creating one.'),
         keepOnUninstall: bool('Keep the claim the chart created (the stored data) on helm uninstall.'),
       }),
+      trivyDatabase: obj("Trivy's vulnerability database on a volume: mounted at the trivy plugin's cacheDir, refreshed by a CronJob from your OCI mirror.", {
+        enabled: bool('Create the volume, the CronJob and the init container, and set the trivy plugin cacheDir (needs @opendepot/plugin-trivy in config.plugins).'),
+        repository: str('OCI repository of the database (your mirror of ghcr.io/aquasecurity/trivy-db:2), e.g. registry.example.com/mirror/trivy-db:2; required when enabled.', {
+          pattern: '^(\\S+)?$',
+          maxLength: 1024,
+        }),
+        caConfigMap: obj("A ConfigMap with the PEM certificate of the CA that signs the mirror's certificate (trivy --cacert).", {
+          name: str('ConfigMap name; empty: only the CAs of the image.'),
+          key: str('Key of the certificate in the ConfigMap.', { minLength: 1 }),
+        }),
+        insecure: bool("Neither verify the mirror's certificate nor insist on HTTPS (trivy --insecure)."),
+        schedule: str('Cron schedule of the refresh, e.g. "23 */6 * * *".', { minLength: 1 }),
+        populateOnStart: bool('An init container of the operator downloads the database when the volume has none (best effort).'),
+        persistence: obj("The volume of trivy's cache.", {
+          existingClaim: str('Use this PersistentVolumeClaim instead of creating one.'),
+          storageClassName: str('StorageClass of the claim; empty for the default.'),
+          accessModes: {
+            type: 'array',
+            description: 'Access modes of the claim (the CronJob writes, the operator reads and writes its scan cache); without ReadWriteMany the CronJob pods are scheduled onto the operator node.',
+            items: { enum: ['ReadWriteMany', 'ReadWriteOnce'] },
+            minItems: 1,
+            uniqueItems: true,
+          },
+          size: quantity('Requested size, e.g. 4Gi.'),
+        }),
+        resources: resources("Resources of the CronJob's container and the operator's init container."),
+        tmpSizeLimit: quantity("Size limit of the CronJob pod's /tmp emptyDir (trivy's compressed download)."),
+      }),
       podSecurityContext: k8s('PodSecurityContext of every pod.'),
       securityContext: k8s('SecurityContext of every container.'),
       rbac: obj('RBAC of the operator.', {

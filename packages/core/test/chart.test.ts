@@ -5,10 +5,12 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ensureTool, kubectl, useControlPlane } from '@opendepot/testbed';
+import { createTestCertificates, ensureTool, FIXTURE_DB_UPDATED_AT, kubectl, startTrivyDbRegistryStandin, useControlPlane } from '@opendepot/testbed';
 import { matchesTenantGlobs, parseConfig } from '../src/index.ts';
 import { CHART_SCHEMA_PATH, renderChartValuesSchema } from '../scripts/chart-values-schema.ts';
 // The init container's command line is install-plugins.js's: checked with its own parser.
@@ -639,6 +641,7 @@ test('helm lint --strict passes with every optional piece enabled', async () => 
     '--set',
     `pluginInstall.packages[0].integrity=sha512-${Buffer.alloc(64).toString('base64')}`,
     ...DEX_ON.flatMap((s) => ['--set', s]),
+    ...TRIVY_DB_ON.flatMap((s) => ['--set', s]),
   ]);
   assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
 });
@@ -772,6 +775,172 @@ test('networkPolicy.egress.restrict: DNS, the API server and storage for both po
   assert.is(find(await render('networkPolicy.enabled=true'), 'NetworkPolicy', 'opendepot-server').spec?.egress, undefined);
 });
 
+/** The trivy plugin listed (as examples/scanning does) and trivyDatabase on, from a mirror with its own CA. */
+const TRIVY_DB_ON = [
+  'config.plugins[0].package=@opendepot/plugin-fs',
+  'config.plugins[1].package=@opendepot/plugin-trivy',
+  'config.plugins[1].config.binary=/usr/local/bin/trivy',
+  'trivyDatabase.enabled=true',
+  'trivyDatabase.repository=registry.example.com/mirror/trivy-db:2',
+  'trivyDatabase.caConfigMap.name=mirror-ca',
+];
+const TRIVY_CACHE_DIR = '/var/cache/trivy';
+
+/** The CronJob's pod spec. */
+function trivyDbJobPod(docs: Doc[]): PodSpec & { affinity?: { podAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { topologyKey: string; labelSelector: { matchLabels: Labels } }[] } } } {
+  const cronJob = find(docs, 'CronJob', 'opendepot-trivy-database') as unknown as { spec: { jobTemplate: { spec: { template: { spec: PodSpec } } } } };
+  return cronJob.spec.jobTemplate.spec.template.spec;
+}
+
+const envOf = (container: Container) => Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? JSON.stringify((e as { valueFrom?: unknown }).valueFrom)]));
+
+test('trivyDatabase off (the default): no trivy volume, CronJob, init container or mount, and the trivy plugin config is as given', async () => {
+  const docs = await renderWith([fileURLToPath(new URL('../../../examples/scanning/values.yaml', import.meta.url))]);
+  assert.not.ok(
+    docs.some((d) => d.kind === 'CronJob' || d.metadata.name.includes('trivy')),
+    docs.map((d) => `${d.kind}/${d.metadata.name}`).join(', '),
+  );
+  const operator = podSpec(docs, 'operator');
+  assert.is(operator.initContainers, undefined);
+  assert.not.ok(JSON.stringify(operator).includes('trivy-cache'));
+  assert.equal(configOf(docs).plugins[1]?.config, { binary: '/usr/local/bin/trivy', maxConcurrentScans: 1 });
+});
+
+test('trivyDatabase on: a ReadWriteMany claim, a CronJob downloading from the mirror, an init container filling an empty volume, mounted at the trivy plugin cacheDir', async () => {
+  // As examples/scanning/values.yaml says to turn it on.
+  const docs = await renderWith(
+    [fileURLToPath(new URL('../../../examples/scanning/values.yaml', import.meta.url))],
+    'trivyDatabase.enabled=true',
+    'trivyDatabase.repository=registry.example.com/mirror/trivy-db:2',
+    'trivyDatabase.caConfigMap.name=mirror-ca',
+  );
+  const claim = find(docs, 'PersistentVolumeClaim', 'opendepot-trivy-cache') as unknown as { spec: { accessModes: string[]; resources: { requests: { storage: string } } } };
+  assert.equal(claim.spec.accessModes, ['ReadWriteMany']);
+  assert.is(claim.spec.resources.requests.storage, '4Gi');
+  // The plugin reads the volume, and never downloads itself (no dbRepository: --skip-db-update).
+  const trivyPlugin = configOf(docs).plugins.find((p) => p.package === '@opendepot/plugin-trivy');
+  assert.equal(trivyPlugin?.config, { binary: '/usr/local/bin/trivy', maxConcurrentScans: 1, cacheDir: TRIVY_CACHE_DIR });
+  const operator = podSpec(docs, 'operator');
+  assert.ok(operator.containers[0]!.volumeMounts?.some((m) => m.name === 'trivy-cache' && m.mountPath === TRIVY_CACHE_DIR && !m.readOnly));
+  assert.ok(JSON.stringify(operator.volumes).includes('"claimName":"opendepot-trivy-cache"'));
+  assert.not.ok(JSON.stringify(podSpec(docs, 'server')).includes('trivy'), 'the server has nothing to do with trivy');
+
+  const cronJob = find(docs, 'CronJob', 'opendepot-trivy-database') as unknown as { spec: { schedule: string; concurrencyPolicy: string } };
+  assert.is(cronJob.spec.schedule, '23 */6 * * *');
+  assert.is(cronJob.spec.concurrencyPolicy, 'Forbid');
+  const job = trivyDbJobPod(docs);
+  assert.is(job.automountServiceAccountToken, false);
+  assert.is(job.enableServiceLinks, false);
+  assert.is(job.securityContext?.fsGroup, 65532, 'the volume is handed to the non-root user');
+  assert.is(job.affinity, undefined, 'a ReadWriteMany volume: any node');
+  assertRestricted('trivy database CronJob', job);
+  const download = job.containers[0]!;
+  const init = operator.initContainers?.find((c) => c.name === 'trivy-database');
+  assert.ok(init, 'the operator fills an empty volume at start');
+  assertRestricted('operator with trivyDatabase', operator);
+  for (const container of [download, init]) {
+    assert.is(container.image, operator.containers[0]!.image, 'the OpenDepot image (with-trivy)');
+    assert.equal(container.command?.slice(0, 2), ['sh', '-c']);
+    assert.match(container.command?.[2] ?? '', /trivy image --download-db-only .*--cache-dir "\$staging" --db-repository "\$DB_REPOSITORY"/s);
+    const env = envOf(container);
+    assert.is(env.CACHE_DIR, TRIVY_CACHE_DIR);
+    assert.is(env.DB_REPOSITORY, 'registry.example.com/mirror/trivy-db:2');
+    assert.is(env.CA_FILE, '/etc/opendepot/trivy-ca/ca.crt');
+    assert.ok(container.volumeMounts?.some((m) => m.name === 'trivy-cache' && m.mountPath === TRIVY_CACHE_DIR));
+    assert.ok(container.volumeMounts?.some((m) => m.name === 'trivy-ca' && m.readOnly));
+  }
+  assert.is(envOf(init).ONLY_WHEN_MISSING, 'true');
+  assert.is(envOf(download).ONLY_WHEN_MISSING, undefined);
+  assert.ok(JSON.stringify(job.volumes).includes('"configMap":{"name":"mirror-ca"}'));
+
+  // An existing claim; ReadWriteOnce puts the CronJob on the operator's node; no init container when asked.
+  const own = await render(
+    ...TRIVY_DB_ON,
+    'trivyDatabase.persistence.existingClaim=trivy-cache',
+    'trivyDatabase.persistence.accessModes={ReadWriteOnce}',
+    'trivyDatabase.populateOnStart=false',
+    'trivyDatabase.insecure=true',
+  );
+  assert.not.ok(own.some((d) => d.kind === 'PersistentVolumeClaim' && d.metadata.name.includes('trivy')));
+  assert.ok(JSON.stringify(podSpec(own, 'operator').volumes).includes('"claimName":"trivy-cache"'));
+  assert.is(podSpec(own, 'operator').initContainers, undefined);
+  const affinity = trivyDbJobPod(own).affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+  assert.equal(affinity, [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: find(own, 'Deployment', 'opendepot-operator').spec?.selector?.matchLabels } }]);
+  assert.is(envOf(trivyDbJobPod(own).containers[0]!).INSECURE, 'true');
+});
+
+test('trivyDatabase values that cannot work are refused, naming the fix', async () => {
+  assert.match(await renderFails('trivyDatabase.enabled=true', 'trivyDatabase.repository=r.example.com/trivy-db:2'), /needs @opendepot\/plugin-trivy in config\.plugins/);
+  assert.match(await renderFails(...TRIVY_DB_ON, 'trivyDatabase.repository='), /trivyDatabase\.repository is required/);
+  assert.match(await renderFails(...TRIVY_DB_ON, 'config.plugins[1].config.dbRepository=r.example.com/trivy-db:2'), /drop dbRepository from the trivy plugin's config/);
+  assert.match(await renderFails(...TRIVY_DB_ON, 'config.plugins[1].config.cacheDir=/elsewhere'), /drop cacheDir \(\/elsewhere\)/);
+  assert.match(await renderFails(...TRIVY_DB_ON, 'trivyDatabase.persistence.accessModes={ReadWriteOncePod}'), /accessModes/);
+});
+
+test('the download script, as rendered, with the real trivy and a stand-in mirror: the CronJob fills and refreshes the cache, the init container only fills an empty one and never fails', async () => {
+  const docs = await render(...TRIVY_DB_ON);
+  const script = trivyDbJobPod(docs).containers[0]!.command![2]!;
+  assert.equal(podSpec(docs, 'operator').initContainers?.find((c) => c.name === 'trivy-database')?.command?.[2], script, 'one script for both');
+  const dir = await mkdtemp(join(tmpdir(), 'opendepot-chart-trivy-db-'));
+  const certificates = await createTestCertificates();
+  const mirror = await startTrivyDbRegistryStandin({ tls: certificates });
+  try {
+    await mkdir(join(dir, 'bin'));
+    await symlink(await ensureTool('trivy'), join(dir, 'bin', 'trivy'));
+    await writeFile(join(dir, 'ca.crt'), certificates.caPem);
+    const cacheDir = join(dir, 'cache');
+    await mkdir(cacheDir);
+    const runScript = (env: Record<string, string>) =>
+      run('sh', ['-c', script], {
+        env: { PATH: `${join(dir, 'bin')}:${process.env.PATH}`, HOME: dir, CACHE_DIR: cacheDir, POD_NAME: 'download-1', DB_REPOSITORY: mirror.dbRepository, CA_FILE: join(dir, 'ca.crt'), ...env },
+      }).then(
+        (r) => ({ code: 0, ...r }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+    const metadata = async () => JSON.parse(await readFile(join(cacheDir, 'db', 'metadata.json'), 'utf8')) as { UpdatedAt: string; DownloadedAt: string };
+
+    // What a killed run left two hours ago is swept; a download running now is left alone.
+    await mkdir(join(cacheDir, '.download-killed', 'db'), { recursive: true });
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(join(cacheDir, '.download-killed'), twoHoursAgo, twoHoursAgo);
+    await mkdir(join(cacheDir, '.download-running'));
+    const first = await runScript({});
+    assert.is(first.code, 0, first.stderr);
+    assert.equal((await readdir(join(cacheDir, 'db'))).sort(), ['metadata.json', 'trivy.db']);
+    assert.is((await metadata()).UpdatedAt, FIXTURE_DB_UPDATED_AT);
+    assert.equal((await readdir(cacheDir)).sort(), ['.download-running', 'db'], 'its own staging directory and the stale one are gone');
+    await rm(join(cacheDir, '.download-running'), { recursive: true });
+    // The init container leaves a database that is there alone.
+    const pulls = mirror.requests.length;
+    const init = await runScript({ ONLY_WHEN_MISSING: 'true', POD_NAME: 'operator-1' });
+    assert.is(init.code, 0, init.stderr);
+    assert.match(init.stdout, /already in/);
+    assert.is(mirror.requests.length, pulls);
+    // The CronJob downloads again and swaps the files in.
+    const before = (await metadata()).DownloadedAt;
+    const refreshed = await runScript({ POD_NAME: 'download-2' });
+    assert.is(refreshed.code, 0, refreshed.stderr);
+    assert.ok((await metadata()).DownloadedAt > before, 'a fresh download');
+    // A mirror that answers 500: the CronJob's run fails and the database in place stays.
+    mirror.failNext(100, 500);
+    const failed = await runScript({ POD_NAME: 'download-3' });
+    mirror.failNext(0);
+    assert.is.not(failed.code, 0);
+    assert.match(failed.stderr, /could not download the trivy DB/);
+    assert.is((await metadata()).UpdatedAt, FIXTURE_DB_UPDATED_AT);
+    assert.equal(await readdir(cacheDir), ['db']);
+    // The init container with an empty volume and a mirror it cannot trust: the pod still starts.
+    await rm(join(cacheDir, 'db'), { recursive: true });
+    const untrusted = await runScript({ ONLY_WHEN_MISSING: 'true', CA_FILE: '' });
+    assert.is(untrusted.code, 0, untrusted.stderr);
+    assert.match(untrusted.stderr, /ScannerDatabaseMissing until the CronJob succeeds/);
+    assert.equal(await readdir(cacheDir), []);
+  } finally {
+    await mirror.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('the real API server accepts every rendered object (server-side dry run)', async () => {
   const cp = await useControlPlane();
   const created = await kubectl(cp, ['create', 'namespace', ns]);
@@ -823,6 +992,7 @@ test('the real API server accepts every rendered object (server-side dry run)', 
     '--set',
     'server.podDisruptionBudget.maxUnavailable=1',
     ...DEX_ON.flatMap((s) => ['--set', s]),
+    ...TRIVY_DB_ON.flatMap((s) => ['--set', s]),
   ]);
   const appliedOptional = await kubectl(cp, ['apply', '-n', ns, '--dry-run=server', '-f', '-'], { input: optional.stdout });
   assert.is(appliedOptional.code, 0, appliedOptional.stderr);
@@ -836,6 +1006,8 @@ test('the real API server accepts every rendered object (server-side dry run)', 
     'networkpolicy.networking.k8s.io/opendepot-operator',
     'poddisruptionbudget.policy/opendepot-server',
     'deployment.apps/opendepot-operator',
+    'persistentvolumeclaim/opendepot-trivy-cache',
+    'cronjob.batch/opendepot-trivy-database',
   ]) {
     assert.ok(appliedOptional.stdout.includes(`${object} created (server dry run)`), `${object} not applied:\n${appliedOptional.stdout}`);
   }

@@ -17,6 +17,10 @@ export interface TrivyScannerConfig {
    * does trivy download the database; otherwise `cacheDir` must hold it already.
    */
   dbRepository?: string;
+  /** PEM file of the CA(s) that sign `dbRepository`'s certificate (an internal mirror), trusted besides the system's. */
+  dbRepositoryCaFile?: string;
+  /** Skip verifying `dbRepository`'s certificate and allow plain HTTP (trivy `--insecure`): for a mirror without TLS. */
+  dbRepositoryInsecure?: boolean;
   /** Scans run at once; the others wait. Default 1 (each trivy process takes ~200 MB). */
   maxConcurrentScans?: number;
 }
@@ -58,6 +62,18 @@ export const configSchema: JsonSchema = {
       minLength: 1,
       maxLength: 1024,
       pattern: '^[^\\s]+$',
+    },
+    dbRepositoryCaFile: {
+      type: 'string',
+      description:
+        "Absolute path of a PEM file with the CA certificate(s) that sign dbRepository's TLS certificate (an internal mirror), passed as --cacert: trusted in addition to the system's CAs. Mount it from a ConfigMap or Secret.",
+      pattern: '^/',
+      maxLength: 4096,
+    },
+    dbRepositoryInsecure: {
+      type: 'boolean',
+      description: "Passed as --insecure: trivy neither verifies dbRepository's certificate nor insists on HTTPS. Only for a mirror without TLS on a network you trust; prefer dbRepositoryCaFile.",
+      default: false,
     },
     maxConcurrentScans: {
       type: 'integer',

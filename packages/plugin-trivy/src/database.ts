@@ -8,12 +8,17 @@ export class TrivyDatabaseMissingError extends UnavailableError {
   /** The host's condition reason. */
   readonly conditionReason = SCANNER_DATABASE_MISSING;
 
-  constructor(cacheDir: string, why: string, options: { cause?: unknown } = {}) {
+  /** With `dbRepository`, the database was to come from that mirror: the error points there. */
+  constructor(cacheDir: string, why: string, options: { cause?: unknown; dbRepository?: string } = {}) {
+    const { dbRepository, ...rest } = options;
     super(`trivy has no vulnerability database in ${join(cacheDir, 'db')}: ${why}`, {
-      ...options,
-      field: 'cacheDir',
+      ...rest,
+      field: dbRepository === undefined ? 'cacheDir' : 'dbRepository',
       retryAfterMs: 5 * 60_000,
-      hint: 'Set cacheDir to a directory with a pre-populated trivy DB (e.g. a PVC a CronJob refreshes with `trivy image --download-db-only --cache-dir <dir>`), or set dbRepository to an OCI mirror of the trivy DB.',
+      hint:
+        dbRepository === undefined
+          ? 'Set cacheDir to a directory with a pre-populated trivy DB (e.g. a PVC a CronJob refreshes with `trivy image --download-db-only --cache-dir <dir>`), or set dbRepository to an OCI mirror of the trivy DB.'
+          : `Check that ${dbRepository} can be reached from the operator and serves the trivy DB artifact (a mirror of ghcr.io/aquasecurity/trivy-db:2), and that its certificate is trusted (dbRepositoryCaFile); or pre-populate cacheDir and unset dbRepository.`,
     });
     this.name = 'TrivyDatabaseMissingError';
   }

@@ -4,7 +4,7 @@
  * go.mod/go.sum), read into SDK findings.
  */
 import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { access, constants, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError, UnavailableError, type Logger, type ScanReport, type Scanner, type ScanTarget } from '@opendepot/sdk';
@@ -73,6 +73,8 @@ export class TrivyScanner implements Scanner {
   readonly #timeoutMs: number;
   readonly #cacheDir: string;
   readonly #dbRepository: string | undefined;
+  readonly #dbRepositoryCaFile: string | undefined;
+  readonly #dbRepositoryInsecure: boolean;
   readonly #logger: Logger | undefined;
   readonly #slots: Slots;
   #version = '';
@@ -82,6 +84,8 @@ export class TrivyScanner implements Scanner {
     this.#timeoutMs = (config.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
     this.#cacheDir = config.cacheDir ?? join(tmpdir(), 'opendepot-trivy-cache');
     this.#dbRepository = config.dbRepository;
+    this.#dbRepositoryCaFile = config.dbRepositoryCaFile;
+    this.#dbRepositoryInsecure = config.dbRepositoryInsecure ?? false;
     this.#logger = options.logger;
     this.#slots = new Slots(config.maxConcurrentScans ?? 1);
   }
@@ -107,8 +111,33 @@ export class TrivyScanner implements Scanner {
     }
     this.#version = /Version:\s*(\S+)/.exec(out.stdout)?.[1] ?? '';
     if (this.#version === '') throw new InputError(`${JSON.stringify(this.#binary)} --version did not print a trivy version: ${out.stdout.slice(0, 200)}`, { field: 'binary' });
+    await this.#checkDbRepositoryTrust();
     await mkdir(this.#cacheDir, { recursive: true });
     return this;
+  }
+
+  /** The mirror's trust settings mean something only with a mirror, and the CA file must be readable. */
+  async #checkDbRepositoryTrust(): Promise<void> {
+    const field = this.#dbRepositoryCaFile !== undefined ? 'dbRepositoryCaFile' : this.#dbRepositoryInsecure ? 'dbRepositoryInsecure' : undefined;
+    if (field === undefined) return;
+    if (this.#dbRepository === undefined)
+      throw new InputError(`${field} is set but dbRepository is not: there is no mirror to trust`, { field, hint: 'Set dbRepository to your OCI mirror of the trivy DB, or drop the setting.' });
+    if (this.#dbRepositoryCaFile === undefined) return;
+    try {
+      await access(this.#dbRepositoryCaFile, constants.R_OK);
+    } catch (err) {
+      throw new InputError(`cannot read dbRepositoryCaFile ${this.#dbRepositoryCaFile}`, {
+        field: 'dbRepositoryCaFile',
+        cause: err,
+        hint: "Mount the PEM file of the CA that signs the mirror's certificate at that path (e.g. from a ConfigMap).",
+      });
+    }
+  }
+
+  /** How trivy gets its database: only from the cache, or from the configured mirror. */
+  #dbFlags(): string[] {
+    if (this.#dbRepository === undefined) return ['--skip-db-update'];
+    return ['--db-repository', this.#dbRepository, ...(this.#dbRepositoryCaFile === undefined ? [] : ['--cacert', this.#dbRepositoryCaFile]), ...(this.#dbRepositoryInsecure ? ['--insecure'] : [])];
   }
 
   async scan(target: ScanTarget, options: { signal?: AbortSignal } = {}): Promise<ScanReport> {
@@ -139,15 +168,19 @@ export class TrivyScanner implements Scanner {
     if (this.#dbRepository === undefined && (await readDatabase(this.#cacheDir)) === undefined) {
       throw new TrivyDatabaseMissingError(this.#cacheDir, 'trivy.db or metadata.json is missing and no dbRepository is set to download it from');
     }
-    const dbFlags = this.#dbRepository === undefined ? ['--skip-db-update'] : ['--db-repository', this.#dbRepository];
     // Only a database download may reach out, and only to the configured mirror.
     const env = this.#dbRepository === undefined ? NO_EGRESS_ENV : {};
-    const out = await this.#trivy(target, [COMMANDS[target.kind], ...OFFLINE_FLAGS, ...VULN_FLAGS, ...dbFlags], env, signal);
+    const out = await this.#trivy(target, [COMMANDS[target.kind], ...OFFLINE_FLAGS, ...VULN_FLAGS, ...this.#dbFlags()], env, signal);
     const database = await readDatabase(this.#cacheDir);
-    if (database === undefined) throw new TrivyDatabaseMissingError(this.#cacheDir, 'trivy ran, but left no readable metadata.json');
+    if (database === undefined) throw new TrivyDatabaseMissingError(this.#cacheDir, 'trivy ran, but left no readable metadata.json', this.#mirror());
     const findings = findingsOf(out.stdout);
     this.#logger?.info('trivy scanned a provider', { provider: target.name, version: target.version, kind: target.kind, findings: findings.length, ms: Date.now() - started });
     return { findings, scanner: this.scanner, database };
+  }
+
+  /** The mirror a missing database was to come from, for the error. */
+  #mirror(): { dbRepository?: string } {
+    return this.#dbRepository === undefined ? {} : { dbRepository: this.#dbRepository };
   }
 
   /** Runs `trivy <args> --cache-dir … --format json <path>`; a failure becomes a retried error. */
@@ -162,7 +195,7 @@ export class TrivyScanner implements Scanner {
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       const e = err as NodeJS.ErrnoException & { killed?: boolean; stderr?: string };
-      if (target.kind !== 'module' && NO_DB_OUTPUT.test(e.stderr ?? '')) throw new TrivyDatabaseMissingError(this.#cacheDir, tail(e.stderr), { cause: err });
+      if (target.kind !== 'module' && NO_DB_OUTPUT.test(e.stderr ?? '')) throw new TrivyDatabaseMissingError(this.#cacheDir, tail(e.stderr), { cause: err, ...this.#mirror() });
       const why = e.killed ? `it ran longer than ${this.#timeoutMs / 1000} s` : `${e.message.split('\n')[0]} ${tail(e.stderr)}`.trim();
       // A scanner that fails is retried with backoff; nothing is stored meanwhile.
       throw new UnavailableError(`trivy could not scan ${target.name} ${target.version}: ${why}`, { cause: err, retryAfterMs: 60_000 });

@@ -39,7 +39,7 @@ test('default export: a branded scanner plugin named trivy, with a documented co
   assert.is(plugin.apiVersion, PLUGIN_API_VERSION);
   assert.is(plugin.configSchema, configSchema);
   const properties = configSchema.properties as Record<string, { description?: string }>;
-  assert.equal(Object.keys(properties), ['binary', 'timeoutSeconds', 'cacheDir', 'dbRepository', 'maxConcurrentScans']);
+  assert.equal(Object.keys(properties), ['binary', 'timeoutSeconds', 'cacheDir', 'dbRepository', 'dbRepositoryCaFile', 'dbRepositoryInsecure', 'maxConcurrentScans']);
   for (const p of Object.values(properties)) assert.ok((p.description ?? '').length > 20);
 });
 

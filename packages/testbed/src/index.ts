@@ -15,6 +15,7 @@ export * from './pgp.ts';
 export * from './provider-zip.ts';
 export * from './hello-provider.ts';
 export * from './vulnerability-fixtures.ts';
+export * from './oci-db-registry-standin.ts';
 export * from './hashicorp-releases-standin.ts';
 export * from './provider-registry-standin.ts';
 export * from './minio.ts';
