@@ -9,6 +9,10 @@
  *   (c) MinIO storage with presigned downloads;
  *   (d) a third-party plugin named only in Helm values, installed at pod start from an npm registry;
  *   (b) examples/scanning/values.yaml with the with-trivy image;
+ *   (b2) provider scanning on the node: trivyDatabase fills a volume from an OCI mirror (the
+ *       operator's init container, then the CronJob run by hand), a vulnerable provider's
+ *       platform is blocked with CVE-2022-32149 from its binary and its source, the fixed one
+ *       is served;
  *   (e) `helm upgrade` to a new image tag keeps serving (no failed request);
  *   (f) the operator leader killed mid-sync: the new leader finishes, nothing partial is served;
  *   (h) access control with the chart's Dex: anonymous off, no token is a 401 while discovery
@@ -18,11 +22,17 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import {
+  createSigningKey,
   dexAccessToken,
+  FIXED_X_TEXT,
+  startHashicorpReleasesStandin,
+  startTrivyDbRegistryStandin,
+  VULNERABLE_PROVIDER_SOURCE,
+  vulnerableProviderExecutables,
   buildDexImage,
   DEX_IMAGE,
   DEX_PASSWORD_HASH,
@@ -397,6 +407,99 @@ test('(b) examples/scanning/values.yaml with the with-trivy image: findings are 
     'the blocked version is not served',
   );
   await recordMemory('(b)');
+});
+
+test('(b2) provider scanning on the node: the trivy database comes from an OCI mirror onto a volume; the vulnerable platform is blocked (binary and source), the fixed one served', async () => {
+  const { parse } = await import('yaml');
+  const scanning = parse(await readFile(join(new URL('../../../examples/scanning/values.yaml', import.meta.url).pathname), 'utf8')) as object;
+  // The mirror: HTTPS on the node's address, with the environment's certificate (its CA in a ConfigMap).
+  const mirror = await startTrivyDbRegistryStandin({ host: NODE_IP, tls: { certPem: await readFile(join(env.dir, 'tls.crt'), 'utf8'), keyPem: await readFile(join(env.dir, 'tls.key'), 'utf8') } });
+  const upstreamKey = await createSigningKey({ name: 'Upstream publisher' });
+  const releases = await startHashicorpReleasesStandin({ signingKey: upstreamKey, host: NODE_IP });
+  try {
+    const platforms = [{ os: 'linux', arch: 'amd64' }];
+    const release = (executables: Map<string, string>) => ({ platforms: platforms.map((p) => ({ ...p, executable: executables.get(`${p.os}_${p.arch}`)! })) });
+    await releases.addRelease('terraform-provider-vulnerable', '1.0.0', release(await vulnerableProviderExecutables('1.0.0', platforms)));
+    await releases.addRelease('terraform-provider-vulnerable', '1.0.1', release(await vulnerableProviderExecutables('1.0.1', platforms, FIXED_X_TEXT)));
+    // The source its release metadata names, on the GitHub stand-in.
+    const sourceFiles = Object.fromEntries(await Promise.all((await readdir(VULNERABLE_PROVIDER_SOURCE)).map(async (f) => [f, await readFile(join(VULNERABLE_PROVIDER_SOURCE, f))] as const)));
+    github.addRepo('hashicorp', 'terraform-provider-vulnerable', { tags: { 'v1.0.0': sourceFiles, 'v1.0.1': sourceFiles } });
+    const ca = await env.kubectl(['create', 'configmap', 'mirror-ca', '-n', NAMESPACE, `--from-file=ca.crt=${env.caFile}`]);
+    assert.is(ca.code, 0, ca.stderr);
+    // A local volume on the node for the cache claim (one node: ReadWriteOnce).
+    const cacheDir = join(env.cluster.dir, 'pv-trivy-cache');
+    await mkdir(cacheDir, { recursive: true, mode: 0o755 });
+    await chown(cacheDir, 0, 0);
+    await env.apply({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'opendepot-trivy-cache' },
+      spec: {
+        capacity: { storage: '5Gi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        local: { path: cacheDir },
+        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [env.cluster.nodeName] }] }] } },
+      },
+    });
+    const providerValues = {
+      config: { operator: { providers: { hashicorpReleasesUrl: releases.url, hashicorpTrustedKeys: [upstreamKey.publicKeyArmored], allowInsecureHttp: true } } },
+      trivyDatabase: { enabled: true, repository: mirror.dbRepository, caConfigMap: { name: 'mirror-ca', key: 'ca.crt' }, persistence: { accessModes: ['ReadWriteOnce'] } },
+    };
+    const installed = await env.install(githubValues, scanning, providerValues, { image: { tag: TEST_IMAGE_TAGS.withTrivy } });
+    figures['helm upgrade with trivyDatabase ms'] = String(installed.ms);
+    assert.ok(
+      mirror.requests.some((r) => r.url.includes('/blobs/') && r.status === 200),
+      `the operator's init container pulled the database: ${JSON.stringify(mirror.requests.map((r) => r.url))}`,
+    );
+
+    await env.apply({
+      apiVersion: 'opendepot.defdev.io/v1alpha1',
+      kind: 'Provider',
+      metadata: { name: 'vulnerable', namespace: TEAM },
+      spec: { providerConfig: { name: 'vulnerable', operatingSystems: ['linux'], architectures: ['amd64'] }, versions: [{ version: '1.0.0' }, { version: '1.0.1' }] },
+    });
+    type ScannedVersion = Obj & { status: { scan?: { high?: number; blocked?: boolean; database?: { downloadedAt?: string }; findings?: { id: string }[] } } };
+    let versions: ScannedVersion[] = [];
+    await until(
+      env,
+      'the vulnerable provider blocked and the fixed one Ready',
+      async () => {
+        versions = (await versionsOf('vulnerable')) as ScannedVersion[];
+        const v100 = versions.find((v) => v.spec.version === '1.0.0');
+        const v101 = versions.find((v) => v.spec.version === '1.0.1');
+        return v101 !== undefined && ready(v101) && v100?.status?.conditions?.some((c) => c.type === 'Stalled' && c.status === 'True' && c.reason === 'ScanBlocked') === true;
+      },
+      300_000,
+    );
+    const blocked = versions.find((v) => v.spec.version === '1.0.0')!;
+    assert.equal(
+      blocked.status.scan?.findings?.map((f) => f.id),
+      ['CVE-2022-32149'],
+    );
+    assert.ok(blocked.status.scan?.database?.downloadedAt, 'the scan names the downloaded database');
+    await until(env, "the Provider's findings merged from the binary and the source", async () => {
+      const provider = await env.get<{ status?: { scan?: { findings?: { id: string; from: string }[]; sources?: { state: string }[] } } }>('provider', 'vulnerable', TEAM);
+      return provider.status?.scan?.findings?.some((f) => f.id === 'CVE-2022-32149' && f.from === 'both') === true && provider.status.scan.sources?.every((s) => s.state === 'Scanned') === true;
+    });
+    const tf = 'terraform {\n  required_providers {\n    vulnerable = {\n      source  = "' + `${HOST}/${TEAM}/vulnerable` + '"\n    }\n  }\n}\n';
+    const init = await env.tofu(tf);
+    assert.is(init.code, 0, init.output);
+    assert.match(init.output, /Installed .*vulnerable v1\.0\.1/, 'only the fixed version is offered');
+
+    // The CronJob, run now: it refreshes the database from the mirror into the volume.
+    const pulls = mirror.requests.filter((r) => r.url.includes('/blobs/')).length;
+    const job = await env.kubectl(['create', 'job', 'trivy-db-now', '-n', NAMESPACE, `--from=cronjob/${RELEASE}-opendepot-trivy-database`]);
+    assert.is(job.code, 0, job.stderr);
+    const done = await env.kubectl(['wait', '-n', NAMESPACE, '--for=condition=complete', 'job/trivy-db-now', '--timeout=180s']);
+    assert.is(done.code, 0, `${done.stdout}${done.stderr}`);
+    assert.ok(mirror.requests.filter((r) => r.url.includes('/blobs/')).length > pulls, 'the CronJob pulled the database again');
+    await recordMemory('(b2)');
+  } finally {
+    await env.kubectl(['delete', 'job', 'trivy-db-now', '-n', NAMESPACE, '--ignore-not-found']);
+    await releases.close();
+    await mirror.close();
+  }
 });
 
 test('(e) helm upgrade to a new image tag keeps serving: no failed request during the rollout', async () => {

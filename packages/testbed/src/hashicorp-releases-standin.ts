@@ -27,8 +27,10 @@ export type { DownMode, FaultyStandin, StandinPlatform, UpstreamStandinRequest }
 export interface HashicorpReleasesStandinOptions {
   /** The key that signs every release's SHA256SUMS. */
   signingKey: SigningKey;
-  /** Port on 127.0.0.1; default: a free one. */
+  /** Port; default: a free one. */
   port?: number;
+  /** Address to listen on; default 127.0.0.1. */
+  host?: string;
 }
 
 /** A release to add. */
@@ -127,7 +129,7 @@ export async function startHashicorpReleasesStandin(options: HashicorpReleasesSt
       }
       return false;
     },
-    options.port !== undefined ? { port: options.port } : {},
+    { ...(options.port !== undefined && { port: options.port }), ...(options.host && { host: options.host }) },
   );
 
   /** Newest first; `after` keeps releases created strictly before it; at most `limit` (≤ 20). */

@@ -37,6 +37,8 @@ export interface TrivyDbRegistryStandinOptions {
   tag?: string;
   /** Serve HTTPS with this certificate (see createTestCertificates); default plain HTTP. */
   tls?: { certPem: string; keyPem: string };
+  /** Address to listen on; default 127.0.0.1 (the cluster suite passes the node's, for pods). */
+  host?: string;
 }
 
 const digestOf = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -100,7 +102,7 @@ export async function startTrivyDbRegistryStandin(options: TrivyDbRegistryStandi
       sendJson(res, 404, ociError(kind === 'blobs' ? 'BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN', `unknown ${kind} ${ref}`));
       return true;
     },
-    { ...(options.tls && { tls: options.tls }) },
+    { ...(options.tls && { tls: options.tls }), ...(options.host && { host: options.host }) },
   );
   return Object.assign(server, { dbRepository: `${new URL(server.url).host}/${repository}:${tag}`, manifestDigest });
 }

@@ -61,7 +61,14 @@ export type StoredFile = { bytes: Buffer; sha256: string } | { path: string; siz
 export type StandinHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
 
 /** Starts a loopback server with the fault switches around `handler`. */
-export async function startFaultyServer(handler: StandinHandler, options: { port?: number; tls?: { certPem: string; keyPem: string } } = {}): Promise<FaultyStandin> {
+/** Where a stand-in listens: a port (default: a free one) on `host` (default 127.0.0.1; the cluster suite's node address for pods). */
+export interface StandinListen {
+  port?: number;
+  host?: string;
+}
+
+export async function startFaultyServer(handler: StandinHandler, options: StandinListen & { tls?: { certPem: string; keyPem: string } } = {}): Promise<FaultyStandin> {
+  const host = options.host ?? '127.0.0.1';
   const requests: UpstreamStandinRequest[] = [];
   let failures = { count: 0, status: 500, retryAfterSeconds: undefined as number | undefined };
   let mode: 'up' | DownMode = 'up';
@@ -93,7 +100,7 @@ export async function startFaultyServer(handler: StandinHandler, options: { port
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
+      server.listen(port, host, () => {
         server.off('error', reject);
         resolve();
       });
@@ -106,7 +113,7 @@ export async function startFaultyServer(handler: StandinHandler, options: { port
 
   await listen(options.port ?? 0);
   const port = (server.address() as AddressInfo).port;
-  base = `${scheme}://127.0.0.1:${port}`;
+  base = `${scheme}://${host}:${port}`;
 
   return {
     get url() {
