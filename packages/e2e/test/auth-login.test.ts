@@ -15,12 +15,14 @@ import { join } from 'node:path';
 import {
   cliLogin,
   createGitRepo,
+  dexAccessToken,
   createSigningKey,
   DEX_DEMO_PASSWORD,
   freePort,
   runRegistryClient,
   startDex,
   startHashicorpReleasesStandin,
+  trustCaInProcess,
   type ClientRun,
   type Dex,
   type HashicorpReleasesStandin,
@@ -185,5 +187,26 @@ for (const tool of ['tofu', 'terraform'] as const) {
     assert.not.ok(JSON.stringify(env.logs).includes(login.token.split('.')[2]!), 'no token reaches the log');
   });
 }
+
+test('the browse API with a Dex token: alice lists only what her GroupBinding grants; a module she may not read is a 404 like one that does not exist; without a token the UI asks to sign in', async () => {
+  trustCaInProcess(await readFile(env.caFile, 'utf8'));
+  const token = await dexAccessToken(dex.endpoints, { clientId: CLIENT, login: ALICE.login, password: ALICE.password });
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${env.server.listening.url}${path}`, { headers, redirect: 'manual' });
+  const bearer = { Authorization: `Bearer ${token}` };
+  const list = (await (await get('/opendepot/api/v1/catalog', bearer)).json()) as { items: { kind: string; resource: string }[] };
+  assert.equal(
+    list.items.map((i) => `${i.kind}/${i.resource}`),
+    [`module/${AWS_MODULE}`, 'provider/aws'],
+  );
+  const refused = await get(`/opendepot/api/v1/modules/${env.namespace}/${GCP_MODULE}/google`, bearer);
+  const missing = await get(`/opendepot/api/v1/modules/${env.namespace}/terraform-gcp-nothing/google`, bearer);
+  assert.equal([refused.status, missing.status], [404, 404]);
+  assert.is(await refused.text(), await missing.text(), 'the same answer whether it exists or not');
+  assert.is((await get(`/ui/modules/${env.namespace}/${AWS_MODULE}/aws`, bearer)).status, 200);
+  assert.is((await get('/opendepot/api/v1/catalog')).status, 401);
+  const page = await get('/ui/');
+  assert.is(page.status, 401);
+  assert.match(await page.text(), /needs you to sign in/);
+});
 
 test.run();

@@ -482,7 +482,7 @@ test('(b2) provider scanning on the node: the trivy database comes from an OCI m
       const provider = await env.get<{ status?: { scan?: { findings?: { id: string; from: string }[]; sources?: { state: string }[] } } }>('provider', 'vulnerable', TEAM);
       return provider.status?.scan?.findings?.some((f) => f.id === 'CVE-2022-32149' && f.from === 'both') === true && provider.status.scan.sources?.every((s) => s.state === 'Scanned') === true;
     });
-    const tf = 'terraform {\n  required_providers {\n    vulnerable = {\n      source  = "' + `${HOST}/${TEAM}/vulnerable` + '"\n    }\n  }\n}\n';
+    const tf = `terraform {\n  required_providers {\n    vulnerable = {\n      source  = "${HOST}/${TEAM}/vulnerable"\n    }\n  }\n}\n`;
     const init = await env.tofu(tf);
     assert.is(init.code, 0, init.output);
     assert.match(init.output, /Installed .*vulnerable v1\.0\.1/, 'only the fixed version is offered');

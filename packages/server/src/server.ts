@@ -23,6 +23,8 @@ import { healthRoutes, metricsRoutes } from './routes/health.ts';
 import { mirrorRoutes } from './routes/mirror.ts';
 import { CONVENTIONAL_MODULES_V1_PATH, moduleRoutes, MODULES_V1_PATH } from './routes/modules.ts';
 import { providerRoutes, signingKeyRoutes } from './routes/providers.ts';
+import { DocsStore } from './ui/docs-store.ts';
+import { uiRoutes } from './ui/routes.ts';
 import { ShasumsSigner } from './signing/shasums-signer.ts';
 import type { SigningKey } from './signing/signing-key.ts';
 
@@ -157,6 +159,17 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   app.use(untilSynced(readiness));
   // The signing key is public: served before the credential check.
   for (const prefix of [PROVIDERS_V1_PATH, CONVENTIONAL_PROVIDERS_V1_PATH]) app.use(signingKeyRoutes(signer, prefix).routes());
+  // The browse UI and its JSON API authenticate themselves: an unknown caller gets a sign-in page.
+  const ui = uiRoutes({
+    modules: catalog,
+    providers,
+    versions: options.informers.versions,
+    access,
+    docs: new DocsStore(options.resolveStorage, log),
+    baseOf,
+    ...(options.signingKey && { signingKeyId: options.signingKey.keyId }),
+  });
+  app.use(ui.routes());
   // Everything below needs an authenticated caller, or a signed download URL.
   app.use(access.middleware());
   for (const router of [

@@ -91,6 +91,45 @@ export class AccessControl {
     };
   }
 
+  /**
+   * Authenticates the request without refusing it, for routes that answer an unknown caller
+   * themselves (the browse UI shows a sign-in page instead of a 401).
+   */
+  async identify(ctx: Context): Promise<AuthState> {
+    const state = await this.#authenticate(ctx);
+    (ctx.state as { auth?: AuthState }).auth = state;
+    return state;
+  }
+
+  /**
+   * The items of a list the (identified) caller may read, each distinct resource decided once,
+   * with one audit line for the whole list (a browse page decides thousands).
+   */
+  async visible<T>(ctx: Context, items: readonly T[], resourceOf: (item: T) => ProtectedResource): Promise<T[]> {
+    const state = stateOf(ctx);
+    if (state.principal === undefined) return [];
+    const decided = new Map<string, boolean>();
+    const shown: T[] = [];
+    for (const item of items) {
+      const resource = resourceOf(item);
+      const key = `${resource.kind}/${resource.namespace}/${resource.name}`;
+      let ok = decided.get(key);
+      if (ok === undefined) decided.set(key, (ok = (await this.#decide(state, resource)).granted));
+      if (ok) shown.push(item);
+    }
+    this.#audit(ctx, state, undefined, 'allow', `listed ${shown.length} of ${items.length} entries`);
+    return shown;
+  }
+
+  /** Whether the (identified) caller may read `resource`, audited; never throws for a refusal. */
+  async mayRead(ctx: Context, resource: ProtectedResource): Promise<boolean> {
+    const state = stateOf(ctx);
+    if (state.principal === undefined) return false;
+    const { granted, reason } = await this.#decide(state, resource);
+    this.#audit(ctx, state, resource, granted ? 'allow' : 'deny', reason);
+    return granted;
+  }
+
   /** Refuses the request (401/403) unless its caller may read `resource`. */
   async require(ctx: Context, resource: ProtectedResource): Promise<void> {
     const state = stateOf(ctx);

@@ -87,6 +87,18 @@ export class ModuleCatalog {
     return this.#view(module!);
   }
 
+  /** Every module served (one per registry address), for the browse UI. */
+  all(): ModuleView[] {
+    if (!this.#seededAfterSync) this.#seed();
+    const views: ModuleView[] = [];
+    for (const key of this.#modulesByAddress.keys()) {
+      const [namespace = '', name = '', system = ''] = key.split('/');
+      const view = this.find(namespace, name, system);
+      if (view !== undefined) views.push(view);
+    }
+    return views;
+  }
+
   /** How many objects the indexes hold. */
   size(): { modules: number; versions: number } {
     return { modules: this.#addressOfModule.size, versions: this.#ownerOfVersion.size };

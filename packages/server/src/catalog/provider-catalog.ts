@@ -55,6 +55,18 @@ export class ProviderCatalog {
     return view;
   }
 
+  /** Every provider served (one per address), for the browse UI. */
+  all(): ProviderView[] {
+    if (!this.#seededAfterSync) this.#seed();
+    const views: ProviderView[] = [];
+    for (const key of this.#byAddress.keys()) {
+      const [namespace = '', type = ''] = key.split('/');
+      const view = this.find(namespace, type);
+      if (view !== undefined) views.push(view);
+    }
+    return views;
+  }
+
   /** What the network mirror serves for `hostname/namespace/type` (case-insensitive), if anything. */
   findMirrored(hostname: string, namespace: string, type: string): MirrorView | undefined {
     if (!this.#seededAfterSync) this.#seed();
