@@ -311,7 +311,7 @@ async function linkClis(dir: string): Promise<void> {
 }
 
 function usage(dir: string, url: string, keyId: string, dex: Dex | undefined): string {
-  return `OpenDepot is ready at ${url}
+  return `OpenDepot is ready at ${url}; browse it at ${url}/ui/
 ${accessText(dir, dex)}
 
 Use it from another terminal:

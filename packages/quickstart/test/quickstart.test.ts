@@ -41,13 +41,13 @@ function quickstart(args: string[], onOutput: (text: string) => void): ChildProc
   return started;
 }
 
-/** Resolves once `started` printed `OpenDepot is ready at https://127.0.0.1:<port>`. */
+/** Resolves once `started` printed `OpenDepot is ready at https://127.0.0.1:<port>; browse it at <the same>/ui/`. */
 function ready(started: ChildProcess, output: () => string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     // A first run builds the example provider for four platforms (~45 s each) besides the tools.
     const timer = setTimeout(() => reject(new Error(`no "OpenDepot is ready" after 600 s:\n${output()}`)), 600_000);
     const check = () => {
-      if (/^OpenDepot is ready at https:\/\/127\.0\.0\.1:\d+$/m.test(output())) {
+      if (/^OpenDepot is ready at (https:\/\/127\.0\.0\.1:\d+); browse it at \1\/ui\/$/m.test(output())) {
         clearTimeout(timer);
         resolve();
       }
@@ -83,6 +83,26 @@ test('it writes kubeconfig, ca.pem, tofurc and env.sh, and prints how to use it'
   assert.match(output, 'source  = "opendepot.test/opendepot-system/hello"');
   assert.match(output, `url = "https://127.0.0.1:${port}/opendepot/mirror/v1/"`);
   assert.match(output, 'access: anonymous (anyone who can reach it may read; --auth dex to require sign-in)');
+});
+
+test('the browse UI is on the URL the ready line prints: its search finds the example module, whose page shows its README and inputs', async () => {
+  const ca = await readFile(join(dir, 'qs', 'ca.pem'), 'utf8');
+  const page = (path: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      httpsGet(`https://127.0.0.1:${port}${path}`, { ca }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      }).on('error', reject);
+    });
+  const list = await page('/ui/?q=greet');
+  assert.is(list.status, 200);
+  assert.match(list.body, 'href="/ui/modules/opendepot-system/greeting/null"');
+  const module = await page('/ui/modules/opendepot-system/greeting/null');
+  assert.is(module.status, 200);
+  assert.match(module.body, 'source  = &quot;127.0.0.1:');
+  assert.match(module.body, /<h2>README<\/h2>/);
 });
 
 /** The README's quickstart steps: its first `sh` block, with `--dir` (.opendepot/quickstart) being this test's. */
