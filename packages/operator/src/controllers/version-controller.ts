@@ -140,6 +140,18 @@ async function documentFetched(deps: VersionControllerDeps, version: Version, ar
   }
 }
 
+/** Stores a version's documentation beside it; a failure is logged (the next verification documents it again). */
+async function keepDocs(deps: VersionControllerDeps, version: Version, storage: StorageBackend, storageKey: string, docs: ModuleDocs, signal: AbortSignal): Promise<boolean> {
+  try {
+    await storeModuleDocs(storage, storageKey, docs, signal);
+    return true;
+  } catch (err) {
+    if (signal.aborted) throw err;
+    deps.logger.warn('could not store the documentation of a module version; retried on its next verification', { version: `${version.metadata.namespace}/${version.metadata.name}`, err: String(err) });
+    return false;
+  }
+}
+
 /** Documents a stored module version whose documentation is missing (a status summary when it did). */
 async function documentStored(deps: VersionControllerDeps, version: Version, storage: StorageBackend, storageKey: string, signal: AbortSignal): Promise<DocsSummary | undefined> {
   if (version.spec.kind !== 'Module' || !deps.docsParser) return undefined;
@@ -357,7 +369,7 @@ async function storeFromSource(deps: VersionControllerDeps, version: Version, st
     return { outcome: { state: 'ready', reason: REASONS.Verified, message: `stored archive kept (sha256 ${recorded})`, upstream }, cleanups: ['clearForceSync'], requeue };
   }
   const { info } = stored;
-  if (docs) await storeModuleDocs(storage, storageKey, docs, signal);
+  if (docs && !(await keepDocs(deps, version, storage, storageKey, docs, signal))) docs = undefined;
   if (!recorded || recorded !== info.sha256) {
     await deps.events.normal(version, REASONS.ArchiveStored, `stored ${spec.version} (${info.size} bytes, sha256 ${info.sha256})`);
   }
