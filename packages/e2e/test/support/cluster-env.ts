@@ -149,8 +149,13 @@ export async function startClusterEnv(): Promise<ClusterEnv> {
         files.push(file);
       }
       const started = Date.now();
-      const output = await helm(['upgrade', '--install', RELEASE, CHART, '-n', NAMESPACE, '--wait', '--timeout', '5m', ...files.flatMap((f) => ['-f', f])]);
-      return { ms: Date.now() - started, output };
+      try {
+        const output = await helm(['upgrade', '--install', RELEASE, CHART, '-n', NAMESPACE, '--wait', '--timeout', '5m', ...files.flatMap((f) => ['-f', f])]);
+        return { ms: Date.now() - started, output };
+      } catch (err) {
+        // What the pods were doing when helm gave up: the cause is there, not in helm's message.
+        throw new Error(`${(err as Error).message}\n${await podDiagnostics(run)}`, { cause: err });
+      }
     },
     async nodePort() {
       const r = await must(['get', 'service', `${RELEASE}-server`, '-n', NAMESPACE, '-o', 'jsonpath={.spec.ports[0].nodePort}']);
@@ -170,6 +175,27 @@ export async function startClusterEnv(): Promise<ClusterEnv> {
     },
   };
   return env;
+}
+
+/** The install namespace's pods, PVCs and recent events, and the logs of containers that are not ready. */
+async function podDiagnostics(run: (args: string[]) => Promise<{ stdout: string; stderr: string }>): Promise<string> {
+  const parts: string[] = [];
+  const section = async (title: string, args: string[]) => {
+    const r = await run(args).catch((e: unknown) => ({ stdout: '', stderr: String(e) }));
+    parts.push(`--- ${title}\n${(r.stdout + r.stderr).trim().split('\n').slice(-60).join('\n')}`);
+  };
+  await section('pods', ['get', 'pods', '-n', NAMESPACE, '-o', 'wide']);
+  await section('pvcs', ['get', 'pvc,pv', '-A']);
+  await section('events', ['get', 'events', '-n', NAMESPACE, '--sort-by=.lastTimestamp']);
+  const pods = JSON.parse((await run(['get', 'pods', '-n', NAMESPACE, '-o', 'json'])).stdout || '{"items":[]}') as {
+    items: { metadata: { name: string }; status?: { containerStatuses?: { name: string; ready: boolean }[]; initContainerStatuses?: { name: string; ready: boolean }[] } }[];
+  };
+  for (const pod of pods.items) {
+    for (const c of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].filter((c) => !c.ready)) {
+      await section(`logs ${pod.metadata.name}/${c.name}`, ['logs', '-n', NAMESPACE, pod.metadata.name, '-c', c.name, '--tail=40']);
+    }
+  }
+  return parts.join('\n');
 }
 
 /** Waits until `check` holds, naming `what` (and the cluster's recent kubelet log) on timeout. */
