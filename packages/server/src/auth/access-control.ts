@@ -14,7 +14,18 @@
  * Answers: no credential, or one no provider accepts, 401 with `WWW-Authenticate: Bearer`; a known
  * caller without the grant, 403 naming the resource. One audit line per decision, never the token.
  */
-import { ForbiddenError, UnauthenticatedError, UnavailableError, type AuthProvider, type AuthRequest, type BrowserLogin, type Logger, type LoginV1, type Principal, type ProtectedResource } from '@opendepot/sdk';
+import {
+  ForbiddenError,
+  UnauthenticatedError,
+  UnavailableError,
+  type AuthProvider,
+  type AuthRequest,
+  type BrowserLogin,
+  type Logger,
+  type LoginV1,
+  type Principal,
+  type ProtectedResource,
+} from '@opendepot/sdk';
 import type { Context, Middleware } from 'koa';
 import type { ServerMetrics } from '../observability/metrics.ts';
 import { type BrowserSessions, cookieValue, SESSION_COOKIE } from './browser-session.ts';

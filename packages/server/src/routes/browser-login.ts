@@ -156,11 +156,12 @@ async function exchangeCode(login: BrowserLogin, ctx: Context, pending: PendingL
   current.search = ctx.querystring;
   let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
   try {
-    tokens = await oidc.authorizationCodeGrant(
-      configurationOf(login),
-      current,
-      { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true },
-    );
+    tokens = await oidc.authorizationCodeGrant(configurationOf(login), current, {
+      pkceCodeVerifier: pending.verifier,
+      expectedState: pending.state,
+      expectedNonce: pending.nonce,
+      idTokenExpected: true,
+    });
   } catch (err) {
     const { code, error } = err as { code?: string; error?: string };
     // Never the response body or the code: error codes only.
