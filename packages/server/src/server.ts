@@ -98,6 +98,8 @@ export interface RegistryServer {
   /** The provider indexes (providers.v1 and the network mirror) over the Version cache. */
   providers: ProviderCatalog;
   metrics: ServerMetrics;
+  /** Who is asking and what they may read (`identify`, `require`, `filterGranted`), for routes mounted on {@link app}. */
+  access: AccessControl;
   /** Listens on a port, over HTTPS when `tls` names certificate files. */
   listen(options: ListenOptions): Promise<ListeningServer>;
   /** Serves `/metrics` (and nothing else) on a port of its own; the registry's port answers 404 for it. */
@@ -197,6 +199,7 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
     catalog,
     providers,
     metrics,
+    access,
     listen: (listenOptions) => listen(app.callback(), listenOptions),
     listenMetrics: (listenOptions) => listen(metricsApp.callback(), listenOptions),
     dispose: () => {
