@@ -14,7 +14,7 @@ import { InputError, isOpenDepotError, NotFoundError, UnavailableError, type Bro
 import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 import type { AccessControl, NamedAuthProvider } from '../auth/access-control.ts';
-import { clearCookie, cookieValue, LOGIN_COOKIE, type PendingLogin, SESSION_COOKIE, setCookie } from '../auth/browser-session.ts';
+import { clearCookie, cookieValue, LOGIN_COOKIE, MAX_COOKIE_VALUE_BYTES, type PendingLogin, SESSION_COOKIE, setCookie } from '../auth/browser-session.ts';
 import type { PublicBase } from '../http/public-base.ts';
 
 export const LOGIN_PATH = '/ui/login';
@@ -86,7 +86,7 @@ export function browserLoginRoutes(options: BrowserLoginRoutesOptions): Router {
     const exp = principal.claims.exp;
     if (typeof exp !== 'number') throw refused('the ID token has no expiry');
     const session = sessions.sealSession(principal, by.name, exp);
-    if (session.value.length > 3800) {
+    if (session.value.length > MAX_COOKIE_VALUE_BYTES) {
       log.warn('browser sign-in refused: the session does not fit in a cookie', { subject: principal.subject, groups: principal.groups.length, bytes: session.value.length });
       throw refused('your account carries too many groups or claims to fit in a browser session; use tofu login instead');
     }
