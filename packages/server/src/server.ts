@@ -144,6 +144,9 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
       }),
     }),
   });
+  if (browserSignIn && options.auth?.downloadUrlSecret === undefined) {
+    log.warn('browser sessions are signed with a random key of this process (auth.downloadUrlSecretFile is not set): they end with the process, and with several replicas a session holds on one only');
+  }
   const login = access.loginV1();
   const services = { ...(options.services ?? DEFAULT_SERVICES), ...(login && { 'login.v1': { ...login } }) };
 
