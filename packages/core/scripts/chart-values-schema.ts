@@ -141,6 +141,12 @@ function dexValuesSchema(): Schema {
       minItems: 2,
       maxItems: 2,
     },
+    browserRedirectURIs: {
+      type: 'array',
+      description: "More redirect URIs of the clientId client: the web UI's sign-in callback, <config.server.externalUrl>/ui/callback (e.g. https://registry.example.com/ui/callback).",
+      items: { type: 'string', pattern: HTTP_URL, maxLength: 2048 },
+      maxItems: 16,
+    },
     internalIssuer: bool('The server reaches Dex through its in-cluster Service (plain HTTP, plugin-dex internalIssuerUrl and allowInsecureHttp) instead of the public issuer.'),
     staticPasswords: { type: 'array', description: "Users of Dex's password database; empty: no password login.", items: user },
     connectors: k8sList('Dex connectors, as Dex takes them (type, id, name, config).'),

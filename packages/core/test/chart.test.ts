@@ -276,7 +276,16 @@ test('Dex on: its Deployment, Service and config Secret render, and the server c
     loginPorts: [10000, 10010],
   });
   // One values block moves both sides: another client, ports, Service port; extra plugin config merges in.
-  const moved = await render(...DEX_ON, 'dex.clientId=registry-cli', 'dex.loginPorts={20000,20002}', 'dex.service.port=8080', 'auth.dex.config.offlineAccess=true', 'dex.internalIssuer=false');
+  const moved = await render(
+    ...DEX_ON,
+    'dex.clientId=registry-cli',
+    'dex.loginPorts={20000,20002}',
+    'dex.service.port=8080',
+    'auth.dex.config.offlineAccess=true',
+    'dex.internalIssuer=false',
+    // The web UI's sign-in callback joins the client's redirect URIs.
+    'dex.browserRedirectURIs[0]=https://registry.example.com/ui/callback',
+  );
   const movedConfig = configOf(moved).plugins[1]!.config as Record<string, unknown>;
   assert.equal(movedConfig, { issuerUrl: 'https://dex.example.com/dex', clientId: 'registry-cli', groupsClaim: 'groups', loginPorts: [20000, 20002], offlineAccess: true });
   const movedDex = parseAllDocuments((find(moved, 'Secret', 'opendepot-dex') as Doc & { stringData: Record<string, string> }).stringData['config.yaml']!)[0]!.toJS() as {
@@ -286,7 +295,7 @@ test('Dex on: its Deployment, Service and config Secret render, and the server c
     id: 'registry-cli',
     name: 'OpenDepot',
     public: true,
-    redirectURIs: ['http://localhost:20000/login', 'http://localhost:20001/login', 'http://localhost:20002/login'],
+    redirectURIs: ['http://localhost:20000/login', 'http://localhost:20001/login', 'http://localhost:20002/login', 'https://registry.example.com/ui/callback'],
   });
   // With restricted egress, the server may reach the Dex pods (internalIssuerUrl).
   const egress = find(await render(...DEX_ON, 'networkPolicy.enabled=true', 'networkPolicy.egress.restrict=true'), 'NetworkPolicy', 'opendepot-server').spec?.egress;

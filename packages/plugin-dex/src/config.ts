@@ -20,6 +20,14 @@ export interface DexAuthConfig {
   internalIssuerUrl?: string;
   /** Further audiences accepted besides `clientId`, e.g. a CI client's id. */
   additionalAudiences?: string[];
+  /**
+   * The Dex static client the registry's web UI signs browsers in as (authorization code + PKCE);
+   * its redirect URIs must list `<server.externalUrl>/ui/callback`. Its tokens are accepted like
+   * `clientId`'s. Default: `clientId`.
+   */
+  browserClientId?: string;
+  /** A file holding the secret of {@link browserClientId} when it is a confidential client; unset: a public client. */
+  browserClientSecretFile?: string;
   /** The claim that holds the user's groups. Default `groups`. */
   groupsClaim?: string;
   /** Leeway for `exp`, `nbf` and `iat`, in seconds. Default 60. */
@@ -49,7 +57,10 @@ export interface DexAuthConfig {
 }
 
 /** {@link DexAuthConfig} with every default filled in. */
-export type ResolvedDexAuthConfig = Required<Omit<DexAuthConfig, 'internalIssuerUrl'>> & { internalIssuerUrl: string | undefined };
+export type ResolvedDexAuthConfig = Required<Omit<DexAuthConfig, 'internalIssuerUrl' | 'browserClientSecretFile'>> & {
+  internalIssuerUrl: string | undefined;
+  browserClientSecretFile: string | undefined;
+};
 
 /** The defaults of the optional fields. */
 export const DEFAULTS = {
@@ -101,6 +112,19 @@ export const configSchema: JsonSchema = {
       description: 'Further client ids accepted in aud besides clientId, e.g. a confidential client that CI gets tokens from.',
       items: { type: 'string', minLength: 1, maxLength: 256 },
       maxItems: 32,
+    },
+    browserClientId: {
+      type: 'string',
+      description:
+        "The Dex static client the registry's web UI signs browsers in as (authorization code + PKCE); its redirectURIs must list <server.externalUrl>/ui/callback. Its tokens are accepted like clientId's. Default: clientId.",
+      minLength: 1,
+      maxLength: 256,
+    },
+    browserClientSecretFile: {
+      type: 'string',
+      description: 'A file holding the secret of browserClientId, when that is a confidential Dex client (the secret itself never goes in config). Unset: a public client, PKCE only.',
+      minLength: 1,
+      maxLength: 4096,
     },
     groupsClaim: {
       type: 'string',
@@ -185,6 +209,8 @@ export function resolveConfig(config: DexAuthConfig, configPath = 'config'): Res
     clientId: config.clientId,
     internalIssuerUrl: config.internalIssuerUrl,
     additionalAudiences: config.additionalAudiences ?? [],
+    browserClientId: config.browserClientId ?? config.clientId,
+    browserClientSecretFile: config.browserClientSecretFile,
     groupsClaim: config.groupsClaim ?? DEFAULTS.groupsClaim,
     clockSkewSeconds: config.clockSkewSeconds ?? DEFAULTS.clockSkewSeconds,
     offlineAccess: config.offlineAccess ?? DEFAULTS.offlineAccess,

@@ -28,17 +28,19 @@ type Fetch = (url: string, init: RequestInit) => Promise<Response>;
  * never follows redirects (both libraries ask for `redirect: manual`).
  */
 export function issuerFetch(config: Pick<ResolvedDexAuthConfig, 'issuerUrl' | 'internalIssuerUrl'>, onFetch?: (url: string) => void): Fetch {
-  const publicBase = withSlash(config.issuerUrl);
-  const internalBase = config.internalIssuerUrl === undefined ? undefined : withSlash(config.internalIssuerUrl);
   return (url, init) => {
-    let target = String(url);
-    if (internalBase !== undefined) {
-      if (target === config.issuerUrl) target = config.internalIssuerUrl!;
-      else if (target.startsWith(publicBase)) target = internalBase + target.slice(publicBase.length);
-    }
+    const target = internalUrlOf(config, String(url));
     onFetch?.(target);
     return fetch(target, { ...init, redirect: 'manual' });
   };
+}
+
+/** `url` as this process reaches it: under `internalIssuerUrl` when it is under `issuerUrl` and that is set. */
+export function internalUrlOf(config: Pick<ResolvedDexAuthConfig, 'issuerUrl' | 'internalIssuerUrl'>, url: string): string {
+  if (config.internalIssuerUrl === undefined) return url;
+  if (url === config.issuerUrl) return config.internalIssuerUrl;
+  const publicBase = withSlash(config.issuerUrl);
+  return url.startsWith(publicBase) ? withSlash(config.internalIssuerUrl) + url.slice(publicBase.length) : url;
 }
 
 function withSlash(url: string): string {

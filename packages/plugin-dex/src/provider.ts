@@ -2,11 +2,11 @@
  * The auth provider: a bearer JWT from the configured issuer becomes a principal with the
  * token's groups and claims; a bad one is denied; anything else is left to the next provider.
  */
-import { isOpenDepotError, UnavailableError, type AuthDecision, type AuthProvider, type AuthRequest, type Clock, type Logger, type LoginV1, type Principal } from '@opendepot/sdk';
+import { isOpenDepotError, UnavailableError, type AuthDecision, type AuthProvider, type AuthRequest, type BrowserLogin, type Clock, type Logger, type LoginV1, type Principal } from '@opendepot/sdk';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { ResolvedDexAuthConfig } from './config.ts';
 import { describe } from './describe.ts';
-import type { IssuerMetadata } from './issuer.ts';
+import { internalUrlOf, type IssuerMetadata } from './issuer.ts';
 import { VerifiedTokens } from './verified-tokens.ts';
 
 /** The provider name principals carry. */
@@ -30,7 +30,12 @@ export interface DexAuthProviderOptions {
   keySetGeneration?: () => number;
   logger: Logger;
   clock: Clock;
+  /** The secret of `config.browserClientId` (read from `browserClientSecretFile`), when it is a confidential client. */
+  browserClientSecret?: string;
 }
+
+/** The scopes of the browser sign-in: the groups and e-mail GroupBindings look at. */
+export const BROWSER_SCOPES = ['openid', 'profile', 'email', 'groups'] as const;
 
 /** Authenticates Dex-issued bearer JWTs; advertises `login.v1` for `tofu login`. */
 export class DexAuthProvider implements AuthProvider {
@@ -41,6 +46,7 @@ export class DexAuthProvider implements AuthProvider {
   readonly #clock: Clock;
   readonly #audiences: string[];
   readonly #verified: VerifiedTokens;
+  readonly #browserClientSecret: string | undefined;
 
   constructor(options: DexAuthProviderOptions) {
     this.#config = options.config;
@@ -48,7 +54,9 @@ export class DexAuthProvider implements AuthProvider {
     this.#keys = options.keys;
     this.#logger = options.logger;
     this.#clock = options.clock;
-    this.#audiences = [options.config.clientId, ...options.config.additionalAudiences];
+    // The web UI's client, when it is another one, issues tokens that must verify as well.
+    this.#audiences = [...new Set([options.config.clientId, options.config.browserClientId, ...options.config.additionalAudiences])];
+    this.#browserClientSecret = options.browserClientSecret;
     this.#verified = new VerifiedTokens({
       seconds: options.config.verifiedTokenCacheSeconds,
       maxEntries: options.config.verifiedTokenCacheMaxEntries,
@@ -123,6 +131,18 @@ export class DexAuthProvider implements AuthProvider {
       token: this.#metadata.tokenEndpoint,
       ports: [this.#config.loginPorts[0], this.#config.loginPorts[1]],
       scopes: ['openid', 'profile', 'email', 'groups', ...(this.#config.offlineAccess ? ['offline_access'] : [])],
+    };
+  }
+
+  browserLogin(): BrowserLogin {
+    return {
+      issuer: this.#metadata.issuer,
+      authorizationEndpoint: this.#metadata.authorizationEndpoint,
+      // The code exchange is the server's own request: through internalIssuerUrl, like discovery and keys.
+      tokenEndpoint: internalUrlOf(this.#config, this.#metadata.tokenEndpoint),
+      clientId: this.#config.browserClientId,
+      ...(this.#browserClientSecret !== undefined && { clientSecret: this.#browserClientSecret }),
+      scopes: [...BROWSER_SCOPES],
     };
   }
 

@@ -5,6 +5,9 @@
  * the detail only in the log; tokens that are not ours are left to the next provider.
  */
 import { createPublicKey, createHmac } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { dexAccessToken, browserLogin, DEX_DEMO_PASSWORD, freePort, startDex, type Dex } from '@opendepot/testbed';
 import { isOpenDepotError, type AuthDecision, type AuthProvider } from '@opendepot/sdk';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -212,6 +215,10 @@ test('expiry and not-before are checked against the host clock with the configur
   assert.ok(decision.decision === 'allow' && decision.principal.groups.length === 1 && decision.principal.groups[0] === 'platform');
   const extra = (await plugin.create({ issuerUrl: issuer.issuer, clientId: CLIENT, additionalAudiences: ['ci-client'] }, pluginContext())) as DexAuthProvider;
   assert.is((await extra.authenticate(request(await issuer.sign({ aud: ['ci-client'] })))).decision, 'allow', 'an additional audience');
+  // The web UI's client is an accepted audience without being listed; an unknown one is not.
+  const browser = (await plugin.create({ issuerUrl: issuer.issuer, clientId: CLIENT, browserClientId: 'opendepot-ui' }, pluginContext())) as DexAuthProvider;
+  assert.is((await browser.authenticate(request(await issuer.sign({ aud: ['opendepot-ui'] })))).decision, 'allow', 'the browser client');
+  assert.is((await browser.authenticate(request(await issuer.sign({ aud: ['someone-else'] })))).decision, 'deny', 'another client');
 });
 
 test('a token from a second Dex instance claiming the same issuer is denied after one key refresh', async () => {
@@ -238,9 +245,43 @@ test('internalIssuerUrl: discovery and keys go there, tokens and login.v1 keep t
   stopped.push(() => proxy.stop());
   const provider = (await plugin.create({ issuerUrl: hidden.issuer, clientId: CLIENT, internalIssuerUrl: `${proxy.url}/dex` }, pluginContext())) as DexAuthProvider;
   assert.is(provider.loginV1().authz, `${hidden.issuer}/auth`, 'browsers use the public issuer');
+  // The browser sign-in: browsers go to the public authorization endpoint, the server exchanges codes inside.
+  assert.equal(provider.browserLogin(), {
+    issuer: hidden.issuer,
+    authorizationEndpoint: `${hidden.issuer}/auth`,
+    tokenEndpoint: `${proxy.url}/dex/token`,
+    clientId: CLIENT,
+    scopes: ['openid', 'profile', 'email', 'groups'],
+  });
   const decision = await provider.authenticate(request(await login({ through: hidden })));
   assert.is(decision.decision, 'allow');
   assert.equal(proxy.paths, ['/dex/.well-known/openid-configuration', '/dex/keys']);
+});
+
+test('browserClientSecretFile: the secret is read from the file (trimmed) into browserLogin; a missing or empty file stops start-up naming the field', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'opendepot-dex-secret-'));
+  stopped.push(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'secret'), 'ui-client-secret\n');
+  await writeFile(join(dir, 'empty'), '\n');
+  const provider = await create({ browserClientId: 'opendepot-ui', browserClientSecretFile: join(dir, 'secret') });
+  assert.equal(provider.browserLogin(), {
+    issuer: dex.issuer,
+    authorizationEndpoint: `${dex.issuer}/auth`,
+    tokenEndpoint: `${dex.issuer}/token`,
+    clientId: 'opendepot-ui',
+    clientSecret: 'ui-client-secret',
+    scopes: ['openid', 'profile', 'email', 'groups'],
+  });
+  assert.is((await create()).browserLogin().clientId, CLIENT, 'default: the tofu login client');
+  for (const file of ['missing', 'empty']) {
+    const err = await Promise.resolve(plugin.create({ issuerUrl: dex.issuer, clientId: CLIENT, browserClientSecretFile: join(dir, file) }, pluginContext())).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(isOpenDepotError(err, 'input'), `${file}: ${String(err)}`);
+    assert.is((err as { field?: string }).field, 'auth.providers[1].config.browserClientSecretFile');
+    assert.not.match((err as Error).message, 'ui-client-secret');
+  }
 });
 
 test('start-up fails closed: a discovery document of another issuer, an unreachable issuer, http off loopback', async () => {

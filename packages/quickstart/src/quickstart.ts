@@ -194,9 +194,12 @@ async function demoGroupBinding(): Promise<string> {
   });
 }
 
-/** `--auth dex`: a real Dex on loopback with the demo user and the public client `tofu login` uses. */
-function startDemoDex(): Promise<Dex> {
-  const redirectURIs: string[] = [];
+/**
+ * `--auth dex`: a real Dex on loopback with the demo user and the public client `tofu login` uses,
+ * which the web UI's browser sign-in uses too (its callback on the registry's URL).
+ */
+function startDemoDex(registryUrl: string): Promise<Dex> {
+  const redirectURIs: string[] = [`${registryUrl}/ui/callback`];
   for (let p = LOGIN_PORTS[0]; p <= LOGIN_PORTS[1]; p++) redirectURIs.push(`http://localhost:${p}/login`);
   return startDex({
     users: [{ email: DEMO_USER.email, username: DEMO_USER.username, groups: [DEMO_USER.group] }],
@@ -400,7 +403,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     let dex: Dex | undefined;
     if (auth === 'dex') {
       say('starting Dex for sign-in (--auth dex; built from the Go module proxy on first use)');
-      dex = await startDemoDex();
+      dex = await startDemoDex(url);
       stops.push(() => dex!.stop());
     }
 

@@ -7,6 +7,7 @@ import type { PresignOf, ResolveStorage } from './archive/serve-archive.ts';
 import { ArchiveMismatchError } from './archive/verify-stream.ts';
 import { AccessControl, type NamedAuthProvider } from './auth/access-control.ts';
 import { anonymousProvider } from './auth/anonymous.ts';
+import { BrowserSessions } from './auth/browser-session.ts';
 import { DownloadUrlSigner } from './auth/download-urls.ts';
 import { ModuleCatalog } from './catalog/module-catalog.ts';
 import { ProviderCatalog } from './catalog/provider-catalog.ts';
@@ -19,6 +20,7 @@ import { listen, type ListenOptions, type ListeningServer } from './listen.ts';
 import { accessLog } from './observability/access-log.ts';
 import { createMetrics, type ServerMetrics } from './observability/metrics.ts';
 import { CONVENTIONAL_PROVIDERS_V1_PATH, DEFAULT_SERVICES, discoveryRoutes, PROVIDERS_V1_PATH, type ServiceDocument } from './routes/discovery.ts';
+import { browserLoginRoutes, LOGIN_PATH, LOGOUT_PATH } from './routes/browser-login.ts';
 import { healthRoutes, metricsRoutes } from './routes/health.ts';
 import { mirrorRoutes } from './routes/mirror.ts';
 import { CONVENTIONAL_MODULES_V1_PATH, moduleRoutes, MODULES_V1_PATH } from './routes/modules.ts';
@@ -26,6 +28,7 @@ import { providerRoutes, signingKeyRoutes } from './routes/providers.ts';
 import { DocsStore } from './ui/docs-store.ts';
 import { uiRoutes } from './ui/routes.ts';
 import { ShasumsSigner } from './signing/shasums-signer.ts';
+import { whoamiRoutes } from './routes/whoami.ts';
 import type { SigningKey } from './signing/signing-key.ts';
 
 /** Options of {@link createRegistryServer}. */
@@ -72,8 +75,14 @@ export interface RegistryServerOptions {
     providers: readonly NamedAuthProvider[];
     /** Lifetime of signed download URLs. Default 300 s. */
     downloadUrlTtlSeconds?: number;
-    /** HMAC key of signed download URLs (at least 32 bytes), shared by every replica; default: a random one. */
+    /**
+     * HMAC key of signed download URLs (at least 32 bytes), shared by every replica; default: a
+     * random one. Browser session cookies are signed with a key derived from it (default: a random
+     * one, so sessions end with the process and hold on one replica only).
+     */
     downloadUrlSecret?: Buffer;
+    /** The longest a browser session lasts (it never outlasts the ID token it came from). Default 8 h. */
+    browserSessionMaxSeconds?: number;
   };
   /**
    * The GroupBinding check, for principals whose provider does not authorize them itself (OIDC).
@@ -91,6 +100,8 @@ export interface RegistryServer {
   /** The provider indexes (providers.v1 and the network mirror) over the Version cache. */
   providers: ProviderCatalog;
   metrics: ServerMetrics;
+  /** Who is asking and what they may read (`identify`, `require`, `filterGranted`), for routes mounted on {@link app}. */
+  access: AccessControl;
   /** Listens on a port, over HTTPS when `tls` names certificate files. */
   listen(options: ListenOptions): Promise<ListeningServer>;
   /** Serves `/metrics` (and nothing else) on a port of its own; the registry's port answers 404 for it. */
@@ -117,6 +128,8 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   const app = new Koa({ proxy: options.trustProxy ?? false });
   const baseOf = publicBase({ ...(options.externalUrl !== undefined && { externalUrl: options.externalUrl }), trustedProxies: options.trustedProxies ?? [] });
   const authProviders = options.auth?.providers ?? [{ name: 'anonymous', provider: anonymousProvider() }];
+  // Sessions only where a browser can sign in (e.g. Dex): nothing changes for anyone else.
+  const browserSignIn = authProviders.some((p) => p.provider.browserLogin !== undefined);
   const access = new AccessControl({
     providers: authProviders,
     log,
@@ -126,7 +139,16 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
     ...(!authProviders.some((p) => p.name === 'anonymous') && {
       downloadUrls: new DownloadUrlSigner({ ttlSeconds: options.auth?.downloadUrlTtlSeconds ?? 300, ...(options.auth?.downloadUrlSecret && { secret: options.auth.downloadUrlSecret }) }),
     }),
+    ...(browserSignIn && {
+      sessions: new BrowserSessions({
+        ...(options.auth?.downloadUrlSecret && { secret: options.auth.downloadUrlSecret }),
+        ...(options.auth?.browserSessionMaxSeconds !== undefined && { maxSeconds: options.auth.browserSessionMaxSeconds }),
+      }),
+    }),
   });
+  if (browserSignIn && options.auth?.downloadUrlSecret === undefined) {
+    log.warn('browser sessions are signed with a random key of this process (auth.downloadUrlSecretFile is not set): they end with the process, and with several replicas a session holds on one only');
+  }
   const login = access.loginV1();
   const services = { ...(options.services ?? DEFAULT_SERVICES), ...(login && { 'login.v1': { ...login } }) };
 
@@ -154,7 +176,8 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
     ...(options.defaultPresign && { defaultPresign: options.defaultPresign }),
     ...(options.presignOf && { presignOf: options.presignOf }),
   };
-  for (const router of [healthRoutes(readiness), discoveryRoutes(services)]) app.use(router.routes());
+  // The browser sign-in and whoami answer signed-out callers, and need no cache.
+  for (const router of [healthRoutes(readiness), discoveryRoutes(services), browserLoginRoutes({ access, baseOf, log }), whoamiRoutes(access)]) app.use(router.routes());
   // Below this gate, nothing is answered before the caches have synced (503, not a false 404).
   app.use(untilSynced(readiness));
   // The signing key is public: served before the credential check.
@@ -168,6 +191,7 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
     docs: new DocsStore(options.resolveStorage, log),
     baseOf,
     ...(options.signingKey && { signingKeyId: options.signingKey.keyId }),
+    ...(access.browserLogin() && { browserLogin: { loginUrl: (next: string) => `${LOGIN_PATH}?next=${encodeURIComponent(next)}`, logoutUrl: LOGOUT_PATH } }),
   });
   app.use(ui.routes());
   // Everything below needs an authenticated caller, or a signed download URL.
@@ -192,6 +216,7 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
     catalog,
     providers,
     metrics,
+    access,
     listen: (listenOptions) => listen(app.callback(), listenOptions),
     listenMetrics: (listenOptions) => listen(metricsApp.callback(), listenOptions),
     dispose: () => {

@@ -147,7 +147,10 @@ async function keepDocs(deps: VersionControllerDeps, version: Version, storage: 
     return true;
   } catch (err) {
     if (signal.aborted) throw err;
-    deps.logger.warn('could not store the documentation of a module version; retried on its next verification', { version: `${version.metadata.namespace}/${version.metadata.name}`, err: String(err) });
+    deps.logger.warn('could not store the documentation of a module version; retried on its next verification', {
+      version: `${version.metadata.namespace}/${version.metadata.name}`,
+      err: String(err),
+    });
     return false;
   }
 }

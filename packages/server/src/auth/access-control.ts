@@ -5,12 +5,30 @@
  * has one (Kubernetes RBAC), otherwise the GroupBinding check (`grants`), otherwise nothing is
  * granted. Download routes also accept a signed URL instead (see `download-urls.ts`).
  *
+ * Browser sessions (`browser-session.ts`): a request without an `Authorization` header to the
+ * web UI (`/ui/…`) or its JSON API (`/opendepot/api/…`) is authenticated by its session cookie
+ * when it carries a valid one, as the provider that signed the user in (GroupBindings then decide
+ * as for that provider's tokens). Never on the registry protocols (tofu sends no cookies, and a
+ * cookie must not authorize downloads), and never on a request the browser marks `cross-site`.
+ *
  * Answers: no credential, or one no provider accepts, 401 with `WWW-Authenticate: Bearer`; a known
  * caller without the grant, 403 naming the resource. One audit line per decision, never the token.
  */
-import { ForbiddenError, UnauthenticatedError, UnavailableError, type AuthProvider, type AuthRequest, type Logger, type LoginV1, type Principal, type ProtectedResource } from '@opendepot/sdk';
+import {
+  ForbiddenError,
+  UnauthenticatedError,
+  UnavailableError,
+  type AuthProvider,
+  type AuthRequest,
+  type BrowserLogin,
+  type Logger,
+  type LoginV1,
+  type Principal,
+  type ProtectedResource,
+} from '@opendepot/sdk';
 import type { Context, Middleware } from 'koa';
 import type { ServerMetrics } from '../observability/metrics.ts';
+import { type BrowserSessions, cookieValue, SESSION_COOKIE } from './browser-session.ts';
 import { type DownloadUrlSigner, SIGNATURE_PARAM, EXPIRY_PARAM, type SignatureCheck } from './download-urls.ts';
 
 /** An auth provider and the name it is configured (and audited) under. */
@@ -28,6 +46,8 @@ export interface AccessControlOptions {
   grants?: Grants;
   /** Present: download URLs the server writes are signed, and download routes accept them. */
   downloadUrls?: DownloadUrlSigner;
+  /** Present: browser session cookies are accepted on the web UI's paths. */
+  sessions?: BrowserSessions;
   log: Logger;
   metrics: ServerMetrics;
 }
@@ -41,6 +61,13 @@ export interface AuthState {
   failure?: string;
   /** The provider that refused the credential, if one did. */
   refusedBy?: string;
+  /** True when {@link principal} comes from a browser session cookie, not a credential of the request. */
+  session?: boolean;
+}
+
+/** Where a browser session cookie counts: the web UI and its JSON API, nothing of the registry protocols. */
+export function acceptsSessionCookie(path: string): boolean {
+  return path === '/ui' || path.startsWith('/ui/') || path.startsWith('/opendepot/api/');
 }
 
 /** The principal of anonymous access. */
@@ -56,6 +83,8 @@ export class AccessControl {
   readonly #metrics: ServerMetrics;
   /** Signs download URLs; undefined when anyone may download (anonymous access). */
   readonly downloadUrls: DownloadUrlSigner | undefined;
+  /** Signs and checks browser session cookies; undefined when no provider offers a browser sign-in. */
+  readonly sessions: BrowserSessions | undefined;
 
   constructor(options: AccessControlOptions) {
     this.#providers = options.providers;
@@ -63,6 +92,32 @@ export class AccessControl {
     this.#log = options.log;
     this.#metrics = options.metrics;
     this.downloadUrls = options.downloadUrls;
+    this.sessions = options.sessions;
+  }
+
+  /** The browser sign-in of the first provider that offers one, with the provider's configured name. */
+  browserLogin(): { by: NamedAuthProvider; login: BrowserLogin } | undefined {
+    for (const named of this.#providers) {
+      const login = named.provider.browserLogin?.();
+      if (login !== undefined) return { by: named, login };
+    }
+    return undefined;
+  }
+
+  /** The configured provider named `name`. */
+  provider(name: string): NamedAuthProvider | undefined {
+    return this.#providers.find((p) => p.name === name);
+  }
+
+  /**
+   * Who is asking, without refusing anyone: the state {@link middleware} would find (computed once
+   * per request and kept on `ctx.state.auth`). For routes mounted before the middleware that
+   * answer signed-out callers too (the web UI's pages and `whoami`).
+   */
+  async identify(ctx: Context): Promise<AuthState> {
+    const holder = ctx.state as { auth?: AuthState };
+    holder.auth ??= await this.#authenticate(ctx);
+    return holder.auth;
   }
 
   /** The `login.v1` entry of the first provider that offers one. */
@@ -81,24 +136,13 @@ export class AccessControl {
    */
   middleware(): Middleware {
     return async (ctx, next) => {
-      const state = await this.#authenticate(ctx);
-      (ctx.state as { auth?: AuthState }).auth = state;
+      const state = await this.identify(ctx);
       if (state.principal === undefined && !(this.downloadUrls !== undefined && hasSignature(ctx))) {
         this.#audit(ctx, state, undefined, 'deny', state.failure ?? NO_CREDENTIAL);
         throw unauthenticated(state);
       }
       await next();
     };
-  }
-
-  /**
-   * Authenticates the request without refusing it, for routes that answer an unknown caller
-   * themselves (the browse UI shows a sign-in page instead of a 401).
-   */
-  async identify(ctx: Context): Promise<AuthState> {
-    const state = await this.#authenticate(ctx);
-    (ctx.state as { auth?: AuthState }).auth = state;
-    return state;
   }
 
   /**
@@ -198,6 +242,10 @@ export class AccessControl {
   async #authenticate(ctx: Context): Promise<AuthState> {
     const request: AuthRequest = { method: ctx.method, path: ctx.path, headers: ctx.headers as AuthRequest['headers'] };
     const hasCredential = ctx.get('Authorization') !== '';
+    if (!hasCredential) {
+      const session = this.#session(ctx);
+      if (session !== undefined) return session;
+    }
     for (const named of this.#providers) {
       let decision;
       try {
@@ -211,6 +259,19 @@ export class AccessControl {
       return { principal: decision.principal, by: named };
     }
     return { failure: hasCredential ? 'no auth provider accepted the credential' : NO_CREDENTIAL };
+  }
+
+  /** The principal of the request's session cookie, where one counts and is valid. */
+  #session(ctx: Context): AuthState | undefined {
+    if (this.sessions === undefined || !acceptsSessionCookie(ctx.path)) return undefined;
+    // SameSite=Strict already keeps the cookie off cross-site requests; this holds with browsers that do not.
+    if (ctx.get('Sec-Fetch-Site').toLowerCase() === 'cross-site') return undefined;
+    const session = this.sessions.openSession(cookieValue(ctx.get('Cookie') || undefined, SESSION_COOKIE));
+    if (session === undefined) return undefined;
+    // A provider removed from the configuration since the sign-in no longer vouches for anyone.
+    const by = this.provider(session.by);
+    if (by === undefined) return undefined;
+    return { principal: session.principal, by, session: true };
   }
 
   async #decide(state: AuthState, resource: ProtectedResource): Promise<{ granted: boolean; reason: string }> {
@@ -246,6 +307,7 @@ export class AccessControl {
       provider,
       method: ctx.method,
       path: ctx.path,
+      ...(state.session === true && { via: 'browser session' }),
       resource: resource === undefined ? undefined : `${resource.kind} ${resource.namespace}/${resource.name}`,
       decision,
       reason,

@@ -25,6 +25,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- range $p := untilStep (int (index $ports 0)) (int (add1 (index $ports 1))) 1 -}}
 {{- $redirects = append $redirects (printf "http://localhost:%d/login" $p) -}}
 {{- end -}}
+{{- /* The web UI signs browsers in as the same client: its callback, <externalUrl>/ui/callback. */ -}}
+{{- $redirects = concat $redirects (.Values.browserRedirectURIs | default list) -}}
 {{- $client := dict "id" .Values.clientId "name" "OpenDepot" "public" true "redirectURIs" $redirects -}}
 {{- $config := dict
   "issuer" $issuer
