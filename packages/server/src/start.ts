@@ -71,9 +71,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     if (value === undefined) throw new Error(`Secret ${name} has no key ${key}`);
     return Buffer.from(value, 'base64').toString('utf8');
   };
-  // Archive sources are the operator's: the server fetches nothing upstream, so it makes none (an
-  // entry that declares kind: archive-source is not even resolved here).
-  const plugins = await startPluginHost(config, { logger, readSecret, hostDir: HOST_DIR, skipKinds: ['archive-source'], ...(options.baseDir && { baseDir: options.baseDir }) });
+  // Archive sources and scanners are the operator's: the server fetches and scans nothing, so it
+  // makes none (their config is still checked; an entry that declares its kind is not even
+  // resolved). A scanner made here would want what only the operator pod has, e.g. trivy's cache volume.
+  const plugins = await startPluginHost(config, { logger, readSecret, hostDir: HOST_DIR, skipKinds: ['archive-source', 'scanner'], ...(options.baseDir && { baseDir: options.baseDir }) });
   const { storage } = plugins;
   if (signingKey) logger.info('provider signing key loaded', { keyId: signingKey.keyId, fingerprint: signingKey.fingerprint });
   else logger.warn('no provider signing key configured (server.gpg): providers.v1 downloads answer 500 until one is; the network mirror works without it');

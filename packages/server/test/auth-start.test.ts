@@ -3,7 +3,8 @@
  * kube-apiserver: anonymous access off, Kubernetes tokens and kubeconfigs on. The server warns at
  * start that kubeconfig tokens are not for production, refuses callers without a token, lets RBAC
  * decide for a ServiceAccount token and for a kubeconfig, exports the cache hit rate, and signs
- * download URLs with the key of `auth.downloadUrlSecretFile`.
+ * download URLs with the key of `auth.downloadUrlSecretFile`. A scanner plugin in the shared
+ * plugins list is the operator's: the server starts without making it.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -50,7 +51,8 @@ test.before(async () => {
   const config = parseConfig(
     stringify({
       namespace: ns,
-      plugins: [{ package: '@opendepot/plugin-fs' }],
+      // A scanner is the operator's: the server checks its config but never makes it (this cacheDir cannot be created).
+      plugins: [{ package: '@opendepot/plugin-fs' }, { package: '@opendepot/plugin-trivy', config: { cacheDir: '/proc/opendepot-not-here/trivy' } }],
       storage: { defaultProfile: 'default', profiles: { default: { filesystem: { path: join(dir, 'storage') } } } },
       server: { port: 0, metricsPort: 0, host: '127.0.0.1' },
       auth: {
