@@ -62,13 +62,14 @@ test.after(async () => {
 test('status.docs summarizes what was documented; the JSON API lists the module and details its inputs and outputs', async () => {
   const versions = JSON.parse((await env.kubectl(['get', 'versions', '-n', env.namespace, '-o', 'json'])).stdout) as { items: { status?: { docs?: unknown } }[] };
   for (const v of versions.items) assert.equal(v.status?.docs, { description: 'Builds a VPC with private subnets.', readme: true, inputs: 2, outputs: 1, problems: 0 });
-  const list = JSON.parse((await get('/opendepot/api/v1/catalog?q=aws-net')).text) as { items: { name: string; latest: string; description: string }[]; total: number };
+  // The server serves every namespace (other tests' too): the namespace filter keeps to this one.
+  const list = JSON.parse((await get(`/opendepot/api/v1/catalog?q=aws-net&namespace=${env.namespace}`)).text) as { items: { name: string; latest: string; description: string }[]; total: number };
   assert.is(list.total, 1);
   assert.equal(
     { name: list.items[0]!.name, latest: list.items[0]!.latest, description: list.items[0]!.description },
     { name: 'terraform-aws-network', latest: '1.1.0', description: 'Builds a VPC with private subnets.' },
   );
-  assert.is(JSON.parse((await get('/opendepot/api/v1/catalog?q=gcp')).text).total, 0);
+  assert.is(JSON.parse((await get(`/opendepot/api/v1/catalog?q=gcp&namespace=${env.namespace}`)).text).total, 0);
   const detail = JSON.parse((await get(`/opendepot/api/v1/modules/${env.namespace}/terraform-aws-network/aws?version=1.0.0`)).text) as {
     selected: { version: string; docs: { inputs: unknown[]; outputs: unknown[]; requiredVersion: string } };
     usage: string;
@@ -84,7 +85,7 @@ test('status.docs summarizes what was documented; the JSON API lists the module 
 });
 
 test('the list page finds the module by part of its name; its page shows the README inert, the inputs and outputs, and a strict CSP', async () => {
-  const list = await get('/ui/?q=network');
+  const list = await get(`/ui/?q=network&namespace=${env.namespace}`);
   assert.is(list.status, 200);
   assert.match(list.text, `href="/ui/modules/${env.namespace}/terraform-aws-network/aws"`);
   assert.match(list.headers.get('content-security-policy') ?? '', /script-src 'self'/);
