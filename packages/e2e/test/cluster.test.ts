@@ -22,7 +22,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import {
@@ -182,7 +182,8 @@ async function podsOf(component: string): Promise<Array<{ metadata: { name: stri
 async function peakMemoryMiB(uid: string): Promise<number | undefined> {
   for (const qos of ['burstable', 'besteffort', '']) {
     const file = join('/sys/fs/cgroup/memory/kubepods', qos, `pod${uid}`, 'memory.max_usage_in_bytes');
-    if (existsSync(file)) return Math.round(Number(await readFile(file, 'utf8')) / 1048576);
+    // A pod that is going away can lose its cgroup between the check and the read (ENODEV).
+    if (existsSync(file)) return readFile(file, 'utf8').then((text) => Math.round(Number(text) / 1048576), () => undefined);
   }
   return undefined;
 }
@@ -426,6 +427,11 @@ test('(b2) provider scanning on the node: the trivy database comes from an OCI m
     github.addRepo('hashicorp', 'terraform-provider-vulnerable', { tags: { 'v1.0.0': sourceFiles, 'v1.0.1': sourceFiles } });
     const ca = await env.kubectl(['create', 'configmap', 'mirror-ca', '-n', NAMESPACE, `--from-file=ca.crt=${env.caFile}`]);
     assert.is(ca.code, 0, ca.stderr);
+    // The registry signs what it serves of providers with a key of its own (server.gpg.secretName).
+    const registryKey = await createSigningKey({ name: 'OpenDepot registry' });
+    await writeFile(join(env.dir, 'registry-key.asc'), registryKey.privateKeyArmored, { mode: 0o600 });
+    const gpg = await env.kubectl(['create', 'secret', 'generic', 'registry-gpg', '-n', NAMESPACE, `--from-file=private-key.asc=${join(env.dir, 'registry-key.asc')}`]);
+    assert.is(gpg.code, 0, gpg.stderr);
     // A local volume on the node for the cache claim (one node: ReadWriteOnce).
     const cacheDir = join(env.cluster.dir, 'pv-trivy-cache');
     await mkdir(cacheDir, { recursive: true, mode: 0o755 });
@@ -445,6 +451,7 @@ test('(b2) provider scanning on the node: the trivy database comes from an OCI m
     const providerValues = {
       config: { operator: { providers: { hashicorpReleasesUrl: releases.url, hashicorpTrustedKeys: [upstreamKey.publicKeyArmored], allowInsecureHttp: true } } },
       trivyDatabase: { enabled: true, repository: mirror.dbRepository, caConfigMap: { name: 'mirror-ca', key: 'ca.crt' }, persistence: { accessModes: ['ReadWriteOnce'] } },
+      server: { gpg: { secretName: 'registry-gpg' } },
     };
     const installed = await env.install(githubValues, scanning, providerValues, { image: { tag: TEST_IMAGE_TAGS.withTrivy } });
     figures['helm upgrade with trivyDatabase ms'] = String(installed.ms);
@@ -485,7 +492,7 @@ test('(b2) provider scanning on the node: the trivy database comes from an OCI m
     const tf = `terraform {\n  required_providers {\n    vulnerable = {\n      source  = "${HOST}/${TEAM}/vulnerable"\n    }\n  }\n}\n`;
     const init = await env.tofu(tf);
     assert.is(init.code, 0, init.output);
-    assert.match(init.output, /Installed .*vulnerable v1\.0\.1/, 'only the fixed version is offered');
+    assert.match(init.output, new RegExp(`Installed .*vulnerable v1\\.0\\.1 \\(.*key ID ${registryKey.keyId}\\)`), 'only the fixed version is offered, signed by the registry');
 
     // The CronJob, run now: it refreshes the database from the mirror into the volume.
     const pulls = mirror.requests.filter((r) => r.url.includes('/blobs/')).length;
