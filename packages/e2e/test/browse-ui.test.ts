@@ -6,32 +6,12 @@
  * image fetched), each input and output of its .tf files, and a usage snippet that `tofu init`
  * accepts pasted into a new directory.
  */
-import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { createGitRepo, trustCaInProcess } from '@opendepot/testbed';
+import { trustCaInProcess } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { eventually, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
-import { ready, type Obj } from './support/resources.ts';
-
-const HOSTILE_README = `# terraform-aws-network
-
-Builds a **VPC** with private subnets.
-
-<script>window.pwned = true</script>
-<img src="x" onerror="window.pwned = true">
-
-[click me](javascript:alert(1)) and [docs](https://example.com/docs)
-
-![tracker](https://tracker.example.com/pixel.png)
-`;
-
-const FILES = {
-  'README.md': HOSTILE_README,
-  'variables.tf': 'variable "cidr_block" {\n  description = "The VPC range"\n  type        = string\n}\n\nvariable "zones" {\n  type    = list(string)\n  default = ["a", "b"]\n}\n',
-  'outputs.tf': 'output "vpc_id" {\n  description = "The id of the VPC"\n  value       = "vpc-$' + '{var.cidr_block}"\n}\n',
-  'versions.tf': 'terraform {\n  required_version = ">= 1.5"\n}\n',
-};
+import { startBrowseEnv } from './support/browse-fixture.ts';
+import type { RegistryEnv } from './support/registry-env.ts';
 
 let env: RegistryEnv;
 let base: string;
@@ -42,17 +22,9 @@ const get = async (path: string, headers: Record<string, string> = {}) => {
 };
 
 test.before(async () => {
-  env = await startRegistryEnv({});
+  env = await startBrowseEnv();
   trustCaInProcess(await readFile(env.caFile, 'utf8'));
   base = env.server.listening.url;
-  const repo = await createGitRepo(join(env.dir, 'network-repo'), { tags: { 'v1.0.0': FILES, 'v1.1.0': FILES } });
-  await env.apply({
-    apiVersion: 'opendepot.defdev.io/v1alpha1',
-    kind: 'Module',
-    metadata: { name: 'terraform-aws-network' },
-    spec: { moduleConfig: { name: 'terraform-aws-network', provider: 'aws', repoUrl: repo.url, fileFormat: 'zip' }, versions: [{ version: '1.0.0' }, { version: '1.1.0' }] },
-  });
-  await eventually('the Module Ready', async () => ready(await env.get<Obj>('module', 'terraform-aws-network')), 120_000);
 });
 
 test.after(async () => {
