@@ -57,18 +57,22 @@ test.after(async () => {
 });
 
 test('the list page shows the module, and typing part of its name in the search box finds it', async () => {
-  const answer = await page.goto(`${base}/ui/`);
+  // Only this env's rows count: the server also lists what test files running beside this one hold.
+  const ours = page.locator(`table.catalog a[href="/ui/modules/${env.namespace}/${BROWSE_MODULE.name}/${BROWSE_MODULE.provider}"]`);
+  const answer = await page.goto(`${base}/ui/?namespace=${env.namespace}`);
   assert.is(answer?.status(), 200);
-  assert.is(await page.locator('table.catalog a', { hasText: BROWSE_MODULE.name }).count(), 1);
+  assert.is(await ours.count(), 1);
   await screenshot('list');
+  await page.goto(`${base}/ui/`);
   await page.fill('input[name="q"]', 'aws-net');
   await Promise.all([page.waitForURL(/\/ui\/\?q=aws-net/), page.press('input[name="q"]', 'Enter')]);
-  assert.is((await page.textContent('#result-count'))?.trim(), '1 result');
+  assert.is(await ours.count(), 1);
+  for (const name of await page.locator('table.catalog tbody tr td:nth-child(2) a').allTextContents()) assert.match(name, 'aws-net');
   await page.fill('input[name="q"]', 'gcp');
   await Promise.all([page.waitForURL(/\/ui\/\?q=gcp/), page.press('input[name="q"]', 'Enter')]);
-  assert.is(await page.locator('table.catalog').count(), 0, 'a search for another name lists nothing');
+  assert.is(await ours.count(), 0, 'a search for another name does not list it');
   await page.goBack();
-  await Promise.all([page.waitForURL(moduleUrl()), page.click(`table.catalog a:has-text("${BROWSE_MODULE.name}")`)]);
+  await Promise.all([page.waitForURL(moduleUrl()), ours.click()]);
 });
 
 test('the module page shows the rendered README and each input and output of its .tf files', async () => {

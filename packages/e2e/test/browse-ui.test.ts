@@ -34,13 +34,14 @@ test.after(async () => {
 test('status.docs summarizes what was documented; the JSON API lists the module and details its inputs and outputs', async () => {
   const versions = JSON.parse((await env.kubectl(['get', 'versions', '-n', env.namespace, '-o', 'json'])).stdout) as { items: { status?: { docs?: unknown } }[] };
   for (const v of versions.items) assert.equal(v.status?.docs, { description: 'Builds a VPC with private subnets.', readme: true, inputs: 2, outputs: 1, problems: 0 });
-  const list = JSON.parse((await get('/opendepot/api/v1/catalog?q=aws-net')).text) as { items: { name: string; latest: string; description: string }[]; total: number };
+  // In this env's namespace: the server also lists what test files running beside this one hold.
+  const list = JSON.parse((await get(`/opendepot/api/v1/catalog?q=aws-net&namespace=${env.namespace}`)).text) as { items: { name: string; latest: string; description: string }[]; total: number };
   assert.is(list.total, 1);
   assert.equal(
     { name: list.items[0]!.name, latest: list.items[0]!.latest, description: list.items[0]!.description },
     { name: 'terraform-aws-network', latest: '1.1.0', description: 'Builds a VPC with private subnets.' },
   );
-  assert.is(JSON.parse((await get('/opendepot/api/v1/catalog?q=gcp')).text).total, 0);
+  assert.is(JSON.parse((await get(`/opendepot/api/v1/catalog?q=gcp&namespace=${env.namespace}`)).text).total, 0);
   const detail = JSON.parse((await get(`/opendepot/api/v1/modules/${env.namespace}/terraform-aws-network/aws?version=1.0.0`)).text) as {
     selected: { version: string; docs: { inputs: unknown[]; outputs: unknown[]; requiredVersion: string } };
     usage: string;

@@ -106,7 +106,8 @@ async function measure(base: string, scenario: Scenario, serverTimes: number[]):
   // The access log line of a request is written when its answer has ended: wait for the last.
   await new Promise((resolve) => setTimeout(resolve, 50));
   const server = summary(serverTimes.splice(0).slice(-REQUESTS));
-  const items = scenario.path.includes('/api/') ? `${(JSON.parse(body) as { total: number }).total} matching` : (/id="result-count">(\d+) result/.exec(body)?.[1] ?? '?') + ' matching';
+  const total = scenario.path.includes('/api/') ? (JSON.parse(body) as { total: number }).total : (/id="result-count">(\d+) result/.exec(body)?.[1] ?? '?');
+  const items = `${total} matching`;
   return { server, client: summary(client), bytes, items };
 }
 
