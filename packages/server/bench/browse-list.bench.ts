@@ -8,7 +8,9 @@
  *  - `GET /ui/` (the first page) and a search `GET /ui/?q=…`;
  *  - `GET /opendepot/api/v1/catalog?q=…`;
  *  - the same as an OIDC principal whose GroupBindings (one per namespace) grant a quarter of the
- *    modules, decided by the real GroupBinding compiler.
+ *    modules, decided by the real GroupBinding compiler;
+ *  - the first page with a Version updated before each request: the list entries (kept between
+ *    requests) are rebuilt every time, the worst case.
  * The server-side time of each request is read from the server's own access log (`durationMs`,
  * from the request's arrival to its answer's end); the ceiling is a bare `node:http` server
  * answering the same first page's bytes, precomputed.
@@ -75,12 +77,24 @@ const benchOidc: AuthProvider = {
   },
 };
 
+/** An update event of one Version after another (a new object each time, as an informer delivers it). */
+function touchVersion(versions: MemoryInformer<Version>): () => void {
+  const all = versions.list();
+  let i = 0;
+  return () => {
+    const v = all[i++ % all.length]!;
+    versions.put({ ...v, status: { ...v.status, lastVerifiedTime: new Date().toISOString() } });
+  };
+}
+
 // ---- measuring ----
 
 interface Scenario {
   name: string;
   path: string;
   token?: boolean;
+  /** Runs before each request (e.g. an informer event, so the list is rebuilt). */
+  before?: () => void;
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -96,6 +110,7 @@ async function measure(base: string, scenario: Scenario, serverTimes: number[]):
   let bytes = 0;
   let body = '';
   for (let i = 0; i < 20 + REQUESTS; i++) {
+    scenario.before?.();
     const started = performance.now();
     const res = await fetch(`${base}${scenario.path}`, { headers });
     body = await res.text();
@@ -155,6 +170,8 @@ async function main(): Promise<void> {
     { name: 'GET /opendepot/api/v1/catalog?q=database, anonymous', path: '/opendepot/api/v1/catalog?q=database' },
     { name: 'GET /ui/ (first page), GroupBinding grants', path: '/ui/', token: true },
     { name: 'GET /opendepot/api/v1/catalog?q=network, GroupBinding grants', path: '/opendepot/api/v1/catalog?q=network', token: true },
+    // The worst case: a Version changed before every request (an operator busy verifying), so the list is rebuilt each time.
+    { name: 'GET /ui/ (first page), anonymous, a Version updated before each request', path: '/ui/', before: touchVersion(seeded.versions) },
   ];
   globalThis.gc?.();
   console.log(`${MODULES} modules (${MODULES * 2} Versions) in ${NAMESPACES} namespaces; ${REQUESTS} requests per scenario, one at a time, after 20 warm-up requests`);
