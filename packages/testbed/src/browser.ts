@@ -69,12 +69,19 @@ export async function artifactsDir(sub: string): Promise<string> {
  * waits until Dex has sent the browser back to a URL starting with `returnTo` (the UI's
  * callback ends the sign-in there). For the browser sign-in tests of the browse UI.
  */
-export async function signInThroughDex(page: Page, credentials: DexCredentials, returnTo: string): Promise<void> {
-  await page.locator('input[name="login"]').waitFor({ timeout: 30_000 });
+export async function signInThroughDex(page: Page, credentials: DexCredentials, returnTo: string, timeoutMs = 30_000): Promise<void> {
+  const back = (url: URL) => url.href.startsWith(returnTo);
+  await page.locator('input[name="login"]').waitFor({ timeout: timeoutMs });
   await page.fill('input[name="login"]', credentials.login);
   await page.fill('input[name="password"]', credentials.password);
-  await Promise.all([page.waitForLoadState('load'), page.click('button[type="submit"]')]);
-  const approve = page.locator('button[name="approval"][value="approve"]');
-  if (!page.url().startsWith(returnTo) && (await approve.count()) > 0) await approve.click();
-  await page.waitForURL((url) => url.href.startsWith(returnTo), { timeout: 30_000 });
+  await page.click('button[type="submit"]');
+  // Back at the client, or Dex's approval screen (when the Dex config shows it).
+  // Dex's approval form carries `approval=approve` in a hidden field beside its submit button.
+  const approve = page.locator('form:has(input[name="approval"][value="approve"]) [type="submit"]');
+  const quiet = () => undefined;
+  await Promise.race([page.waitForURL(back, { timeout: timeoutMs }).catch(quiet), approve.waitFor({ timeout: timeoutMs }).catch(quiet)]);
+  if (back(new URL(page.url()))) return;
+  if ((await approve.count()) === 0) throw new Error(`Dex did not sign ${credentials.login} in: the browser is at ${page.url()} (wrong password?)`);
+  await approve.click();
+  await page.waitForURL(back, { timeout: timeoutMs });
 }
