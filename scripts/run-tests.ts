@@ -18,7 +18,9 @@ import {
   TEST_FILE_GLOBS,
   TEST_RUNNER_ENV,
   TOOL_NAMES,
+  CHROMIUM_ENV,
   buildClusterSuiteImages,
+  ensureChromium,
   ensureHostPackages,
   ensureTool,
   reclaimStaleClusters,
@@ -42,7 +44,7 @@ for await (const f of glob([...TEST_FILE_GLOBS], { cwd: root, exclude: (p) => p.
 files.sort();
 
 // The whole suite needs everything; a filtered run only what its files use.
-const needs: ReadonlySet<TestNeed> = filters.length === 0 ? new Set<TestNeed>(['control-plane', ...TOOL_NAMES]) : new Set(files.flatMap((f) => [...testFileNeeds(`${root}/${f}`).needs]));
+const needs: ReadonlySet<TestNeed> = filters.length === 0 ? new Set<TestNeed>(['control-plane', 'chromium', ...TOOL_NAMES]) : new Set(files.flatMap((f) => [...testFileNeeds(`${root}/${f}`).needs]));
 // The real binaries the suites use; built once here (with progress) on a cold machine, in TOOL_NAMES order.
 const tools = TOOL_NAMES.filter((t) => needs.has(t));
 const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none', [TEST_RUNNER_ENV]: '1' };
@@ -60,6 +62,21 @@ const images = files.some((f) => f.includes('cluster.test'))
       console.log(`[opendepot] cluster suite images ready in ${((Date.now() - t) / 1000).toFixed(0)}s`);
     })()
   : Promise.resolve();
+// Only browser tests need Debian's chromium (apt-get on first use), beside the tool builds.
+const browser = needs.has('chromium')
+  ? (async () => {
+      const t = Date.now();
+      try {
+        env[CHROMIUM_ENV] = await ensureChromium();
+      } catch (err) {
+        // The other files still run; the browser tests fail with the reason (e.g. not root to install it).
+        console.log(`[opendepot] no chromium: ${(err as Error).message}`);
+        return;
+      }
+      const took = Date.now() - t;
+      if (took > 1_000) console.log(`[opendepot] chromium ready in ${(took / 1000).toFixed(0)}s`);
+    })()
+  : Promise.resolve();
 await Promise.all(
   [0, 1].map(async () => {
     for (let tool = toBuild.shift(); tool !== undefined; tool = toBuild.shift()) {
@@ -72,6 +89,7 @@ await Promise.all(
 );
 
 await images;
+await browser;
 
 let plane: ControlPlane | undefined;
 if (needs.has('control-plane')) {

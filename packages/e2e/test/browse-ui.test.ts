@@ -6,32 +6,12 @@
  * image fetched), each input and output of its .tf files, and a usage snippet that `tofu init`
  * accepts pasted into a new directory.
  */
-import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { createGitRepo, trustCaInProcess } from '@opendepot/testbed';
+import { trustCaInProcess } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { eventually, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
-import { ready, type Obj } from './support/resources.ts';
-
-const HOSTILE_README = `# terraform-aws-network
-
-Builds a **VPC** with private subnets.
-
-<script>window.pwned = true</script>
-<img src="x" onerror="window.pwned = true">
-
-[click me](javascript:alert(1)) and [docs](https://example.com/docs)
-
-![tracker](https://tracker.example.com/pixel.png)
-`;
-
-const FILES = {
-  'README.md': HOSTILE_README,
-  'variables.tf': 'variable "cidr_block" {\n  description = "The VPC range"\n  type        = string\n}\n\nvariable "zones" {\n  type    = list(string)\n  default = ["a", "b"]\n}\n',
-  'outputs.tf': 'output "vpc_id" {\n  description = "The id of the VPC"\n  value       = "vpc-$' + '{var.cidr_block}"\n}\n',
-  'versions.tf': 'terraform {\n  required_version = ">= 1.5"\n}\n',
-};
+import { startBrowseEnv } from './support/browse-fixture.ts';
+import type { RegistryEnv } from './support/registry-env.ts';
 
 let env: RegistryEnv;
 let base: string;
@@ -42,17 +22,9 @@ const get = async (path: string, headers: Record<string, string> = {}) => {
 };
 
 test.before(async () => {
-  env = await startRegistryEnv({});
+  env = await startBrowseEnv();
   trustCaInProcess(await readFile(env.caFile, 'utf8'));
   base = env.server.listening.url;
-  const repo = await createGitRepo(join(env.dir, 'network-repo'), { tags: { 'v1.0.0': FILES, 'v1.1.0': FILES } });
-  await env.apply({
-    apiVersion: 'opendepot.defdev.io/v1alpha1',
-    kind: 'Module',
-    metadata: { name: 'terraform-aws-network' },
-    spec: { moduleConfig: { name: 'terraform-aws-network', provider: 'aws', repoUrl: repo.url, fileFormat: 'zip' }, versions: [{ version: '1.0.0' }, { version: '1.1.0' }] },
-  });
-  await eventually('the Module Ready', async () => ready(await env.get<Obj>('module', 'terraform-aws-network')), 120_000);
 });
 
 test.after(async () => {
@@ -62,7 +34,7 @@ test.after(async () => {
 test('status.docs summarizes what was documented; the JSON API lists the module and details its inputs and outputs', async () => {
   const versions = JSON.parse((await env.kubectl(['get', 'versions', '-n', env.namespace, '-o', 'json'])).stdout) as { items: { status?: { docs?: unknown } }[] };
   for (const v of versions.items) assert.equal(v.status?.docs, { description: 'Builds a VPC with private subnets.', readme: true, inputs: 2, outputs: 1, problems: 0 });
-  // The server serves every namespace (other tests' too): the namespace filter keeps to this one.
+  // In this env's namespace: the server also lists what test files running beside this one hold.
   const list = JSON.parse((await get(`/opendepot/api/v1/catalog?q=aws-net&namespace=${env.namespace}`)).text) as { items: { name: string; latest: string; description: string }[]; total: number };
   assert.is(list.total, 1);
   assert.equal(
@@ -85,7 +57,7 @@ test('status.docs summarizes what was documented; the JSON API lists the module 
 });
 
 test('the list page finds the module by part of its name; its page shows the README inert, the inputs and outputs, and a strict CSP', async () => {
-  const list = await get(`/ui/?q=network&namespace=${env.namespace}`);
+  const list = await get('/ui/?q=network');
   assert.is(list.status, 200);
   assert.match(list.text, `href="/ui/modules/${env.namespace}/terraform-aws-network/aws"`);
   assert.match(list.headers.get('content-security-policy') ?? '', /script-src 'self'/);

@@ -26,6 +26,7 @@ import { mirrorRoutes } from './routes/mirror.ts';
 import { CONVENTIONAL_MODULES_V1_PATH, moduleRoutes, MODULES_V1_PATH } from './routes/modules.ts';
 import { providerRoutes, signingKeyRoutes } from './routes/providers.ts';
 import { DocsStore } from './ui/docs-store.ts';
+import { CatalogListing } from './ui/catalog-listing.ts';
 import { uiRoutes } from './ui/routes.ts';
 import { ShasumsSigner } from './signing/shasums-signer.ts';
 import { whoamiRoutes } from './routes/whoami.ts';
@@ -183,10 +184,12 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
   // The signing key is public: served before the credential check.
   for (const prefix of [PROVIDERS_V1_PATH, CONVENTIONAL_PROVIDERS_V1_PATH]) app.use(signingKeyRoutes(signer, prefix).routes());
   // The browse UI and its JSON API authenticate themselves: an unknown caller gets a sign-in page.
+  const listing = new CatalogListing(catalog, providers, options.informers);
   const ui = uiRoutes({
     modules: catalog,
     providers,
     versions: options.informers.versions,
+    listing,
     access,
     docs: new DocsStore(options.resolveStorage, log),
     baseOf,
@@ -222,6 +225,7 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
     dispose: () => {
       catalog.dispose();
       providers.dispose();
+      listing.dispose();
     },
   };
 }

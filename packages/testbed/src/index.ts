@@ -32,4 +32,5 @@ export * from './dex-login.ts';
 export * from './reverse-proxy.ts';
 export * from './cli-login.ts';
 export * from './test-needs.ts';
+export * from './browser.ts';
 export * from './archive-helpers.ts';

@@ -1,7 +1,8 @@
 /**
  * What a test file needs from the test bed before it runs: the shared control plane and which
  * real binaries. The runner reads it from the code, so no file has to declare it: a file needs
- * what its own code and its local imports call (`useControlPlane()`, `ensureTool('tofu')`), plus
+ * what its own code and its local imports call (`useControlPlane()`, `ensureTool('tofu')`,
+ * `ensureChromium()`), plus
  * what the test bed helpers it imports call. A miss could only cost time, never a failure:
  * `useControlPlane` starts a private control plane and `ensureTool` builds a tool on first use.
  */
@@ -10,8 +11,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ToolName } from './tools.ts';
 
-/** The shared control plane (`useControlPlane`), or a tool to build before the file runs. */
-export type TestNeed = 'control-plane' | ToolName;
+/**
+ * The shared control plane (`useControlPlane`), Debian's chromium (`ensureChromium`, which
+ * `launchBrowser` calls), or a tool to build before the file runs.
+ */
+export type TestNeed = 'control-plane' | 'chromium' | ToolName;
 
 /**
  * Every tool, in the order the runner builds them: the node components of the real-cluster suite
@@ -71,6 +75,7 @@ function read(file: string): SourceFacts {
   const unknownTools: string[] = [];
   // A call, not the helper's own definition (`function useControlPlane(`).
   if (/(?<!function\s+)\buseControlPlane\s*\(/.test(text)) needs.add('control-plane');
+  if (/(?<!function\s+)\bensureChromium\s*\(/.test(text)) needs.add('chromium');
   for (const m of text.matchAll(/\bensureTool\(\s*'([a-z-]+)'\s*\)/g)) needs.add(m[1] as ToolName);
   // `ensureTool(tool)` where `tool: 'tofu' | 'terraform'`: the file's tool-name literals stand in.
   const named = TOOL_NAMES.filter((t) => text.includes(`'${t}'`));

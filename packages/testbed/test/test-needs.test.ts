@@ -42,4 +42,10 @@ test('a test bed helper brings the tools it starts', () => {
   assert.not.ok(needsOf('packages/plugin-s3/test/conformance.test.ts').includes('control-plane'));
 });
 
+test('only a browser test needs chromium: not the HTTP tests of the same UI, not the cluster suite', () => {
+  assert.ok(needsOf('packages/e2e/test/browse-ui-browser.test.ts').includes('chromium'), 'launchBrowser installs chromium');
+  assert.not.ok(needsOf('packages/e2e/test/browse-ui.test.ts').includes('chromium'));
+  assert.not.ok(needsOf('packages/e2e/test/cluster.test.ts').includes('chromium'));
+});
+
 test.run();

@@ -150,13 +150,27 @@ function nameOf(entry: CatalogEntry): string {
   return entry.kind === 'module' ? `${entry.name}/${entry.provider}` : entry.type;
 }
 
-/** Whether `entry` matches `query`. */
-export function matches(entry: CatalogEntry, query: ListQuery): boolean {
-  if (query.kind !== undefined && entry.kind !== query.kind) return false;
-  if (query.namespace !== undefined && query.namespace !== '' && entry.namespace !== query.namespace) return false;
-  if (query.withFindings === true && !hasFindings(entry.findings)) return false;
+/** The test of `query` against an entry (the query's words split once, not per entry). */
+export function matcher(query: ListQuery): (entry: CatalogEntry) => boolean {
   const words = (query.q ?? '').toLowerCase().split(/\s+/).filter(Boolean);
-  if (words.length === 0) return true;
-  const text = (entry.kind === 'module' ? [entry.namespace, entry.name, entry.provider, entry.description ?? ''] : [entry.namespace, entry.type, 'provider']).join(' ').toLowerCase();
-  return words.every((w) => text.includes(w));
+  return (entry) => {
+    if (query.kind !== undefined && entry.kind !== query.kind) return false;
+    if (query.namespace !== undefined && query.namespace !== '' && entry.namespace !== query.namespace) return false;
+    if (query.withFindings === true && !hasFindings(entry.findings)) return false;
+    if (words.length === 0) return true;
+    const text = searchTextOf(entry);
+    return words.every((w) => text.includes(w));
+  };
+}
+
+// Entries are kept between requests (CatalogListing), so their search text is made once each.
+const searchTexts = new WeakMap<CatalogEntry, string>();
+
+function searchTextOf(entry: CatalogEntry): string {
+  let text = searchTexts.get(entry);
+  if (text === undefined) {
+    text = (entry.kind === 'module' ? [entry.namespace, entry.name, entry.provider, entry.description ?? ''] : [entry.namespace, entry.type, 'provider']).join(' ').toLowerCase();
+    searchTexts.set(entry, text);
+  }
+  return text;
 }

@@ -55,6 +55,7 @@ function layout(title: string, viewer: Viewer, body: SafeHtml, query: ListQuery 
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · OpenDepot</title>
 <link rel="stylesheet" href="${UI_PATH}/assets/app.css">
+<link rel="icon" href="data:,">
 <script src="${UI_PATH}/assets/app.js" defer></script>
 </head>
 <body>

@@ -15,7 +15,8 @@ import { sendError } from '../http/errors.ts';
 import type { PublicBase } from '../http/public-base.ts';
 import { MIRROR_V1_PATH } from '../routes/mirror.ts';
 import { sendAsset } from './assets.ts';
-import { catalogEntries, matches, type CatalogEntry, type ListQuery } from './browse-index.ts';
+import { matcher, type CatalogEntry, type ListQuery } from './browse-index.ts';
+import type { CatalogListing } from './catalog-listing.ts';
 import { moduleDetail, providerDetail } from './details.ts';
 import type { DocsStore } from './docs-store.ts';
 import { readmeRenderer } from './markdown.ts';
@@ -33,6 +34,8 @@ export interface UiDeps {
   modules: ModuleCatalog;
   providers: ProviderCatalog;
   versions: Informer<Version>;
+  /** What the list shows, before grants and search. */
+  listing: CatalogListing;
   access: AccessControl;
   docs: DocsStore;
   baseOf: PublicBase;
@@ -111,8 +114,8 @@ export function uiRoutes(deps: UiDeps): Router {
 
   /** The visible entries matching the request, and one page of them. */
   const listed = async (ctx: Context, query: ListQuery, pageSize: number): Promise<ListPage> => {
-    const visible = await deps.access.visible(ctx, catalogEntries(deps.modules, deps.providers, deps.versions), resourceOf);
-    const matching = visible.filter((e) => matches(e, query));
+    const visible = await deps.access.visible(ctx, deps.listing.entries(), resourceOf);
+    const matching = visible.filter(matcher(query));
     const page = pageNumber(ctx);
     return {
       items: matching.slice((page - 1) * pageSize, page * pageSize),
