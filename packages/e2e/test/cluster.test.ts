@@ -183,7 +183,11 @@ async function peakMemoryMiB(uid: string): Promise<number | undefined> {
   for (const qos of ['burstable', 'besteffort', '']) {
     const file = join('/sys/fs/cgroup/memory/kubepods', qos, `pod${uid}`, 'memory.max_usage_in_bytes');
     // A pod that is going away can lose its cgroup between the check and the read (ENODEV).
-    if (existsSync(file)) return readFile(file, 'utf8').then((text) => Math.round(Number(text) / 1048576), () => undefined);
+    if (existsSync(file))
+      return readFile(file, 'utf8').then(
+        (text) => Math.round(Number(text) / 1048576),
+        () => undefined,
+      );
   }
   return undefined;
 }
