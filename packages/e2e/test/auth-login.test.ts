@@ -31,7 +31,7 @@ import {
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
-import { moduleFiles, ready, type Obj } from './support/resources.ts';
+import { moduleFiles, oneVersionModule, ready, type Obj } from './support/resources.ts';
 
 const CLIENT = 'opendepot-cli';
 const ALICE = { login: 'alice@example.com', password: DEX_DEMO_PASSWORD };
@@ -47,13 +47,6 @@ let registryKey: SigningKey;
 let env: RegistryEnv;
 /** The registry as the clients name it: `127.0.0.1:<port>`, found through its own discovery. */
 let host: string;
-
-const moduleManifest = (name: string, provider: string, repoUrl: string) => ({
-  apiVersion: 'opendepot.defdev.io/v1alpha1',
-  kind: 'Module',
-  metadata: { name },
-  spec: { moduleConfig: { name, provider, repoUrl, fileFormat: 'zip' }, versions: [{ version: '1.0.0' }] },
-});
 
 test.before(async () => {
   dex = await startDex({ users: [{ email: ALICE.login, username: 'alice', groups: ['aws-platform-team'] }], clients: [{ id: CLIENT, public: true }] });
@@ -81,8 +74,8 @@ test.before(async () => {
   const awsRepo = await createGitRepo(join(env.dir, 'aws-repo'), { tags: { 'v1.0.0': moduleFiles('1.0.0', 'aws') } });
   const gcpRepo = await createGitRepo(join(env.dir, 'gcp-repo'), { tags: { 'v1.0.0': moduleFiles('1.0.0', 'gcp') } });
   await env.apply(
-    moduleManifest(AWS_MODULE, 'aws', awsRepo.url),
-    moduleManifest(GCP_MODULE, 'google', gcpRepo.url),
+    oneVersionModule(AWS_MODULE, 'aws', awsRepo.url),
+    oneVersionModule(GCP_MODULE, 'google', gcpRepo.url),
     {
       apiVersion: 'opendepot.defdev.io/v1alpha1',
       kind: 'Provider',

@@ -13,7 +13,7 @@ import { createGitRepo, DEX_DEMO_PASSWORD, freePort, launchBrowser, signInThroug
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventually, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
-import { moduleFiles, ready, type Obj } from './support/resources.ts';
+import { moduleFiles, oneVersionModule, ready, type Obj } from './support/resources.ts';
 
 const CLI_CLIENT = 'opendepot-cli';
 const UI_CLIENT = 'opendepot-ui';
@@ -27,13 +27,6 @@ let browser: Browser;
 let page: Page;
 let base: string;
 let secrets: string;
-
-const moduleManifest = (name: string, provider: string, repoUrl: string) => ({
-  apiVersion: 'opendepot.defdev.io/v1alpha1',
-  kind: 'Module',
-  metadata: { name },
-  spec: { moduleConfig: { name, provider, repoUrl, fileFormat: 'zip' }, versions: [{ version: '1.0.0' }] },
-});
 
 test.before(async () => {
   // The callback URL is registered with Dex before the server exists: its port is chosen first.
@@ -65,7 +58,7 @@ test.before(async () => {
   });
   const aws = await createGitRepo(join(env.dir, 'aws-repo'), { tags: { 'v1.0.0': moduleFiles('1.0.0', 'aws') } });
   const gcp = await createGitRepo(join(env.dir, 'gcp-repo'), { tags: { 'v1.0.0': moduleFiles('1.0.0', 'gcp') } });
-  await env.apply(moduleManifest(AWS_MODULE, 'aws', aws.url), moduleManifest(GCP_MODULE, 'google', gcp.url), {
+  await env.apply(oneVersionModule(AWS_MODULE, 'aws', aws.url), oneVersionModule(GCP_MODULE, 'google', gcp.url), {
     apiVersion: 'opendepot.defdev.io/v1alpha1',
     kind: 'GroupBinding',
     metadata: { name: '01-aws-platform-team' },

@@ -500,7 +500,9 @@ test('(b2) provider scanning on the node: the trivy database comes from an OCI m
 
     // The CronJob, run now: it refreshes the database from the mirror into the volume.
     const pulls = mirror.requests.filter((r) => r.url.includes('/blobs/')).length;
-    const job = await env.kubectl(['create', 'job', 'trivy-db-now', '-n', NAMESPACE, `--from=cronjob/${RELEASE}-opendepot-trivy-database`]);
+    const cronJob = (await env.kubectl(['get', 'cronjobs', '-n', NAMESPACE, '-l', 'app.kubernetes.io/component=trivy-database', '-o', 'jsonpath={.items[0].metadata.name}'])).stdout;
+    assert.ok(cronJob, 'the chart made the CronJob');
+    const job = await env.kubectl(['create', 'job', 'trivy-db-now', '-n', NAMESPACE, `--from=cronjob/${cronJob}`]);
     assert.is(job.code, 0, job.stderr);
     const done = await env.kubectl(['wait', '-n', NAMESPACE, '--for=condition=complete', 'job/trivy-db-now', '--timeout=180s']);
     assert.is(done.code, 0, `${done.stdout}${done.stderr}`);

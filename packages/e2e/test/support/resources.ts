@@ -39,6 +39,14 @@ export const moduleFiles = (version: string, storedIn: string): RepoFiles => ({
 });
 
 /** The server's access-log lines of archive GETs of one module. */
+/** A Module of one version, 1.0.0, from the git remote at `repoUrl`. */
+export const oneVersionModule = (name: string, provider: string, repoUrl: string) => ({
+  apiVersion: 'opendepot.defdev.io/v1alpha1',
+  kind: 'Module',
+  metadata: { name },
+  spec: { moduleConfig: { name, provider, repoUrl, fileFormat: 'zip' }, versions: [{ version: '1.0.0' }] },
+});
+
 export const archiveGets = (env: RegistryEnv, module: string): AccessLine[] =>
   (env.logs as AccessLine[]).filter((l) => l.msg === 'request' && l.route === 'modules.archive' && l.method === 'GET' && l.path?.includes(`/${module}/aws/`));
 
