@@ -40,7 +40,7 @@ export interface InformerOptions<T extends KubeObject> {
   /**
    * Fill the cache with the API server's streaming list (a watch with `sendInitialEvents`, served
    * from its watch cache, objects arriving one at a time) instead of a list. Falls back to the
-   * list when the API server refuses it (the WatchList feature off, before Kubernetes 1.32).
+   * list when the API server refuses it (its WatchList feature off, the default up to v1.33 at least).
    */
   streamingList?: boolean;
   /** Shapes each object before it is cached; by default drops `metadata.managedFields`. */

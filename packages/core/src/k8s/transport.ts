@@ -55,10 +55,15 @@ function flatHeaders(res: IncomingMessage): Record<string, string> {
   return out;
 }
 
+/**
+ * The body as one string, decoded as it arrives: no buffer of the whole answer is held beside the
+ * string, which halves the peak of a large list (an unpaged list of 20,000 Versions is ~100 MB).
+ */
 async function textOf(res: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of res) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  res.setEncoding('utf8');
+  let text = '';
+  for await (const piece of res) text += piece as string;
+  return text;
 }
 
 /**
