@@ -4,11 +4,9 @@
  * file re-read on rotation, the in-cluster service account, CA checks and insecure-skip-tls-verify,
  * client certificates, and an exec user served through the client-node fallback.
  */
-import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { promisify } from 'node:util';
 import { isOpenDepotError } from '@opendepot/sdk';
 import { createTestCertificates, startControlPlane, useControlPlane } from '@opendepot/testbed';
 import { test } from 'uvu';
@@ -16,7 +14,6 @@ import * as assert from 'uvu/assert';
 import { createKubeClient, inClusterConnection, loadKubeConnection, type KubeClient, type KubeConnection } from '../src/k8s/index.ts';
 import { readKubeconfigFiles } from '../src/k8s/kubeconfig-files.ts';
 
-const execFileAsync = promisify(execFile);
 const cp = await useControlPlane();
 const dir = await mkdtemp(join(tmpdir(), 'opendepot-kubeconfig-'));
 
@@ -217,13 +214,12 @@ test('an exec user goes through the client-node fallback and works', async () =>
 });
 
 test('client certificates authenticate (an API server of its own, trusting a CA made here)', async () => {
+  const certs = await createTestCertificates({ commonName: 'client CA', clientSubject: 'CN=cert-admin, O=system:masters' });
   const pki = join(dir, 'pki');
   await mkdir(pki);
-  const openssl = (args: string[]) => execFileAsync('openssl', args, { cwd: pki });
-  await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=client CA']);
-  await openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/O=system:masters/CN=cert-admin']);
-  await writeFile(join(pki, 'ext.cnf'), 'extendedKeyUsage=clientAuth\n');
-  await openssl(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '1', '-extfile', 'ext.cnf']);
+  await writeFile(join(pki, 'ca.crt'), certs.caPem);
+  await writeFile(join(pki, 'client.crt'), certs.certPem);
+  await writeFile(join(pki, 'client.key'), certs.keyPem);
   const own = await startControlPlane({ extraApiServerArgs: [`--client-ca-file=${join(pki, 'ca.crt')}`] });
   try {
     const path = await file(
@@ -235,15 +231,15 @@ test('client certificates authenticate (an API server of its own, trusting a CA 
         contexts: { c: { cluster: 'k', user: 'u' } },
       }),
     );
-    const client = createKubeClient({ kubeconfigPath: path });
-    const review = await client.request<{ status: { userInfo: { username: string; groups: string[] } } }>({
+    const kube = createKubeClient({ kubeconfigPath: path });
+    const review = await kube.request<{ status: { userInfo: { username: string; groups: string[] } } }>({
       method: 'POST',
       path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
       body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
     });
     assert.is(review.status.userInfo.username, 'cert-admin');
     assert.ok(review.status.userInfo.groups.includes('system:masters'));
-    assert.ok((await listNamespaces(client)) > 0);
+    assert.ok((await listNamespaces(kube)) > 0);
   } finally {
     await own.stop();
   }
