@@ -82,6 +82,13 @@ test('API failures are SDK errors with the Kubernetes reason as cause', async ()
   assert.instance(closed, Error);
 });
 
+test('a large answer with multi-byte characters split across network chunks decodes intact', async () => {
+  const text = 'é€😀'.repeat(20_000); // ~180 KB of UTF-8: many chunks, characters cut at their edges
+  await modules.create({ ...moduleObject(ns, 'crud-utf8'), metadata: { name: 'crud-utf8', namespace: ns, annotations: { text } } });
+  assert.is((await modules.get(ns, 'crud-utf8')).metadata.annotations?.text, text);
+  await modules.delete(ns, 'crud-utf8');
+});
+
 test('merge patch: fields merge, arrays replace, and a stale resourceVersion precondition is a ConflictError', async () => {
   const before = await modules.get(ns, 'crud-a');
   const patched = await modules.patch(ns, 'crud-a', { spec: { versions: [{ version: '2.0.0' }], forceSync: true } });

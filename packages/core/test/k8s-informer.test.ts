@@ -248,6 +248,17 @@ test('410 Gone as an ERROR event in the watch stream: relist and emit the differ
   });
 });
 
+test('streamingList on an API server whose WatchList feature is off (the default of v1.33): it lists instead', async () => {
+  await modules.create(moduleObject(ns, 'listed'));
+  const proxy = await startApiProxy(cp);
+  stoppers.push(() => proxy.close());
+  const { informer } = await watched({ proxy, streamingList: true });
+  assert.ok(informer.get(ns, 'listed'));
+  assert.is(proxy.watches[0]?.get('sendInitialEvents'), 'true', 'it asked for a streaming list first');
+  assert.is(proxy.lists, 1, 'then listed');
+  await modules.delete(ns, 'listed');
+});
+
 test('resync re-emits every cached object as an update of itself', async () => {
   await modules.create(moduleObject(ns, 'resynced'));
   const { seen } = await watched({ resyncMs: 200 });

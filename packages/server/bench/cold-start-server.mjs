@@ -2,7 +2,7 @@
  * The server process of cold-start.bench.ts, run as in production: the compiled dist/, no
  * TypeScript loader (it alone holds tens of MB). argv[2] is the configuration: `before` (the
  * informer defaults), `served-<n>` (the server's field transform, list pages of n; 0: one answer),
- * or `ceiling` (one bare list with node:https, the answer built once, served by node:http).
+ * `streamed` (the server's field transform, filled by the API server's streaming list), or `ceiling` (one bare list with node:https, the answer built once, served by node:http).
  */
 import { createServer } from 'node:http';
 import { request } from 'node:https';
@@ -22,7 +22,7 @@ function reportUsage() {
 
 async function serveRegistry() {
   const client = createKubeClient({ kubeconfigPath: process.env.BENCH_KUBECONFIG });
-  const options = config === 'before' ? {} : { listPageSize: Number(config.split('-')[1]), transform: keepServedFields };
+  const options = config === 'before' ? {} : config === 'streamed' ? { streamingList: true, transform: keepServedFields } : { listPageSize: Number(config.split('-')[1]), transform: keepServedFields };
   const modules = createInformer(client, RESOURCES.module, options);
   const versions = createInformer(client, RESOURCES.version, options);
   const server = createRegistryServer({

@@ -7,6 +7,8 @@
  *  - `before`: the informers as they were (managedFields dropped, pages of 500);
  *  - `served-<n>`: the server's informers (`registryInformers`: fields the server never reads
  *    dropped) with list pages of n (0: one answer);
+ *  - `streamed`: the server's informers filled by the API server's streaming list (a watch with
+ *    `sendInitialEvents`); needs BENCH_WATCH_LIST=1 (the WatchList feature, off by default in v1.33);
  *  - `ceiling`: a bare process that lists every Version in one request with node:https, builds
  *    the same answer and serves it with node:http: no Node.js server can answer sooner.
  * The server processes run the compiled dist/ as in production (cold-start-server.mjs), so build first:
@@ -15,7 +17,8 @@
  *   bash scripts/with-env.sh node --conditions=opendepot-source packages/server/bench/cold-start.bench.ts
  *
  * Options (environment): BENCH_VERSIONS (default 20000), BENCH_CONFIGS (comma-separated subset),
- * BENCH_ROUNDS (default 1: rounds of all configurations, interleaved).
+ * BENCH_ROUNDS (default 1: rounds of all configurations, interleaved), BENCH_WATCH_LIST=1 (start
+ * the kube-apiserver with the WatchList feature on, for `streamed`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -31,6 +34,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const NAMESPACE = 'bench-cold';
 const VERSIONS_PATH = `/opendepot/modules/v1/${NAMESPACE}/big/aws/versions`;
 const SEED_CONCURRENCY = 32;
+const WATCH_LIST = process.env.BENCH_WATCH_LIST === '1';
 
 type FromChild = { type: 'ready'; url: string } | { type: 'usage'; rss: number; heapUsed: number };
 
@@ -89,7 +93,7 @@ async function coldStart(config: string, env: Record<string, string>): Promise<{
 }
 
 async function main(): Promise<void> {
-  const plane = await startControlPlane();
+  const plane = await startControlPlane(WATCH_LIST ? { extraApiServerArgs: ['--feature-gates=WatchList=true'] } : {});
   try {
     console.log(`seeding one Module with ${VERSIONS} Ready Versions through the kube-apiserver (${SEED_CONCURRENCY} writers)…`);
     await seed(plane.kubeconfigPath);

@@ -28,8 +28,10 @@ function pemOfKey(der: ArrayBuffer): string {
 /**
  * Makes a CA and a server certificate valid for `hosts` (DNS names and IP addresses; default
  * 127.0.0.1, ::1 and localhost) for `days` days. Go clients ignore the CN, so SANs carry the names.
+ * With `clientSubject` (e.g. `CN=alice, O=team`) the certificate is a client certificate of that
+ * subject instead (for an API server's `--client-ca-file`: CN the user, O its groups).
  */
-export async function createTestCertificates(options: { hosts?: string[]; days?: number; commonName?: string } = {}): Promise<TestCertificates> {
+export async function createTestCertificates(options: { hosts?: string[]; days?: number; commonName?: string; clientSubject?: string } = {}): Promise<TestCertificates> {
   const hosts = options.hosts ?? ['127.0.0.1', '::1', 'localhost'];
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Date.now() + (options.days ?? 30) * 86_400_000);
@@ -47,7 +49,7 @@ export async function createTestCertificates(options: { hosts?: string[]; days?:
   const isIp = (h: string) => /^[\d.]+$/.test(h) || h.includes(':');
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: '02',
-    subject: `CN=${hosts.find((h) => !isIp(h)) ?? 'localhost'}`,
+    subject: options.clientSubject ?? `CN=${hosts.find((h) => !isIp(h)) ?? 'localhost'}`,
     issuer: ca.subject,
     notBefore,
     notAfter,
@@ -57,8 +59,9 @@ export async function createTestCertificates(options: { hosts?: string[]; days?:
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(hosts.map((h) => ({ type: isIp(h) ? 'ip' : 'dns', value: h }))),
+      ...(options.clientSubject
+        ? [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])]
+        : [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]), new x509.SubjectAlternativeNameExtension(hosts.map((h) => ({ type: isIp(h) ? 'ip' : 'dns', value: h })))]),
     ],
   });
   const keyDer = await webcrypto.subtle.exportKey('pkcs8', (serverKeys as webcrypto.CryptoKeyPair).privateKey);

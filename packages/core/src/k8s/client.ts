@@ -1,24 +1,20 @@
 /**
- * The one way OpenDepot talks to the API server: a kubeconfig (file, in-cluster or default
- * discovery) from @kubernetes/client-node for endpoints, credentials and TLS, and a small request
- * function on top of its transport. Every kind (custom or built-in) goes through the same path,
+ * The one way OpenDepot talks to the API server: a connection (kubeconfig, in-cluster or default
+ * discovery, see kubeconfig.ts) for endpoint, credentials and TLS, and a small request function
+ * on top of a kept-alive transport. Every kind (custom or built-in) goes through the same path,
  * any patch content type works (merge patch, server-side apply), and requests take an AbortSignal.
  */
-import { readFileSync } from 'node:fs';
-import { IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, type HttpMethod } from '@kubernetes/client-node';
 import { isOpenDepotError } from '@opendepot/sdk';
+import { clientNodeTransport } from './client-node-transport.ts';
+import type { KubeConnection } from './connection.ts';
 import { KubeApiError, retryAfterMsOf, toSdkError, type KubeStatus } from './errors.ts';
+import { loadKubeConnection, type KubeConnectionSource } from './kubeconfig.ts';
+import { httpsTransport, type KubeTransport, type TransportResponse } from './transport.ts';
 
 /** How to reach the API server. With no option, the usual discovery: `$KUBECONFIG`, `~/.kube/config`, then in-cluster. */
-export interface KubeClientOptions {
-  /** A kubeconfig file. */
-  kubeconfigPath?: string;
-  /** Use the pod's service account (`KUBERNETES_SERVICE_HOST`, the mounted token and CA). */
-  inCluster?: boolean;
-  /** An already loaded configuration. */
-  kubeConfig?: KubeConfig;
-  /** A context of the kubeconfig other than its current one. */
-  context?: string;
+export interface KubeClientOptions extends KubeConnectionSource {
+  /** An already resolved connection (the other sources are then ignored). */
+  connection?: KubeConnection;
   /** Timeout of a request that is not a watch, 30 s by default. */
   requestTimeoutMs?: number;
   /** `User-Agent` of every request, e.g. `opendepot-operator/0.1.0`. */
@@ -41,8 +37,8 @@ export interface KubeRequest {
 
 /** A connection to one API server. */
 export interface KubeClient {
-  /** The loaded kubeconfig, for code that needs one of client-node's typed APIs (`makeApiClient`). */
-  readonly kubeConfig: KubeConfig;
+  /** The connection: server, TLS material and credentials. */
+  readonly connection: KubeConnection;
   /** Base URL of the API server. */
   readonly server: string;
   /** The namespace of the kubeconfig's context, or of the pod's service account, else `default`. */
@@ -57,29 +53,6 @@ export interface KubeClient {
   stream(req: KubeRequest): Promise<ReadableStream<Uint8Array>>;
   /** Closes the client's pooled connections. */
   close(): Promise<void>;
-}
-
-const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
-/** Loads the kubeconfig the options name. */
-export function loadKubeConfig(options: KubeClientOptions = {}): KubeConfig {
-  if (options.kubeConfig) return options.kubeConfig;
-  const kc = new KubeConfig();
-  if (options.kubeconfigPath) kc.loadFromFile(options.kubeconfigPath);
-  else if (options.inCluster) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  if (options.context) kc.setCurrentContext(options.context);
-  return kc;
-}
-
-function defaultNamespace(kc: KubeConfig): string {
-  const fromContext = kc.getContextObject(kc.getCurrentContext())?.namespace;
-  if (fromContext) return fromContext;
-  try {
-    return readFileSync(IN_CLUSTER_NAMESPACE_FILE, 'utf8').trim() || 'default';
-  } catch {
-    return 'default';
-  }
 }
 
 function toUrl(server: string, req: KubeRequest): string {
@@ -99,36 +72,30 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** The transport of `connection`: client-node only for the credentials core does not handle. */
+function transportOf(connection: KubeConnection): KubeTransport {
+  return connection.credentials.kind === 'client-node' ? clientNodeTransport(connection.credentials.kubeconfig) : httpsTransport(connection);
+}
+
 /** Makes a client from a kubeconfig path, the in-cluster service account, or the default discovery. */
 export function createKubeClient(options: KubeClientOptions = {}): KubeClient {
-  const kc = loadKubeConfig(options);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('the kubeconfig has no current cluster');
-  const server = cluster.server;
+  const connection = options.connection ?? loadKubeConnection(options);
+  const server = connection.server;
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-  const http = new IsomorphicFetchHttpLibrary();
-  // client-node builds a new connection pool for every request; keep the first one so requests
-  // reuse kept-alive connections. Credentials (headers) are still applied per request, so a
-  // rotated service-account token is picked up.
-  let dispatcher: ReturnType<RequestContext['getDispatcher']>;
+  const transport = transportOf(connection);
   let closed = false;
 
   /** Sends `req`; resolves with the raw answer, whatever its status. */
-  async function send(req: KubeRequest, signal: AbortSignal) {
+  async function send(req: KubeRequest, signal: AbortSignal): Promise<TransportResponse> {
     if (closed) throw new Error('the Kubernetes client is closed');
-    const method = req.method ?? 'GET';
-    const ctx = new RequestContext(toUrl(server, req), method as HttpMethod);
-    await kc.applySecurityAuthentication(ctx);
-    if (dispatcher === undefined) dispatcher = ctx.getDispatcher();
-    else ctx.setDispatcher(dispatcher);
-    ctx.setHeaderParam('Accept', 'application/json');
-    if (options.userAgent) ctx.setHeaderParam('User-Agent', options.userAgent);
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (options.userAgent) headers['User-Agent'] = options.userAgent;
+    let body: string | undefined;
     if (req.body !== undefined) {
-      ctx.setHeaderParam('Content-Type', req.contentType ?? 'application/json');
-      ctx.setBody(typeof req.body === 'string' ? req.body : JSON.stringify(req.body));
+      headers['Content-Type'] = req.contentType ?? 'application/json';
+      body = typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
     }
-    ctx.setSignal(signal);
-    return http.send(ctx).toPromise();
+    return transport.send({ url: toUrl(server, req), method: req.method ?? 'GET', headers, signal, ...(body !== undefined && { body }) });
   }
 
   /** Runs `fn` under the caller's signal plus a timeout, mapping failures to SDK errors. */
@@ -160,14 +127,14 @@ export function createKubeClient(options: KubeClientOptions = {}): KubeClient {
   }
 
   return {
-    kubeConfig: kc,
+    connection,
     server,
-    namespace: defaultNamespace(kc),
+    namespace: connection.namespace,
     request<T>(req: KubeRequest): Promise<T> {
       return exchange(req, req.timeoutMs ?? requestTimeoutMs, async (signal) => {
         const res = await send(req, signal);
-        const text = await res.body.text();
-        if (res.httpStatusCode < 200 || res.httpStatusCode > 299) return failure(req, res.httpStatusCode, res.headers, text);
+        const text = await res.text();
+        if (res.status < 200 || res.status > 299) return failure(req, res.status, res.headers, text);
         return parseJson(text) as T;
       });
     },
@@ -175,16 +142,14 @@ export function createKubeClient(options: KubeClientOptions = {}): KubeClient {
       return exchange(req, req.timeoutMs ?? requestTimeoutMs, async (signal, headersArrived) => {
         // The timeout covers the wait for headers only; the caller's signal covers the whole stream.
         const res = await send(req, signal);
-        if (res.httpStatusCode !== 200) return failure(req, res.httpStatusCode, res.headers, await res.body.text());
+        if (res.status !== 200) return failure(req, res.status, res.headers, await res.text());
         headersArrived();
-        const body = res.body.stream();
-        if (!body) throw new Error(`${req.path}: the answer has no body`);
-        return body;
+        return res.stream();
       });
     },
     async close(): Promise<void> {
       closed = true;
-      await dispatcher?.destroy();
+      await transport.close();
     },
   };
 }

@@ -13,7 +13,7 @@ import { randomInt } from 'node:crypto';
 import { Backoff, sleep, type BackoffOptions } from './backoff.ts';
 import type { KubeClient } from './client.ts';
 import { resourceClient } from './crud.ts';
-import { KubeApiError, isGone, toSdkError, type KubeStatus } from './errors.ts';
+import { KubeApiError, isGone, kubeStatusOf, toSdkError, type KubeStatus } from './errors.ts';
 import { keyOf, objectKey, resourcePath } from './resources.ts';
 import { silentLogger, type Informer, type InformerEvent, type KubeLogger, type KubeObject, type ResourceRef } from './types.ts';
 
@@ -37,6 +37,12 @@ export interface InformerOptions<T extends KubeObject> {
   backoff?: BackoffOptions;
   /** Objects per page of the (re)list; default the list's own (500); 0 lists all in one answer. */
   listPageSize?: number;
+  /**
+   * Fill the cache with the API server's streaming list (a watch with `sendInitialEvents`, served
+   * from its watch cache, objects arriving one at a time) instead of a list. Falls back to the
+   * list when the API server refuses it (its WatchList feature off, the default up to v1.33 at least).
+   */
+  streamingList?: boolean;
   /** Shapes each object before it is cached; by default drops `metadata.managedFields`. */
   transform?: (obj: T) => T;
   logger?: KubeLogger;
@@ -48,6 +54,9 @@ type Handler<T> = (obj: T, old?: T) => void;
 
 /** Why one watch ended. */
 type WatchEnd = { kind: 'closed'; events: number } | { kind: 'expired' } | { kind: 'silent'; silenceMs: number } | { kind: 'stopped' };
+
+/** The annotation of the bookmark that ends a streaming list's initial events. */
+const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
 /** How long past its own timeout a watch may stay open before it is judged a dead connection. */
 const SILENCE_GRACE_MS = 30_000;
@@ -83,6 +92,10 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
   #started: Promise<void> | undefined;
   #markStarted: (() => void) | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
+  /** Keys seen while a streaming list sends its initial events; undefined otherwise. */
+  #initialKeys: Set<string> | undefined;
+  /** False once the API server refused a streaming list: list instead. */
+  #streamingList: boolean;
 
   constructor(client: KubeClient, ref: ResourceRef, options: InformerOptions<T>) {
     this.#client = client;
@@ -90,6 +103,7 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
     this.#options = options;
     this.#log = options.logger ?? silentLogger;
     this.#transform = options.transform ?? stripManagedFields;
+    this.#streamingList = options.streamingList === true;
   }
 
   start(): Promise<void> {
@@ -143,12 +157,18 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
     let needList = true;
     while (!signal.aborted) {
       try {
-        if (needList) {
+        const streaming = needList && this.#streamingList;
+        if (needList && !streaming) {
           await this.#relist(signal);
           needList = false;
         }
         const began = Date.now();
-        const end = await this.#watch(signal);
+        const end = await this.#watch(signal, streaming);
+        if (streaming) {
+          // Listed only if the bookmark ending the initial events arrived.
+          if (this.#initialKeys === undefined) needList = false;
+          this.#initialKeys = undefined;
+        }
         if (end.kind === 'stopped') break;
         if (end.kind === 'expired') {
           this.#log.info({ kind: this.#ref.kind, resourceVersion: this.#resourceVersion }, 'watch expired (410 Gone), relisting');
@@ -166,7 +186,13 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
           backoff.reset();
         }
       } catch (err) {
+        this.#initialKeys = undefined;
         if (signal.aborted) break;
+        if (needList && this.#streamingList && isRefusedStreamingList(err)) {
+          this.#log.info({ kind: this.#ref.kind, err: errorMessage(err) }, 'the API server refuses streaming lists (WatchList off): listing instead');
+          this.#streamingList = false;
+          continue;
+        }
         if (isGone(err)) needList = true;
         this.#options.onError?.(err);
         const delay = backoff.next();
@@ -191,13 +217,18 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
       seen.add(objectKey(obj));
       this.#upsert(obj);
     }
+    this.#resourceVersion = resourceVersion;
+    this.#settleList(seen);
+  }
+
+  /** After a full (re)list whose objects had `seen` keys: drops the others (emitting deletes) and marks the cache synced. */
+  #settleList(seen: Set<string>): void {
     for (const [key, old] of this.#cache) {
       if (!seen.has(key)) {
         this.#cache.delete(key);
         this.#emit('delete', old);
       }
     }
-    this.#resourceVersion = resourceVersion;
     if (!this.#synced) this.#log.debug({ kind: this.#ref.kind, objects: this.#cache.size }, 'informer synced');
     this.#synced = true;
     this.#markStarted?.();
@@ -208,8 +239,12 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
     return this.#options.silenceTimeoutMs ?? timeoutSeconds * 1000 + SILENCE_GRACE_MS;
   }
 
-  /** One watch from the current resourceVersion, until it ends; returns why it ended. */
-  async #watch(signal: AbortSignal): Promise<WatchEnd> {
+  /**
+   * One watch from the current resourceVersion, until it ends; returns why it ended. With
+   * `initialEvents` it is a streaming list: every object arrives first as ADDED, then a bookmark
+   * marks the end of the list; `#initialKeys` is cleared only once that bookmark arrived.
+   */
+  async #watch(signal: AbortSignal, initialEvents = false): Promise<WatchEnd> {
     const watch = new AbortController();
     const stopWatch = () => watch.abort();
     signal.addEventListener('abort', stopWatch, { once: true });
@@ -235,7 +270,7 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
         path: resourcePath(this.#ref, this.#options.namespace),
         query: {
           watch: true,
-          resourceVersion: this.#resourceVersion,
+          ...(initialEvents ? { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan' } : { resourceVersion: this.#resourceVersion }),
           allowWatchBookmarks: true,
           timeoutSeconds,
           labelSelector: this.#options.labelSelector,
@@ -245,6 +280,7 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
         timeoutMs: Math.min(silenceMs, 30_000),
       });
       lastActivity = Date.now();
+      if (initialEvents) this.#initialKeys = new Set();
       const reader = body.getReader();
       const decoder = new TextDecoder();
       let buffered = '';
@@ -305,6 +341,7 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
     switch (event.type) {
       case 'ADDED':
       case 'MODIFIED':
+        this.#initialKeys?.add(objectKey(obj));
         this.#upsert(this.#transform(obj));
         break;
       case 'DELETED': {
@@ -314,6 +351,12 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
         break;
       }
       case 'BOOKMARK':
+        if (this.#initialKeys && obj.metadata.annotations?.[INITIAL_EVENTS_END] === 'true') {
+          if (version) this.#resourceVersion = version;
+          const seen = this.#initialKeys;
+          this.#initialKeys = undefined;
+          this.#settleList(seen);
+        }
         break;
       default:
         return undefined;
@@ -346,6 +389,12 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
       }
     }
   }
+}
+
+/** The API server's answer to `sendInitialEvents` when its WatchList feature is off. */
+function isRefusedStreamingList(err: unknown): boolean {
+  const status = kubeStatusOf(err);
+  return status === 400 || status === 422;
 }
 
 function errorMessage(err: unknown): string {

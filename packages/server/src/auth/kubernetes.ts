@@ -8,9 +8,8 @@
  * (bounded size and TTL) by a hash of the token, never the token itself.
  */
 import { createHash } from 'node:crypto';
-import { createKubeClient, GROUP, type KubeClient } from '@opendepot/core';
+import { createKubeClient, GROUP, type KubeClient, type KubeConnection } from '@opendepot/core';
 import type { AuthDecision, AuthProvider, AuthRequest, Logger, Principal, ProtectedResource } from '@opendepot/sdk';
-import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { TtlCache, type CacheOutcome } from './ttl-cache.ts';
 
@@ -221,6 +220,16 @@ function parseKubeconfig(token: string): Parsed {
   return { problem: 'the kubeconfig user has no token and no client certificate' };
 }
 
+/** The registry's own cluster (server and how its certificate is verified), reached with only the caller's inline credentials. */
+function callerConnection(own: KubeConnection, user: InlineUser): KubeConnection {
+  const { ca, insecureSkipVerify, serverName } = own.tls;
+  const tls = { ca, insecureSkipVerify, serverName };
+  if (user.token !== undefined) return { server: own.server, namespace: 'default', tls, credentials: { kind: 'token', token: user.token } };
+  const cert = Buffer.from(user['client-certificate-data'] ?? '', 'base64');
+  const key = Buffer.from(user['client-key-data'] ?? '', 'base64');
+  return { server: own.server, namespace: 'default', tls: { ...tls, cert, key }, credentials: { kind: 'none' } };
+}
+
 /**
  * Base64 kubeconfigs as the bearer token, for local clusters: it authenticates as the user its
  * credentials identify on the registry's own API server (SelfSubjectReview), then RBAC decides.
@@ -229,8 +238,7 @@ export function kubeconfigProvider(options: KubernetesAuthOptions): AuthProvider
   const identities = new TtlCache<AuthDecision>({ ttlSeconds: options.cacheTtlSeconds, maxEntries: options.cacheMaxEntries });
   const gate = new Gate(MAX_REVIEWS_IN_FLIGHT);
   const rbac = new RbacAuthorizer(options, gate);
-  const own = options.client.kubeConfig.getCurrentCluster();
-  if (own === null) throw new Error('the registry has no Kubernetes cluster to check kubeconfig credentials against');
+  const own = options.client.connection;
   return {
     async authenticate(request): Promise<AuthDecision> {
       const token = bearerToken(request);
@@ -240,21 +248,7 @@ export function kubeconfigProvider(options: KubernetesAuthOptions): AuthProvider
         async () => {
           const parsed = parseKubeconfig(token);
           if ('problem' in parsed) return { decision: 'deny', reason: parsed.problem };
-          // The registry's own cluster (server and CA), only the caller's credentials.
-          const kc = new KubeConfig();
-          kc.loadFromOptions({
-            clusters: [own],
-            users: [
-              {
-                name: 'caller',
-                ...(parsed.user.token !== undefined && { token: parsed.user.token }),
-                ...(parsed.user['client-certificate-data'] !== undefined && { certData: parsed.user['client-certificate-data'], keyData: parsed.user['client-key-data'] }),
-              },
-            ],
-            contexts: [{ name: 'caller', cluster: own.name, user: 'caller' }],
-            currentContext: 'caller',
-          });
-          const client = createKubeClient({ kubeConfig: kc, userAgent: 'opendepot-server/kubeconfig-auth', requestTimeoutMs: 10_000 });
+          const client = createKubeClient({ connection: callerConnection(own, parsed.user), userAgent: 'opendepot-server/kubeconfig-auth', requestTimeoutMs: 10_000 });
           try {
             const review = await gate.run(() =>
               client.request<{ status?: { userInfo?: UserInfo } }>({

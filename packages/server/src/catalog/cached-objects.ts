@@ -17,6 +17,14 @@ const KEPT_METADATA = ['name', 'namespace', 'uid', 'resourceVersion', 'generatio
 export const SERVER_LIST_PAGE_SIZE = 0;
 
 /**
+ * Fill the caches with the API server's streaming list (`sendInitialEvents`: from its watch cache,
+ * one object at a time) where its WatchList feature is on, else the unpaged list above. On 20,000
+ * Versions it reached the first correct answer 20–29 % sooner than the unpaged list and left the
+ * idle process ~100 MB smaller: no one large answer to hold and parse (BENCHMARKS.md).
+ */
+export const SERVER_STREAMING_LIST = true;
+
+/**
  * The object without what the server never reads: managedFields, annotations (a kubectl
  * `last-applied-configuration` doubles an object), labels, owner references, finalizers, and the
  * Version's legacy one-line `status.syncStatus`.
@@ -36,7 +44,7 @@ export function keepServedFields<T extends KubeObject & { status?: unknown }>(ob
 
 /** The Module and Version informers of the server (all namespaces); start them to fill them. */
 export function registryInformers(client: KubeClient, logger: KubeLogger): { modules: Informer<Module>; versions: Informer<Version> } {
-  const options = { logger, listPageSize: SERVER_LIST_PAGE_SIZE };
+  const options = { logger, listPageSize: SERVER_LIST_PAGE_SIZE, streamingList: SERVER_STREAMING_LIST };
   return {
     modules: createInformer<Module>(client, RESOURCES.module, { ...options, transform: keepServedFields }),
     versions: createInformer<Version>(client, RESOURCES.version, { ...options, transform: keepServedFields }),
