@@ -4,8 +4,9 @@
  * In order, on one cluster:
  *   (a) default values in a namespace enforcing Pod Security "restricted" (a privileged pod is
  *       refused there): filesystem storage on a PVC made writable by fsGroup, no root step, a Module applied with kubectl reaches Ready,
- *       tofu installs it through the Service; a pod started after the Service exists (service
- *       links injected) still starts;
+ *       tofu installs it through the Service; the operator in the pod documented it and the
+ *       browse UI shows it; a pod started after the Service exists (service links injected)
+ *       still starts;
  *   (c) MinIO storage with presigned downloads;
  *   (d) a third-party plugin named only in Helm values, installed at pod start from an npm registry;
  *   (b) examples/scanning/values.yaml with the with-trivy image;
@@ -267,6 +268,18 @@ test('(a) helm install with default values; a Module applied with kubectl reache
   assert.ok(written.length >= 4, `archives on the volume: ${written.join(', ')}`);
   for (const file of written) assert.is((await stat(join(pvDir, file))).uid, 65532, `${file} written by uid 65532`);
   await recordMemory('(a)');
+});
+
+test('(a) the browse UI of the image: the operator documented the module in the pod (status.docs), and the page through the Service shows its README and output', async () => {
+  for (const v of await versionsOf('vpc')) {
+    assert.equal((v.status as { docs?: unknown }).docs, { readme: true, inputs: 0, outputs: 1, problems: 0 }, `${v.spec.version} documented`);
+  }
+  const page = await get(`${await env.baseUrl()}/ui/modules/${TEAM}/vpc/aws?version=1.2.0`);
+  assert.is(page.status, 200, page.body.toString());
+  const html = page.body.toString();
+  assert.match(html, '<code>version</code>');
+  assert.match(html, /<h1>vpc 1\.2\.0<\/h1>/);
+  assert.match(String(page.headers['content-security-policy']), /script-src 'self'/);
 });
 
 test("(a) helm test: the chart's own test pod finds the registry through discovery", async () => {
