@@ -157,7 +157,8 @@ async function keepDocs(deps: VersionControllerDeps, version: Version, storage: 
 
 /** Documents a stored module version whose documentation is missing (a status summary when it did). */
 async function documentStored(deps: VersionControllerDeps, version: Version, storage: StorageBackend, storageKey: string, signal: AbortSignal): Promise<DocsSummary | undefined> {
-  if (version.spec.kind !== 'Module' || !deps.docsParser) return undefined;
+  // status.docs is written with the stored documentation: only a version without it is looked at in storage.
+  if (version.spec.kind !== 'Module' || !deps.docsParser || version.status?.docs) return undefined;
   try {
     const docs = await documentStoredIfMissing(storage, storageKey, version.spec.fileFormat, { parser: deps.docsParser, signal, ...(deps.spoolDir && { spoolDir: deps.spoolDir }) });
     return docs && docsSummary(docs);
