@@ -102,15 +102,8 @@ spec:
         - name: {{ $component }}
           image: {{ include "opendepot.image" $root }}
           imagePullPolicy: {{ $root.Values.image.pullPolicy }}
-          command: [node, /app/packages/{{ $component }}/dist/main.js]
+          command: [node{{ range $values.nodeArgs }}, {{ . | quote }}{{ end }}, /app/packages/{{ $component }}/dist/main.js]
           args: [--config, /etc/opendepot/config.yaml]
-          env:
-            {{- if $isServer }}
-            # Small young generation: streamed chunks die young, so memory stays flat per download.
-            {{- else }}
-            # Small young generation: archive chunks die young (depot bench: peak 378 → 308 MiB).
-            {{- end }}
-            - { name: NODE_OPTIONS, value: "--max-semi-space-size=1" }
           securityContext: {{- toYaml $root.Values.securityContext | nindent 12 }}
           resources: {{- toYaml $values.resources | nindent 12 }}
           ports:

@@ -43,6 +43,11 @@ const resources = (description: string): Schema =>
     claims: k8sList('Dynamic resource claims.'),
   });
 
+const nodeArgs = (description: string): Schema => ({
+  type: 'array',
+  description,
+  items: { type: 'string', pattern: '^--[a-z0-9][a-z0-9-]*(=\\S+)?$' },
+});
 const strategy = (description: string): Schema =>
   obj(description, {
     type: { enum: ['RollingUpdate', 'Recreate'], description: 'Deployment strategy type.' },
@@ -218,6 +223,7 @@ export function chartValuesSchema(): Schema {
         replicas: int('Replicas; leader election lets one reconcile.', { minimum: 0 }),
         strategy: strategy('Deployment strategy.'),
         resources: resources('Resources of the operator container.'),
+        nodeArgs: nodeArgs('Node.js and V8 flags before the entry point, e.g. --max-semi-space-size=1 (they replace the defaults).'),
         tmpSizeLimit: quantity('Size limit of the /tmp emptyDir, where the operator spools downloads, repacks and scans.'),
         ...placement(),
       }),
@@ -276,6 +282,7 @@ export function chartValuesSchema(): Schema {
           passphrase: bool('The Secret has a passphrase key.'),
         }),
         resources: resources('Resources of the server container.'),
+        nodeArgs: nodeArgs('Node.js and V8 flags before the entry point, e.g. --max-semi-space-size=1 (they replace the defaults).'),
         tmpSizeLimit: quantity('Size limit of the /tmp emptyDir of the server pods.'),
       }),
       persistence: obj('The ReadWriteMany volume for filesystem storage.', {

@@ -430,6 +430,19 @@ test('/tmp is an emptyDir with a size limit (operator 2Gi, server 512Mi), and th
   assert.match(await renderFails('operator.tmpSizeLimit=lots'), 'tmpSizeLimit');
 });
 
+test('node flags: the defaults go before the entry point, this Node accepts them, and they are a checked value', async () => {
+  const command = (docs: Doc[], c: 'operator' | 'server') => podSpec(docs, c).containers[0]!.command;
+  const docs = await render();
+  const operatorCommand = command(docs, 'operator');
+  assert.equal(operatorCommand, ['node', '--max-semi-space-size=1', '--heap-growing-percent=50', '/app/packages/operator/dist/main.js']);
+  assert.equal(command(docs, 'server'), ['node', '--max-semi-space-size=1', '/app/packages/server/dist/main.js']);
+  // A V8 flag a Node release dropped would stop the pod at start: the image's Node is this one.
+  const flags = operatorCommand!.slice(1, -1);
+  const { stdout } = await promisify(execFile)(process.execPath, [...flags, '-p', 'require("node:v8").getHeapStatistics().total_heap_size > 0']);
+  assert.is(stdout.trim(), 'true');
+  assert.equal(command(await render('operator.nodeArgs={--max-old-space-size=300}'), 'operator'), ['node', '--max-old-space-size=300', '/app/packages/operator/dist/main.js']);
+  assert.match(await renderFails('operator.nodeArgs={--config /etc/x}'), 'nodeArgs');
+});
 test('the server PodDisruptionBudget: minAvailable 1 with 2 replicas, none with 1 replica or when disabled', async () => {
   const pdb = find(await render(), 'PodDisruptionBudget', 'opendepot-server');
   assert.is(pdb.spec?.minAvailable, 1);

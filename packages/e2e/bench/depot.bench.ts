@@ -4,6 +4,11 @@
  * operator runs as its own process (its real entry point), so its memory is measured alone.
  * Prints the time until every Version is Ready and the operator's peak resident memory.
  *
+ * The operator runs as in the image: the compiled `dist/main.js` (build first) with the chart's
+ * `operator.nodeArgs`. `BENCH_FROM=source` runs the TypeScript sources instead (Node's type
+ * stripping adds its own memory); `BENCH_NODE_ARGS` (space-separated) replaces the chart's flags.
+ *
+ *   bash scripts/with-env.sh pnpm build
  *   bash scripts/with-env.sh node --conditions=opendepot-source packages/e2e/bench/depot.bench.ts [modules] [releases]
  */
 import { spawn } from 'node:child_process';
@@ -12,11 +17,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kubectl, startControlPlane, startGithubStandin } from '@opendepot/testbed';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 
 const MODULES = Number(process.argv[2] ?? 20);
 const RELEASES = Number(process.argv[3] ?? 25);
 const root = fileURLToPath(new URL('../../..', import.meta.url));
+const FROM_SOURCE = process.env.BENCH_FROM === 'source';
+const chartValues = parse(await readFile(join(root, 'charts/opendepot/values.yaml'), 'utf8')) as { operator: { nodeArgs: string[] } };
+const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? chartValues.operator.nodeArgs;
 const dir = await mkdtemp(join(tmpdir(), 'opendepot-depot-bench-'));
 const plane = await startControlPlane();
 const github = await startGithubStandin({ rateLimitPerHour: 1_000_000 });
@@ -40,10 +48,18 @@ try {
       pluginsDir: join(root, 'packages/e2e'),
       plugins: [{ package: '@opendepot/plugin-fs' }],
       defaultStorageConfig: { filesystem: { path: join(dir, 'storage') } },
-      operator: { concurrency: 8, watchNamespaces: [ns], leaderElection: { enabled: false }, github: { apiUrl: github.url } },
+      operator: {
+        concurrency: 8,
+        watchNamespaces: [ns],
+        leaderElection: { enabled: false },
+        github: { apiUrl: github.url },
+        // The stand-in is on loopback, which the operator refuses unless allowed.
+        egress: { allowedPrivateCidrs: ['127.0.0.0/8'] },
+      },
     }),
   );
-  const operator = spawn(process.execPath, ['--conditions=opendepot-source', join(root, 'packages/operator/src/main.ts'), '--config', configFile], {
+  const entry = FROM_SOURCE ? ['--conditions=opendepot-source', join(root, 'packages/operator/src/main.ts')] : [join(root, 'packages/operator/dist/main.js')];
+  const operator = spawn(process.execPath, [...NODE_ARGS, ...entry, '--config', configFile], {
     cwd: join(root, 'packages/e2e'),
     env: { ...process.env, KUBECONFIG: plane.kubeconfigPath, OPENDEPOT_HEALTH_PORT: '0' },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -79,7 +95,7 @@ try {
     if (Date.now() - started > 30 * 60_000) throw new Error(`only ${ready}/${total} Ready after 30 min`);
   }
   const seconds = (Date.now() - started) / 1000;
-  console.log(`depot benchmark: ${MODULES} modules x ${RELEASES} releases = ${total} Versions`);
+  console.log(`depot benchmark: ${MODULES} modules x ${RELEASES} releases = ${total} Versions (operator from ${FROM_SOURCE ? 'source' : 'dist'}, node ${NODE_ARGS.join(' ')})`);
   console.log(`  all Version objects created after ${((firstAllCreated ?? 0) / 1000).toFixed(1)} s`);
   console.log(`  all ${total} Versions Ready after ${seconds.toFixed(1)} s (${(total / seconds).toFixed(1)} Versions/s)`);
   console.log(`  operator peak RSS (VmHWM): ${(await peakRss()).toFixed(0)} MiB`);
