@@ -7,7 +7,8 @@
 export { createRegistryServer, type RegistryServer, type RegistryServerOptions } from './server.ts';
 export type { ListenOptions, ListeningServer } from './listen.ts';
 export type { ResolveStorage } from './archive/serve-archive.ts';
-export { ArchiveMismatchError, createVerifyingStream, type ExpectedContent } from './archive/verify-stream.ts';
+export { ContentTags, type ContentTag, type ContentIdentity } from './archive/content-tags.ts';
+export { ArchiveMismatchError, createVerifyingStream, type ExpectedContent, type VerifyWithTags } from './archive/verify-stream.ts';
 export { ModuleCatalog, type ModuleView, type CatalogLogger } from './catalog/module-catalog.ts';
 export { ProviderCatalog } from './catalog/provider-catalog.ts';
 export { keepServedFields, registryInformers, SERVER_LIST_PAGE_SIZE, SERVER_STREAMING_LIST } from './catalog/cached-objects.ts';

@@ -4,6 +4,7 @@ import type { Logger, Principal, ProtectedResource } from '@opendepot/sdk';
 import type { PresignConfig } from '@opendepot/core';
 import Koa from 'koa';
 import type { PresignOf, ResolveStorage } from './archive/serve-archive.ts';
+import { ContentTags } from './archive/content-tags.ts';
 import { ArchiveMismatchError } from './archive/verify-stream.ts';
 import { AccessControl, type NamedAuthProvider } from './auth/access-control.ts';
 import { anonymousProvider } from './auth/anonymous.ts';
@@ -174,6 +175,7 @@ export function createRegistryServer(options: RegistryServerOptions): RegistrySe
     resolveStorage: options.resolveStorage,
     log,
     metrics,
+    contentTags: new ContentTags(),
     ...(options.defaultPresign && { defaultPresign: options.defaultPresign }),
     ...(options.presignOf && { presignOf: options.presignOf }),
   };

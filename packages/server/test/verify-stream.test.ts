@@ -4,7 +4,7 @@ import { PassThrough, Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ArchiveMismatchError, createVerifyingStream } from '../src/index.ts';
+import { ArchiveMismatchError, ContentTags, createVerifyingStream } from '../src/index.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -76,6 +76,78 @@ test('an empty archive verifies against the hash of nothing', async () => {
   const { out, error } = await run([], createVerifyingStream({ sha256: sha256(Buffer.alloc(0)), size: 0 }));
   assert.is(error, undefined);
   assert.is(out.length, 0);
+});
+
+/** One download through a verifier that keeps tags in `tags`: what came out, how it ended, and how it was verified. */
+async function download(tags: ContentTags, storageKey: string, stored: Buffer, recorded: Buffer) {
+  let by: string | undefined;
+  let reported: ArchiveMismatchError | undefined;
+  const verifier = createVerifyingStream({ sha256: sha256(recorded), size: recorded.length }, { onVerified: (how) => (by = how), onMismatch: (e) => (reported = e) }, { tags, storageKey });
+  const result = await run(chunksOf(stored, 10_000), verifier);
+  assert.is(reported, result.error);
+  return { ...result, by };
+}
+
+test('with tags: the first download is checked by SHA-256, later ones by the keyed tag of that verification', async () => {
+  const tags = new ContentTags();
+  const data = randomBytes(100_003);
+  const first = await download(tags, 'ns/a.zip', data, data);
+  assert.is(first.error, undefined);
+  assert.is(first.by, 'sha256');
+  assert.is(tags.size, 1);
+  for (let i = 0; i < 3; i++) {
+    const again = await download(tags, 'ns/a.zip', data, data);
+    assert.is(again.error, undefined);
+    assert.is(again.by, 'tag');
+    assert.ok(again.out.equals(data));
+  }
+  // The same content under another key, or recorded with another checksum, is not the same object.
+  assert.is((await download(tags, 'ns/b.zip', data, data)).by, 'sha256');
+});
+
+test('with tags: a byte changed after the first verification is caught by the tag, the last chunk withheld, then reported by SHA-256', async () => {
+  const tags = new ContentTags();
+  const data = randomBytes(100_000);
+  assert.is((await download(tags, 'ns/a.zip', data, data)).by, 'sha256');
+  for (const at of [0, 55_555, 99_999]) {
+    const tampered = Buffer.from(data);
+    tampered[at] = tampered[at]! ^ 1;
+    const caught = await download(tags, 'ns/a.zip', tampered, data);
+    assert.instance(caught.error, ArchiveMismatchError);
+    assert.is((caught.error as ArchiveMismatchError).mismatch, 'checksum');
+    assert.match((caught.error as ArchiveMismatchError).actual, 'keyed tag');
+    assert.is(caught.out.length, 90_000);
+    assert.is(tags.size, 0, 'a tag that no longer matches is forgotten');
+    // Forgotten: the next download of the changed bytes hashes them and names their SHA-256.
+    const next = await download(tags, 'ns/a.zip', tampered, data);
+    assert.is((next.error as ArchiveMismatchError).actual, sha256(tampered));
+    assert.is(tags.size, 0, 'content that failed its SHA-256 gets no tag');
+    // The original content verifies again (by SHA-256, then by tag).
+    assert.is((await download(tags, 'ns/a.zip', data, data)).by, 'sha256');
+  }
+  // Same length, every byte different; and a tag never passes a content of another size.
+  assert.instance((await download(tags, 'ns/a.zip', randomBytes(100_000), data)).error, ArchiveMismatchError);
+  assert.is((await download(tags, 'ns/a.zip', data, data)).by, 'sha256');
+  const longer = await download(tags, 'ns/a.zip', Buffer.concat([data, Buffer.from([1])]), data);
+  assert.is((longer.error as ArchiveMismatchError).mismatch, 'size');
+});
+
+test('tags are keyed per process and bounded: another process (key) cannot use them, and the oldest go first', async () => {
+  const data = randomBytes(20_000);
+  const one = new ContentTags();
+  const other = new ContentTags();
+  const tagOf = (tags: ContentTags, iv: Buffer) => {
+    const t = tags.start(iv);
+    t.update(data);
+    return t.finish().tag;
+  };
+  const iv = randomBytes(12);
+  assert.not.ok(tagOf(one, iv).equals(tagOf(other, iv)), 'two processes compute different tags of the same bytes');
+  const small = new ContentTags({ maxEntries: 2 });
+  for (const key of ['a', 'b', 'c']) await download(small, key, data, data);
+  assert.is(small.size, 2);
+  assert.is((await download(small, 'a', data, data)).by, 'sha256', 'the least recently used tag was dropped');
+  assert.is((await download(small, 'c', data, data)).by, 'tag');
 });
 
 test.run();

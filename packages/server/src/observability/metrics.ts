@@ -12,6 +12,8 @@ export interface ServerMetrics {
   bytesServed: Counter<'route'>;
   /** Archive downloads aborted because the stored bytes did not match the recorded checksum. */
   verificationFailures: Counter;
+  /** Proxied downloads that completed verified, by how: `sha256` (the first in this process) or `tag` (the keyed tag of that verification). */
+  archiveVerifications: Counter<'by'>;
   /** `SHA256SUMS` signatures computed (each is cached, so this grows once per version and content). */
   signatures: Counter;
   /** Access decisions, by the provider that authenticated (or refused) the caller and allow/deny. */
@@ -79,6 +81,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
     verificationFailures: new Counter({
       name: 'opendepot_server_archive_verification_failures_total',
       help: 'Archive downloads aborted because the stored bytes did not match the checksum recorded on the Version.',
+      registers: [registry],
+    }),
+    archiveVerifications: new Counter({
+      name: 'opendepot_server_archive_verifications_total',
+      help: 'Proxied archive downloads that completed verified, by how: sha256 (first in this process) or tag (the keyed tag of that verification).',
+      labelNames: ['by'],
       registers: [registry],
     }),
     signatures: new Counter({
