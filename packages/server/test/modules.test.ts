@@ -292,6 +292,36 @@ test('a tampered object (same size) is cut off before its last bytes: the client
   });
 });
 
+test('an object tampered after it was served verified is still cut off: the repeat downloads were checked by the keyed tag', async () => {
+  await withRegistry(async (r) => {
+    const archives = await seed(r, ['1.2.5'], { size: 1_000_000 });
+    const original = archives.get('1.2.5')!;
+    for (let i = 0; i < 3; i++) {
+      const res = await rawRequest(`${base(r)}/1.2.5/archive.zip`);
+      assert.ok(res.complete && res.body.equals(original), `download ${i + 1} is whole`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const counted = await (await fetch(`${r.metricsUrl}/metrics`)).text();
+    assert.match(counted, /opendepot_server_archive_verifications_total\{by="sha256"\} 1\n/);
+    assert.match(counted, /opendepot_server_archive_verifications_total\{by="tag"\} 2\n/);
+
+    const tampered = Buffer.from(original);
+    tampered[500_000] = tampered[500_000]! ^ 0x01;
+    await writeFile(r.storage.path(moduleKey(eks, '1.2.5')), tampered);
+    const cut = await rawRequest(`${base(r)}/1.2.5/archive.zip`);
+    assert.is(cut.complete, false);
+    assert.ok(cut.body.length < original.length, `received ${cut.body.length} of ${original.length} bytes`);
+    // The tag is forgotten: the next attempt hashes the bytes and logs their actual SHA-256.
+    const again = await rawRequest(`${base(r)}/1.2.5/archive.zip`);
+    assert.is(again.complete, false);
+    const actual = sha256(tampered);
+    assert.ok(
+      r.logs.some((l) => l.level === 'error' && l.actual === actual),
+      'the second refusal names the actual checksum',
+    );
+  });
+});
+
 test('a tampered object of another size is refused with a 503 before any byte is sent', async () => {
   await withRegistry(async (r) => {
     await seed(r, ['1.2.5']);
