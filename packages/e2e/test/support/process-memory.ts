@@ -12,8 +12,8 @@ const MIB = 1024 * 1024;
 export interface MemorySampler {
   /** Peak resident set of the process (VmHWM), as last read. */
   readonly peakRss: number;
-  /** The largest VmRSS sampled, and when (ms since the sampler started). */
-  readonly sampledPeak: { bytes: number; atMs: number };
+  /** The largest VmRSS sampled, when (ms since the sampler started), and its parts: anonymous memory, mapped files, shared memory. */
+  readonly sampledPeak: { bytes: number; atMs: number; anon: number; file: number; shmem: number };
   /** The largest sum of VmRSS over the process group sampled (the process and its children). */
   readonly groupPeak: number;
   /** Samples taken (reads of the process's status). */
@@ -51,14 +51,17 @@ async function groupRss(pgid: number): Promise<number> {
  */
 export function sampleProcessMemory(pid: number, { intervalMs = 100, groupIntervalMs = 500 } = {}): MemorySampler {
   const started = performance.now();
-  const figures = { peakRss: 0, sampledPeak: { bytes: 0, atMs: 0 }, groupPeak: 0, samples: 0 };
+  const figures = { peakRss: 0, sampledPeak: { bytes: 0, atMs: 0, anon: 0, file: 0, shmem: 0 }, groupPeak: 0, samples: 0 };
   const readOwn = async () => {
     const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
     if (status === undefined) return;
     figures.samples++;
     figures.peakRss = Math.max(figures.peakRss, statusField(status, 'VmHWM'));
     const rss = statusField(status, 'VmRSS');
-    if (rss > figures.sampledPeak.bytes) figures.sampledPeak = { bytes: rss, atMs: performance.now() - started };
+    if (rss > figures.sampledPeak.bytes) {
+      const [anon, file, shmem] = ['RssAnon', 'RssFile', 'RssShmem'].map((f) => statusField(status, f)) as [number, number, number];
+      figures.sampledPeak = { bytes: rss, atMs: performance.now() - started, anon, file, shmem };
+    }
   };
   const readGroup = async () => void (figures.groupPeak = Math.max(figures.groupPeak, await groupRss(pid)));
   // One read at a time per kind: a slow /proc walk under load must not pile up.
