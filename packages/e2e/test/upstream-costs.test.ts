@@ -11,15 +11,13 @@
  *   (operator, server, stand-ins and test together) is bounded; peaks are printed.
  * Figures are printed for the issue's note.
  */
-import { Buffer } from 'node:buffer';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createGitRepo, createSigningKey, dropNamespace, freshNamespace, makeOverlapZipBomb, startHashicorpReleasesStandin, type HashicorpReleasesStandin } from '@opendepot/testbed';
+import { dropNamespace, freshNamespace } from '@opendepot/testbed';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { calmModule, createManyLinksRepo, hostileProviders, manyLinksModule, startHostileReleases, type HostileReleases } from './support/hostile-upstreams.ts';
 import { eventually, startRegistryEnv, type RegistryEnv } from './support/registry-env.ts';
 import type { Condition } from './support/resources.ts';
 
@@ -29,8 +27,7 @@ interface Obj {
 }
 
 let env: RegistryEnv;
-let releases: HashicorpReleasesStandin;
-let proxy: Server;
+let hostile: HostileReleases;
 let otherNamespace = '';
 let scratch = '';
 let providers: Record<string, unknown> = {};
@@ -46,45 +43,11 @@ async function versionsOf(owner: string, namespace = env.namespace): Promise<Obj
   return (JSON.parse(r.stdout) as { items: Obj[] }).items;
 }
 
-/** A proxy in front of the releases stand-in whose `terraform-provider-drip` zips drip one byte every 500 ms. */
-async function startDripProxy(upstream: string): Promise<{ server: Server; url: string }> {
-  let self = '';
-  const server = createServer((req, res) => {
-    if (req.url?.includes('terraform-provider-drip') && req.url.endsWith('.zip')) {
-      res.writeHead(200, { 'content-type': 'application/zip', 'content-length': '10000000' });
-      res.flushHeaders();
-      const timer = setInterval(() => res.write(Buffer.from([0x50])), 500);
-      res.on('close', () => clearInterval(timer));
-      return;
-    }
-    const forward = request(`${upstream}${req.url}`, { method: req.method }, (answer) => {
-      const chunks: Buffer[] = [];
-      answer.on('data', (c: Buffer) => chunks.push(c));
-      answer.on('end', () => {
-        // The Releases API answers absolute URLs: point them at the proxy.
-        const body = Buffer.from(Buffer.concat(chunks).toString('latin1').split(upstream).join(self), 'latin1');
-        res.writeHead(answer.statusCode ?? 502, { ...answer.headers, 'content-length': String(body.length) });
-        res.end(body);
-      });
-    });
-    forward.end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { server, url: self };
-}
-
 test.before(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'opendepot-e2e-costs-'));
-  const key = await createSigningKey({ name: 'Hostile stand-in' });
-  releases = await startHashicorpReleasesStandin({ signingKey: key });
-  const bomb = await makeOverlapZipBomb();
-  figures.push(`zip bomb: ${(bomb.length / 1e6).toFixed(1)} MB, 65,535 records -> one 1 GiB entry`);
-  await releases.addRelease('terraform-provider-bomb', '1.0.0', { platforms: [{ os: 'linux', arch: 'amd64', bytes: bomb }] });
-  await releases.addRelease('terraform-provider-drip', '1.0.0', { platforms: ['amd64', 'arm64'].flatMap((arch) => ['linux', 'darwin'].map((os) => ({ os, arch }))) });
-  const dripping = await startDripProxy(releases.url);
-  proxy = dripping.server;
-  providers = { hashicorpReleasesUrl: dripping.url, hashicorpTrustedKeys: [key.publicKeyArmored], allowInsecureHttp: true };
+  hostile = await startHostileReleases();
+  figures.push(`zip bomb: ${(hostile.bombBytes / 1e6).toFixed(1)} MB, 65,535 records -> one 1 GiB entry`);
+  providers = hostile.providers;
   env = await startRegistryEnv({ config: { operator: { providers, limits } } });
   otherNamespace = await freshNamespace(env.cp, 'e2e-other');
   // Watch both namespaces (the environment watches its own only).
@@ -102,36 +65,15 @@ test.after(async () => {
   console.log(`figures:\n  ${[...figures, `peak RSS of the test process (operator + server + stand-ins): ${(peakRss / 1048576).toFixed(0)} MiB`].join('\n  ')}`);
   await env?.stop();
   await dropNamespace(env.cp, otherNamespace).catch(() => undefined);
-  proxy?.closeAllConnections();
-  proxy?.close();
-  await releases?.close();
+  await hostile?.close();
   await rm(scratch, { recursive: true, force: true });
 });
 
 test('the zip bomb, four dripping Versions, and another namespace syncing at the same time', async () => {
   const rssBefore = peakRss;
   const began = performance.now();
-  await env.apply(
-    {
-      apiVersion: 'opendepot.defdev.io/v1alpha1',
-      kind: 'Provider',
-      metadata: { name: 'bomb' },
-      spec: { providerConfig: { name: 'bomb', operatingSystems: ['linux'], architectures: ['amd64'] }, versions: [{ version: '1.0.0' }] },
-    },
-    {
-      apiVersion: 'opendepot.defdev.io/v1alpha1',
-      kind: 'Provider',
-      metadata: { name: 'drip' },
-      spec: { providerConfig: { name: 'drip', operatingSystems: ['linux', 'darwin'], architectures: ['amd64', 'arm64'] }, versions: [{ version: '1.0.0' }] },
-    },
-  );
-  const repo = await createGitRepo(join(scratch, 'other'), { tags: { 'v1.0.0': { 'main.tf': 'output "ok" { value = true }\n' } } });
-  const module = {
-    apiVersion: 'opendepot.defdev.io/v1alpha1',
-    kind: 'Module',
-    metadata: { name: 'calm', namespace: otherNamespace },
-    spec: { moduleConfig: { name: 'calm', provider: 'aws', repoUrl: repo.url }, versions: [{ version: '1.0.0' }] },
-  };
+  await env.apply(...hostileProviders());
+  const module = await calmModule(scratch, otherNamespace);
   // Let the drips take the workers first.
   await eventually('the drip Versions are fetching', async () => (await versionsOf('drip')).length === 4 || undefined, 60_000);
   const moduleApplied = performance.now();
@@ -193,19 +135,10 @@ test('the zip bomb, four dripping Versions, and another namespace syncing at the
 });
 
 test('a module repository with 19,990 symlinks and four tags: every Version Ready, memory bounded', async () => {
-  const files: Record<string, string | { symlink: string }> = { 'main.tf': 'output "x" { value = 1 }\n', 'docs/target.md': '# target\n' };
-  for (let i = 0; i < 19_990; i++) files[`links/l${i}.md`] = { symlink: i % 2 === 0 ? '../docs/target.md' : '../../outside.md' };
-  const tags: Record<string, typeof files> = {};
-  for (const tag of ['v1.0.0', 'v1.1.0', 'v1.2.0', 'v1.3.0']) tags[tag] = { ...files, 'version.txt': `${tag}\n` };
-  const repo = await createGitRepo(join(scratch, 'links'), { tags });
+  const repo = await createManyLinksRepo(scratch);
   const before = peakRss;
   const began = performance.now();
-  await env.apply({
-    apiVersion: 'opendepot.defdev.io/v1alpha1',
-    kind: 'Module',
-    metadata: { name: 'links' },
-    spec: { moduleConfig: { name: 'links', provider: 'aws', repoUrl: repo.url }, versions: ['1.0.0', '1.1.0', '1.2.0', '1.3.0'].map((version) => ({ version })) },
-  });
+  await env.apply(manyLinksModule(repo.url));
   await eventually(
     'the four Versions are Ready',
     async () => {

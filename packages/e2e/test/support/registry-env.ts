@@ -22,6 +22,7 @@ import {
   type ControlPlane,
 } from '@opendepot/testbed';
 import { stringify } from 'yaml';
+import { deepMerge } from './deep-merge.ts';
 import { startOperator, type RunningOperator } from '@opendepot/operator';
 
 /** The hostname the client config maps to the test server. */
@@ -200,13 +201,4 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     err.message += `\n  last ${lines.length} warnings and errors of the operator and server:\n    ${lines.join('\n    ')}`;
     throw err;
   }
-}
-
-function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const av = out[k];
-    out[k] = av && typeof av === 'object' && !Array.isArray(av) && v && typeof v === 'object' && !Array.isArray(v) ? deepMerge(av as Record<string, unknown>, v as Record<string, unknown>) : v;
-  }
-  return out;
 }
