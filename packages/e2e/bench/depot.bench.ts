@@ -17,14 +17,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kubectl, startControlPlane, startGithubStandin } from '@opendepot/testbed';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
+import { readChartOperator } from '../test/support/chart-values.ts';
 
 const MODULES = Number(process.argv[2] ?? 20);
 const RELEASES = Number(process.argv[3] ?? 25);
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const FROM_SOURCE = process.env.BENCH_FROM === 'source';
-const chartValues = parse(await readFile(join(root, 'charts/opendepot/values.yaml'), 'utf8')) as { operator: { nodeArgs: string[] } };
-const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? chartValues.operator.nodeArgs;
+const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? (await readChartOperator()).nodeArgs;
 const dir = await mkdtemp(join(tmpdir(), 'opendepot-depot-bench-'));
 const plane = await startControlPlane();
 const github = await startGithubStandin({ rateLimitPerHour: 1_000_000 });

@@ -1,8 +1,8 @@
 /**
  * Issue 10 §2 acceptance, with the operator's memory measured alone: the operator runs as its own
  * process from its real entry point (packages/operator/src/main.ts --config), with the chart's
- * configuration (values.yaml `config`: concurrency 4, the filesystem storage profile, the chart's
- * NODE_OPTIONS), only pointed at this test's namespaces, storage root and loopback stand-ins, and
+ * configuration (values.yaml `config`: concurrency 4, the filesystem storage profile) and node
+ * flags (`operator.nodeArgs`), only pointed at this test's namespaces, storage root and loopback stand-ins, and
  * with shorter upstream timeouts so it ends soon. All at once, in one namespace:
  * - the signed zip bomb: its Version ends Stalled (LimitExceeded);
  * - the provider whose four platform zips drip: each Version ends Stalled (UpstreamTooSlow);
@@ -110,12 +110,12 @@ test.before(async () => {
   await writeFile(configFile, stringify(config));
   logFile = join(scratch, 'operator.log');
   healthPort = await freePort();
-  operator = startProcess(process.execPath, ['--conditions=opendepot-source', OPERATOR_MAIN, '--config', configFile], {
+  operator = startProcess(process.execPath, [...chart.nodeArgs, '--conditions=opendepot-source', OPERATOR_MAIN, '--config', configFile], {
     logFile,
     // Far from the workspace's node_modules, like the image's /etc/opendepot.
     cwd: etc,
     // The chart's container environment; TMPDIR stands for the pod's /tmp emptyDir (the spool).
-    env: { PATH: process.env.PATH, KUBECONFIG: plane.kubeconfigPath, OPENDEPOT_HEALTH_PORT: String(healthPort), TMPDIR: tmp, NODE_OPTIONS: chart.nodeOptions },
+    env: { PATH: process.env.PATH, KUBECONFIG: plane.kubeconfigPath, OPENDEPOT_HEALTH_PORT: String(healthPort), TMPDIR: tmp },
   });
   memory = sampleProcessMemory(operator.child.pid!);
   const proc = operator;
@@ -128,7 +128,7 @@ test.before(async () => {
     60_000,
   );
   figures.push(
-    `operator started: RSS ${mib(memory.sampledPeak.bytes)} (chart limit ${chart.memoryLimit.quantity}, NODE_OPTIONS ${chart.nodeOptions}); load average ${loadavg()
+    `operator started: RSS ${mib(memory.sampledPeak.bytes)} (chart limit ${chart.memoryLimit.quantity}, node ${chart.nodeArgs.join(' ')}); load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );

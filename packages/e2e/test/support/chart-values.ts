@@ -1,7 +1,6 @@
 /**
  * What the Helm chart gives the operator, read from the chart itself so the tests that mirror it
- * follow it: its `config` block (values.yaml), its memory limit, and its NODE_OPTIONS
- * (templates/_deployment.tpl).
+ * follow it: its `config` block, its memory limit and its node flags (all values.yaml).
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +14,8 @@ export interface ChartOperator {
   config: Record<string, unknown>;
   /** values.yaml `operator.resources.limits.memory`, as written (e.g. 512Mi) and in bytes. */
   memoryLimit: { quantity: string; bytes: number };
-  /** The NODE_OPTIONS the chart's containers run with. */
-  nodeOptions: string;
+  /** values.yaml `operator.nodeArgs`: the flags the container's `node` runs with, before the entry point. */
+  nodeArgs: string[];
 }
 
 const BINARY_SUFFIXES: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 };
@@ -28,12 +27,12 @@ export function quantityBytes(quantity: string): number {
   return Number(m[1]) * BINARY_SUFFIXES[m[2]!]!;
 }
 
-/** Reads the chart's values and deployment template. */
+/** Reads the chart's values. */
 export async function readChartOperator(): Promise<ChartOperator> {
-  const values = parse(await readFile(`${CHART}values.yaml`, 'utf8')) as { config: Record<string, unknown>; operator: { resources: { limits: { memory: string } } } };
+  const values = parse(await readFile(`${CHART}values.yaml`, 'utf8')) as {
+    config: Record<string, unknown>;
+    operator: { resources: { limits: { memory: string } }; nodeArgs: string[] };
+  };
   const quantity = values.operator.resources.limits.memory;
-  const template = await readFile(`${CHART}templates/_deployment.tpl`, 'utf8');
-  const nodeOptions = /name: NODE_OPTIONS, value: "([^"]*)"/.exec(template)?.[1];
-  if (nodeOptions === undefined) throw new Error('charts/opendepot/templates/_deployment.tpl sets no NODE_OPTIONS any more: update chart-values.ts to what the containers run with');
-  return { config: values.config, memoryLimit: { quantity, bytes: quantityBytes(quantity) }, nodeOptions };
+  return { config: values.config, memoryLimit: { quantity, bytes: quantityBytes(quantity) }, nodeArgs: values.operator.nodeArgs };
 }
