@@ -18,6 +18,12 @@ export interface UnpackOptions {
   dir: string;
   limits?: Partial<ArchiveLimits>;
   signal?: AbortSignal;
+  /**
+   * Which entries to write (by their normalised relative path); default all. The whole archive is
+   * still read and checked (limits, links), only the writing is skipped: a reader that needs a
+   * few files does not pay for creating thousands.
+   */
+  include?: (path: string) => boolean;
 }
 
 /** Writes the files and directories of `input` under `options.dir`; returns how many entries. */
@@ -31,6 +37,7 @@ export async function unpackArchive(input: AsyncIterable<Uint8Array>, options: U
     const entries = tree.finish();
     for (const entry of entries) {
       options.signal?.throwIfAborted();
+      if (options.include && !options.include(entry.path)) continue;
       // Entry paths are already normalised, relative and free of `..` (safeEntryPath).
       const target = join(options.dir, entry.path);
       if (entry.kind === 'directory') {

@@ -55,6 +55,28 @@ for (const format of ['tar.gz', 'zip'] as const) {
   });
 }
 
+for (const format of ['tar.gz', 'zip'] as const) {
+  test(`a ${format} module unpacked with include writes only those entries, and still checks the whole archive`, async () => {
+    const dir = join(work, 'module');
+    await mkdir(dir);
+    const bytes = format === 'zip' ? await zipOf(module) : await tarGzOf(module);
+    const entries = await unpackArchive(Readable.from([bytes]), { from: format, dir, include: (path) => !path.includes('/') });
+    assert.ok(entries >= 5, 'every entry was read');
+    assert.equal(await files(dir), ['main.tf']);
+    // A bad entry anywhere is still refused, even when nothing of it would be written (yazl
+    // cannot even write a climbing zip entry, so this half is tar.gz).
+    if (format === 'zip') return;
+    const climbing = await tarGzOf([...module, { name: '../outside.tf', content: 'x' }]);
+    await rm(dir, { recursive: true });
+    await mkdir(dir);
+    const refused = await unpackArchive(Readable.from([climbing]), { from: format, dir, include: (path) => path === 'main.tf' }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    assert.ok(isOpenDepotError(refused), `refused: ${String(refused)}`);
+  });
+}
+
 // Found by the fuzz run (archive-fuzz.test.ts): an empty file made unpacking fail with a RangeError.
 for (const format of ['tar.gz', 'zip'] as const) {
   test(`a ${format} module with empty files (first in the archive, and later) unpacks them as empty files`, async () => {

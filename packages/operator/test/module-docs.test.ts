@@ -6,7 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readModuleDocs } from '@opendepot/core';
+import { MAX_README_BYTES, readModuleDocs } from '@opendepot/core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { extractModuleDocs, readmeDescription } from '../src/module-docs/extract.ts';
@@ -92,6 +92,22 @@ test('inputs (required first), outputs, required providers and the README, from 
   assert.match(docs.problems[0]!, /^broken\.tf: .*broken\.tf:\d+,\d+/);
   // What is stored reads back the same.
   assert.equal(readModuleDocs(JSON.parse(JSON.stringify(docs))), docs);
+});
+
+test('a README over the limit is cut at the limit and marked truncated; one at the limit is whole', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'opendepot-docs-readme-'));
+  try {
+    await writeFile(join(work, 'README.md'), `Long.\n${'x'.repeat(MAX_README_BYTES * 3)}`);
+    const long = await extractModuleDocs(work, parser);
+    assert.is(long.readme?.markdown.length, MAX_README_BYTES);
+    assert.is(long.readme?.truncated, true);
+    await writeFile(join(work, 'README.md'), 'y'.repeat(MAX_README_BYTES));
+    const exact = await extractModuleDocs(work, parser);
+    assert.is(exact.readme?.markdown.length, MAX_README_BYTES);
+    assert.is(exact.readme?.truncated, false);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 });
 
 test('readmeDescription skips headings, badges, HTML, code and lists, and cuts long text', () => {

@@ -28,7 +28,8 @@ export async function documentArchive(archivePath: string, format: 'zip' | 'tar.
   try {
     const dir = join(work, 'module');
     await mkdir(dir);
-    await unpackArchive(createReadStream(archivePath), { from: format, dir, signal: options.signal });
+    // Documentation reads the module's root files only (README, *.tf, *.tf.json).
+    await unpackArchive(createReadStream(archivePath), { from: format, dir, signal: options.signal, include: (path) => !path.includes('/') });
     return await extractModuleDocs(dir, options.parser);
   } finally {
     await rm(work, { recursive: true, force: true });

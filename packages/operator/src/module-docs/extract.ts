@@ -4,7 +4,7 @@
  * HashiCorp's HCL parser, never with patterns). A file that cannot be parsed is named in
  * `problems` and the rest is still documented; nothing here fails the version.
  */
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAX_README_BYTES, MODULE_DOCS_SCHEMA_VERSION, type ModuleDocs, type ModuleInput, type ModuleOutput, type ModuleRequiredProvider } from '@opendepot/core';
 import type { HclParser } from './hcl-parser.ts';
@@ -98,10 +98,22 @@ export function readmeDescription(markdown: string): string | undefined {
 async function readReadme(dir: string, names: readonly string[]): Promise<ModuleDocs['readme']> {
   const file = names.filter((n) => README_NAMES.test(n)).sort((a, b) => Number(!/\.md$/i.test(a)) - Number(!/\.md$/i.test(b)) || a.localeCompare(b))[0];
   if (file === undefined) return undefined;
-  const bytes = await readFile(join(dir, file));
-  const truncated = bytes.byteLength > MAX_README_BYTES;
-  // Cut on a byte bound; a split character at the end decodes as U+FFFD, which is harmless.
-  return { file, markdown: bytes.subarray(0, MAX_README_BYTES).toString('utf8'), truncated };
+  // At most one byte past the limit is read (to know it was cut): a huge README costs nothing.
+  const handle = await open(join(dir, file));
+  try {
+    const buffer = Buffer.alloc(MAX_README_BYTES + 1);
+    let bytesRead = 0;
+    while (bytesRead < buffer.length) {
+      const { bytesRead: n } = await handle.read(buffer, bytesRead, buffer.length - bytesRead, bytesRead);
+      if (n === 0) break;
+      bytesRead += n;
+    }
+    const truncated = bytesRead > MAX_README_BYTES;
+    // Cut on a byte bound; a split character at the end decodes as U+FFFD, which is harmless.
+    return { file, markdown: buffer.subarray(0, Math.min(bytesRead, MAX_README_BYTES)).toString('utf8'), truncated };
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Documents the module unpacked at `dir`. */
