@@ -12,13 +12,14 @@
  *   bash scripts/with-env.sh node --conditions=opendepot-source packages/e2e/bench/depot.bench.ts [modules] [releases]
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kubectl, startControlPlane, startGithubStandin } from '@opendepot/testbed';
 import { stringify } from 'yaml';
 import { readChartOperator } from '../test/support/chart-values.ts';
+import { sampleProcessMemory } from '../test/support/process-memory.ts';
 
 const MODULES = Number(process.argv[2] ?? 20);
 const RELEASES = Number(process.argv[3] ?? 25);
@@ -64,7 +65,7 @@ try {
     env: { ...process.env, KUBECONFIG: plane.kubeconfigPath, OPENDEPOT_HEALTH_PORT: '0' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const peakRss = async () => Number(/VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${operator.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  const memory = sampleProcessMemory(operator.pid!);
 
   const started = Date.now();
   const depot = {
@@ -98,7 +99,8 @@ try {
   console.log(`depot benchmark: ${MODULES} modules x ${RELEASES} releases = ${total} Versions (operator from ${FROM_SOURCE ? 'source' : 'dist'}, node ${NODE_ARGS.join(' ')})`);
   console.log(`  all Version objects created after ${((firstAllCreated ?? 0) / 1000).toFixed(1)} s`);
   console.log(`  all ${total} Versions Ready after ${seconds.toFixed(1)} s (${(total / seconds).toFixed(1)} Versions/s)`);
-  console.log(`  operator peak RSS (VmHWM): ${(await peakRss()).toFixed(0)} MiB`);
+  await memory.stop();
+  console.log(`  operator peak RSS (VmHWM): ${(memory.peakRss / 1048576).toFixed(0)} MiB`);
   operator.kill('SIGTERM');
   await new Promise((r) => operator.once('exit', r));
 } finally {
