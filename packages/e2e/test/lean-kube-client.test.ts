@@ -3,6 +3,7 @@
  * in the common case: their entries' import graphs lack it, and core's client reaching the real
  * kube-apiserver with a token kubeconfig does not import it. A kubeconfig whose user runs an exec
  * plugin does load it (the fallback), which also shows the recording sees a dynamic import.
+ * The server's entry also leaves openpgp, markdown-it and openid-client until first use.
  */
 import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -19,6 +20,8 @@ const cp = await useControlPlane();
 const dir = await mkdtemp(join(tmpdir(), 'opendepot-lean-kube-'));
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const CLIENT_NODE = /@kubernetes[+/]client-node/;
+/** Libraries the server imports only when a feature needs them: signing, README pages, browser sign-in. */
+const LOADED_ON_USE = /node_modules\/(\.pnpm\/)?(openpgp|markdown-it|openid-client)[@/]/;
 
 test.after(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -46,6 +49,14 @@ test("the server's and the operator's entries do not import client-node", async 
       [],
       entry,
     );
+    if (entry.includes('/server/')) {
+      // ~10 MB of resident memory at idle (BENCHMARKS.md, cold start): loaded on first use only.
+      assert.equal(
+        resolved.filter((url) => LOADED_ON_USE.test(url)),
+        [],
+        `${entry} loads openpgp, markdown-it or openid-client at start`,
+      );
+    }
   }
 });
 

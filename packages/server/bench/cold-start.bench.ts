@@ -18,7 +18,8 @@
  *
  * Options (environment): BENCH_VERSIONS (default 20000), BENCH_CONFIGS (comma-separated subset),
  * BENCH_ROUNDS (default 1: rounds of all configurations, interleaved), BENCH_WATCH_LIST=1 (start
- * the kube-apiserver with the WatchList feature on, for `streamed`).
+ * the kube-apiserver with the WatchList feature on, for `streamed`), BENCH_HOLD=1 (profiling by hand:
+ * seed, print the servers' environment as JSON, keep the control plane until SIGINT).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -35,6 +36,8 @@ const NAMESPACE = 'bench-cold';
 const VERSIONS_PATH = `/opendepot/modules/v1/${NAMESPACE}/big/aws/versions`;
 const SEED_CONCURRENCY = 32;
 const WATCH_LIST = process.env.BENCH_WATCH_LIST === '1';
+// For profiling by hand: after seeding, print the servers' environment and keep the control plane until interrupted.
+const HOLD = process.env.BENCH_HOLD === '1';
 
 type FromChild = { type: 'ready'; url: string } | { type: 'usage'; rss: number; heapUsed: number };
 
@@ -98,6 +101,13 @@ async function main(): Promise<void> {
     console.log(`seeding one Module with ${VERSIONS} Ready Versions through the kube-apiserver (${SEED_CONCURRENCY} writers)…`);
     await seed(plane.kubeconfigPath);
     const env = { BENCH_KUBECONFIG: plane.kubeconfigPath, BENCH_SERVER: plane.server, BENCH_TOKEN: plane.token, BENCH_CA: plane.caPem, BENCH_VERSIONS: String(VERSIONS) };
+    if (HOLD) {
+      console.log(JSON.stringify(env));
+      const keepAlive = setInterval(() => {}, 60_000); // a pending promise alone would let Node exit
+      await new Promise((resolve) => process.once('SIGINT', resolve));
+      clearInterval(keepAlive);
+      return;
+    }
     const results = new Map<string, { seconds: number; rssMb: number; heapMb: number }[]>();
     for (let round = 0; round < ROUNDS; round++) {
       for (const config of CONFIGS) {

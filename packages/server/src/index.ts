@@ -11,7 +11,7 @@ export { ContentTags, type ContentTag, type ContentIdentity } from './archive/co
 export { ArchiveMismatchError, createVerifyingStream, type ExpectedContent, type VerifyWithTags } from './archive/verify-stream.ts';
 export { ModuleCatalog, type ModuleView, type CatalogLogger } from './catalog/module-catalog.ts';
 export { ProviderCatalog } from './catalog/provider-catalog.ts';
-export { keepServedFields, registryInformers, SERVER_LIST_PAGE_SIZE, SERVER_STREAMING_LIST } from './catalog/cached-objects.ts';
+export { keepServedFields, keepServedFieldsWith, registryInformers, SharedValues, SERVER_LIST_PAGE_SIZE, SERVER_STREAMING_LIST } from './catalog/cached-objects.ts';
 export type { ProviderPlatform, ProviderRelease, ProviderView, ReadyPlatform } from './catalog/provider-view.ts';
 export type { MirrorArchive, MirrorView } from './catalog/mirror-view.ts';
 export { mirrorAddressKeys, RELEASES_MIRROR_HOSTS } from './catalog/provider-address.ts';

@@ -2,7 +2,7 @@
 import type { Module, Version } from '@opendepot/core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { keepServedFields } from '../src/catalog/cached-objects.ts';
+import { keepServedFields, keepServedFieldsWith, SharedValues } from '../src/catalog/cached-objects.ts';
 import { ModuleCatalog, versionState } from '../src/index.ts';
 import { ProviderCatalog } from '../src/catalog/provider-catalog.ts';
 import { moduleResource, NS, versionResource } from './support/fixtures.ts';
@@ -33,11 +33,47 @@ function asListed<T extends Module | Version>(obj: T): T {
 test('keepServedFields drops managedFields, annotations, labels, owners, finalizers and syncStatus, and keeps what identifies the object', () => {
   const full = asListed(versionResource({ owner, version: '1.0.0', stored: { checksum: 'a'.repeat(64), size: 1 } }));
   const kept = keepServedFields(full);
-  assert.equal(Object.keys(kept.metadata).sort(), ['creationTimestamp', 'generation', 'name', 'namespace', 'resourceVersion', 'uid']);
+  // Versions are never ordered by creation time; Modules are (the oldest claimant of an address wins).
+  assert.equal(Object.keys(kept.metadata).sort(), ['generation', 'name', 'namespace', 'resourceVersion']);
+  assert.equal(Object.keys(keepServedFields(asListed(owner)).metadata).sort(), ['creationTimestamp', 'generation', 'name', 'namespace', 'resourceVersion']);
   assert.not.ok('syncStatus' in kept.status!);
   assert.equal(kept.spec, full.spec);
   assert.equal(kept.status!.conditions, full.status!.conditions);
   assert.ok((full.metadata as { managedFields?: unknown }).managedFields, 'the informer object itself is not changed');
+});
+
+test("Versions of one owner share their owner's settings as one frozen object; the cache's values stay equal", () => {
+  const keep = keepServedFieldsWith(new SharedValues());
+  const [a, b] = ['1.0.0', '1.1.0'].map((v) => asListed(versionResource({ owner, version: v, stored: { checksum: 'a'.repeat(64), size: 1 } })));
+  const keptA = keep(a!);
+  const keptB = keep(b!);
+  assert.ok(keptA.spec.storageConfig === keptB.spec.storageConfig, 'one storageConfig object');
+  assert.ok(keptA.spec.module === keptB.spec.module, 'one module address object');
+  assert.equal(keptA.spec, a!.spec);
+  assert.equal(keptB.status!.conditions, b!.status!.conditions);
+  assert.ok(Object.isFrozen(keptA.spec.storageConfig) && Object.isFrozen(keptA.spec.storageConfig.filesystem), 'shared objects are frozen, deep');
+  assert.throws(() => {
+    (keptA.spec.storageConfig.filesystem as { path: string }).path = '/elsewhere';
+  }, /read only|read-only|Cannot assign/);
+  assert.equal(keptB.spec.storageConfig.filesystem?.path, a!.spec.storageConfig.filesystem?.path, 'a slip changes no other Version');
+  // A Version with other settings gets its own object.
+  const other = keep(asListed(versionResource({ owner, version: '2.0.0', storageConfig: { filesystem: { path: '/other' } } })));
+  assert.ok(other.spec.storageConfig !== keptA.spec.storageConfig);
+  assert.equal(other.spec.storageConfig, { filesystem: { path: '/other' } });
+});
+
+test('the shared tables are bounded and start again when full, values unchanged', () => {
+  const shared = new SharedValues();
+  const first = shared.object({ filesystem: { path: '/p0' } });
+  for (let i = 1; i <= SharedValues.MAX_ENTRIES; i++) assert.equal(shared.object({ filesystem: { path: `/p${i}` } }), { filesystem: { path: `/p${i}` } });
+  // The table was full and started again: an equal value is a new object, still equal.
+  const again = shared.object({ filesystem: { path: '/p0' } });
+  assert.ok(again !== first);
+  assert.equal(again, first);
+  for (let i = 0; i <= SharedValues.MAX_ENTRIES; i++) assert.is(shared.string(`s${i}`), `s${i}`);
+  const long = 'x'.repeat(SharedValues.MAX_STRING_LENGTH + 1);
+  assert.is(shared.string(long), long);
+  assert.is(shared.string(undefined), undefined);
 });
 
 test('every state the server reads is the same from the kept fields: ready, fetching, being deleted', () => {

@@ -25,6 +25,12 @@ export interface CatalogLogger {
   warn(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** The Versions of one owner; `owner` is its key, held once rather than once per Version. */
+interface OwnedVersions {
+  readonly owner: string;
+  readonly versions: Map<string, Version>;
+}
+
 const keyOf = (namespace: string | undefined, name: string | undefined) => `${namespace ?? ''}/${name ?? ''}`;
 
 /** The registry address key: clients send names as written, so matching ignores case. */
@@ -49,7 +55,7 @@ function olderFirst(a: Module, b: Module): number {
 export class ModuleCatalog {
   readonly #modulesByAddress = new Map<string, Map<string, Module>>();
   readonly #addressOfModule = new Map<string, string>();
-  readonly #versionsByOwner = new Map<string, Map<string, Version>>();
+  readonly #versionsByOwner = new Map<string, OwnedVersions>();
   readonly #ownerOfVersion = new Map<string, string>();
   readonly #views = new Map<string, ModuleView>();
   readonly #warned = new Set<string>();
@@ -123,7 +129,7 @@ export class ModuleCatalog {
     const key = keyOf(module.metadata.namespace, module.metadata.name);
     const cached = this.#views.get(key);
     if (cached !== undefined && cached.module === module) return cached;
-    const view = this.#buildView(module, this.#versionsByOwner.get(key));
+    const view = this.#buildView(module, this.#versionsByOwner.get(key)?.versions);
     this.#views.set(key, view);
     return view;
   }
@@ -136,7 +142,9 @@ export class ModuleCatalog {
         this.#warnOnce(`version:${resource}:${version.spec.version}`, { version: resource }, `Version is not served: ${parsed}`);
         continue;
       }
-      const entry: ModuleVersionEntry = { version: parsed.canonical, resource, state: versionState(version) };
+      // The spelling the Version already holds when it is canonical: one string per version, not two.
+      const canonical = parsed.canonical === version.spec.version ? version.spec.version : parsed.canonical;
+      const entry: ModuleVersionEntry = { version: canonical, resource, state: versionState(version) };
       if (entry.state.kind !== 'ready' && entry.state.foreignStorageKey !== undefined) this.#warnForeignKey(resource, entry.state.foreignStorageKey);
       const existing = versions.get(entry.version);
       // Two Versions for one version should not happen; prefer the servable one, then the name.
@@ -183,14 +191,14 @@ export class ModuleCatalog {
     // Provider Versions are indexed by the provider protocol, not here.
     if (version.spec.kind !== 'Module') return;
     const key = keyOf(version.metadata.namespace, version.metadata.name);
-    const owner = keyOf(version.metadata.namespace, version.spec.ownerName);
+    const ownerKey = keyOf(version.metadata.namespace, version.spec.ownerName);
     const previous = this.#ownerOfVersion.get(key);
-    if (previous !== undefined && previous !== owner) this.#detachVersion(key, previous);
-    let owned = this.#versionsByOwner.get(owner);
-    if (owned === undefined) this.#versionsByOwner.set(owner, (owned = new Map()));
-    owned.set(key, version);
-    this.#ownerOfVersion.set(key, owner);
-    this.#views.delete(owner);
+    if (previous !== undefined && previous !== ownerKey) this.#detachVersion(key, previous);
+    let owned = this.#versionsByOwner.get(ownerKey);
+    if (owned === undefined) this.#versionsByOwner.set(ownerKey, (owned = { owner: ownerKey, versions: new Map() }));
+    owned.versions.set(key, version);
+    this.#ownerOfVersion.set(key, owned.owner);
+    this.#views.delete(ownerKey);
   }
 
   #removeVersion(version: Version): void {
@@ -202,8 +210,8 @@ export class ModuleCatalog {
 
   #detachVersion(key: string, owner: string): void {
     const owned = this.#versionsByOwner.get(owner);
-    owned?.delete(key);
-    if (owned?.size === 0) this.#versionsByOwner.delete(owner);
+    owned?.versions.delete(key);
+    if (owned?.versions.size === 0) this.#versionsByOwner.delete(owner);
     this.#views.delete(owner);
   }
 

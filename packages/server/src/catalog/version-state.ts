@@ -53,7 +53,8 @@ export function versionState(version: Version): VersionState {
       kind: 'ready',
       checksum: status.checksum,
       size: status.size!,
-      storageKey: derivedKey,
+      // The same value as derivedKey (checked above); the status's string, so no second copy is kept.
+      storageKey: status.storageKey,
       storageConfig: version.spec.storageConfig,
       fileFormat: version.spec.fileFormat ?? 'zip',
     };

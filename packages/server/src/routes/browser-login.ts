@@ -12,7 +12,7 @@
 import Router from '@koa/router';
 import { InputError, isOpenDepotError, NotFoundError, UnavailableError, type BrowserLogin, type Logger, type Principal } from '@opendepot/sdk';
 import type { Context } from 'koa';
-import * as oidc from 'openid-client';
+import type * as Oidc from 'openid-client';
 import type { AccessControl, NamedAuthProvider } from '../auth/access-control.ts';
 import { clearCookie, cookieValue, LOGIN_COOKIE, MAX_COOKIE_VALUE_BYTES, type PendingLogin, SESSION_COOKIE, setCookie } from '../auth/browser-session.ts';
 import type { PublicBase } from '../http/public-base.ts';
@@ -38,6 +38,7 @@ export function browserLoginRoutes(options: BrowserLoginRoutesOptions): Router {
   router.get(LOGIN_PATH, async (ctx) => {
     const { by, login } = offered(access);
     const sessions = access.sessions!;
+    const oidc = await openidClient();
     const verifier = oidc.randomPKCECodeVerifier();
     const pending = {
       state: oidc.randomState(),
@@ -47,7 +48,7 @@ export function browserLoginRoutes(options: BrowserLoginRoutesOptions): Router {
       redirectUri: `${baseOf(ctx)}${CALLBACK_PATH}`,
       by: by.name,
     };
-    const url = oidc.buildAuthorizationUrl(configurationOf(login), {
+    const url = oidc.buildAuthorizationUrl(configurationOf(oidc, login), {
       redirect_uri: pending.redirectUri,
       scope: login.scopes.join(' '),
       state: pending.state,
@@ -136,8 +137,12 @@ export function safeNext(next: unknown): string {
   return `${url.pathname}${url.search}`;
 }
 
+// openid-client is imported on the first sign-in: registries without browser sign-in never load it.
+let openidClientModule: Promise<typeof Oidc> | undefined;
+const openidClient = (): Promise<typeof Oidc> => (openidClientModule ??= import('openid-client'));
+
 /** openid-client's view of the issuer, built from what the provider says (no discovery here). */
-function configurationOf(login: BrowserLogin): oidc.Configuration {
+function configurationOf(oidc: typeof Oidc, login: BrowserLogin): Oidc.Configuration {
   const configuration = new oidc.Configuration(
     { issuer: login.issuer, authorization_endpoint: login.authorizationEndpoint, token_endpoint: login.tokenEndpoint },
     login.clientId,
@@ -154,9 +159,10 @@ async function exchangeCode(login: BrowserLogin, ctx: Context, pending: PendingL
   // openid-client sends this URL without its query as redirect_uri: the one /ui/login sent.
   const current = new URL(pending.redirectUri);
   current.search = ctx.querystring;
-  let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
+  const oidc = await openidClient();
+  let tokens: Awaited<ReturnType<typeof Oidc.authorizationCodeGrant>>;
   try {
-    tokens = await oidc.authorizationCodeGrant(configurationOf(login), current, {
+    tokens = await oidc.authorizationCodeGrant(configurationOf(oidc, login), current, {
       pkceCodeVerifier: pending.verifier,
       expectedState: pending.state,
       expectedNonce: pending.nonce,

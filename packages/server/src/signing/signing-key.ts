@@ -6,7 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import type { GpgConfig } from '@opendepot/core';
 import { InputError } from '@opendepot/sdk';
-import { createMessage, decryptKey, readPrivateKey, sign, type PrivateKey } from 'openpgp';
+import type { PrivateKey } from 'openpgp';
+
+// openpgp is imported when a key is first read: a registry without a signing key never loads
+// it (~15 MB of resident memory, measured in BENCHMARKS.md's cold start).
 
 /** A key the registry signs with; what the download answers publish about it. */
 export interface SigningKey {
@@ -41,6 +44,7 @@ export async function loadSigningKey(config: GpgConfig): Promise<SigningKey> {
 export async function signingKeyOf(key: string | Uint8Array, options: { passphrase?: string | undefined; source?: string } = {}): Promise<SigningKey> {
   const source = options.source ?? 'the signing key';
   const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
+  const { createMessage, decryptKey, readPrivateKey, sign } = await import('openpgp');
   let privateKey: PrivateKey;
   try {
     privateKey = isArmored(bytes) ? await readPrivateKey({ armoredKey: bytes.toString('utf8') }) : await readPrivateKey({ binaryKey: bytes });

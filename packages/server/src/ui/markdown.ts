@@ -17,8 +17,11 @@ export interface ReadmeOptions {
 const SAFE_LINK = /^(https?:|mailto:|#|\/|\.{0,2}\/|[^:]*$)/i;
 const INLINE_IMAGE = /^data:image\/(png|gif|jpeg|webp);/i;
 
+/** Renders README markdown into sanitized HTML. */
+export type ReadmeRenderer = (markdown: string) => SafeHtml;
+
 /** A renderer of README markdown into sanitized HTML. */
-export function readmeRenderer(options: ReadmeOptions = {}): (markdown: string) => SafeHtml {
+export function readmeRenderer(options: ReadmeOptions = {}): ReadmeRenderer {
   const md = new MarkdownIt({ html: false, linkify: true, typographer: false });
   // markdown-it refuses javascript:, vbscript:, file: and most data: itself; this narrows it further.
   const defaultValidate = md.validateLink.bind(md);

@@ -19,7 +19,7 @@ import { matcher, type CatalogEntry, type ListQuery } from './browse-index.ts';
 import type { CatalogListing } from './catalog-listing.ts';
 import { moduleDetail, providerDetail } from './details.ts';
 import type { DocsStore } from './docs-store.ts';
-import { readmeRenderer } from './markdown.ts';
+import type { ReadmeRenderer } from './markdown.ts';
 import { listPage, modulePage, notFoundPage, providerPage, signInPage, UI_PATH, type ListPage, type Viewer } from './pages.ts';
 
 /** Where the JSON API is served. */
@@ -86,7 +86,9 @@ function pageNumber(ctx: Context): number {
 export function uiRoutes(deps: UiDeps): Router {
   // Strict: `/ui` (redirected) and `/ui/` (the list) are different routes.
   const router = new Router({ strict: true });
-  const renderReadme = readmeRenderer({ remoteImages: deps.remoteImages === true });
+  // markdown-it is imported when the first module page is shown, not at start.
+  let readmeRendererLoaded: Promise<ReadmeRenderer> | undefined;
+  const renderReadme = () => (readmeRendererLoaded ??= import('./markdown.ts').then((m) => m.readmeRenderer({ remoteImages: deps.remoteImages === true })));
   const policy = pagePolicy(deps.remoteImages === true);
   const hostOf = (ctx: Context) => new URL(deps.baseOf(ctx)).host;
 
@@ -156,7 +158,7 @@ export function uiRoutes(deps: UiDeps): Router {
     if (!known(ctx)) return sendPage(ctx, 401, signInPage(viewer));
     const view = await readableModule(ctx, ctx.params as { namespace: string; name: string; provider: string });
     if (!view) return sendPage(ctx, 404, notFoundPage(viewer));
-    sendPage(ctx, 200, modulePage(viewer, await moduleDetail(view, deps.versions, deps.docs, hostOf(ctx), firstQuery(ctx, 'version')), renderReadme));
+    sendPage(ctx, 200, modulePage(viewer, await moduleDetail(view, deps.versions, deps.docs, hostOf(ctx), firstQuery(ctx, 'version')), await renderReadme()));
   });
 
   router.get(`${UI_PATH}/providers/:namespace/:type`, async (ctx) => {
