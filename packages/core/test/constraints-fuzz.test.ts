@@ -5,6 +5,7 @@
  */
 import { isOpenDepotError } from '@opendepot/sdk';
 import fc from 'fast-check';
+import semver from 'semver';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compareVersions, parseConstraints, satisfies, tryParseVersion, type ParsedVersion } from '../src/constraints/index.ts';
@@ -98,6 +99,23 @@ test('any text: tryParseVersion never throws; what it accepts has a canonical fo
       assert.type(again, 'object', `${parsed.canonical} does not parse again`);
       assert.is(again.canonical, parsed.canonical);
       assert.is(compareVersions(parsed, again), 0);
+    }) as never,
+  );
+});
+
+test("compareVersions orders as semver's precedence (build metadata ignored), pre-releases included", async () => {
+  const withoutBuild = (p: ParsedVersion) => p.canonical.split('+')[0]!;
+  await fuzz(
+    'compareVersions(a, b) = semver.compare',
+    5000,
+    fc.property(version, version, (ga, gb) => {
+      const a = tryParseVersion(versionText(ga));
+      const b = tryParseVersion(versionText(gb));
+      if (typeof a === 'string' || typeof b === 'string') return;
+      const expected = semver.compare(withoutBuild(a), withoutBuild(b));
+      assert.is(compareVersions(a, b), expected, `${a.canonical} vs ${b.canonical}`);
+      assert.is(compareVersions(a.canonical, b.canonical), expected, 'the same from the text');
+      assert.is(compareVersions(b, a), -expected || 0, 'antisymmetric');
     }) as never,
   );
 });

@@ -2,7 +2,7 @@
  * In-memory indexes over the Module and Version informer caches, kept current from informer
  * events, so a request costs a few map lookups instead of a scan of every cached object.
  */
-import { compareVersions, tryParseVersion, type Module, type Version } from '@opendepot/core';
+import { compareVersions, tryParseVersion, type Module, type ParsedVersion, type Version } from '@opendepot/core';
 import { EncodedAnswer } from '../http/encoded-answer.ts';
 import type { ModuleVersionEntry, RegistryInformers } from './types.ts';
 import { FOREIGN_KEY_MESSAGE, versionState } from './version-state.ts';
@@ -136,6 +136,8 @@ export class ModuleCatalog {
 
   #buildView(module: Module, owned: Map<string, Version> | undefined): ModuleView {
     const versions = new Map<string, ModuleVersionEntry>();
+    // Parsed once here, so sorting compares numbers instead of parsing at every comparison.
+    const parsedOf = new Map<ModuleVersionEntry, ParsedVersion>();
     for (const [resource, version] of owned ?? []) {
       const parsed = tryParseVersion(version.spec.version);
       if (typeof parsed === 'string') {
@@ -145,6 +147,7 @@ export class ModuleCatalog {
       // The spelling the Version already holds when it is canonical: one string per version, not two.
       const canonical = parsed.canonical === version.spec.version ? version.spec.version : parsed.canonical;
       const entry: ModuleVersionEntry = { version: canonical, resource, state: versionState(version) };
+      parsedOf.set(entry, parsed);
       if (entry.state.kind !== 'ready' && entry.state.foreignStorageKey !== undefined) this.#warnForeignKey(resource, entry.state.foreignStorageKey);
       const existing = versions.get(entry.version);
       // Two Versions for one version should not happen; prefer the servable one, then the name.
@@ -152,7 +155,7 @@ export class ModuleCatalog {
         versions.set(entry.version, entry);
       }
     }
-    const ready = [...versions.values()].filter((e) => e.state.kind === 'ready').sort((a, b) => compareVersions(a.version, b.version));
+    const ready = [...versions.values()].filter((e) => e.state.kind === 'ready').sort((a, b) => compareVersions(parsedOf.get(a)!, parsedOf.get(b)!));
     const config = module.spec.moduleConfig;
     return {
       module,
