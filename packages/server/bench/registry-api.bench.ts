@@ -11,7 +11,9 @@
  *   bash scripts/with-env.sh node --conditions=opendepot-source --expose-gc packages/server/bench/registry-api.bench.ts
  *
  * Options (environment): BENCH_VERSIONS (default 20000), BENCH_DURATION_S (default 5),
- * BENCH_CONNECTIONS (default 10).
+ * BENCH_CONNECTIONS (default 10), BENCH_ROUNDS (default 3: registry and ceiling runs alternate,
+ * medians are printed, and the ratio is the median of each round's ratio, so a host that slows
+ * down for a while moves both sides of a round alike).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -30,6 +32,7 @@ import { askChild } from './child-reply.ts';
 const VERSIONS = Number(process.env.BENCH_VERSIONS ?? 20_000);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const NAMESPACE = 'bench';
 const PREFIX = `/opendepot/modules/v1/${NAMESPACE}/big/aws`;
 
@@ -172,20 +175,29 @@ const SCENARIOS: Scenario[] = [
   { name: 'module download answer (204)', path: (i) => `${PREFIX}/${versionAt((i * 7919) % VERSIONS)}/download`, expect: 204 },
 ];
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 async function main(): Promise<void> {
   if (availableParallelism() >= 2) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const registry = await startChild('registry');
   const idle = (await ask(registry.child, 'gc')).rss;
   console.log(`registry: ${VERSIONS} Versions cached in ${registry.ready.setupMs.toFixed(0)} ms; idle RSS after a GC ${(idle / 1048576).toFixed(1)} MB`);
   const ceiling = await startChild('ceiling');
-  console.log(`${CONNECTIONS} keep-alive connections, ${DURATION_S} s per run; servers pinned to one core. ratio = registry / ceiling (bare node:http, same bytes)`);
+  console.log(`${CONNECTIONS} keep-alive connections, ${DURATION_S} s per run, ${ROUNDS} rounds (medians); servers pinned to one core. ratio = registry / ceiling (bare node:http, same bytes)`);
   for (const scenario of SCENARIOS) {
-    const r = await load(registry.ready.url, registry.child, scenario);
-    const c = await load(ceiling.ready.url, ceiling.child, scenario);
+    const rounds: { r: Figures; c: Figures }[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      rounds.push({ r: await load(registry.ready.url, registry.child, scenario), c: await load(ceiling.ready.url, ceiling.child, scenario) });
+    }
+    const line = (side: 'r' | 'c') => {
+      const figures = rounds.map((x) => x[side]);
+      const ok = figures.every((f) => f.ok);
+      return `${median(figures.map((f) => f.rps)).toFixed(0)} req/s, p99 ${median(figures.map((f) => f.p99))} ms, ${median(figures.map((f) => f.perCpuSecond)).toFixed(0)} req per CPU-second (rounds: ${figures.map((f) => f.perCpuSecond.toFixed(0)).join(', ')})${ok ? '' : ' (UNEXPECTED ANSWERS)'}`;
+    };
     console.log(`${scenario.name}:`);
-    console.log(`  registry: ${r.rps.toFixed(0)} req/s, p99 ${r.p99} ms, ${r.perCpuSecond.toFixed(0)} req per CPU-second${r.ok ? '' : ' (UNEXPECTED ANSWERS)'}`);
-    console.log(`  ceiling:  ${c.rps.toFixed(0)} req/s, p99 ${c.p99} ms, ${c.perCpuSecond.toFixed(0)} req per CPU-second${c.ok ? '' : ' (UNEXPECTED ANSWERS)'}`);
-    console.log(`  ratio:    ${(r.rps / c.rps).toFixed(2)} (per CPU-second ${(r.perCpuSecond / c.perCpuSecond).toFixed(2)})`);
+    console.log(`  registry: ${line('r')}`);
+    console.log(`  ceiling:  ${line('c')}`);
+    console.log(`  ratio:    ${median(rounds.map((x) => x.r.rps / x.c.rps)).toFixed(2)} (per CPU-second ${median(rounds.map((x) => x.r.perCpuSecond / x.c.perCpuSecond)).toFixed(2)})`);
   }
   registry.child.disconnect();
   ceiling.child.disconnect();
