@@ -644,9 +644,22 @@ test('(h) access control with Dex: no token is a 401, a Dex login through the fo
   const base = await env.baseUrl();
   const versionsUrl = (name: string) => `${base}/opendepot/modules/v1/${TEAM}/${name}/aws/versions`;
   // Discovery stays public and carries login.v1 with the chart's client and the public issuer.
-  const discovery = JSON.parse((await get(`${base}/.well-known/terraform.json`)).body.toString()) as {
-    'login.v1'?: { client: string; authz: string; token: string; ports: number[]; scopes: string[] };
-  };
+  // A terminating pod of the previous release (no Dex) may still answer just after the upgrade:
+  // wait for several answers with login.v1 in a row, as for the 401s below.
+  type Discovery = { 'login.v1'?: { client: string; authz: string; token: string; ports: number[]; scopes: string[] } };
+  let discovery: Discovery = {};
+  let withLoginInARow = 0;
+  await until(
+    env,
+    'every server replica offers login.v1',
+    async () => {
+      const answer = await get(`${base}/.well-known/terraform.json`);
+      discovery = answer.status === 200 ? (JSON.parse(answer.body.toString()) as Discovery) : {};
+      withLoginInARow = discovery['login.v1'] ? withLoginInARow + 1 : 0;
+      return withLoginInARow >= 4;
+    },
+    60_000,
+  );
   const login = discovery['login.v1'];
   assert.ok(login, `discovery has no login.v1: ${JSON.stringify(discovery)}`);
   assert.equal(
