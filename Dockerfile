@@ -46,7 +46,9 @@ COPY . .
 # One `pnpm deploy` (hoisted: a flat node_modules) of a throwaway package that depends on both
 # hosts; the hosts then move to /app/packages/<name>, resolving everything from /app/node_modules.
 # Then prune what Node never loads here: TypeScript sources, declarations, source maps, docs and
-# tests, browser and React Native bundles, other platforms' prebuilt binaries.
+# tests, browser and React Native bundles, other platforms' prebuilt binaries. Both entries' --help
+# then loads their import graphs; the libraries the server imports on first use (openpgp,
+# markdown-it, openid-client) are imported too, so pruning that broke one fails the build.
 RUN set -eux; \
     pnpm install --offline --frozen-lockfile --reporter=append-only; \
     pnpm exec tsc -b packages/plugin-fs packages/plugin-s3 packages/plugin-azure packages/plugin-gcs packages/plugin-trivy packages/plugin-dex packages/plugin-sources packages/server packages/operator; \
@@ -71,7 +73,8 @@ RUN set -eux; \
     find node_modules -depth -type d \( -path '*/dist/browser' -o -path '*/dist/react-native' \) -exec rm -rf {} +; \
     find node_modules -type d -name prebuilds | while read -r d; do find "$d" -mindepth 1 -maxdepth 1 ! -name 'linux-x64*' -exec rm -rf {} +; done; \
     node packages/server/dist/main.js --help >/dev/null; \
-    node packages/operator/dist/main.js --help >/dev/null
+    node packages/operator/dist/main.js --help >/dev/null; \
+    (cd packages/server && node --input-type=module -e "await Promise.all(['openpgp', 'markdown-it', 'openid-client'].map((m) => import(m)))")
 
 # Trivy v0.74.0 is the newest release that builds with Go 1.26 (and the one the tests run).
 FROM golang:1.26-bookworm AS trivy-build

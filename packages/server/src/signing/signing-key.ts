@@ -8,8 +8,9 @@ import type { GpgConfig } from '@opendepot/core';
 import { InputError } from '@opendepot/sdk';
 import type { PrivateKey } from 'openpgp';
 
-// openpgp is imported when a key is first read: a registry without a signing key never loads
-// it (~15 MB of resident memory, measured in BENCHMARKS.md's cold start).
+// openpgp is imported when a key is first read: a registry without a signing key never loads it
+// (with markdown-it and openid-client, also loaded on first use, ~8.5 MB of resident memory at
+// start; BENCHMARKS.md, cold start).
 
 /** A key the registry signs with; what the download answers publish about it. */
 export interface SigningKey {
